@@ -1,0 +1,205 @@
+// Package api adapts the product's HTTP routes to API Gateway HTTP API
+// (payload format 2.0): the caller from the JWT authorizer's claims, JSON
+// responses, the error body of spec §4 and the X-Request-Id header.
+package api
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/partnercloud/azure/shared/apperr"
+	"github.com/partnercloud/azure/shared/logging"
+)
+
+// Request and Response are API Gateway HTTP API payload format 2.0 events.
+type (
+	Request  = events.APIGatewayV2HTTPRequest
+	Response = events.APIGatewayV2HTTPResponse
+)
+
+// Caller is who makes a UI request, from the JWT authorizer's claims.
+type Caller struct {
+	UserID    string
+	AccountID string
+	Roles     []string
+}
+
+// Has reports whether the caller has a role.
+func (c Caller) Has(role string) bool {
+	for _, r := range c.Roles {
+		if r == role {
+			return true
+		}
+	}
+	return false
+}
+
+// IsAdmin reports whether the caller is an organization administrator.
+func (c Caller) IsAdmin() bool { return c.Has("admin") }
+
+// CallerFrom reads the caller from the authorizer context. A missing sub or
+// account_id is unauthenticated: the route cannot act for nobody.
+func CallerFrom(req Request) (Caller, error) {
+	var claims map[string]string
+	if a := req.RequestContext.Authorizer; a != nil && a.JWT != nil {
+		claims = a.JWT.Claims
+	}
+	c := Caller{UserID: strings.TrimSpace(claims["sub"]), AccountID: strings.TrimSpace(claims["account_id"]), Roles: ParseRoles(claims["roles"])}
+	if c.UserID == "" || c.AccountID == "" || len(c.AccountID) > 128 || strings.ContainsAny(c.AccountID, "#\x00") {
+		return Caller{}, apperr.New(apperr.Unauthenticated, "A valid token with the sub and account_id claims is required.")
+	}
+	return c, nil
+}
+
+// ParseRoles accepts the roles claim as API Gateway passes it: a JSON-array
+// string (`["admin","operator"]`), API Gateway's flattened array (`[admin operator]`),
+// or a space- or comma-separated string.
+func ParseRoles(s string) []string {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return nil
+	}
+	var arr []string
+	if strings.HasPrefix(s, "[") && json.Unmarshal([]byte(s), &arr) == nil {
+		return clean(arr)
+	}
+	s = strings.TrimSuffix(strings.TrimPrefix(s, "["), "]")
+	return clean(strings.FieldsFunc(s, func(r rune) bool { return r == ' ' || r == ',' || r == '\t' }))
+}
+
+func clean(in []string) []string {
+	out := make([]string, 0, len(in))
+	for _, r := range in {
+		if r = strings.Trim(strings.TrimSpace(r), `"`); r != "" {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// Body returns the request body, decoding base64 when API Gateway encoded it.
+func Body(req Request) ([]byte, error) {
+	if !req.IsBase64Encoded {
+		return []byte(req.Body), nil
+	}
+	b, err := base64.StdEncoding.DecodeString(req.Body)
+	if err != nil {
+		return nil, apperr.New(apperr.InvalidRequest, "The request body is not valid base64.")
+	}
+	return b, nil
+}
+
+// Header returns a request header by case-insensitive name.
+func Header(req Request, name string) string {
+	if v, ok := req.Headers[strings.ToLower(name)]; ok {
+		return v
+	}
+	for k, v := range req.Headers {
+		if strings.EqualFold(k, name) {
+			return v
+		}
+	}
+	return ""
+}
+
+// RequestID is API Gateway's request id, or "unknown".
+func RequestID(req Request) string {
+	if id := req.RequestContext.RequestID; id != "" {
+		return id
+	}
+	return "unknown"
+}
+
+// JSON returns a JSON response with the request id header.
+func JSON(req Request, status int, v any) Response {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return Error(req, apperr.Wrap(err, "marshal response"))
+	}
+	return Response{
+		StatusCode: status,
+		Headers: map[string]string{
+			"Content-Type":           "application/json",
+			"X-Request-Id":           RequestID(req),
+			"Cache-Control":          "no-store",
+			"X-Content-Type-Options": "nosniff",
+		},
+		Body: string(b),
+	}
+}
+
+// errorBody is the error shape of spec §4.
+type errorBody struct {
+	Error map[string]any `json:"error"`
+}
+
+// Error maps any error to the spec's error body and status. The detail of an
+// internal error is logged, never returned.
+func Error(req Request, err error) Response {
+	e := apperr.As(err)
+	status := apperr.HTTPStatus(e.Code)
+	body := map[string]any{"code": e.Code, "message": e.Message, "requestId": RequestID(req)}
+	details := e.Details
+	if details == nil {
+		details = []apperr.Detail{}
+	}
+	body["details"] = details
+	for k, v := range e.Extra {
+		if _, taken := body[k]; !taken {
+			body[k] = v
+		}
+	}
+	b, _ := json.Marshal(errorBody{Error: body})
+	return Response{
+		StatusCode: status,
+		Headers: map[string]string{
+			"Content-Type":           "application/json",
+			"X-Request-Id":           RequestID(req),
+			"Cache-Control":          "no-store",
+			"X-Content-Type-Options": "nosniff",
+		},
+		Body: string(b),
+	}
+}
+
+// HandlerFunc is a route's logic: it returns a response or an error.
+type HandlerFunc func(ctx context.Context, req Request) (Response, error)
+
+// Handle wraps a route: it puts the request id in the context's logger, maps
+// errors to the spec's body, logs every outcome once, and never panics out.
+func Handle(h HandlerFunc) func(context.Context, Request) (Response, error) {
+	return func(ctx context.Context, req Request) (resp Response, _ error) {
+		log := logging.From(ctx).With("request_id", RequestID(req), "route", req.RouteKey)
+		ctx = logging.With(ctx, log)
+		defer func() {
+			if r := recover(); r != nil {
+				log.Error("handler panicked", "panic", r)
+				resp = Error(req, apperr.New(apperr.Internal, "An internal error occurred."))
+			}
+		}()
+		resp, err := h(ctx, req)
+		if err != nil {
+			e := apperr.As(err)
+			level := slog.LevelInfo
+			if e.Code == apperr.Internal {
+				level = slog.LevelError
+			}
+			log.Log(ctx, level, "request failed", "code", e.Code, "status", apperr.HTTPStatus(e.Code), "error", e.Error())
+			return Error(req, e), nil
+		}
+		log.Info("request served", "status", resp.StatusCode)
+		return resp, nil
+	}
+}
+
+// StatusAccepted and friends are re-exported for handler readability.
+const (
+	StatusOK       = http.StatusOK
+	StatusAccepted = http.StatusAccepted
+	StatusCreated  = http.StatusCreated
+)

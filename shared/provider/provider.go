@@ -1,0 +1,215 @@
+// Package provider is the domain of an Azure provider: its options, statuses,
+// allowed transitions, timeline and the request that creates one.
+package provider
+
+import (
+	"fmt"
+	"time"
+)
+
+// Type is the cloud type of a provider. Only Azure exists in this product.
+const TypeAzure = "azure"
+
+// Option is how an Azure provider is connected (spec §1).
+type Option string
+
+const (
+	OptionExisting Option = "existing"
+	OptionMigrate  Option = "migrate"
+	OptionNew      Option = "new"
+)
+
+// OptionInfo describes an option as the UI shows it.
+type OptionInfo struct {
+	ID             Option `json:"id"`
+	Label          string `json:"label"`
+	Description    string `json:"description"`
+	CloudOptimized bool   `json:"cloudOptimized"`
+	AdminOnly      bool   `json:"adminOnly"`
+}
+
+// Options is the seed's table, in the order the UI shows it.
+var Options = []OptionInfo{
+	{
+		ID:          OptionExisting,
+		Label:       "Use an existing Azure customer account",
+		Description: "This is not an optimized option. The customer keeps paying Microsoft for usage.",
+	},
+	{
+		ID:             OptionMigrate,
+		Label:          "Migrate my account to the partner for consolidated billing and platform support",
+		Description:    "This is a Cloud Optimized option. It moves an existing Azure customer account, and the subscriptions you approve, under the partner's care.",
+		CloudOptimized: true,
+		AdminOnly:      true,
+	},
+	{
+		ID:             OptionNew,
+		Label:          "Create a new Azure customer account",
+		Description:    "This is a Cloud Optimized option. It begins the new account creation automation, so the customer enters the partner's care immediately.",
+		CloudOptimized: true,
+		AdminOnly:      true,
+	},
+}
+
+// LookupOption returns the option's description and whether it exists.
+func LookupOption(o Option) (OptionInfo, bool) {
+	for _, info := range Options {
+		if info.ID == o {
+			return info, true
+		}
+	}
+	return OptionInfo{}, false
+}
+
+// OptionsFor returns the options a caller may pick.
+func OptionsFor(isAdmin bool) []OptionInfo {
+	out := make([]OptionInfo, 0, len(Options))
+	for _, o := range Options {
+		if o.AdminOnly && !isAdmin {
+			continue
+		}
+		out = append(out, o)
+	}
+	return out
+}
+
+// Status is a provider's lifecycle status (spec §5).
+type Status string
+
+const (
+	StatusPendingConsent      Status = "pending_consent"
+	StatusAwaitingOwnerAccess Status = "awaiting_owner_access"
+	StatusActive              Status = "active"
+	StatusDeclined            Status = "declined"
+	StatusExpired             Status = "expired"
+	StatusFailed              Status = "failed"
+	StatusCancelled           Status = "cancelled"
+)
+
+// transitions lists, for each status, the statuses it may move to.
+var transitions = map[Status][]Status{
+	StatusPendingConsent:      {StatusAwaitingOwnerAccess, StatusActive, StatusDeclined, StatusExpired, StatusFailed, StatusCancelled},
+	StatusAwaitingOwnerAccess: {StatusActive, StatusFailed, StatusCancelled},
+}
+
+// Terminal reports whether no further transition is possible.
+func (s Status) Terminal() bool { return len(transitions[s]) == 0 }
+
+// Valid reports whether s is a known status.
+func (s Status) Valid() bool {
+	switch s {
+	case StatusPendingConsent, StatusAwaitingOwnerAccess, StatusActive, StatusDeclined, StatusExpired, StatusFailed, StatusCancelled:
+		return true
+	}
+	return false
+}
+
+// CanTransition reports whether from → to is allowed. Staying in the same
+// non-terminal status is allowed (an event without a status change).
+func CanTransition(from, to Status) bool {
+	if from == to {
+		return !from.Terminal()
+	}
+	for _, s := range transitions[from] {
+		if s == to {
+			return true
+		}
+	}
+	return false
+}
+
+// CheckTransition returns an error naming both statuses when from → to is not allowed.
+func CheckTransition(from, to Status) error {
+	if !CanTransition(from, to) {
+		return fmt.Errorf("provider: transition %s → %s is not allowed", from, to)
+	}
+	return nil
+}
+
+// Event is one entry of a provider's timeline.
+type Event struct {
+	At     time.Time `json:"at" dynamodbav:"at"`
+	Status Status    `json:"status" dynamodbav:"status"`
+	// What is a short, human-readable description of what happened.
+	What string `json:"what" dynamodbav:"what"`
+	// By is who or what did it: "user:<sub>", "system", "azure-admin", "operator:<sub>".
+	By string `json:"by" dynamodbav:"by"`
+}
+
+// SubscriptionState is the ownership state of one subscription (spec §7).
+type SubscriptionState string
+
+const (
+	SubscriptionPending      SubscriptionState = "pending"
+	SubscriptionOwned        SubscriptionState = "owned"
+	SubscriptionMissingOwner SubscriptionState = "missing_owner"
+	SubscriptionNotFound     SubscriptionState = "not_found"
+)
+
+// Subscription is one subscription to be moved and its state.
+type Subscription struct {
+	ID          string            `json:"id" dynamodbav:"id"`
+	State       SubscriptionState `json:"state" dynamodbav:"state"`
+	ConfirmedAt *time.Time        `json:"confirmedAt,omitempty" dynamodbav:"confirmedAt,omitempty"`
+}
+
+// Provider is an Azure provider of one account.
+type Provider struct {
+	AccountID           string         `json:"accountId" dynamodbav:"accountId"`
+	ID                  string         `json:"id" dynamodbav:"id"`
+	Name                string         `json:"name" dynamodbav:"name"`
+	Type                string         `json:"type" dynamodbav:"type"`
+	Option              Option         `json:"option" dynamodbav:"option"`
+	Status              Status         `json:"status" dynamodbav:"status"`
+	AzureAdminEmail     string         `json:"azureAdminEmail,omitempty" dynamodbav:"azureAdminEmail,omitempty"`
+	Subscriptions       []Subscription `json:"subscriptions" dynamodbav:"subscriptions"`
+	TenantID            string         `json:"tenantId,omitempty" dynamodbav:"tenantId,omitempty"`
+	Billing             string         `json:"billing,omitempty" dynamodbav:"billing,omitempty"`
+	BillingFrom         *time.Time     `json:"billingEffectiveAt,omitempty" dynamodbav:"billingEffectiveAt,omitempty"`
+	Permissions         []string       `json:"permissions,omitempty" dynamodbav:"permissions,omitempty"`
+	InvitationExpiresAt *time.Time     `json:"invitationExpiresAt,omitempty" dynamodbav:"invitationExpiresAt,omitempty"`
+	FailureReason       string         `json:"failureReason,omitempty" dynamodbav:"failureReason,omitempty"`
+	ExecutionARN        string         `json:"-" dynamodbav:"executionArn,omitempty"`
+	CreatedBy           string         `json:"createdBy" dynamodbav:"createdBy"`
+	CreatedAt           time.Time      `json:"createdAt" dynamodbav:"createdAt"`
+	UpdatedAt           time.Time      `json:"updatedAt" dynamodbav:"updatedAt"`
+	// Version increments on every write; writes are conditional on it.
+	Version  int     `json:"version" dynamodbav:"version"`
+	Timeline []Event `json:"timeline" dynamodbav:"timeline"`
+}
+
+// Open reports whether the provider is an unfinished migration.
+func (p *Provider) Open() bool { return !p.Status.Terminal() }
+
+// NextStep tells the user, in one sentence, what must happen next.
+func (p *Provider) NextStep() string {
+	switch p.Status {
+	case StatusPendingConsent:
+		if p.InvitationExpiresAt != nil {
+			return fmt.Sprintf("The Azure administrator has not completed the consent yet; the link in their email expires on %s.", p.InvitationExpiresAt.UTC().Format("2 January 2006 15:04 MST"))
+		}
+		return "The Azure administrator has not completed the consent yet."
+	case StatusAwaitingOwnerAccess:
+		var missing []string
+		for _, s := range p.Subscriptions {
+			if s.State != SubscriptionOwned {
+				missing = append(missing, s.ID)
+			}
+		}
+		if len(missing) == 0 {
+			return "Checking Owner access on the subscriptions."
+		}
+		return fmt.Sprintf("The Azure administrator must grant Owner to the partner principal on subscriptions %v.", missing)
+	case StatusActive:
+		return ""
+	case StatusDeclined:
+		return "The Azure administrator declined. Create a new provider to try again."
+	case StatusExpired:
+		return "The invitation expired before the Azure administrator consented. Create a new provider to try again."
+	case StatusFailed:
+		return "The migration failed. Contact support with this provider's id."
+	case StatusCancelled:
+		return "The migration was cancelled."
+	}
+	return ""
+}

@@ -1,0 +1,261 @@
+package provider
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/mail"
+	"regexp"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/partnercloud/azure/shared/apperr"
+)
+
+// Limits of a create request (spec §4).
+const (
+	MaxBodyBytes       = 64 << 10
+	MaxNameRunes       = 100
+	MaxEmailLen        = 254
+	MaxSubscriptionIDs = 100
+)
+
+// AcceptedTerms are the terms versions the caller accepts in the request.
+type AcceptedTerms struct {
+	Partner   string `json:"partner"`
+	Microsoft string `json:"microsoft"`
+}
+
+// ExistingCredentials are the customer-owned app credentials of the existing option.
+type ExistingCredentials struct {
+	TenantID       string `json:"tenantId"`
+	ClientID       string `json:"clientId"`
+	ClientSecret   string `json:"clientSecret"`
+	SubscriptionID string `json:"subscriptionId"`
+}
+
+// Company is the profile of a new customer (option new).
+type Company struct {
+	Name         string  `json:"name"`
+	DomainPrefix string  `json:"domainPrefix"`
+	Address      Address `json:"address"`
+	Contact      Contact `json:"contact"`
+}
+
+// Address is a postal address.
+type Address struct {
+	Line1      string `json:"line1"`
+	City       string `json:"city"`
+	State      string `json:"state"`
+	PostalCode string `json:"postalCode"`
+	Country    string `json:"country"`
+}
+
+// Contact is a person to contact.
+type Contact struct {
+	FirstName string `json:"firstName"`
+	LastName  string `json:"lastName"`
+	Email     string `json:"email"`
+	Phone     string `json:"phone"`
+}
+
+// CreateRequest is the body of POST /providers.
+type CreateRequest struct {
+	Name            string         `json:"name"`
+	Type            string         `json:"type"`
+	Option          Option         `json:"option"`
+	AzureAdminEmail string         `json:"azureAdminEmail,omitempty"`
+	SubscriptionIDs []string       `json:"subscriptionIds,omitempty"`
+	AcceptedTerms   *AcceptedTerms `json:"acceptedTerms,omitempty"`
+	ExistingCredentials
+	Company *Company `json:"company,omitempty"`
+}
+
+var guidRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+
+// IsGUID reports whether s is a GUID in its canonical 8-4-4-4-12 form.
+func IsGUID(s string) bool { return guidRE.MatchString(s) }
+
+// ParseCreateRequest decodes and validates a create request body. Every
+// failure is an *apperr.Error: body_too_large, or invalid_request with one
+// detail per field problem. Subscription ids come back lower-cased.
+func ParseCreateRequest(body []byte) (CreateRequest, error) {
+	var req CreateRequest
+	if len(body) > MaxBodyBytes {
+		return req, apperr.New(apperr.BodyTooLarge, fmt.Sprintf("The request body is larger than %d bytes.", MaxBodyBytes))
+	}
+	if err := decodeStrict(body, &req); err != nil {
+		return req, err
+	}
+	if details := req.validate(); len(details) > 0 {
+		return req, apperr.New(apperr.InvalidRequest, "The request has invalid fields.", details...)
+	}
+	for i, id := range req.SubscriptionIDs {
+		req.SubscriptionIDs[i] = strings.ToLower(id)
+	}
+	return req, nil
+}
+
+// decodeStrict decodes exactly one JSON object with no unknown fields.
+func decodeStrict(body []byte, v any) error {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return apperr.New(apperr.InvalidRequest, "The request body is empty; a JSON object is required.")
+	}
+	if !utf8.Valid(body) {
+		return apperr.New(apperr.InvalidRequest, "The request body is not valid UTF-8.")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return apperr.New(apperr.InvalidRequest, "The request body is not a valid JSON object of the expected shape.", jsonDetail(err))
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return apperr.New(apperr.InvalidRequest, "The request body must hold a single JSON object.")
+	}
+	return nil
+}
+
+// jsonDetail turns a decoding error into a safe detail (no input echoed back
+// beyond a field name).
+func jsonDetail(err error) apperr.Detail {
+	var typeErr *json.UnmarshalTypeError
+	var syntaxErr *json.SyntaxError
+	switch {
+	case errors.As(err, &typeErr):
+		return apperr.Detail{Field: typeErr.Field, Code: "wrong_type", Message: fmt.Sprintf("must be a %s", jsonKind(typeErr.Type.Kind().String()))}
+	case errors.As(err, &syntaxErr):
+		return apperr.Detail{Code: "malformed_json", Message: fmt.Sprintf("malformed JSON at byte %d", syntaxErr.Offset)}
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		if len(field) > 64 || !utf8.ValidString(field) {
+			field = field[:0]
+		}
+		return apperr.Detail{Field: field, Code: "unknown_field", Message: "unknown field"}
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return apperr.Detail{Code: "malformed_json", Message: "the JSON ends early"}
+	}
+	return apperr.Detail{Code: "malformed_json", Message: "not a JSON object"}
+}
+
+func jsonKind(k string) string {
+	switch k {
+	case "slice":
+		return "array"
+	case "struct", "map":
+		return "object"
+	case "int", "int64", "float64":
+		return "number"
+	}
+	return k
+}
+
+func (r *CreateRequest) validate() []apperr.Detail {
+	var d []apperr.Detail
+	add := func(field, code, msg string) { d = append(d, apperr.Detail{Field: field, Code: code, Message: msg}) }
+
+	if msg := ValidateName(r.Name); msg != "" {
+		add("name", "invalid", msg)
+	}
+	if r.Type != TypeAzure {
+		add("type", "invalid", `must be "azure"`)
+	}
+	if _, ok := LookupOption(r.Option); !ok {
+		add("option", "invalid", `must be one of "existing", "migrate", "new"`)
+	}
+	switch r.Option {
+	case OptionMigrate:
+		if msg := ValidateEmail(r.AzureAdminEmail); msg != "" {
+			add("azureAdminEmail", "invalid", msg)
+		}
+		if len(r.SubscriptionIDs) > MaxSubscriptionIDs {
+			add("subscriptionIds", "too_many", fmt.Sprintf("at most %d subscription ids", MaxSubscriptionIDs))
+		}
+		seen := make(map[string]bool, len(r.SubscriptionIDs))
+		for i, id := range r.SubscriptionIDs {
+			field := fmt.Sprintf("subscriptionIds[%d]", i)
+			if !IsGUID(id) {
+				add(field, "invalid", "must be a GUID (00000000-0000-0000-0000-000000000000)")
+				continue
+			}
+			if seen[strings.ToLower(id)] {
+				add(field, "duplicate", "listed more than once")
+			}
+			seen[strings.ToLower(id)] = true
+		}
+		if r.ExistingCredentials != (ExistingCredentials{}) {
+			add("tenantId", "not_allowed", "credentials are only used with the existing option")
+		}
+		if r.Company != nil {
+			add("company", "not_allowed", "company is only used with the new option")
+		}
+	case OptionExisting, OptionNew:
+		if r.AzureAdminEmail != "" {
+			add("azureAdminEmail", "not_allowed", "only used with the migrate option")
+		}
+		if len(r.SubscriptionIDs) > 0 {
+			add("subscriptionIds", "not_allowed", "only used with the migrate option")
+		}
+	}
+	if r.AcceptedTerms != nil {
+		for field, v := range map[string]string{"acceptedTerms.partner": r.AcceptedTerms.Partner, "acceptedTerms.microsoft": r.AcceptedTerms.Microsoft} {
+			if len(v) > 32 || !printable(v) {
+				add(field, "invalid", "must be a terms version such as 2017-08")
+			}
+		}
+	}
+	return d
+}
+
+// ValidateName returns "" for a valid provider name, else why it is not.
+func ValidateName(name string) string {
+	n := utf8.RuneCountInString(name)
+	switch {
+	case n == 0 || strings.TrimSpace(name) == "":
+		return "is required"
+	case n > MaxNameRunes:
+		return fmt.Sprintf("must be at most %d characters", MaxNameRunes)
+	case !printable(name):
+		return "must contain printable characters only"
+	case name != strings.TrimSpace(name):
+		return "must not start or end with white space"
+	}
+	return ""
+}
+
+// ValidateEmail returns "" for a single bare address, else why it is not.
+func ValidateEmail(email string) string {
+	switch {
+	case email == "":
+		return "is required"
+	case len(email) > MaxEmailLen:
+		return fmt.Sprintf("must be at most %d characters", MaxEmailLen)
+	case strings.ContainsAny(email, "\r\n"):
+		return "must be a single line"
+	case !printable(email) || strings.ContainsAny(email, " ,;<>\"()"):
+		return "must be a single address without a display name"
+	}
+	addr, err := mail.ParseAddress(email)
+	if err != nil || addr.Name != "" || addr.Address != email {
+		return "must be a single address without a display name"
+	}
+	at := strings.LastIndexByte(email, '@')
+	if at < 1 || !strings.Contains(email[at+1:], ".") || strings.HasSuffix(email, ".") {
+		return "must be an address with a domain, such as it-admin@contoso.com"
+	}
+	return ""
+}
+
+func printable(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if !unicode.IsPrint(r) {
+			return false
+		}
+	}
+	return true
+}
