@@ -1,0 +1,88 @@
+# Partner Cloud for Azure.
+#   make run    - the local cloud on 127.0.0.1 (API on :3000)
+#   make test   - every test
+# sam build calls the build-<LogicalId> targets (BuildMethod: makefile).
+
+GO        ?= go
+GOFLAGS_LAMBDA := -tags lambda.norpc -trimpath -ldflags='-s -w -buildid='
+LAMBDA_ENV := GOOS=linux GOARCH=arm64 CGO_ENABLED=0
+ARTIFACTS_DIR ?= $(CURDIR)/.aws-sam/manual/$@
+TIME_SCALE ?= 1
+ACCOUNT   ?= acct-eligible
+ROLES     ?= admin
+RUN_FLAGS ?=
+FUZZTIME  ?= 20s
+
+# LogicalId:folder for every function in template.yaml.
+FUNCTIONS := \
+	ProviderOptionsFunction:provider-options \
+	TermsFunction:terms \
+	CreateProviderFunction:create-provider \
+	ListProvidersFunction:list-providers \
+	GetProviderFunction:get-provider \
+	PutAccountFunction:put-account
+
+.PHONY: all build test run token lint fmt vet tidy-check fuzz clean
+
+all: build
+
+# One linux/arm64 bootstrap per function into bin/<LogicalId>/bootstrap.
+build:
+	@set -e; for f in $(FUNCTIONS); do \
+		id=$${f%%:*}; dir=$${f#*:}; \
+		echo "build $$id"; \
+		$(LAMBDA_ENV) $(GO) build $(GOFLAGS_LAMBDA) -o bin/$$id/bootstrap ./functions/$$dir; \
+	done
+
+# sam build targets: one per LogicalId, writing $(ARTIFACTS_DIR)/bootstrap.
+define lambda_build
+	$(LAMBDA_ENV) $(GO) build $(GOFLAGS_LAMBDA) -o $(ARTIFACTS_DIR)/bootstrap ./functions/$(1)
+endef
+
+build-ProviderOptionsFunction:
+	$(call lambda_build,provider-options)
+build-TermsFunction:
+	$(call lambda_build,terms)
+build-CreateProviderFunction:
+	$(call lambda_build,create-provider)
+build-ListProvidersFunction:
+	$(call lambda_build,list-providers)
+build-GetProviderFunction:
+	$(call lambda_build,get-provider)
+build-PutAccountFunction:
+	$(call lambda_build,put-account)
+
+test:
+	$(GO) test -count=1 ./...
+
+# The local cloud: builds the functions for this machine and serves them.
+run:
+	@mkdir -p .local
+	$(GO) build -o .local/localcloud ./cmd/localcloud
+	exec .local/localcloud run -time-scale $(TIME_SCALE) $(RUN_FLAGS)
+
+# Prints a token for the running local cloud, alone on stdout.
+token:
+	@$(GO) run ./cmd/localcloud token -account '$(ACCOUNT)' -roles '$(ROLES)'
+
+lint: fmt vet tidy-check
+	@if command -v cfn-lint >/dev/null 2>&1; then cfn-lint template.yaml; else echo "cfn-lint not installed: skipped"; fi
+
+fmt:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+tidy-check:
+	@cp go.mod .go.mod.bak; cp go.sum .go.sum.bak; \
+	$(GO) mod tidy; status=0; \
+	if ! cmp -s go.mod .go.mod.bak || ! cmp -s go.sum .go.sum.bak; then echo "go.mod/go.sum are not tidy: run go mod tidy"; status=1; fi; \
+	mv .go.mod.bak go.mod; mv .go.sum.bak go.sum; exit $$status
+
+fuzz:
+	$(GO) test ./shared/provider -run '^$$' -fuzz FuzzParseCreateRequest -fuzztime $(FUZZTIME)
+
+clean:
+	rm -rf bin .aws-sam .local
