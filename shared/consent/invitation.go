@@ -1,0 +1,100 @@
+// Package consent is the customer administrator's side of a migration: the
+// invitation behind the email link, its expiry and reminders, and the signed
+// state that binds Microsoft's admin-consent redirect to an invitation.
+package consent
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"time"
+)
+
+// Key is the secret (from Secrets Manager) behind invitation ids and state
+// signatures. At least 32 bytes.
+type Key []byte
+
+// ErrShortKey is returned for a key under 32 bytes.
+var ErrShortKey = errors.New("consent: the signing key must be at least 32 bytes")
+
+// ParseKey checks a key's length.
+func ParseKey(b []byte) (Key, error) {
+	if len(b) < 32 {
+		return nil, ErrShortKey
+	}
+	return Key(b), nil
+}
+
+// NewNonce returns 128 random bits, hex-encoded, stored with the provider.
+func NewNonce() (string, error) {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(b), nil
+}
+
+// InvitationID derives the id in the email link from the provider and its
+// nonce: base64url(HMAC-SHA256(key, "invitation\x00" + providerID + "\x00" + nonce)),
+// 256 bits. The id itself is never stored, only its Hash; deriving it lets a
+// resend reuse the same link without keeping the link in the database.
+func (k Key) InvitationID(providerID, nonce string) string {
+	m := hmac.New(sha256.New, k)
+	m.Write([]byte("invitation\x00" + providerID + "\x00" + nonce))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// Hash is the stored form of an invitation id: hex SHA-256.
+func Hash(invitationID string) string {
+	s := sha256.Sum256([]byte(invitationID))
+	return hex.EncodeToString(s[:])
+}
+
+// WellFormedID reports whether s could be an invitation id (43 base64url
+// characters), so lookups of garbage never reach the database.
+func WellFormedID(s string) bool {
+	if len(s) != 43 {
+		return false
+	}
+	_, err := base64.RawURLEncoding.DecodeString(s)
+	return err == nil
+}
+
+// Schedule is when reminders go out and when the invitation expires,
+// measured from when the invitation was first sent.
+type Schedule struct {
+	Expiry    time.Duration
+	Reminders []time.Duration
+}
+
+// DefaultSchedule: expires after 14 days, reminders after 3 and 7 days.
+var DefaultSchedule = Schedule{Expiry: 14 * 24 * time.Hour, Reminders: []time.Duration{3 * 24 * time.Hour, 7 * 24 * time.Hour}}
+
+// Action is what the invitation function must do when it runs.
+type Action string
+
+const (
+	ActionSend     Action = "invitation" // first run: send the invitation
+	ActionRemind   Action = "reminder"   // a reminder is due
+	ActionWait     Action = "none"       // nothing due: keep waiting
+	ActionExpire   Action = "expired"    // the invitation expired
+	ActionResumeOK Action = "resume"     // consent is recorded: resume the workflow
+)
+
+// Next decides the action at now for an invitation sent at sentAt (zero when
+// not sent yet) that has had remindersSent reminders.
+func (s Schedule) Next(now, sentAt time.Time, remindersSent int) Action {
+	if sentAt.IsZero() {
+		return ActionSend
+	}
+	if !now.Before(sentAt.Add(s.Expiry)) {
+		return ActionExpire
+	}
+	if remindersSent < len(s.Reminders) && !now.Before(sentAt.Add(s.Reminders[remindersSent])) {
+		return ActionRemind
+	}
+	return ActionWait
+}
