@@ -61,7 +61,7 @@ func FuzzVerifyState(f *testing.F) {
 	f.Add("a.b")
 	f.Add("eyJpbnYiOiIifQ.AAAA")
 	f.Fuzz(func(t *testing.T, raw string) {
-		s, err := k.Verify(raw, now)
+		_, err := k.Verify(raw, now)
 		if err != nil {
 			return
 		}
