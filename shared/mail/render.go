@@ -1,0 +1,84 @@
+package mail
+
+import (
+	"bytes"
+	"embed"
+	htmltemplate "html/template"
+	"strings"
+	texttemplate "text/template"
+	"time"
+)
+
+//go:embed templates
+var templateFS embed.FS
+
+var (
+	invitationHTML = htmltemplate.Must(htmltemplate.ParseFS(templateFS, "templates/layout.html", "templates/invitation.html"))
+	invitationText = texttemplate.Must(texttemplate.ParseFS(templateFS, "templates/invitation.txt"))
+	noticeHTML     = htmltemplate.Must(htmltemplate.ParseFS(templateFS, "templates/layout.html", "templates/notice.html"))
+	noticeText     = texttemplate.Must(texttemplate.ParseFS(templateFS, "templates/notice.txt"))
+)
+
+// Brand is who the emails come from.
+type Brand struct {
+	PartnerName  string
+	ContactEmail string
+}
+
+// Invitation is the consent email to the customer's Azure administrator.
+type Invitation struct {
+	Brand
+	// Kind is "invitation", "reminder" or "resend".
+	Kind          string
+	OrgName       string
+	Requester     string
+	Link          string
+	ExpiresAt     time.Time
+	Subscriptions []string
+}
+
+// RenderInvitation renders the consent email.
+func RenderInvitation(to string, d Invitation) (Message, error) {
+	subject := d.OrgName + ": approve moving your Azure account to " + d.PartnerName
+	switch d.Kind {
+	case "reminder":
+		subject = "Reminder: " + subject
+	case "resend":
+		subject = "Resent: " + subject
+	}
+	data := struct {
+		Invitation
+		Subject     string
+		ExpiresText string
+	}{d, subject, d.ExpiresAt.UTC().Format("Monday 2 January 2006, 15:04 MST")}
+	return render(to, subject, invitationHTML, invitationText, data)
+}
+
+// Notice is a plain notification: to the partner's representatives, or to
+// the requester on completion or failure.
+type Notice struct {
+	Brand
+	Subject    string
+	Heading    string
+	Paragraphs []string
+	Items      []string
+	Link       string
+}
+
+// RenderNotice renders a notification.
+func RenderNotice(to string, n Notice) (Message, error) {
+	return render(to, n.Subject, noticeHTML, noticeText, n)
+}
+
+func render(to, subject string, h *htmltemplate.Template, t *texttemplate.Template, data any) (Message, error) {
+	var hb, tb bytes.Buffer
+	if err := h.ExecuteTemplate(&hb, "layout", data); err != nil {
+		return Message{}, err
+	}
+	if err := t.Execute(&tb, data); err != nil {
+		return Message{}, err
+	}
+	// A subject is one line whatever the data held.
+	subject = strings.Join(strings.Fields(subject), " ")
+	return Message{To: to, Subject: subject, Text: tb.String(), HTML: hb.String()}, nil
+}
