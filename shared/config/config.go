@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -71,3 +72,21 @@ func (e *Env) Int(name string, def int) int {
 
 // Err returns every problem found, joined, or nil.
 func (e *Env) Err() error { return errors.Join(e.errs...) }
+
+// Durations parses a comma-separated list of positive durations ("72h,168h"), or def when unset.
+func (e *Env) Durations(name string, def []time.Duration) []time.Duration {
+	v, ok := e.lookup(name)
+	if !ok || v == "" {
+		return def
+	}
+	var out []time.Duration
+	for _, part := range strings.Split(v, ",") {
+		d, err := time.ParseDuration(strings.TrimSpace(part))
+		if err != nil || d <= 0 {
+			e.errs = append(e.errs, fmt.Errorf("environment variable %s must be a comma-separated list of positive durations such as 72h,168h, got %q", name, v))
+			return def
+		}
+		out = append(out, d)
+	}
+	return out
+}

@@ -155,27 +155,43 @@ type Subscription struct {
 
 // Provider is an Azure provider of one account.
 type Provider struct {
-	AccountID           string         `json:"accountId" dynamodbav:"accountId"`
-	ID                  string         `json:"id" dynamodbav:"id"`
-	Name                string         `json:"name" dynamodbav:"name"`
-	Type                string         `json:"type" dynamodbav:"type"`
-	Option              Option         `json:"option" dynamodbav:"option"`
-	Status              Status         `json:"status" dynamodbav:"status"`
-	AzureAdminEmail     string         `json:"azureAdminEmail,omitempty" dynamodbav:"azureAdminEmail,omitempty"`
-	Subscriptions       []Subscription `json:"subscriptions" dynamodbav:"subscriptions"`
-	TenantID            string         `json:"tenantId,omitempty" dynamodbav:"tenantId,omitempty"`
-	Billing             string         `json:"billing,omitempty" dynamodbav:"billing,omitempty"`
-	BillingFrom         *time.Time     `json:"billingEffectiveAt,omitempty" dynamodbav:"billingEffectiveAt,omitempty"`
-	Permissions         []string       `json:"permissions,omitempty" dynamodbav:"permissions,omitempty"`
-	InvitationExpiresAt *time.Time     `json:"invitationExpiresAt,omitempty" dynamodbav:"invitationExpiresAt,omitempty"`
-	FailureReason       string         `json:"failureReason,omitempty" dynamodbav:"failureReason,omitempty"`
-	ExecutionARN        string         `json:"-" dynamodbav:"executionArn,omitempty"`
-	CreatedBy           string         `json:"createdBy" dynamodbav:"createdBy"`
-	CreatedAt           time.Time      `json:"createdAt" dynamodbav:"createdAt"`
-	UpdatedAt           time.Time      `json:"updatedAt" dynamodbav:"updatedAt"`
+	AccountID       string         `json:"accountId" dynamodbav:"accountId"`
+	ID              string         `json:"id" dynamodbav:"id"`
+	Name            string         `json:"name" dynamodbav:"name"`
+	Type            string         `json:"type" dynamodbav:"type"`
+	Option          Option         `json:"option" dynamodbav:"option"`
+	Status          Status         `json:"status" dynamodbav:"status"`
+	AzureAdminEmail string         `json:"azureAdminEmail,omitempty" dynamodbav:"azureAdminEmail,omitempty"`
+	Subscriptions   []Subscription `json:"subscriptions" dynamodbav:"subscriptions"`
+	TenantID        string         `json:"tenantId,omitempty" dynamodbav:"tenantId,omitempty"`
+	Billing         string         `json:"billing,omitempty" dynamodbav:"billing,omitempty"`
+	BillingFrom     *time.Time     `json:"billingEffectiveAt,omitempty" dynamodbav:"billingEffectiveAt,omitempty"`
+	Permissions     []string       `json:"permissions,omitempty" dynamodbav:"permissions,omitempty"`
+	Invitation      *Invitation    `json:"invitation,omitempty" dynamodbav:"invitation,omitempty"`
+	OwnerPrincipal  string         `json:"ownerPrincipalId,omitempty" dynamodbav:"ownerPrincipalId,omitempty"`
+	FailureReason   string         `json:"failureReason,omitempty" dynamodbav:"failureReason,omitempty"`
+	ExecutionARN    string         `json:"-" dynamodbav:"executionArn,omitempty"`
+	CreatedBy       string         `json:"createdBy" dynamodbav:"createdBy"`
+	RequesterName   string         `json:"requesterName,omitempty" dynamodbav:"requesterName,omitempty"`
+	RequesterEmail  string         `json:"-" dynamodbav:"requesterEmail,omitempty"`
+	CreatedAt       time.Time      `json:"createdAt" dynamodbav:"createdAt"`
+	UpdatedAt       time.Time      `json:"updatedAt" dynamodbav:"updatedAt"`
 	// Version increments on every write; writes are conditional on it.
 	Version  int     `json:"version" dynamodbav:"version"`
 	Timeline []Event `json:"timeline" dynamodbav:"timeline"`
+}
+
+// Invitation is the state of the consent invitation of a migrate provider.
+// The link itself is never stored: it is derived from Nonce with a secret key,
+// and only its Hash is kept (for lookups).
+type Invitation struct {
+	Nonce         string     `json:"-" dynamodbav:"nonce"`
+	Hash          string     `json:"-" dynamodbav:"hash"`
+	SentAt        *time.Time `json:"sentAt,omitempty" dynamodbav:"sentAt,omitempty"`
+	ExpiresAt     *time.Time `json:"expiresAt,omitempty" dynamodbav:"expiresAt,omitempty"`
+	RemindersSent int        `json:"remindersSent" dynamodbav:"remindersSent"`
+	LastSentAt    *time.Time `json:"lastSentAt,omitempty" dynamodbav:"lastSentAt,omitempty"`
+	Resends       int        `json:"resends" dynamodbav:"resends"`
 }
 
 // Open reports whether the provider is an unfinished migration.
@@ -185,10 +201,10 @@ func (p *Provider) Open() bool { return !p.Status.Terminal() }
 func (p *Provider) NextStep() string {
 	switch p.Status {
 	case StatusPendingConsent:
-		if p.InvitationExpiresAt != nil {
-			return fmt.Sprintf("The Azure administrator has not completed the consent yet; the link in their email expires on %s.", p.InvitationExpiresAt.UTC().Format("2 January 2006 15:04 MST"))
+		if inv := p.Invitation; inv != nil && inv.SentAt != nil && inv.ExpiresAt != nil {
+			return fmt.Sprintf("The Azure administrator has not completed the consent yet; the link in their email expires on %s.", inv.ExpiresAt.UTC().Format("2 January 2006 15:04 MST"))
 		}
-		return "The Azure administrator has not completed the consent yet."
+		return "The consent email to the Azure administrator is being sent."
 	case StatusAwaitingOwnerAccess:
 		var missing []string
 		for _, s := range p.Subscriptions {

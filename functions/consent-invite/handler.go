@@ -1,0 +1,211 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/partnercloud/azure/shared/account"
+	"github.com/partnercloud/azure/shared/apperr"
+	"github.com/partnercloud/azure/shared/consent"
+	"github.com/partnercloud/azure/shared/logging"
+	"github.com/partnercloud/azure/shared/mail"
+	"github.com/partnercloud/azure/shared/provider"
+	"github.com/partnercloud/azure/shared/workflow"
+)
+
+// Store is what the invitation task reads and writes.
+type Store interface {
+	GetAccount(ctx context.Context, accountID string) (*account.Account, error)
+	GetProvider(ctx context.Context, accountID, providerID string) (*provider.Provider, error)
+	UpdateProvider(ctx context.Context, accountID, providerID string, mutate func(*provider.Provider) error) (*provider.Provider, error)
+	// PutInvitation stores the record; it refuses (invalid_state) to reopen a closed one.
+	PutInvitation(ctx context.Context, r consent.Record) error
+}
+
+// Mailer sends one email.
+type Mailer interface {
+	Send(ctx context.Context, m mail.Message) (string, error)
+}
+
+// TaskResumer resumes a waiting task.
+type TaskResumer interface {
+	Succeed(ctx context.Context, token string, output any) error
+}
+
+// Handler is the AwaitConsent task: on each run it keeps the new task token
+// behind the invitation and sends the invitation or a reminder when due.
+type Handler struct {
+	Store    Store
+	Mailer   Mailer
+	Tasks    TaskResumer
+	Key      consent.Key
+	Schedule consent.Schedule
+	// BaseURL is the public API's base URL; links are BaseURL + "/consent/" + id.
+	BaseURL string
+	Brand   mail.Brand
+	Now     func() time.Time
+}
+
+// Handle runs one AwaitConsent invocation.
+func (h *Handler) Handle(ctx context.Context, in workflow.InviteInput) (workflow.InviteOutput, error) {
+	if err := in.Validate(); err != nil {
+		return workflow.InviteOutput{}, err
+	}
+	if in.TaskToken == "" {
+		return workflow.InviteOutput{}, &workflow.InvalidInput{Reason: "taskToken is required"}
+	}
+	log := logging.From(ctx).With("provider_id", in.ProviderID, "execution_arn", in.ExecutionARN)
+	ctx = logging.With(ctx, log)
+
+	p, err := h.Store.GetProvider(ctx, in.AccountID, in.ProviderID)
+	if err != nil {
+		return workflow.InviteOutput{}, transient(err)
+	}
+	switch {
+	case p.Status == provider.StatusAwaitingOwnerAccess || p.Status == provider.StatusActive:
+		// Consent was recorded but the resume did not reach this wait
+		// (the callback's SendTaskSuccess failed or raced a timeout): resume now.
+		if err := h.Tasks.Succeed(ctx, in.TaskToken, workflow.ConsentResult{TenantID: p.TenantID}); err != nil && !errors.Is(err, workflow.ErrTaskGone) {
+			return workflow.InviteOutput{}, &workflow.TransientError{Reason: "resume after recorded consent failed"}
+		}
+		log.Info("consent already recorded; workflow resumed")
+		return workflow.InviteOutput{Sent: string(consent.ActionResumeOK)}, nil
+	case p.Status != provider.StatusPendingConsent:
+		return workflow.InviteOutput{}, &workflow.InvalidInput{Reason: fmt.Sprintf("provider is %s; no invitation to send", p.Status)}
+	}
+
+	now := h.Now()
+	var sentAt time.Time
+	reminders := 0
+	if p.Invitation != nil && p.Invitation.SentAt != nil {
+		sentAt, reminders = *p.Invitation.SentAt, p.Invitation.RemindersSent
+	}
+	action := h.Schedule.Next(now, sentAt, reminders)
+	if action == consent.ActionExpire {
+		return workflow.InviteOutput{}, h.expire(ctx, p)
+	}
+
+	// The link is derived from a nonce kept on the provider; make sure one
+	// exists before anything is sent so every retry sends the same link.
+	p, err = h.ensureNonce(ctx, p)
+	if err != nil {
+		return workflow.InviteOutput{}, err
+	}
+	expires := now.Add(h.Schedule.Expiry)
+	if p.Invitation.ExpiresAt != nil {
+		expires = *p.Invitation.ExpiresAt
+	}
+	rec := consent.Record{Hash: p.Invitation.Hash, AccountID: p.AccountID, ProviderID: p.ID, TaskToken: in.TaskToken, Status: consent.StatusOpen, ExpiresAt: expires, UpdatedAt: now}
+	if err := h.Store.PutInvitation(ctx, rec); err != nil {
+		if apperr.Is(err, apperr.InvalidState) {
+			return workflow.InviteOutput{}, &workflow.InvalidInput{Reason: "the invitation is closed"}
+		}
+		return workflow.InviteOutput{}, transient(err)
+	}
+	if action == consent.ActionWait {
+		log.Info("invitation task token renewed; nothing to send")
+		return workflow.InviteOutput{Sent: string(action)}, nil
+	}
+
+	kind := "invitation"
+	if action == consent.ActionRemind {
+		kind = "reminder"
+	}
+	if err := h.send(ctx, p, kind, expires); err != nil {
+		return workflow.InviteOutput{}, err
+	}
+	_, err = h.Store.UpdateProvider(ctx, p.AccountID, p.ID, func(q *provider.Provider) error {
+		inv := q.Invitation
+		t := now
+		inv.LastSentAt = &t
+		what := "Reminder email sent to the Azure administrator (" + logging.MaskEmail(q.AzureAdminEmail) + ")."
+		if action == consent.ActionSend {
+			inv.SentAt, inv.ExpiresAt = &t, &expires
+			what = "Consent email sent to the Azure administrator (" + logging.MaskEmail(q.AzureAdminEmail) + "); the link expires on " + expires.UTC().Format(time.RFC1123) + "."
+		} else {
+			inv.RemindersSent++
+		}
+		q.Timeline = append(q.Timeline, provider.Event{At: now, Status: q.Status, What: what, By: "system"})
+		return nil
+	})
+	if err != nil {
+		return workflow.InviteOutput{}, transient(err)
+	}
+	log.Info("consent email sent", "kind", kind, "to", logging.MaskEmail(p.AzureAdminEmail))
+	return workflow.InviteOutput{Sent: string(action)}, nil
+}
+
+func (h *Handler) ensureNonce(ctx context.Context, p *provider.Provider) (*provider.Provider, error) {
+	if p.Invitation != nil && p.Invitation.Nonce != "" {
+		return p, nil
+	}
+	nonce, err := consent.NewNonce()
+	if err != nil {
+		return nil, &workflow.TransientError{Reason: "no randomness for the invitation"}
+	}
+	q, err := h.Store.UpdateProvider(ctx, p.AccountID, p.ID, func(q *provider.Provider) error {
+		if q.Invitation == nil {
+			q.Invitation = &provider.Invitation{}
+		}
+		if q.Invitation.Nonce == "" {
+			q.Invitation.Nonce = nonce
+			q.Invitation.Hash = consent.Hash(h.Key.InvitationID(q.ID, nonce))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, transient(err)
+	}
+	return q, nil
+}
+
+func (h *Handler) send(ctx context.Context, p *provider.Provider, kind string, expires time.Time) error {
+	org := p.AccountID
+	if a, err := h.Store.GetAccount(ctx, p.AccountID); err == nil && a != nil && a.Name != "" {
+		org = a.Name
+	}
+	subs := make([]string, 0, len(p.Subscriptions))
+	for _, s := range p.Subscriptions {
+		subs = append(subs, s.ID)
+	}
+	link := strings.TrimRight(h.BaseURL, "/") + "/consent/" + h.Key.InvitationID(p.ID, p.Invitation.Nonce)
+	msg, err := mail.RenderInvitation(p.AzureAdminEmail, mail.Invitation{
+		Brand: h.Brand, Kind: kind, OrgName: org, Requester: requester(p), Link: link, ExpiresAt: expires, Subscriptions: subs,
+	})
+	if err != nil {
+		return fmt.Errorf("render invitation: %w", err)
+	}
+	if _, err := h.Mailer.Send(ctx, msg); err != nil {
+		return err // already a named workflow error
+	}
+	return nil
+}
+
+// requester names who asked, for the email.
+func requester(p *provider.Provider) string {
+	if p.RequesterName != "" {
+		return p.RequesterName
+	}
+	return "An administrator"
+}
+
+// expire closes the invitation; the state machine records the status.
+func (h *Handler) expire(ctx context.Context, p *provider.Provider) error {
+	if p.Invitation != nil && p.Invitation.Hash != "" {
+		// Closing is best effort here: the recorder closes it again.
+		_ = h.Store.PutInvitation(ctx, consent.Record{Hash: p.Invitation.Hash, AccountID: p.AccountID, ProviderID: p.ID, Status: consent.StatusExpired, ExpiresAt: *p.Invitation.ExpiresAt, UpdatedAt: h.Now()})
+	}
+	return &workflow.InvitationExpired{Reason: "The invitation expired before the Azure administrator consented."}
+}
+
+// transient marks store faults as retryable.
+func transient(err error) error {
+	var ae *apperr.Error
+	if errors.As(err, &ae) && ae.Code != apperr.Internal {
+		return &workflow.InvalidInput{Reason: ae.Message}
+	}
+	return &workflow.TransientError{Reason: "storage temporarily unavailable"}
+}

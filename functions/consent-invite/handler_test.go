@@ -1,0 +1,229 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/partnercloud/azure/shared/account"
+	"github.com/partnercloud/azure/shared/consent"
+	"github.com/partnercloud/azure/shared/mail"
+	"github.com/partnercloud/azure/shared/provider"
+	"github.com/partnercloud/azure/shared/store"
+	"github.com/partnercloud/azure/shared/store/storetest"
+	"github.com/partnercloud/azure/shared/workflow"
+)
+
+type fakeMailer struct {
+	mu   sync.Mutex
+	sent []mail.Message
+	err  error
+}
+
+func (f *fakeMailer) Send(_ context.Context, m mail.Message) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.err != nil {
+		return "", f.err
+	}
+	f.sent = append(f.sent, m)
+	return "id", nil
+}
+
+type fakeTasks struct {
+	tokens  []string
+	outputs []any
+}
+
+func (f *fakeTasks) Succeed(_ context.Context, token string, out any) error {
+	f.tokens = append(f.tokens, token)
+	f.outputs = append(f.outputs, out)
+	return nil
+}
+
+type env struct {
+	h      *Handler
+	store  *store.Store
+	mailer *fakeMailer
+	tasks  *fakeTasks
+	now    time.Time
+	p      *provider.Provider
+}
+
+var t0 = time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	s, _ := storetest.NewTestStore(t)
+	e := &env{store: s, mailer: &fakeMailer{}, tasks: &fakeTasks{}, now: t0}
+	s.Now = func() time.Time { return e.now }
+	ctx := context.Background()
+	if err := s.PutAccount(ctx, account.Account{ID: "acct-1", Name: "Eligible Org", Billable: true, USOffice: true}); err != nil {
+		t.Fatal(err)
+	}
+	e.p = &provider.Provider{AccountID: "acct-1", Name: "Contoso", Type: provider.TypeAzure, Option: provider.OptionMigrate,
+		Status: provider.StatusPendingConsent, AzureAdminEmail: "admin@contoso.example", RequesterName: "Dana Admin", CreatedBy: "user:u1",
+		Subscriptions: []provider.Subscription{{ID: "00000000-0000-0000-0000-000000000001", State: provider.SubscriptionPending}}}
+	if err := s.CreateProvider(ctx, e.p, nil); err != nil {
+		t.Fatal(err)
+	}
+	e.h = &Handler{Store: s, Mailer: e.mailer, Tasks: e.tasks, Key: consent.Key(bytes.Repeat([]byte{1}, 32)), Schedule: consent.DefaultSchedule,
+		BaseURL: "https://api.example/", Brand: mail.Brand{PartnerName: "Partner Cloud", ContactEmail: "help@partner.example"}, Now: func() time.Time { return e.now }}
+	return e
+}
+
+func (e *env) run(t *testing.T, token string) (workflow.InviteOutput, error) {
+	t.Helper()
+	return e.h.Handle(context.Background(), workflow.InviteInput{Input: workflow.Input{AccountID: "acct-1", ProviderID: e.p.ID}, TaskToken: token})
+}
+
+var linkRE = regexp.MustCompile(`https://api\.example/consent/([A-Za-z0-9_-]{43})`)
+
+func TestInvitationSchedule(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	day := 24 * time.Hour
+	steps := []struct {
+		at        time.Duration
+		wantSent  string
+		wantMails int
+		subject   string
+	}{
+		{0, "invitation", 1, "Eligible Org: approve"},
+		{1 * day, "none", 1, ""},
+		{3 * day, "reminder", 2, "Reminder: "},
+		{4 * day, "none", 2, ""},
+		{7 * day, "reminder", 3, "Reminder: "},
+		{10 * day, "none", 3, ""},
+	}
+	var firstLink string
+	for i, st := range steps {
+		e.now = t0.Add(st.at)
+		token := "token-" + string(rune('a'+i))
+		out, err := e.run(t, token)
+		if err != nil {
+			t.Fatalf("step %d: %v", i, err)
+		}
+		if out.Sent != st.wantSent || len(e.mailer.sent) != st.wantMails {
+			t.Fatalf("step %d: sent %q with %d mails, want %q with %d", i, out.Sent, len(e.mailer.sent), st.wantSent, st.wantMails)
+		}
+		p, _ := e.store.GetProvider(ctx, "acct-1", e.p.ID)
+		rec, err := e.store.GetInvitation(ctx, p.Invitation.Hash)
+		if err != nil || rec.TaskToken != token || rec.Status != consent.StatusOpen {
+			t.Fatalf("step %d: invitation record %+v, %v; want token %s", i, rec, err, token)
+		}
+		if st.subject == "" {
+			continue
+		}
+		m := e.mailer.sent[len(e.mailer.sent)-1]
+		if !strings.HasPrefix(m.Subject, st.subject) || m.To != "admin@contoso.example" {
+			t.Fatalf("step %d: mail %q to %q", i, m.Subject, m.To)
+		}
+		link := linkRE.FindStringSubmatch(m.Text)
+		if link == nil {
+			t.Fatalf("step %d: no consent link in %q", i, m.Text)
+		}
+		if consent.Hash(link[1]) != p.Invitation.Hash {
+			t.Fatalf("step %d: the link's hash is not the stored hash", i)
+		}
+		if firstLink == "" {
+			firstLink = link[0]
+		} else if link[0] != firstLink {
+			t.Fatalf("step %d: reminder link %s differs from the first %s", i, link[0], firstLink)
+		}
+		if strings.Contains(p.Invitation.Hash, link[1]) {
+			t.Fatal("the raw invitation id is stored")
+		}
+	}
+	p, _ := e.store.GetProvider(ctx, "acct-1", e.p.ID)
+	if p.Invitation.RemindersSent != 2 || !p.Invitation.SentAt.Equal(t0) || !p.Invitation.ExpiresAt.Equal(t0.Add(14*day)) {
+		t.Fatalf("invitation state %+v", p.Invitation)
+	}
+	if n := len(p.Timeline); n != 3 {
+		t.Fatalf("timeline has %d events, want 3 (sent, two reminders): %+v", n, p.Timeline)
+	}
+	if strings.Contains(p.Timeline[0].What, "admin@contoso.example") {
+		t.Fatal("timeline shows the full email address")
+	}
+
+	e.now = t0.Add(14 * day)
+	_, err := e.run(t, "token-late")
+	if workflow.ErrorName(err) != "InvitationExpired" {
+		t.Fatalf("at expiry: %v, want InvitationExpired", err)
+	}
+	rec, _ := e.store.GetInvitation(ctx, p.Invitation.Hash)
+	if rec.Status != consent.StatusExpired {
+		t.Fatalf("invitation status %s after expiry", rec.Status)
+	}
+}
+
+func TestResumesWhenConsentAlreadyRecorded(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	if _, err := e.store.UpdateProvider(ctx, "acct-1", e.p.ID, func(p *provider.Provider) error {
+		p.Status, p.TenantID = provider.StatusAwaitingOwnerAccess, "tenant-guid"
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := e.run(t, "token-x")
+	if err != nil || out.Sent != "resume" {
+		t.Fatalf("Handle = %+v, %v", out, err)
+	}
+	if len(e.tasks.tokens) != 1 || e.tasks.tokens[0] != "token-x" || e.tasks.outputs[0].(workflow.ConsentResult).TenantID != "tenant-guid" {
+		t.Fatalf("resumed %v with %v", e.tasks.tokens, e.tasks.outputs)
+	}
+	if len(e.mailer.sent) != 0 {
+		t.Fatal("an email was sent after consent")
+	}
+}
+
+func TestErrors(t *testing.T) {
+	tests := []struct {
+		name    string
+		prepare func(e *env)
+		token   string
+		want    string
+	}{
+		{"missing token", func(*env) {}, "", "InvalidInput"},
+		{"cancelled provider", func(e *env) {
+			e.store.UpdateProvider(context.Background(), "acct-1", e.p.ID, func(p *provider.Provider) error { p.Status = provider.StatusCancelled; return nil })
+		}, "t", "InvalidInput"},
+		{"SES refuses the address", func(e *env) { e.mailer.err = &workflow.EmailRejected{Reason: "rejected"} }, "t", "EmailRejected"},
+		{"SES throttles", func(e *env) { e.mailer.err = &workflow.TransientError{Reason: "slow down"} }, "t", "TransientError"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			tt.prepare(e)
+			_, err := e.run(t, tt.token)
+			if got := workflow.ErrorName(err); got != tt.want {
+				t.Fatalf("error %v (%s), want %s", err, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestRetryAfterMailFailureSendsTheSameLink(t *testing.T) {
+	e := newEnv(t)
+	e.mailer.err = &workflow.TransientError{Reason: "throttled"}
+	if _, err := e.run(t, "t1"); err == nil {
+		t.Fatal("expected the transient error")
+	}
+	e.mailer.err = nil
+	if _, err := e.run(t, "t2"); err != nil {
+		t.Fatal(err)
+	}
+	p, _ := e.store.GetProvider(context.Background(), "acct-1", e.p.ID)
+	link := linkRE.FindStringSubmatch(e.mailer.sent[0].Text)
+	if link == nil || consent.Hash(link[1]) != p.Invitation.Hash || len(e.mailer.sent) != 1 {
+		t.Fatalf("after a retry: %d mails, link %v", len(e.mailer.sent), link)
+	}
+	if p.Invitation.SentAt == nil {
+		t.Fatal("sentAt not recorded after the successful retry")
+	}
+}
