@@ -4,6 +4,7 @@ package provider
 
 import (
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -155,27 +156,30 @@ type Subscription struct {
 
 // Provider is an Azure provider of one account.
 type Provider struct {
-	AccountID       string         `json:"accountId" dynamodbav:"accountId"`
-	ID              string         `json:"id" dynamodbav:"id"`
-	Name            string         `json:"name" dynamodbav:"name"`
-	Type            string         `json:"type" dynamodbav:"type"`
-	Option          Option         `json:"option" dynamodbav:"option"`
-	Status          Status         `json:"status" dynamodbav:"status"`
-	AzureAdminEmail string         `json:"azureAdminEmail,omitempty" dynamodbav:"azureAdminEmail,omitempty"`
-	Subscriptions   []Subscription `json:"subscriptions" dynamodbav:"subscriptions"`
-	TenantID        string         `json:"tenantId,omitempty" dynamodbav:"tenantId,omitempty"`
-	Billing         string         `json:"billing,omitempty" dynamodbav:"billing,omitempty"`
-	BillingFrom     *time.Time     `json:"billingEffectiveAt,omitempty" dynamodbav:"billingEffectiveAt,omitempty"`
-	Permissions     []string       `json:"permissions,omitempty" dynamodbav:"permissions,omitempty"`
-	Invitation      *Invitation    `json:"invitation,omitempty" dynamodbav:"invitation,omitempty"`
-	OwnerPrincipal  string         `json:"ownerPrincipalId,omitempty" dynamodbav:"ownerPrincipalId,omitempty"`
-	FailureReason   string         `json:"failureReason,omitempty" dynamodbav:"failureReason,omitempty"`
-	ExecutionARN    string         `json:"-" dynamodbav:"executionArn,omitempty"`
-	CreatedBy       string         `json:"createdBy" dynamodbav:"createdBy"`
-	RequesterName   string         `json:"requesterName,omitempty" dynamodbav:"requesterName,omitempty"`
-	RequesterEmail  string         `json:"-" dynamodbav:"requesterEmail,omitempty"`
-	CreatedAt       time.Time      `json:"createdAt" dynamodbav:"createdAt"`
-	UpdatedAt       time.Time      `json:"updatedAt" dynamodbav:"updatedAt"`
+	AccountID        string         `json:"accountId" dynamodbav:"accountId"`
+	ID               string         `json:"id" dynamodbav:"id"`
+	Name             string         `json:"name" dynamodbav:"name"`
+	Type             string         `json:"type" dynamodbav:"type"`
+	Option           Option         `json:"option" dynamodbav:"option"`
+	Status           Status         `json:"status" dynamodbav:"status"`
+	AzureAdminEmail  string         `json:"azureAdminEmail,omitempty" dynamodbav:"azureAdminEmail,omitempty"`
+	Subscriptions    []Subscription `json:"subscriptions" dynamodbav:"subscriptions"`
+	TenantID         string         `json:"tenantId,omitempty" dynamodbav:"tenantId,omitempty"`
+	Billing          string         `json:"billing,omitempty" dynamodbav:"billing,omitempty"`
+	BillingFrom      *time.Time     `json:"billingEffectiveAt,omitempty" dynamodbav:"billingEffectiveAt,omitempty"`
+	Permissions      []string       `json:"permissions,omitempty" dynamodbav:"permissions,omitempty"`
+	Invitation       *Invitation    `json:"invitation,omitempty" dynamodbav:"invitation,omitempty"`
+	OwnerPrincipal   string         `json:"ownerPrincipalId,omitempty" dynamodbav:"ownerPrincipalId,omitempty"`
+	PrincipalID      string         `json:"principalId,omitempty" dynamodbav:"principalId,omitempty"`
+	OwnershipWait    *OwnershipWait `json:"ownershipWait,omitempty" dynamodbav:"ownershipWait,omitempty"`
+	OutcomeEmailSent bool           `json:"-" dynamodbav:"outcomeEmailSent"`
+	FailureReason    string         `json:"failureReason,omitempty" dynamodbav:"failureReason,omitempty"`
+	ExecutionARN     string         `json:"-" dynamodbav:"executionArn,omitempty"`
+	CreatedBy        string         `json:"createdBy" dynamodbav:"createdBy"`
+	RequesterName    string         `json:"requesterName,omitempty" dynamodbav:"requesterName,omitempty"`
+	RequesterEmail   string         `json:"-" dynamodbav:"requesterEmail,omitempty"`
+	CreatedAt        time.Time      `json:"createdAt" dynamodbav:"createdAt"`
+	UpdatedAt        time.Time      `json:"updatedAt" dynamodbav:"updatedAt"`
 	// Version increments on every write; writes are conditional on it.
 	Version  int     `json:"version" dynamodbav:"version"`
 	Timeline []Event `json:"timeline" dynamodbav:"timeline"`
@@ -194,6 +198,16 @@ type Invitation struct {
 	Resends       int        `json:"resends" dynamodbav:"resends"`
 }
 
+// OwnershipWait tracks the wait for Owner access after consent.
+type OwnershipWait struct {
+	StartedAt        time.Time  `json:"startedAt" dynamodbav:"startedAt"`
+	Deadline         time.Time  `json:"deadline" dynamodbav:"deadline"`
+	Checks           int        `json:"checks" dynamodbav:"checks"`
+	LastCheckedAt    *time.Time `json:"lastCheckedAt,omitempty" dynamodbav:"lastCheckedAt,omitempty"`
+	NotifiedStart    bool       `json:"-" dynamodbav:"notifiedStart"`
+	NotifiedDeadline bool       `json:"-" dynamodbav:"notifiedDeadline"`
+}
+
 // Open reports whether the provider is an unfinished migration.
 func (p *Provider) Open() bool { return !p.Status.Terminal() }
 
@@ -206,16 +220,36 @@ func (p *Provider) NextStep() string {
 		}
 		return "The consent email to the Azure administrator is being sent."
 	case StatusAwaitingOwnerAccess:
-		var missing []string
+		var missing, unknown []string
 		for _, s := range p.Subscriptions {
-			if s.State != SubscriptionOwned {
+			switch s.State {
+			case SubscriptionMissingOwner, SubscriptionPending:
 				missing = append(missing, s.ID)
+			case SubscriptionNotFound:
+				unknown = append(unknown, s.ID)
 			}
 		}
-		if len(missing) == 0 {
+		principal := p.PrincipalID
+		if p.OwnerPrincipal != "" {
+			principal = p.OwnerPrincipal
+		}
+		if principal == "" {
+			principal = "the partner's principal"
+		}
+		var parts []string
+		if len(missing) > 0 {
+			parts = append(parts, fmt.Sprintf("The Azure administrator must grant Owner to %s on subscriptions %s.", principal, strings.Join(missing, ", ")))
+		}
+		if len(unknown) > 0 {
+			parts = append(parts, fmt.Sprintf("Subscriptions %s were not found in the tenant: check the ids, or grant %s access so it can see them.", strings.Join(unknown, ", "), principal))
+		}
+		if len(parts) == 0 {
 			return "Checking Owner access on the subscriptions."
 		}
-		return fmt.Sprintf("The Azure administrator must grant Owner to the partner principal on subscriptions %v.", missing)
+		if w := p.OwnershipWait; w != nil {
+			parts = append(parts, "The partner's representatives will help; the migration fails if this is not done by "+w.Deadline.UTC().Format("2 January 2006")+".")
+		}
+		return strings.Join(parts, " ")
 	case StatusActive:
 		return ""
 	case StatusDeclined:

@@ -1,0 +1,227 @@
+package ownership
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/authorization/armauthorization/v2"
+	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/resources/armsubscriptions"
+
+	"github.com/partnercloud/azure/shared/provider"
+)
+
+// CredentialFactory makes the partner app's credential for one customer tenant.
+type CredentialFactory func(tenantID string) (azcore.TokenCredential, error)
+
+// Azure checks ownership through Azure Resource Manager.
+type Azure struct {
+	// NewCredential makes a credential per tenant; Azure caches it across
+	// warm invocations (azidentity caches its tokens inside it).
+	NewCredential CredentialFactory
+	// Options carry the cloud configuration (Resource Manager endpoint),
+	// retries (429/5xx honouring Retry-After) and the transport.
+	Options arm.ClientOptions
+
+	mu    sync.Mutex
+	creds map[string]azcore.TokenCredential
+}
+
+func (a *Azure) credential(tenantID string) (azcore.TokenCredential, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if c, ok := a.creds[tenantID]; ok {
+		return c, nil
+	}
+	c, err := a.NewCredential(tenantID)
+	if err != nil {
+		return nil, err
+	}
+	if a.creds == nil {
+		a.creds = map[string]azcore.TokenCredential{}
+	}
+	a.creds[tenantID] = c
+	return c, nil
+}
+
+// Check acquires a token in the tenant (which also proves the tenant trusts
+// the partner app), takes the principal from its oid claim unless
+// principalID is set, and reports each subscription's state. With no
+// subscription ids it checks every subscription visible in the tenant.
+func (a *Azure) Check(ctx context.Context, tenantID, principalID string, subscriptionIDs []string) (Result, error) {
+	cred, err := a.credential(tenantID)
+	if err != nil {
+		return Result{}, fmt.Errorf("credential for tenant: %w", err)
+	}
+	oid, err := a.principal(ctx, cred)
+	if err != nil {
+		return Result{}, err
+	}
+	if principalID == "" {
+		principalID = oid
+	}
+	subs, err := armsubscriptions.NewClient(cred, &a.Options)
+	if err != nil {
+		return Result{}, err
+	}
+	if len(subscriptionIDs) == 0 {
+		if subscriptionIDs, err = visible(ctx, subs); err != nil {
+			return Result{}, classify(err)
+		}
+	}
+	res := Result{PrincipalID: principalID, Subscriptions: make([]Subscription, 0, len(subscriptionIDs))}
+	for _, id := range subscriptionIDs {
+		state, err := a.subscriptionState(ctx, cred, subs, id, principalID)
+		if err != nil {
+			return Result{}, classify(err)
+		}
+		res.Subscriptions = append(res.Subscriptions, Subscription{ID: id, State: state})
+	}
+	return res, nil
+}
+
+// TenantOf acquires a token in the tenant and returns its tid and oid claims:
+// proof that the tenant exists and trusts the partner app. The consent
+// callback uses it rather than trusting the tenant parameter of a redirect.
+func (a *Azure) TenantOf(ctx context.Context, tenantID string) (tid, oid string, err error) {
+	cred, err := a.credential(tenantID)
+	if err != nil {
+		return "", "", err
+	}
+	claims, err := a.claims(ctx, cred)
+	if err != nil {
+		return "", "", err
+	}
+	return claims.TID, claims.OID, nil
+}
+
+type tokenClaims struct {
+	TID string `json:"tid"`
+	OID string `json:"oid"`
+}
+
+func (a *Azure) scope() string {
+	ep := "https://management.azure.com"
+	if svc, ok := a.Options.Cloud.Services[cloud.ResourceManager]; ok && svc.Endpoint != "" {
+		ep = svc.Endpoint
+	}
+	return strings.TrimRight(ep, "/") + "/.default"
+}
+
+func (a *Azure) claims(ctx context.Context, cred azcore.TokenCredential) (tokenClaims, error) {
+	tok, err := cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{a.scope()}})
+	if err != nil {
+		return tokenClaims{}, classifyAuth(err)
+	}
+	// The token came from the authority over TLS in exchange for our own
+	// credential; reading its claims needs no signature check.
+	parts := strings.Split(tok.Token, ".")
+	if len(parts) != 3 {
+		return tokenClaims{}, fmt.Errorf("%w: the access token is not a JWT", ErrUnavailable)
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return tokenClaims{}, fmt.Errorf("%w: undecodable access token", ErrUnavailable)
+	}
+	var c tokenClaims
+	if err := json.Unmarshal(payload, &c); err != nil || c.OID == "" || c.TID == "" {
+		return tokenClaims{}, fmt.Errorf("%w: the access token lacks tid or oid", ErrUnavailable)
+	}
+	return c, nil
+}
+
+func (a *Azure) principal(ctx context.Context, cred azcore.TokenCredential) (string, error) {
+	c, err := a.claims(ctx, cred)
+	return c.OID, err
+}
+
+func visible(ctx context.Context, c *armsubscriptions.Client) ([]string, error) {
+	var ids []string
+	pager := c.NewListPager(nil)
+	for pager.More() {
+		page, err := pager.NextPage(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, s := range page.Value {
+			if s.SubscriptionID != nil {
+				ids = append(ids, *s.SubscriptionID)
+			}
+		}
+	}
+	return ids, nil
+}
+
+func (a *Azure) subscriptionState(ctx context.Context, cred azcore.TokenCredential, subs *armsubscriptions.Client, id, principalID string) (provider.SubscriptionState, error) {
+	if _, err := subs.Get(ctx, id, nil); err != nil {
+		var re *azcore.ResponseError
+		if errors.As(err, &re) && (re.StatusCode == http.StatusNotFound || re.StatusCode == http.StatusForbidden) {
+			// Not there, or not visible to the principal: indistinguishable from outside.
+			return provider.SubscriptionNotFound, nil
+		}
+		return "", err
+	}
+	ra, err := armauthorization.NewRoleAssignmentsClient(id, cred, &a.Options)
+	if err != nil {
+		return "", err
+	}
+	filter := fmt.Sprintf("principalId eq '%s'", principalID)
+	pager := ra.NewListForScopePager("/subscriptions/"+id, &armauthorization.RoleAssignmentsClientListForScopeOptions{Filter: &filter})
+	for pager.More() {
+		page, err := pager.NextPage(ctx)
+		if err != nil {
+			return "", err
+		}
+		for _, as := range page.Value {
+			p := as.Properties
+			if p == nil || p.RoleDefinitionID == nil || p.PrincipalID == nil || p.Scope == nil {
+				continue
+			}
+			if strings.EqualFold(*p.PrincipalID, principalID) && IsOwner(*p.RoleDefinitionID) && AppliesTo(*p.Scope, id) {
+				return provider.SubscriptionOwned, nil
+			}
+		}
+	}
+	return provider.SubscriptionMissingOwner, nil
+}
+
+// consentCodes are the AADSTS errors that mean the tenant does not (or no
+// longer) trust the partner app: retrying will not help.
+var consentCodes = []string{"AADSTS700016", "AADSTS65001", "AADSTS7000112", "AADSTS50020", "AADSTS90002", "AADSTS500011", "AADSTS700027"}
+
+func classifyAuth(err error) error {
+	var afe *azidentity.AuthenticationFailedError
+	if errors.As(err, &afe) {
+		msg := afe.Error()
+		for _, code := range consentCodes {
+			if strings.Contains(msg, code) {
+				return fmt.Errorf("%w (%s)", ErrConsentRevoked, code)
+			}
+		}
+		if afe.RawResponse != nil && afe.RawResponse.StatusCode >= 400 && afe.RawResponse.StatusCode < 500 && afe.RawResponse.StatusCode != http.StatusTooManyRequests {
+			return fmt.Errorf("%w: token request refused (HTTP %d)", ErrConsentRevoked, afe.RawResponse.StatusCode)
+		}
+	}
+	return fmt.Errorf("%w: %v", ErrUnavailable, err)
+}
+
+func classify(err error) error {
+	var re *azcore.ResponseError
+	if errors.As(err, &re) && re.StatusCode == http.StatusUnauthorized {
+		return fmt.Errorf("%w: Resource Manager refused the token (%s)", ErrConsentRevoked, re.ErrorCode)
+	}
+	if errors.Is(err, ErrConsentRevoked) || errors.Is(err, ErrUnavailable) {
+		return err
+	}
+	return fmt.Errorf("%w: %v", ErrUnavailable, err)
+}

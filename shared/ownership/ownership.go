@@ -1,0 +1,72 @@
+// Package ownership answers one question for a migration: does the partner
+// principal hold Owner on each subscription to be moved, in the customer's
+// tenant? The Azure implementation uses azidentity, armsubscriptions and
+// armauthorization.
+package ownership
+
+import (
+	"errors"
+	"strings"
+
+	"github.com/partnercloud/azure/shared/provider"
+)
+
+// OwnerRoleID is the built-in Owner role definition's id (the suffix of
+// properties.roleDefinitionId).
+const OwnerRoleID = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
+
+// Subscription is the outcome for one subscription.
+type Subscription struct {
+	ID    string                     `json:"id"`
+	State provider.SubscriptionState `json:"state"`
+}
+
+// Result is one check of a tenant.
+type Result struct {
+	// PrincipalID is the principal whose Owner access was checked.
+	PrincipalID   string         `json:"principalId"`
+	Subscriptions []Subscription `json:"subscriptions"`
+}
+
+// AllOwned reports whether every subscription is owned (and there is one).
+func (r Result) AllOwned() bool {
+	if len(r.Subscriptions) == 0 {
+		return false
+	}
+	for _, s := range r.Subscriptions {
+		if s.State != provider.SubscriptionOwned {
+			return false
+		}
+	}
+	return true
+}
+
+// Errors of a check.
+var (
+	// ErrConsentRevoked: the tenant no longer has the partner app's service
+	// principal or consent; retrying will not help.
+	ErrConsentRevoked = errors.New("ownership: the customer tenant revoked the partner's consent")
+	// ErrUnavailable: Azure throttled or failed after the bounded retries; try later.
+	ErrUnavailable = errors.New("ownership: Azure is unavailable")
+)
+
+// IsOwner reports whether a role definition id is the built-in Owner role.
+func IsOwner(roleDefinitionID string) bool {
+	return strings.HasSuffix(strings.ToLower(roleDefinitionID), "/"+OwnerRoleID) || strings.EqualFold(roleDefinitionID, OwnerRoleID)
+}
+
+// AppliesTo reports whether an assignment at assignmentScope grants access on
+// the subscription: at the subscription itself, or inherited from above it
+// (the root or a management group). Assignments below it (resource groups,
+// resources) do not count.
+func AppliesTo(assignmentScope, subscriptionID string) bool {
+	scope := strings.ToLower(strings.TrimRight(assignmentScope, "/"))
+	sub := "/subscriptions/" + strings.ToLower(subscriptionID)
+	switch {
+	case scope == "" || scope == sub:
+		return true
+	case strings.HasPrefix(scope, "/providers/microsoft.management/managementgroups/"):
+		return !strings.Contains(strings.TrimPrefix(scope, "/providers/microsoft.management/managementgroups/"), "/")
+	}
+	return false
+}
