@@ -156,30 +156,31 @@ type Subscription struct {
 
 // Provider is an Azure provider of one account.
 type Provider struct {
-	AccountID        string         `json:"accountId" dynamodbav:"accountId"`
-	ID               string         `json:"id" dynamodbav:"id"`
-	Name             string         `json:"name" dynamodbav:"name"`
-	Type             string         `json:"type" dynamodbav:"type"`
-	Option           Option         `json:"option" dynamodbav:"option"`
-	Status           Status         `json:"status" dynamodbav:"status"`
-	AzureAdminEmail  string         `json:"azureAdminEmail,omitempty" dynamodbav:"azureAdminEmail,omitempty"`
-	Subscriptions    []Subscription `json:"subscriptions" dynamodbav:"subscriptions"`
-	TenantID         string         `json:"tenantId,omitempty" dynamodbav:"tenantId,omitempty"`
-	Billing          string         `json:"billing,omitempty" dynamodbav:"billing,omitempty"`
-	BillingFrom      *time.Time     `json:"billingEffectiveAt,omitempty" dynamodbav:"billingEffectiveAt,omitempty"`
-	Permissions      []string       `json:"permissions,omitempty" dynamodbav:"permissions,omitempty"`
-	Invitation       *Invitation    `json:"invitation,omitempty" dynamodbav:"invitation,omitempty"`
-	OwnerPrincipal   string         `json:"ownerPrincipalId,omitempty" dynamodbav:"ownerPrincipalId,omitempty"`
-	PrincipalID      string         `json:"principalId,omitempty" dynamodbav:"principalId,omitempty"`
-	OwnershipWait    *OwnershipWait `json:"ownershipWait,omitempty" dynamodbav:"ownershipWait,omitempty"`
-	OutcomeEmailSent bool           `json:"-" dynamodbav:"outcomeEmailSent"`
-	FailureReason    string         `json:"failureReason,omitempty" dynamodbav:"failureReason,omitempty"`
-	ExecutionARN     string         `json:"-" dynamodbav:"executionArn,omitempty"`
-	CreatedBy        string         `json:"createdBy" dynamodbav:"createdBy"`
-	RequesterName    string         `json:"requesterName,omitempty" dynamodbav:"requesterName,omitempty"`
-	RequesterEmail   string         `json:"-" dynamodbav:"requesterEmail,omitempty"`
-	CreatedAt        time.Time      `json:"createdAt" dynamodbav:"createdAt"`
-	UpdatedAt        time.Time      `json:"updatedAt" dynamodbav:"updatedAt"`
+	AccountID               string         `json:"accountId" dynamodbav:"accountId"`
+	ID                      string         `json:"id" dynamodbav:"id"`
+	Name                    string         `json:"name" dynamodbav:"name"`
+	Type                    string         `json:"type" dynamodbav:"type"`
+	Option                  Option         `json:"option" dynamodbav:"option"`
+	Status                  Status         `json:"status" dynamodbav:"status"`
+	AzureAdminEmail         string         `json:"azureAdminEmail,omitempty" dynamodbav:"azureAdminEmail,omitempty"`
+	Subscriptions           []Subscription `json:"subscriptions" dynamodbav:"subscriptions"`
+	TenantID                string         `json:"tenantId,omitempty" dynamodbav:"tenantId,omitempty"`
+	Billing                 string         `json:"billing,omitempty" dynamodbav:"billing,omitempty"`
+	BillingFrom             *time.Time     `json:"billingEffectiveAt,omitempty" dynamodbav:"billingEffectiveAt,omitempty"`
+	Permissions             []string       `json:"permissions,omitempty" dynamodbav:"permissions,omitempty"`
+	Invitation              *Invitation    `json:"invitation,omitempty" dynamodbav:"invitation,omitempty"`
+	OwnerPrincipal          string         `json:"ownerPrincipalId,omitempty" dynamodbav:"ownerPrincipalId,omitempty"`
+	PrincipalID             string         `json:"principalId,omitempty" dynamodbav:"principalId,omitempty"`
+	OwnershipWait           *OwnershipWait `json:"ownershipWait,omitempty" dynamodbav:"ownershipWait,omitempty"`
+	SubscriptionsDiscovered bool           `json:"subscriptionsDiscovered,omitempty" dynamodbav:"subscriptionsDiscovered,omitempty"`
+	OutcomeEmailSent        bool           `json:"-" dynamodbav:"outcomeEmailSent"`
+	FailureReason           string         `json:"failureReason,omitempty" dynamodbav:"failureReason,omitempty"`
+	ExecutionARN            string         `json:"-" dynamodbav:"executionArn,omitempty"`
+	CreatedBy               string         `json:"createdBy" dynamodbav:"createdBy"`
+	RequesterName           string         `json:"requesterName,omitempty" dynamodbav:"requesterName,omitempty"`
+	RequesterEmail          string         `json:"-" dynamodbav:"requesterEmail,omitempty"`
+	CreatedAt               time.Time      `json:"createdAt" dynamodbav:"createdAt"`
+	UpdatedAt               time.Time      `json:"updatedAt" dynamodbav:"updatedAt"`
 	// Version increments on every write; writes are conditional on it.
 	Version  int     `json:"version" dynamodbav:"version"`
 	Timeline []Event `json:"timeline" dynamodbav:"timeline"`
