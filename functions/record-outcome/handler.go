@@ -1,0 +1,186 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/partnercloud/azure/shared/apperr"
+	"github.com/partnercloud/azure/shared/consent"
+	"github.com/partnercloud/azure/shared/logging"
+	"github.com/partnercloud/azure/shared/mail"
+	"github.com/partnercloud/azure/shared/provider"
+	"github.com/partnercloud/azure/shared/workflow"
+)
+
+// Store is what the outcome recorder reads and writes.
+type Store interface {
+	UpdateProvider(ctx context.Context, accountID, providerID string, mutate func(*provider.Provider) error) (*provider.Provider, error)
+	CloseInvitation(ctx context.Context, hash string, to consent.Status, tenantID string) (*consent.Record, error)
+}
+
+// Mailer sends one email.
+type Mailer interface {
+	Send(ctx context.Context, m mail.Message) (string, error)
+}
+
+// Handler records how a migration ended: active, declined, expired or
+// failed. It is idempotent: a repeated call changes nothing and sends no
+// second email.
+type Handler struct {
+	Store  Store
+	Mailer Mailer
+	Brand  mail.Brand
+	// ConsoleURL is where the requester sees the provider (optional).
+	ConsoleURL string
+	Now        func() time.Time
+}
+
+// reasons are safe, user-facing explanations by error name.
+var reasons = map[string]string{
+	"ConsentDeclined":           "The Azure administrator declined to authorize the partner.",
+	"InvitationExpired":         "The invitation expired before the Azure administrator consented.",
+	"OwnershipDeadlineExceeded": "Owner access was not granted on every subscription before the deadline.",
+	"ConsentRevoked":            "The customer tenant revoked the partner's access during the migration.",
+	"EmailRejected":             "The consent email could not be delivered to the Azure administrator's address.",
+	"States.Timeout":            "A step of the migration timed out.",
+}
+
+// Handle records one outcome.
+func (h *Handler) Handle(ctx context.Context, in workflow.OutcomeInput) (workflow.OutcomeOutput, error) {
+	if err := in.Validate(); err != nil {
+		return workflow.OutcomeOutput{}, err
+	}
+	switch in.Outcome {
+	case provider.StatusActive, provider.StatusDeclined, provider.StatusExpired, provider.StatusFailed:
+	default:
+		return workflow.OutcomeOutput{}, &workflow.InvalidInput{Reason: fmt.Sprintf("unknown outcome %q", in.Outcome)}
+	}
+	log := logging.From(ctx).With("provider_id", in.ProviderID, "execution_arn", in.ExecutionARN, "outcome", in.Outcome)
+	ctx = logging.With(ctx, log)
+	now := h.Now()
+	reason := reasonFor(in)
+
+	p, err := h.Store.UpdateProvider(ctx, in.AccountID, in.ProviderID, func(q *provider.Provider) error {
+		if q.Status == in.Outcome || q.Status.Terminal() {
+			return nil // already recorded (or cancelled meanwhile): nothing to change
+		}
+		if err := provider.CheckTransition(q.Status, in.Outcome); err != nil {
+			return apperr.New(apperr.InvalidState, err.Error())
+		}
+		q.Status = in.Outcome
+		if in.Outcome == provider.StatusActive {
+			complete(q, in.TenantID, now)
+		} else {
+			q.FailureReason = reason
+			q.Timeline = append(q.Timeline, provider.Event{At: now, Status: q.Status, What: reason, By: "system"})
+		}
+		return nil
+	})
+	if err != nil {
+		return workflow.OutcomeOutput{}, storeErr(err)
+	}
+	if in.Outcome != provider.StatusActive && p.Invitation != nil && p.Invitation.Hash != "" {
+		closeAs := map[provider.Status]consent.Status{provider.StatusDeclined: consent.StatusDeclined, provider.StatusExpired: consent.StatusExpired, provider.StatusFailed: consent.StatusCancelled}[in.Outcome]
+		if _, err := h.Store.CloseInvitation(ctx, p.Invitation.Hash, closeAs, ""); err != nil && !apperr.Is(err, apperr.InvalidState) {
+			return workflow.OutcomeOutput{}, storeErr(err)
+		}
+	}
+	if p.Status == in.Outcome && !p.OutcomeEmailSent {
+		if err := h.email(ctx, p); err != nil {
+			return workflow.OutcomeOutput{}, err
+		}
+	}
+	log.Info("outcome recorded", "status", p.Status)
+	return workflow.OutcomeOutput{Status: p.Status}, nil
+}
+
+// complete marks the provider active: subscriptions under the partner's
+// care, billing consolidated from now, the permissions the platform holds.
+func complete(q *provider.Provider, tenantID string, now time.Time) {
+	if tenantID != "" {
+		q.TenantID = tenantID
+	}
+	q.Billing = "consolidated"
+	t := now
+	q.BillingFrom = &t
+	principal := q.PrincipalID
+	if q.OwnerPrincipal != "" {
+		principal = q.OwnerPrincipal
+	}
+	q.Permissions = []string{"CSP reseller relationship with tenant " + q.TenantID, "Admin consent for the partner application in tenant " + q.TenantID}
+	for _, s := range q.Subscriptions {
+		q.Permissions = append(q.Permissions, fmt.Sprintf("Owner on /subscriptions/%s for principal %s", s.ID, principal))
+	}
+	q.FailureReason = ""
+	q.Timeline = append(q.Timeline, provider.Event{At: now, Status: provider.StatusActive, What: fmt.Sprintf("Migration complete: %d subscription(s) under the partner's care; billing consolidated from now.", len(q.Subscriptions)), By: "system"})
+}
+
+func reasonFor(in workflow.OutcomeInput) string {
+	if in.Outcome == provider.StatusActive {
+		return ""
+	}
+	if in.Error != nil {
+		if r, ok := reasons[in.Error.Error]; ok {
+			return r
+		}
+	}
+	switch in.Outcome {
+	case provider.StatusDeclined:
+		return reasons["ConsentDeclined"]
+	case provider.StatusExpired:
+		return reasons["InvitationExpired"]
+	}
+	return "An internal error stopped the migration. Contact support with the provider id."
+}
+
+// email tells the requester how it ended, once: the flag is claimed with a
+// conditional write before sending.
+func (h *Handler) email(ctx context.Context, p *provider.Provider) error {
+	claimed := false
+	_, err := h.Store.UpdateProvider(ctx, p.AccountID, p.ID, func(q *provider.Provider) error {
+		claimed = !q.OutcomeEmailSent
+		q.OutcomeEmailSent = true
+		return nil
+	})
+	if err != nil {
+		return storeErr(err)
+	}
+	if !claimed || p.RequesterEmail == "" {
+		return nil
+	}
+	n := mail.Notice{Brand: h.Brand, Link: h.ConsoleURL}
+	if p.Status == provider.StatusActive {
+		n.Subject = "Your Azure account is now under the partner's care: " + p.Name
+		n.Heading = "Migration complete"
+		n.Paragraphs = []string{
+			fmt.Sprintf("The Azure provider %q is active. Tenant %s and its subscriptions are under %s's care, with billing consolidated from %s.", p.Name, p.TenantID, h.Brand.PartnerName, p.BillingFrom.UTC().Format("2 January 2006 15:04 MST")),
+			"The platform now holds these permissions to work on your behalf:",
+		}
+		n.Items = p.Permissions
+	} else {
+		n.Subject = "Your Azure migration did not complete: " + p.Name
+		n.Heading = "The migration stopped"
+		n.Paragraphs = []string{
+			fmt.Sprintf("The Azure provider %q is %s. %s", p.Name, p.Status, p.FailureReason),
+			"What to do: create the provider again when the Azure administrator is ready, or contact us and quote provider id " + p.ID + ".",
+		}
+	}
+	msg, err := mail.RenderNotice(p.RequesterEmail, n)
+	if err != nil {
+		return fmt.Errorf("render outcome email: %w", err)
+	}
+	if _, err := h.Mailer.Send(ctx, msg); err != nil {
+		logging.From(ctx).Error("outcome email not sent", "error", err.Error())
+	}
+	return nil
+}
+
+func storeErr(err error) error {
+	var ae *apperr.Error
+	if errors.As(err, &ae) && ae.Code != apperr.Internal {
+		return &workflow.InvalidInput{Reason: ae.Message}
+	}
+	return &workflow.TransientError{Reason: "storage temporarily unavailable"}
+}

@@ -1,0 +1,106 @@
+package main
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/partnercloud/azure/shared/consent"
+	"github.com/partnercloud/azure/shared/mail"
+	"github.com/partnercloud/azure/shared/provider"
+	"github.com/partnercloud/azure/shared/store"
+	"github.com/partnercloud/azure/shared/store/storetest"
+	"github.com/partnercloud/azure/shared/workflow"
+)
+
+type fakeMailer struct{ sent []mail.Message }
+
+func (f *fakeMailer) Send(_ context.Context, m mail.Message) (string, error) {
+	f.sent = append(f.sent, m)
+	return "id", nil
+}
+
+var t0 = time.Date(2026, 6, 1, 8, 0, 0, 0, time.UTC)
+
+func setup(t *testing.T, status provider.Status) (*Handler, *store.Store, *fakeMailer, *provider.Provider) {
+	t.Helper()
+	s, _ := storetest.NewTestStore(t)
+	s.Now = func() time.Time { return t0 }
+	hash := strings.Repeat("d", 64)
+	p := &provider.Provider{AccountID: "acct-1", Name: "Contoso", Type: provider.TypeAzure, Option: provider.OptionMigrate, Status: status,
+		RequesterEmail: "dana@eligible.example", CreatedBy: "user:u", PrincipalID: "sp-oid", TenantID: "tenant-1",
+		Invitation:    &provider.Invitation{Hash: hash, Nonce: "n"},
+		Subscriptions: []provider.Subscription{{ID: "00000000-0000-0000-0000-000000000001", State: provider.SubscriptionOwned}}}
+	if err := s.CreateProvider(context.Background(), p, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutInvitation(context.Background(), consent.Record{Hash: hash, AccountID: "acct-1", ProviderID: p.ID, Status: consent.StatusOpen, ExpiresAt: t0.Add(time.Hour), UpdatedAt: t0}); err != nil {
+		t.Fatal(err)
+	}
+	m := &fakeMailer{}
+	return &Handler{Store: s, Mailer: m, Brand: mail.Brand{PartnerName: "Partner Cloud", ContactEmail: "c@p.example"}, Now: func() time.Time { return t0 }}, s, m, p
+}
+
+func TestOutcomes(t *testing.T) {
+	tests := []struct {
+		name       string
+		from       provider.Status
+		outcome    provider.Status
+		err        *workflow.TaskError
+		wantStatus provider.Status
+		wantReason string
+		wantMail   string
+		wantInvite consent.Status
+	}{
+		{"active", provider.StatusAwaitingOwnerAccess, provider.StatusActive, nil, provider.StatusActive, "", "now under the partner's care", consent.StatusOpen},
+		{"declined", provider.StatusPendingConsent, provider.StatusDeclined, &workflow.TaskError{Error: "ConsentDeclined"}, provider.StatusDeclined, "declined", "did not complete", consent.StatusDeclined},
+		{"expired", provider.StatusPendingConsent, provider.StatusExpired, &workflow.TaskError{Error: "InvitationExpired"}, provider.StatusExpired, "expired", "did not complete", consent.StatusExpired},
+		{"deadline", provider.StatusAwaitingOwnerAccess, provider.StatusFailed, &workflow.TaskError{Error: "OwnershipDeadlineExceeded", Cause: "{\"errorMessage\":\"secret internals\"}"}, provider.StatusFailed, "deadline", "did not complete", consent.StatusCancelled},
+		{"unknown error hides its cause", provider.StatusAwaitingOwnerAccess, provider.StatusFailed, &workflow.TaskError{Error: "Lambda.Unknown", Cause: "panic: nil map at handler.go:12"}, provider.StatusFailed, "internal error", "did not complete", consent.StatusCancelled},
+		{"cancelled meanwhile stays cancelled", provider.StatusCancelled, provider.StatusFailed, nil, provider.StatusCancelled, "", "", consent.StatusCancelled},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h, s, m, p := setup(t, tt.from)
+			in := workflow.OutcomeInput{Input: workflow.Input{AccountID: "acct-1", ProviderID: p.ID}, Outcome: tt.outcome, Error: tt.err}
+			for range 2 { // at-least-once delivery: the second call changes nothing
+				out, err := h.Handle(context.Background(), in)
+				if err != nil || out.Status != tt.wantStatus {
+					t.Fatalf("Handle = %+v, %v; want %s", out, err, tt.wantStatus)
+				}
+			}
+			got, _ := s.GetProvider(context.Background(), "acct-1", p.ID)
+			if !strings.Contains(got.FailureReason, tt.wantReason) || strings.Contains(got.FailureReason, "handler.go") || strings.Contains(got.FailureReason, "secret") {
+				t.Fatalf("failure reason %q, want it to contain %q and no internals", got.FailureReason, tt.wantReason)
+			}
+			wantMails := 1
+			if tt.wantMail == "" {
+				wantMails = 0
+			}
+			if len(m.sent) != wantMails {
+				t.Fatalf("%d emails, want %d", len(m.sent), wantMails)
+			}
+			if wantMails == 1 && (!strings.Contains(m.sent[0].Subject, tt.wantMail) || m.sent[0].To != "dana@eligible.example") {
+				t.Fatalf("email %q to %q", m.sent[0].Subject, m.sent[0].To)
+			}
+			if tt.wantStatus == provider.StatusActive {
+				if got.Billing != "consolidated" || got.BillingFrom == nil || !got.BillingFrom.Equal(t0) || len(got.Permissions) < 3 {
+					t.Fatalf("active provider %+v", got)
+				}
+			}
+			rec, _ := s.GetInvitation(context.Background(), p.Invitation.Hash)
+			if rec.Status != tt.wantInvite {
+				t.Fatalf("invitation %s, want %s", rec.Status, tt.wantInvite)
+			}
+		})
+	}
+}
+
+func TestRejectsUnknownOutcome(t *testing.T) {
+	h, _, _, p := setup(t, provider.StatusPendingConsent)
+	_, err := h.Handle(context.Background(), workflow.OutcomeInput{Input: workflow.Input{AccountID: "acct-1", ProviderID: p.ID}, Outcome: "pending_consent"})
+	if workflow.ErrorName(err) != "InvalidInput" {
+		t.Fatalf("error %v", err)
+	}
+}

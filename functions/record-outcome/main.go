@@ -1,0 +1,50 @@
+// Command record-outcome records how a migration ended (active, declined,
+// expired, failed) on the provider and tells the requester.
+package main
+
+import (
+	"context"
+	"os"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sesv2"
+
+	"github.com/partnercloud/azure/shared/config"
+	"github.com/partnercloud/azure/shared/logging"
+	"github.com/partnercloud/azure/shared/mail"
+	"github.com/partnercloud/azure/shared/store"
+)
+
+var (
+	_ Store  = (*store.Store)(nil)
+	_ Mailer = (*mail.SES)(nil)
+)
+
+func main() {
+	log := logging.Setup(nil)
+	env := config.FromOS()
+	table := env.Required("TABLE_NAME")
+	from := env.Required("MAIL_FROM")
+	brand := mail.Brand{PartnerName: env.Optional("PARTNER_NAME", "Partner Cloud"), ContactEmail: env.Optional("CONTACT_EMAIL", "cloudintegration@partner.example")}
+	console := env.Optional("CONSOLE_URL", "")
+	if err := env.Err(); err != nil {
+		log.Error("invalid configuration", "error", err.Error())
+		os.Exit(1)
+	}
+	cfg, err := awsconfig.LoadDefaultConfig(context.Background())
+	if err != nil {
+		log.Error("AWS configuration", "error", err.Error())
+		os.Exit(1)
+	}
+	h := &Handler{
+		Store:      store.New(dynamodb.NewFromConfig(cfg), table),
+		Mailer:     &mail.SES{Client: sesv2.NewFromConfig(cfg), From: from},
+		Brand:      brand,
+		ConsoleURL: console,
+		Now:        func() time.Time { return time.Now().UTC() },
+	}
+	lambda.Start(h.Handle)
+}
