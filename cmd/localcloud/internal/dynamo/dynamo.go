@@ -1,0 +1,180 @@
+// Package dynamo serves DynamoDB on loopback with the embedded
+// github.com/truora/minidyn server, or uses an external DynamoDB-compatible
+// endpoint (DynamoDB Local, for example), and creates the template's tables
+// there with the real SDK.
+package dynamo
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/truora/minidyn/server"
+
+	"github.com/partnercloud/azure/cmd/localcloud/internal/samtemplate"
+)
+
+// Handler returns the minidyn DynamoDB handler wrapped so that every response
+// carries X-Amz-Crc32 (the CRC32 IEEE of the body, in decimal), which the AWS
+// SDK's DynamoDB client validates and minidyn omits.
+func Handler() http.Handler {
+	return WithCRC32(server.NewServer())
+}
+
+// WithCRC32 buffers each response of next and adds the X-Amz-Crc32 header.
+func WithCRC32(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec := &bufferedResponse{header: http.Header{}, code: http.StatusOK}
+		next.ServeHTTP(rec, r)
+		for k, v := range rec.header {
+			w.Header()[k] = v
+		}
+		body := rec.body.Bytes()
+		w.Header().Set("X-Amz-Crc32", strconv.FormatUint(uint64(crc32.ChecksumIEEE(body)), 10))
+		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+		if w.Header().Get("X-Amzn-Requestid") == "" {
+			w.Header().Set("X-Amzn-Requestid", strconv.FormatInt(time.Now().UnixNano(), 36))
+		}
+		w.WriteHeader(rec.code)
+		_, _ = w.Write(body)
+	})
+}
+
+type bufferedResponse struct {
+	header      http.Header
+	body        bytes.Buffer
+	code        int
+	wroteHeader bool
+}
+
+func (b *bufferedResponse) Header() http.Header { return b.header }
+func (b *bufferedResponse) Write(p []byte) (int, error) {
+	b.wroteHeader = true
+	return b.body.Write(p)
+}
+func (b *bufferedResponse) WriteHeader(code int) {
+	if !b.wroteHeader {
+		b.code, b.wroteHeader = code, true
+	}
+}
+
+// Server is the embedded DynamoDB server on a loopback address.
+type Server struct {
+	// URL is the endpoint, e.g. "http://127.0.0.1:8000".
+	URL string
+	srv *http.Server
+	ln  net.Listener
+}
+
+// Start serves the embedded DynamoDB on ln (bound by the caller, so the
+// caller can report a busy port with its own flag name).
+func Start(ln net.Listener) *Server {
+	s := &Server{URL: "http://" + ln.Addr().String(), ln: ln,
+		srv: &http.Server{Handler: Handler(), ReadHeaderTimeout: 10 * time.Second}}
+	go func() { _ = s.srv.Serve(ln) }()
+	return s
+}
+
+// Close stops the server.
+func (s *Server) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	return s.srv.Shutdown(ctx)
+}
+
+// NewClient returns an SDK DynamoDB client for endpoint with dummy
+// credentials, as the functions' clients are configured locally.
+func NewClient(endpoint string) *dynamodb.Client {
+	return dynamodb.New(dynamodb.Options{
+		Region:       samtemplate.Region,
+		BaseEndpoint: aws.String(endpoint),
+		Credentials:  credentials.NewStaticCredentialsProvider("AKIDLOCALCLOUD", "local-cloud-secret", ""),
+	})
+}
+
+// CreateTables creates each table (with its secondary indexes) through the
+// SDK. A table that already exists is left as it is (an external endpoint
+// keeps its tables between runs). When external is true the table's TTL
+// attribute is also set; minidyn does not support UpdateTimeToLive, so for it
+// TTL (like PITR and SSE) is skipped.
+func CreateTables(ctx context.Context, client *dynamodb.Client, tables []samtemplate.Table, external bool) error {
+	for _, t := range tables {
+		in := CreateTableInput(t)
+		if _, err := client.CreateTable(ctx, in); err != nil {
+			var inUse *types.ResourceInUseException
+			if errors.As(err, &inUse) {
+				continue
+			}
+			return fmt.Errorf("create table %s (%s): %w", t.Name, t.LogicalID, err)
+		}
+		if external && t.TTLAttribute != "" {
+			_, err := client.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{
+				TableName:               aws.String(t.Name),
+				TimeToLiveSpecification: &types.TimeToLiveSpecification{AttributeName: aws.String(t.TTLAttribute), Enabled: aws.Bool(true)},
+			})
+			if err != nil {
+				return fmt.Errorf("table %s: time to live: %w", t.Name, err)
+			}
+		}
+	}
+	return nil
+}
+
+// CreateTableInput translates a template table into a CreateTable request.
+// Billing is on demand unless the template asks for PROVISIONED, in which case
+// a nominal throughput is given.
+func CreateTableInput(t samtemplate.Table) *dynamodb.CreateTableInput {
+	in := &dynamodb.CreateTableInput{
+		TableName:   aws.String(t.Name),
+		KeySchema:   keySchema(t.KeySchema),
+		BillingMode: types.BillingModePayPerRequest,
+	}
+	provisioned := t.BillingMode == string(types.BillingModeProvisioned)
+	throughput := &types.ProvisionedThroughput{ReadCapacityUnits: aws.Int64(5), WriteCapacityUnits: aws.Int64(5)}
+	if provisioned {
+		in.BillingMode = types.BillingModeProvisioned
+		in.ProvisionedThroughput = throughput
+	}
+	for _, a := range t.AttributeDefinitions {
+		in.AttributeDefinitions = append(in.AttributeDefinitions, types.AttributeDefinition{
+			AttributeName: aws.String(a.Name), AttributeType: types.ScalarAttributeType(a.Type)})
+	}
+	for _, ix := range t.GlobalSecondaryIndexes {
+		g := types.GlobalSecondaryIndex{IndexName: aws.String(ix.Name), KeySchema: keySchema(ix.KeySchema), Projection: projection(ix)}
+		if provisioned {
+			g.ProvisionedThroughput = throughput
+		}
+		in.GlobalSecondaryIndexes = append(in.GlobalSecondaryIndexes, g)
+	}
+	for _, ix := range t.LocalSecondaryIndexes {
+		in.LocalSecondaryIndexes = append(in.LocalSecondaryIndexes, types.LocalSecondaryIndex{
+			IndexName: aws.String(ix.Name), KeySchema: keySchema(ix.KeySchema), Projection: projection(ix)})
+	}
+	return in
+}
+
+func keySchema(ks []samtemplate.KeyElement) []types.KeySchemaElement {
+	out := make([]types.KeySchemaElement, len(ks))
+	for i, k := range ks {
+		out[i] = types.KeySchemaElement{AttributeName: aws.String(k.Name), KeyType: types.KeyType(k.KeyType)}
+	}
+	return out
+}
+
+func projection(ix samtemplate.SecondaryIndex) *types.Projection {
+	p := &types.Projection{ProjectionType: types.ProjectionType(ix.ProjectionType)}
+	if len(ix.NonKeyAttributes) > 0 {
+		p.NonKeyAttributes = ix.NonKeyAttributes
+	}
+	return p
+}
