@@ -87,3 +87,7 @@ func IneligibleError(reasons []Reason, contact string) *apperr.Error {
 	e.Extra = map[string]any{"reasons": codes, "contact": contact}
 	return e
 }
+
+// DefaultContact is the address an ineligible account is told to write to
+// (spec §2) unless CONTACT_EMAIL says otherwise.
+const DefaultContact = "cloudintegration@partner.example"

@@ -1,9 +1,13 @@
 package account
 
 import (
+	"errors"
+	"fmt"
+	"net/url"
 	"time"
 
 	"github.com/partnercloud/azure/shared/apperr"
+	"github.com/partnercloud/azure/shared/config"
 )
 
 // Document names a terms document.
@@ -70,4 +74,74 @@ func (t Terms) CheckRequest(accepted map[Document]map[string]bool, inRequest map
 		return nil, apperr.New(apperr.TermsNotAccepted, "The partner's and Microsoft's current terms must be accepted first.", missing...)
 	}
 	return add, nil
+}
+
+// TermsFromEnv reads the current terms versions and URLs from TERMS_PARTNER_VERSION,
+// TERMS_PARTNER_URL, TERMS_MICROSOFT_VERSION and TERMS_MICROSOFT_URL (all required;
+// a missing one is recorded in env). The error names each variable that is set
+// but malformed.
+func TermsFromEnv(env *config.Env) (Terms, error) {
+	var errs []error
+	read := func(doc Document, prefix string) TermsVersion {
+		tv := TermsVersion{Document: doc, Version: env.Required(prefix + "_VERSION"), URL: env.Required(prefix + "_URL")}
+		if tv.Version != "" && !validVersion(tv.Version) {
+			errs = append(errs, fmt.Errorf("environment variable %s_VERSION must be at most 32 printable characters such as 2017-08", prefix))
+		}
+		if u, err := url.Parse(tv.URL); tv.URL != "" && (err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "") {
+			errs = append(errs, fmt.Errorf("environment variable %s_URL must be an absolute http(s) URL", prefix))
+		}
+		return tv
+	}
+	t := Terms{Partner: read(PartnerTerms, "TERMS_PARTNER"), Microsoft: read(MicrosoftTerms, "TERMS_MICROSOFT")}
+	return t, errors.Join(errs...)
+}
+
+func validVersion(v string) bool {
+	if len(v) > 32 {
+		return false
+	}
+	for _, r := range v {
+		if r < 0x21 || r > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// AcceptedVersions indexes acceptances as CheckRequest takes them: document → versions.
+func AcceptedVersions(acc []Acceptance) map[Document]map[string]bool {
+	m := make(map[Document]map[string]bool, len(Documents))
+	for _, a := range acc {
+		if m[a.Document] == nil {
+			m[a.Document] = map[string]bool{}
+		}
+		m[a.Document][a.Version] = true
+	}
+	return m
+}
+
+// TermsStatus is one current terms document and whether the account accepted it.
+type TermsStatus struct {
+	TermsVersion
+	Accepted   bool       `json:"accepted"`
+	AcceptedAt *time.Time `json:"acceptedAt,omitempty"`
+	AcceptedBy string     `json:"acceptedBy,omitempty"`
+}
+
+// Status reports, for each current document in display order, whether its
+// current version is among the account's acceptances (and who accepted it, when).
+func (t Terms) Status(acc []Acceptance) []TermsStatus {
+	out := make([]TermsStatus, 0, len(Documents))
+	for _, cur := range t.Current() {
+		st := TermsStatus{TermsVersion: cur}
+		for _, a := range acc {
+			if a.Document == cur.Document && a.Version == cur.Version {
+				at := a.AcceptedAt
+				st.Accepted, st.AcceptedAt, st.AcceptedBy = true, &at, a.AcceptedBy
+				break
+			}
+		}
+		out = append(out, st)
+	}
+	return out
 }

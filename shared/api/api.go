@@ -7,8 +7,10 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -94,17 +96,52 @@ func Body(req Request) ([]byte, error) {
 	return b, nil
 }
 
+// LimitedBody returns the request body (base64-decoded when API Gateway
+// encoded it), or body_too_large when it is over max bytes: by its
+// Content-Length header, its encoded size or its decoded size, checked in
+// that order so an oversized body is never decoded.
+func LimitedBody(req Request, max int) ([]byte, error) {
+	tooLarge := apperr.New(apperr.BodyTooLarge, fmt.Sprintf("The request body is larger than %d bytes.", max))
+	if cl := strings.TrimSpace(Header(req, "Content-Length")); cl != "" {
+		if n, err := strconv.ParseInt(cl, 10, 64); err == nil && n > int64(max) {
+			return nil, tooLarge
+		}
+	}
+	limit := max
+	if req.IsBase64Encoded {
+		limit = base64.StdEncoding.EncodedLen(max)
+	}
+	if len(req.Body) > limit {
+		return nil, tooLarge
+	}
+	b, err := Body(req)
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > max {
+		return nil, tooLarge
+	}
+	return b, nil
+}
+
 // Header returns a request header by case-insensitive name.
 func Header(req Request, name string) string {
+	v, _ := LookupHeader(req, name)
+	return v
+}
+
+// LookupHeader returns a request header by case-insensitive name and whether
+// the request carries it at all (an empty value is still present).
+func LookupHeader(req Request, name string) (string, bool) {
 	if v, ok := req.Headers[strings.ToLower(name)]; ok {
-		return v
+		return v, true
 	}
 	for k, v := range req.Headers {
 		if strings.EqualFold(k, name) {
-			return v
+			return v, true
 		}
 	}
-	return ""
+	return "", false
 }
 
 // RequestID is API Gateway's request id, or "unknown".

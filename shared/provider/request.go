@@ -87,7 +87,7 @@ func ParseCreateRequest(body []byte) (CreateRequest, error) {
 	if len(body) > MaxBodyBytes {
 		return req, apperr.New(apperr.BodyTooLarge, fmt.Sprintf("The request body is larger than %d bytes.", MaxBodyBytes))
 	}
-	if err := decodeStrict(body, &req); err != nil {
+	if err := DecodeStrict(body, &req); err != nil {
 		return req, err
 	}
 	if details := req.validate(); len(details) > 0 {
@@ -99,8 +99,10 @@ func ParseCreateRequest(body []byte) (CreateRequest, error) {
 	return req, nil
 }
 
-// decodeStrict decodes exactly one JSON object with no unknown fields.
-func decodeStrict(body []byte, v any) error {
+// DecodeStrict decodes exactly one JSON value with no unknown fields into v.
+// Every failure is an invalid_request *apperr.Error whose details name the
+// field or the position, never echoing the input back.
+func DecodeStrict(body []byte, v any) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return apperr.New(apperr.InvalidRequest, "The request body is empty; a JSON object is required.")
 	}

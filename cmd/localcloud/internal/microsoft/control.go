@@ -1,0 +1,384 @@
+package microsoft
+
+import (
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"net/http"
+	"strconv"
+	"strings"
+)
+
+// State is the double's current state, as shown by GET /_control/state.
+// Client secrets are left out.
+type State struct {
+	Partner PartnerState     `json:"partner"`
+	Tenants []TenantState    `json:"tenants"`
+	Faults  []Fault          `json:"faults"`
+	Calls   map[string]int64 `json:"calls"`
+}
+
+// PartnerState describes the partner application.
+type PartnerState struct {
+	Name     string `json:"name"`
+	TenantID string `json:"tenantId"`
+	AppID    string `json:"appId"`
+	AppName  string `json:"appName,omitempty"`
+}
+
+// TenantState describes a tenant.
+type TenantState struct {
+	Name                      string                `json:"name"`
+	ID                        string                `json:"id"`
+	DisplayName               string                `json:"displayName,omitempty"`
+	Domains                   []string              `json:"domains"`
+	Admins                    []string              `json:"admins"`
+	PartnerServicePrincipalID string                `json:"partnerServicePrincipalId"`
+	PartnerConsented          bool                  `json:"partnerConsented"`
+	Apps                      []AppState            `json:"apps,omitempty"`
+	ManagementGroups          []ManagementGroup     `json:"managementGroups"`
+	Subscriptions             []SubscriptionState   `json:"subscriptions"`
+	RoleAssignments           []RoleAssignmentState `json:"roleAssignments"`
+}
+
+// AppState describes a tenant's own application (without its secret).
+type AppState struct {
+	AppID              string `json:"appId"`
+	DisplayName        string `json:"displayName,omitempty"`
+	ServicePrincipalID string `json:"servicePrincipalId"`
+}
+
+// SubscriptionState describes a subscription and whether the partner's
+// service principal holds Owner on it (directly or inherited).
+type SubscriptionState struct {
+	Subscription
+	PartnerOwner bool `json:"partnerOwner"`
+}
+
+// RoleAssignmentState describes a role assignment.
+type RoleAssignmentState struct {
+	Name             string `json:"name"`
+	Scope            string `json:"scope"`
+	Role             string `json:"role"`
+	RoleDefinitionID string `json:"roleDefinitionId"`
+	PrincipalID      string `json:"principalId"`
+	PrincipalType    string `json:"principalType"`
+}
+
+func roleName(id string) string {
+	for name, rid := range builtInRoles {
+		if rid == id {
+			if name == "user access administrator" {
+				return "User Access Administrator"
+			}
+			return strings.ToUpper(name[:1]) + name[1:]
+		}
+	}
+	return id
+}
+
+// State returns a snapshot of the double's state.
+func (s *Server) State() State {
+	calls := s.Calls()
+	faults := s.Faults()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := State{
+		Partner: PartnerState{Name: s.scenario.Partner.Name, TenantID: s.scenario.Partner.TenantID, AppID: s.scenario.Partner.AppID, AppName: s.scenario.Partner.AppName},
+		Tenants: []TenantState{},
+		Faults:  faults,
+		Calls:   calls,
+	}
+	for _, t := range s.tenants {
+		ts := TenantState{
+			Name: t.Name, ID: t.ID, DisplayName: t.DisplayName, Domains: t.Domains, Admins: []string{},
+			PartnerServicePrincipalID: t.PartnerServicePrincipalID, PartnerConsented: t.consented,
+			ManagementGroups: append([]ManagementGroup{}, t.ManagementGroups...),
+			Subscriptions:    []SubscriptionState{}, RoleAssignments: []RoleAssignmentState{},
+		}
+		for _, u := range t.Users {
+			if u.Admin {
+				ts.Admins = append(ts.Admins, u.UserPrincipalName)
+			}
+		}
+		for _, a := range t.Apps {
+			ts.Apps = append(ts.Apps, AppState{AppID: a.AppID, DisplayName: a.DisplayName, ServicePrincipalID: a.ServicePrincipalID})
+		}
+		for _, sub := range t.Subscriptions {
+			ts.Subscriptions = append(ts.Subscriptions, SubscriptionState{Subscription: sub, PartnerOwner: s.holdsOwner(t, sub.ID, t.PartnerServicePrincipalID)})
+		}
+		for _, a := range t.assignments {
+			ts.RoleAssignments = append(ts.RoleAssignments, RoleAssignmentState{
+				Name: a.name, Scope: a.scope, Role: roleName(a.roleID), RoleDefinitionID: a.roleID,
+				PrincipalID: a.principalID, PrincipalType: a.principalType,
+			})
+		}
+		st.Tenants = append(st.Tenants, ts)
+	}
+	return st
+}
+
+// holdsOwner tells whether a principal has an Owner assignment at or above a
+// subscription. s.mu must be held.
+func (s *Server) holdsOwner(t *tenantState, subscriptionID, principalID string) bool {
+	info, status, _, _ := s.resolveScope("/subscriptions/" + subscriptionID)
+	if status != 0 {
+		return false
+	}
+	for _, a := range t.assignments {
+		if a.roleID != OwnerRoleID || !strings.EqualFold(a.principalID, principalID) {
+			continue
+		}
+		if above, _ := s.relation(info, a); above {
+			return true
+		}
+	}
+	return false
+}
+
+// OwnerChange is the body of POST /_control/owner.
+type OwnerChange struct {
+	// Tenant is the tenant's id, name or domain.
+	Tenant string `json:"tenant"`
+	// SubscriptionID is the subscription (in that tenant).
+	SubscriptionID string `json:"subscriptionId"`
+	// Grant adds an Owner assignment at the subscription; false removes the
+	// principal's Owner assignments at the subscription scope (assignments
+	// inherited from management groups stay).
+	Grant bool `json:"grant"`
+	// PrincipalID defaults to the partner's service principal in the tenant.
+	PrincipalID string `json:"principalId,omitempty"`
+}
+
+// SetOwner grants or revokes Owner on a subscription, as described by
+// OwnerChange. It returns whether the principal holds Owner afterwards
+// (inheritance included).
+func (s *Server) SetOwner(ch OwnerChange) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := s.tenant(ch.Tenant)
+	if t == nil {
+		return false, fmt.Errorf("unknown tenant %q", ch.Tenant)
+	}
+	st, sub := s.subscription(ch.SubscriptionID)
+	if sub == nil || st != t {
+		return false, fmt.Errorf("subscription %q is not in tenant %s", ch.SubscriptionID, t.Name)
+	}
+	principal := strings.ToLower(ch.PrincipalID)
+	if principal == "" {
+		principal = strings.ToLower(t.PartnerServicePrincipalID)
+	}
+	scope := canonicalScope("/subscriptions/" + sub.ID)
+	if ch.Grant {
+		exists := false
+		for _, a := range t.assignments {
+			if a.roleID == OwnerRoleID && a.principalID == principal && strings.EqualFold(a.scope, scope) {
+				exists = true
+			}
+		}
+		if !exists {
+			t.assignments = append(t.assignments, &assignment{
+				name:          assignmentName(scope, OwnerRoleID, principal),
+				scope:         scope,
+				roleID:        OwnerRoleID,
+				principalID:   principal,
+				principalType: t.principalType(principal),
+				createdOn:     s.now().UTC(),
+			})
+		}
+	} else {
+		kept := t.assignments[:0]
+		for _, a := range t.assignments {
+			if !(a.roleID == OwnerRoleID && a.principalID == principal && strings.EqualFold(a.scope, scope)) {
+				kept = append(kept, a)
+			}
+		}
+		t.assignments = kept
+	}
+	return s.holdsOwner(t, sub.ID, principal), nil
+}
+
+// ConsentChange is the body of POST /_control/consent.
+type ConsentChange struct {
+	Tenant string `json:"tenant"`
+	// Revoke removes consent; false grants it (as the consent page does).
+	Revoke bool `json:"revoke"`
+}
+
+// serveControl serves the control API and page.
+func (s *Server) serveControl(w http.ResponseWriter, r *http.Request, lower string) {
+	form := isForm(r)
+	fail := func(status int, err error) {
+		if form {
+			http.Error(w, err.Error(), status)
+			return
+		}
+		writeJSON(w, status, map[string]string{"error": err.Error()})
+	}
+	done := func(v any) {
+		if form {
+			http.Redirect(w, r, "/_control", http.StatusSeeOther)
+			return
+		}
+		writeJSON(w, http.StatusOK, v)
+	}
+	switch {
+	case lower == "/_control" && r.Method == http.MethodGet:
+		s.serveControlPage(w)
+	case lower == "/_control/state" && r.Method == http.MethodGet:
+		writeJSON(w, http.StatusOK, s.State())
+	case lower == "/_control/calls" && r.Method == http.MethodGet:
+		writeJSON(w, http.StatusOK, s.Calls())
+	case lower == "/_control/owner" && r.Method == http.MethodPost:
+		var ch OwnerChange
+		if err := decodeBody(r, &ch); err != nil {
+			fail(http.StatusBadRequest, err)
+			return
+		}
+		owner, err := s.SetOwner(ch)
+		if err != nil {
+			fail(http.StatusBadRequest, err)
+			return
+		}
+		done(map[string]any{"tenant": ch.Tenant, "subscriptionId": ch.SubscriptionID, "owner": owner})
+	case lower == "/_control/consent" && r.Method == http.MethodPost:
+		var ch ConsentChange
+		if err := decodeBody(r, &ch); err != nil {
+			fail(http.StatusBadRequest, err)
+			return
+		}
+		if err := s.SetConsent(ch.Tenant, !ch.Revoke); err != nil {
+			fail(http.StatusBadRequest, err)
+			return
+		}
+		done(map[string]any{"tenant": ch.Tenant, "consented": !ch.Revoke})
+	case lower == "/_control/faults" && r.Method == http.MethodGet:
+		writeJSON(w, http.StatusOK, s.Faults())
+	case lower == "/_control/faults" && r.Method == http.MethodPost:
+		var f Fault
+		if err := decodeBody(r, &f); err != nil {
+			fail(http.StatusBadRequest, err)
+			return
+		}
+		if err := s.SetFault(f); err != nil {
+			fail(http.StatusBadRequest, err)
+			return
+		}
+		done(s.Faults())
+	case lower == "/_control/reset" && r.Method == http.MethodPost:
+		s.Reset()
+		done(s.State())
+	default:
+		fail(http.StatusNotFound, fmt.Errorf("no control endpoint %s %s", r.Method, r.URL.Path))
+	}
+}
+
+func isForm(r *http.Request) bool {
+	ct := r.Header.Get("Content-Type")
+	return strings.HasPrefix(ct, "application/x-www-form-urlencoded") || strings.HasPrefix(ct, "multipart/form-data")
+}
+
+// decodeBody reads a JSON body, or an HTML form whose fields carry the same
+// names (booleans as "true"/"false", numbers as digits).
+func decodeBody(r *http.Request, v any) error {
+	if !isForm(r) {
+		dec := json.NewDecoder(r.Body)
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(v); err != nil {
+			return fmt.Errorf("body must be JSON: %w", err)
+		}
+		return nil
+	}
+	if err := r.ParseForm(); err != nil {
+		return err
+	}
+	m := map[string]any{}
+	for k, vals := range r.PostForm {
+		val := vals[0]
+		switch {
+		case val == "true" || val == "false":
+			m[k] = val == "true"
+		default:
+			if n, err := strconv.Atoi(val); err == nil {
+				m[k] = n
+			} else {
+				m[k] = val
+			}
+		}
+	}
+	b, _ := json.Marshal(m)
+	return json.Unmarshal(b, v)
+}
+
+var controlTemplate = template.Must(template.New("control").Parse(`<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>Local Microsoft cloud</title>
+<style>
+body { font-family: system-ui, sans-serif; margin: 2rem; }
+table { border-collapse: collapse; margin-bottom: 1rem; }
+th, td { border-bottom: 1px solid #ccc; padding: .3rem .6rem; text-align: left; }
+form { display: inline; }
+code { font-size: .9em; }
+</style>
+</head>
+<body>
+<h1>Local Microsoft cloud</h1>
+<p>Partner <strong>{{.Partner.Name}}</strong>, application <code>{{.Partner.AppID}}</code>, home tenant <code>{{.Partner.TenantID}}</code>.
+JSON: <a href="/_control/state">/_control/state</a>.</p>
+{{range .Tenants}}{{$t := .}}
+<h2>Tenant {{.Name}} <small><code>{{.ID}}</code></small></h2>
+<p>Administrators: {{range $i, $a := .Admins}}{{if $i}}, {{end}}{{$a}}{{end}}.
+Partner service principal <code>{{.PartnerServicePrincipalID}}</code>:
+{{if .PartnerConsented}}consented
+<form method="post" action="/_control/consent"><input type="hidden" name="tenant" value="{{.Name}}"><input type="hidden" name="revoke" value="true"><button>Revoke consent</button></form>
+{{else}}not consented
+<form method="post" action="/_control/consent"><input type="hidden" name="tenant" value="{{.Name}}"><input type="hidden" name="revoke" value="false"><button>Grant consent</button></form>
+{{end}}</p>
+{{if .Subscriptions}}
+<table>
+<caption>Subscriptions</caption>
+<thead><tr><th scope="col">Subscription</th><th scope="col">Name</th><th scope="col">Management group</th><th scope="col">Partner holds Owner</th><th scope="col"></th></tr></thead>
+<tbody>
+{{range .Subscriptions}}
+<tr><td><code>{{.ID}}</code></td><td>{{.DisplayName}}</td><td>{{.ManagementGroup}}</td><td>{{if .PartnerOwner}}yes{{else}}no{{end}}</td>
+<td><form method="post" action="/_control/owner"><input type="hidden" name="tenant" value="{{$t.Name}}"><input type="hidden" name="subscriptionId" value="{{.ID}}">
+{{if .PartnerOwner}}<input type="hidden" name="grant" value="false"><button>Revoke Owner</button>{{else}}<input type="hidden" name="grant" value="true"><button>Grant Owner</button>{{end}}
+</form></td></tr>
+{{end}}
+</tbody>
+</table>
+{{end}}
+{{if .RoleAssignments}}
+<table>
+<caption>Role assignments</caption>
+<thead><tr><th scope="col">Scope</th><th scope="col">Role</th><th scope="col">Principal</th><th scope="col">Type</th></tr></thead>
+<tbody>
+{{range .RoleAssignments}}<tr><td><code>{{.Scope}}</code></td><td>{{.Role}}</td><td><code>{{.PrincipalID}}</code></td><td>{{.PrincipalType}}</td></tr>
+{{end}}
+</tbody>
+</table>
+{{end}}
+{{end}}
+<h2>Faults</h2>
+{{if .Faults}}<ul>{{range .Faults}}<li>{{.Call}}: {{.Status}}{{if .RetryAfter}}, Retry-After {{.RetryAfter}}s{{end}}{{if .Count}}, {{.Count}} more{{else}}, until switched off{{end}}</li>{{end}}</ul>{{else}}<p>None.</p>{{end}}
+<form method="post" action="/_control/faults">
+<label>Call <select name="call"><option>*</option><option>token</option><option>subscriptions</option><option>roleAssignments</option></select></label>
+<label>Status <input name="status" value="429" size="4"></label>
+<label>Retry-After <input name="retryAfter" value="2" size="3"></label>
+<label>Count <input name="count" value="3" size="3"></label>
+<button>Add fault</button>
+</form>
+<form method="post" action="/_control/faults"><input type="hidden" name="call" value="*"><input type="hidden" name="off" value="true"><button>Clear faults</button></form>
+<h2>Calls</h2>
+<table><tbody>{{range $k, $v := .Calls}}<tr><td>{{$k}}</td><td>{{$v}}</td></tr>{{end}}</tbody></table>
+<form method="post" action="/_control/reset"><button>Reset to the scenario</button></form>
+</body>
+</html>
+`))
+
+func (s *Server) serveControlPage(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	_ = controlTemplate.Execute(w, s.State())
+}

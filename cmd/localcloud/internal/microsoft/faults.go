@@ -1,0 +1,121 @@
+package microsoft
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+)
+
+// Fault makes calls of a kind fail with an HTTP status, as Microsoft's
+// services do when throttling (429 with Retry-After) or failing (5xx).
+type Fault struct {
+	// Call is a call kind (token, discovery, adminConsent,
+	// subscriptions.list, subscriptions.get, roleAssignments), a prefix of
+	// one ("subscriptions" covers list and get), or "*" for every call.
+	Call string `json:"call"`
+	// Status is the HTTP status to answer: 429, or 500 to 599.
+	Status int `json:"status,omitempty"`
+	// RetryAfter, in seconds, is sent in a Retry-After header when positive.
+	RetryAfter int `json:"retryAfter,omitempty"`
+	// Count is the number of answers the fault lasts; 0 means until it is
+	// switched off.
+	Count int `json:"count,omitempty"`
+	// Off, in a request, removes the faults for Call ("*": all of them)
+	// instead of adding one.
+	Off bool `json:"off,omitempty"`
+}
+
+func (f *Fault) matches(kind string) bool {
+	return f.Call == "*" || f.Call == kind || strings.HasPrefix(kind, f.Call+".")
+}
+
+// SetFault adds a fault, or with Off removes the matching ones.
+func (s *Server) SetFault(f Fault) error {
+	if f.Call == "" {
+		return fmt.Errorf("fault: call is required (a call kind or \"*\")")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if f.Off {
+		kept := s.faults[:0]
+		for _, old := range s.faults {
+			if f.Call != "*" && old.Call != f.Call {
+				kept = append(kept, old)
+			}
+		}
+		s.faults = kept
+		return nil
+	}
+	if f.Status != http.StatusTooManyRequests && (f.Status < 500 || f.Status > 599) {
+		return fmt.Errorf("fault: status %d is not 429 or 5xx", f.Status)
+	}
+	if f.Count < 0 || f.RetryAfter < 0 {
+		return fmt.Errorf("fault: count and retryAfter must not be negative")
+	}
+	s.faults = append(s.faults, &f)
+	return nil
+}
+
+// Faults returns the active faults.
+func (s *Server) Faults() []Fault {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Fault, 0, len(s.faults))
+	for _, f := range s.faults {
+		out = append(out, *f)
+	}
+	return out
+}
+
+// takeFault returns the fault that applies to a call of this kind, if any,
+// using up one of its answers.
+func (s *Server) takeFault(kind string) *Fault {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, f := range s.faults {
+		if !f.matches(kind) {
+			continue
+		}
+		out := *f
+		if f.Count > 0 {
+			f.Count--
+			if f.Count == 0 {
+				s.faults = append(s.faults[:i], s.faults[i+1:]...)
+			}
+		}
+		return &out
+	}
+	return nil
+}
+
+// injectFault answers with the fault for this call, if any, in the shape of
+// the service that owns the call. It reports whether it answered.
+func (s *Server) injectFault(w http.ResponseWriter, r *http.Request, kind string) bool {
+	f := s.takeFault(kind)
+	if f == nil {
+		return false
+	}
+	if f.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(f.RetryAfter))
+	}
+	switch kind {
+	case CallToken, CallDiscovery:
+		code, aad := "temporarily_unavailable", 50196
+		if f.Status == http.StatusTooManyRequests {
+			aad = 50196
+		} else {
+			code, aad = "server_error", 90033
+		}
+		s.entraError(w, r, f.Status, code, aad, "The server is temporarily unavailable (fault injected by the local Microsoft double).")
+	case CallAdminConsent:
+		http.Error(w, fmt.Sprintf("%d %s (fault injected by the local Microsoft double)", f.Status, http.StatusText(f.Status)), f.Status)
+	default:
+		if f.Status == http.StatusTooManyRequests {
+			armError(w, f.Status, "TooManyRequests", "The request is being throttled as the limit has been reached for operation type - Read (fault injected by the local Microsoft double).")
+		} else {
+			armError(w, f.Status, "InternalServerError", "Encountered internal server error (fault injected by the local Microsoft double).")
+		}
+	}
+	return true
+}

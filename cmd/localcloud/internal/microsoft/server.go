@@ -1,0 +1,293 @@
+// Package microsoft is a test double of the Microsoft cloud for the local
+// cloud: the parts of Microsoft Entra ID and Azure Resource Manager the
+// project calls, served over TLS on one listener so that azidentity and the
+// Azure SDK's Resource Manager clients talk to it unchanged.
+//
+// Identity (Entra ID):
+//
+//	POST /{tenant}/oauth2/v2.0/token                   client credentials (client_secret)
+//	GET  /{tenant}/v2.0/.well-known/openid-configuration
+//	GET  /{tenant}/discovery/v2.0/keys                 JWKS of the token signing key
+//	GET  /{tenant}/v2.0/adminconsent                   admin-consent sign-in form
+//	POST /{tenant}/v2.0/adminconsent                   its submission (302 as Microsoft)
+//
+// Resource Manager:
+//
+//	GET /subscriptions?api-version=...
+//	GET /subscriptions/{id}?api-version=...
+//	GET {scope}/providers/Microsoft.Authorization/roleAssignments?api-version=...&$filter=...
+//
+// Control (not part of Microsoft's API): /_control (HTML page),
+// /_control/state, /_control/owner, /_control/consent, /_control/faults,
+// /_control/calls, /_control/reset.
+//
+// {tenant} is a tenant id, its short name or one of its domains. Tenants,
+// subscriptions, management groups and role assignments come from a Scenario
+// and change at run time through the control API or the consent page.
+package microsoft
+
+import (
+	"crypto/rand"
+	"crypto/rsa"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Call kinds, used for the call counters and to aim faults.
+const (
+	CallToken             = "token"
+	CallDiscovery         = "discovery"
+	CallAdminConsent      = "adminConsent"
+	CallSubscriptionsList = "subscriptions.list"
+	CallSubscriptionsGet  = "subscriptions.get"
+	CallRoleAssignments   = "roleAssignments"
+)
+
+// Options tunes a Server. The zero value is usable.
+type Options struct {
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+	// PageSize overrides the scenario's page size when positive.
+	PageSize int
+	// TokenLifetime is the lifetime of issued tokens; default 3599s.
+	TokenLifetime time.Duration
+}
+
+// Server is the Microsoft cloud double. It is an http.Handler, meant to be
+// served over TLS (see NewCA). It is safe for concurrent use.
+type Server struct {
+	scenario  Scenario
+	now       func() time.Time
+	pageSize  int
+	lifetime  time.Duration
+	resources []string
+	key       *rsa.PrivateKey
+	keyID     string
+
+	mu      sync.Mutex
+	tenants []*tenantState
+	faults  []*Fault
+	calls   map[string]int64
+}
+
+// tenantState is a tenant with what changes at run time.
+type tenantState struct {
+	Tenant
+	consented   bool
+	assignments []*assignment
+}
+
+// assignment is a role assignment in the double's state.
+type assignment struct {
+	name          string
+	scope         string // canonical spelling
+	roleID        string // role definition GUID
+	principalID   string
+	principalType string
+	createdOn     time.Time
+}
+
+// New makes a Server from a validated scenario.
+func New(sc Scenario, opts Options) (*Server, error) {
+	if err := sc.Validate(); err != nil {
+		return nil, err
+	}
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		scenario:  sc,
+		now:       opts.Now,
+		pageSize:  sc.PageSize,
+		lifetime:  opts.TokenLifetime,
+		resources: sc.Resources,
+		key:       key,
+		keyID:     uuid.NewString(),
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if opts.PageSize > 0 {
+		s.pageSize = opts.PageSize
+	}
+	if s.pageSize <= 0 {
+		s.pageSize = 2
+	}
+	if s.lifetime <= 0 {
+		s.lifetime = 3599 * time.Second
+	}
+	if len(s.resources) == 0 {
+		s.resources = []string{"https://management.azure.com", "https://management.core.windows.net"}
+	}
+	s.Reset()
+	return s, nil
+}
+
+// Reset restores the scenario's state and clears faults and call counters.
+func (s *Server) Reset() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	start := s.now().UTC().Add(-24 * time.Hour).Truncate(time.Second)
+	s.tenants = nil
+	for _, t := range s.scenario.allTenants() {
+		ts := &tenantState{Tenant: t, consented: t.PartnerConsented}
+		ts.Domains = append(append([]string(nil), t.Domains...), t.Name+".onmicrosoft.com")
+		if ts.PartnerServicePrincipalID == "" {
+			ts.PartnerServicePrincipalID = uuid.NewSHA1(uuid.NameSpaceURL, []byte("sp:"+s.scenario.Partner.AppID+":"+t.ID)).String()
+		}
+		for _, ra := range t.RoleAssignments {
+			rid, _ := roleID(ra.Role) // validated
+			a := &assignment{
+				name:          ra.Name,
+				scope:         canonicalScope(ra.Scope),
+				roleID:        rid,
+				principalID:   strings.ToLower(ra.PrincipalID),
+				principalType: ra.PrincipalType,
+				createdOn:     start,
+			}
+			if a.name == "" {
+				a.name = assignmentName(a.scope, a.roleID, a.principalID)
+			}
+			if a.principalType == "" {
+				a.principalType = ts.principalType(a.principalID)
+			}
+			ts.assignments = append(ts.assignments, a)
+		}
+		s.tenants = append(s.tenants, ts)
+	}
+	s.faults = nil
+	s.calls = map[string]int64{}
+}
+
+func assignmentName(scope, roleID, principalID string) string {
+	return uuid.NewSHA1(uuid.NameSpaceURL, []byte(strings.ToLower(scope)+"|"+roleID+"|"+principalID)).String()
+}
+
+// principalType tells what kind of principal an object id is in this tenant.
+func (t *tenantState) principalType(id string) string {
+	for _, u := range t.Users {
+		if strings.EqualFold(u.ID, id) {
+			return "User"
+		}
+	}
+	return "ServicePrincipal"
+}
+
+// tenant finds a tenant by id, name or domain. s.mu must be held.
+func (s *Server) tenant(key string) *tenantState {
+	for _, t := range s.tenants {
+		if strings.EqualFold(t.ID, key) || strings.EqualFold(t.Name, key) {
+			return t
+		}
+		for _, d := range t.Domains {
+			if strings.EqualFold(d, key) {
+				return t
+			}
+		}
+	}
+	return nil
+}
+
+// subscription finds a subscription and its tenant. s.mu must be held.
+func (s *Server) subscription(id string) (*tenantState, *Subscription) {
+	for _, t := range s.tenants {
+		for i := range t.Subscriptions {
+			if strings.EqualFold(t.Subscriptions[i].ID, id) {
+				return t, &t.Subscriptions[i]
+			}
+		}
+	}
+	return nil, nil
+}
+
+// managementGroup finds the tenant owning a management group. s.mu must be held.
+func (s *Server) managementGroup(name string) (*tenantState, string) {
+	for _, t := range s.tenants {
+		if strings.EqualFold(t.ID, name) {
+			return t, t.ID
+		}
+		for _, mg := range t.ManagementGroups {
+			if strings.EqualFold(mg.Name, name) {
+				return t, mg.Name
+			}
+		}
+	}
+	return nil, ""
+}
+
+// Calls returns the number of calls received per kind (see the Call
+// constants), faulted calls included.
+func (s *Server) Calls() map[string]int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]int64, len(s.calls))
+	for k, v := range s.calls {
+		out[k] = v
+	}
+	return out
+}
+
+// count records a call of a kind.
+func (s *Server) count(kind string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.calls[kind]++
+}
+
+// ServeHTTP routes a request. Resource Manager paths are matched
+// case-insensitively and with repeated slashes collapsed, as ARM does.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	path := r.URL.Path
+	for strings.Contains(path, "//") {
+		path = strings.ReplaceAll(path, "//", "/")
+	}
+	lower := strings.ToLower(strings.TrimSuffix(path, "/"))
+	segs := strings.Split(strings.TrimPrefix(path, "/"), "/")
+
+	switch {
+	case lower == "" || lower == "/":
+		http.Redirect(w, r, "/_control", http.StatusFound)
+	case lower == "/_control" || strings.HasPrefix(lower, "/_control/"):
+		s.serveControl(w, r, lower)
+	case lower == "/subscriptions":
+		s.serveARM(w, r, CallSubscriptionsList, func(c *caller) { s.listSubscriptions(w, r, c) })
+	case len(segs) == 2 && strings.EqualFold(segs[0], "subscriptions"):
+		s.serveARM(w, r, CallSubscriptionsGet, func(c *caller) { s.getSubscription(w, r, c, segs[1]) })
+	case strings.HasSuffix(lower, "/providers/microsoft.authorization/roleassignments"):
+		scope := path[:len(strings.TrimSuffix(path, "/"))-len("/providers/microsoft.authorization/roleassignments")]
+		s.serveARM(w, r, CallRoleAssignments, func(c *caller) { s.listRoleAssignments(w, r, c, scope) })
+	case len(segs) == 4 && strings.EqualFold(segs[1], "oauth2") && strings.EqualFold(segs[2], "v2.0") && strings.EqualFold(segs[3], "token"):
+		s.serveToken(w, r, segs[0])
+	case len(segs) == 4 && strings.EqualFold(segs[1], "v2.0") && lower == strings.ToLower("/"+segs[0]+"/v2.0/.well-known/openid-configuration"):
+		s.serveOpenIDConfiguration(w, r, segs[0])
+	case len(segs) == 4 && strings.EqualFold(segs[1], "discovery") && strings.EqualFold(segs[2], "v2.0") && strings.EqualFold(segs[3], "keys"):
+		s.serveKeys(w, r)
+	case len(segs) == 3 && strings.EqualFold(segs[1], "v2.0") && strings.EqualFold(segs[2], "adminconsent"):
+		s.serveAdminConsent(w, r, segs[0])
+	default:
+		if isARMPath(lower) {
+			armError(w, http.StatusNotFound, "InvalidResourceType", fmt.Sprintf("The resource type could not be found in the namespace for path '%s'; the local Microsoft double serves subscriptions and role assignments only.", path))
+			return
+		}
+		http.NotFound(w, r)
+	}
+}
+
+func isARMPath(lower string) bool {
+	return strings.HasPrefix(lower, "/subscriptions/") || strings.HasPrefix(lower, "/providers/")
+}
+
+// baseURL is the double's own URL as the client reached it.
+func baseURL(r *http.Request) string {
+	scheme := "https"
+	if r.TLS == nil {
+		scheme = "http"
+	}
+	return scheme + "://" + r.Host
+}

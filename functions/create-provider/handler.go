@@ -1,0 +1,213 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/partnercloud/azure/shared/account"
+	"github.com/partnercloud/azure/shared/api"
+	"github.com/partnercloud/azure/shared/apperr"
+	"github.com/partnercloud/azure/shared/logging"
+	"github.com/partnercloud/azure/shared/provider"
+	"github.com/partnercloud/azure/shared/store"
+)
+
+// MaxIdempotencyKeyLen bounds the Idempotency-Key header.
+const MaxIdempotencyKeyLen = 128
+
+// ProviderCreator is what POST /providers needs from the store.
+type ProviderCreator interface {
+	GetAccount(ctx context.Context, accountID string) (*account.Account, error)
+	TermsAccepted(ctx context.Context, accountID string) ([]account.Acceptance, error)
+	RecordAcceptances(ctx context.Context, accountID string, acc []account.Acceptance) error
+	GetIdempotency(ctx context.Context, accountID, key string) (*store.IdempotencyRecord, error)
+	// CreateProvider fills the provider's id; it returns store.ErrIdempotencyKeyUsed
+	// when the key's record exists, name_taken when the name is in use.
+	CreateProvider(ctx context.Context, p *provider.Provider, idem *store.IdempotencyRecord) error
+	GetProvider(ctx context.Context, accountID, providerID string) (*provider.Provider, error)
+}
+
+// Handler serves POST /providers.
+type Handler struct {
+	Store ProviderCreator
+	Terms account.Terms
+	// Contact is the address an ineligible account is told to write to.
+	Contact string
+	Now     func() time.Time
+}
+
+// Handle answers one request. The checks run in the contract's order:
+// 401, 413, 400, 403, 422, 428, then idempotency and the create itself.
+func (h *Handler) Handle(ctx context.Context, req api.Request) (api.Response, error) {
+	caller, err := api.CallerFrom(req)
+	if err != nil {
+		return api.Response{}, err
+	}
+	body, err := api.LimitedBody(req, provider.MaxBodyBytes)
+	if err != nil {
+		return api.Response{}, err
+	}
+	cr, err := provider.ParseCreateRequest(body)
+	if err != nil {
+		return api.Response{}, err
+	}
+	key, hasKey, err := idempotencyKey(req)
+	if err != nil {
+		return api.Response{}, err
+	}
+	info, _ := provider.LookupOption(cr.Option)
+	if info.AdminOnly && !caller.IsAdmin() {
+		return api.Response{}, apperr.New(apperr.AdminRequired, fmt.Sprintf("Only organization administrators may use the %q option.", cr.Option))
+	}
+	if cr.Option == provider.OptionExisting {
+		return api.Response{}, notImplemented(cr.Option)
+	}
+	add, err := h.checkAccount(ctx, caller.AccountID, cr.AcceptedTerms)
+	if err != nil {
+		return api.Response{}, err
+	}
+	if cr.Option == provider.OptionNew {
+		return api.Response{}, notImplemented(cr.Option)
+	}
+
+	now := h.Now().UTC()
+	if len(add) > 0 {
+		acc := make([]account.Acceptance, len(add))
+		for i, tv := range add {
+			acc[i] = account.Acceptance{Document: tv.Document, Version: tv.Version, AcceptedBy: caller.UserID, AcceptedAt: now}
+		}
+		if err := h.Store.RecordAcceptances(ctx, caller.AccountID, acc); err != nil {
+			return api.Response{}, err
+		}
+	}
+
+	var idem *store.IdempotencyRecord
+	if hasKey {
+		sum := sha256.Sum256(body)
+		idem = &store.IdempotencyRecord{Key: key, BodyHash: hex.EncodeToString(sum[:]), CreatedAt: now}
+		if p, err := h.replay(ctx, caller.AccountID, idem); p != nil || err != nil {
+			return h.answer(req, p, err)
+		}
+	}
+
+	p := newProvider(caller, cr, now)
+	err = h.Store.CreateProvider(ctx, p, idem)
+	if errors.Is(err, store.ErrIdempotencyKeyUsed) && idem != nil {
+		// A concurrent request with the same key won the race: answer as it did.
+		replayed, rerr := h.replay(ctx, caller.AccountID, idem)
+		if replayed == nil && rerr == nil {
+			rerr = apperr.Wrap(err, "idempotency record vanished after a conflict")
+		}
+		return h.answer(req, replayed, rerr)
+	}
+	if err != nil {
+		return api.Response{}, err
+	}
+	logging.From(ctx).Info("provider created", "provider_id", p.ID, "option", p.Option,
+		"subscriptions", len(p.Subscriptions), "azure_admin", logging.MaskEmail(p.AzureAdminEmail))
+	return h.answer(req, p, nil)
+}
+
+// answer is the 202 with the provider (and where to read it again).
+func (h *Handler) answer(req api.Request, p *provider.Provider, err error) (api.Response, error) {
+	if err != nil {
+		return api.Response{}, err
+	}
+	resp := api.JSON(req, api.StatusAccepted, p.View())
+	resp.Headers["Location"] = "/providers/" + p.ID
+	return resp, nil
+}
+
+// idempotencyKey returns the Idempotency-Key header when present: 1 to 128
+// printable ASCII characters.
+func idempotencyKey(req api.Request) (string, bool, error) {
+	key, ok := api.LookupHeader(req, "Idempotency-Key")
+	if !ok {
+		return "", false, nil
+	}
+	valid := len(key) >= 1 && len(key) <= MaxIdempotencyKeyLen
+	for i := 0; valid && i < len(key); i++ {
+		valid = key[i] >= 0x20 && key[i] <= 0x7e
+	}
+	if !valid {
+		return "", false, apperr.New(apperr.InvalidRequest, "The Idempotency-Key header is invalid.",
+			apperr.Detail{Field: "Idempotency-Key", Code: "invalid", Message: fmt.Sprintf("must be 1 to %d printable ASCII characters", MaxIdempotencyKeyLen)})
+	}
+	return key, true, nil
+}
+
+// checkAccount applies the eligibility (422) and terms (428) rules of the
+// cloud-optimized options and returns the terms versions the request accepts.
+func (h *Handler) checkAccount(ctx context.Context, accountID string, inRequest *provider.AcceptedTerms) ([]account.TermsVersion, error) {
+	acct, err := h.Store.GetAccount(ctx, accountID)
+	if err != nil {
+		return nil, err
+	}
+	if reasons := account.Ineligibility(acct); len(reasons) > 0 {
+		return nil, account.IneligibleError(reasons, h.Contact)
+	}
+	accepted, err := h.Store.TermsAccepted(ctx, accountID)
+	if err != nil {
+		return nil, err
+	}
+	given := map[account.Document]string{}
+	if inRequest != nil {
+		given[account.PartnerTerms] = inRequest.Partner
+		given[account.MicrosoftTerms] = inRequest.Microsoft
+	}
+	return h.Terms.CheckRequest(account.AcceptedVersions(accepted), given)
+}
+
+// replay returns the provider an earlier request with the same key and body
+// created, idempotency_key_reused when the body differs, or nil, nil when the
+// key is new.
+func (h *Handler) replay(ctx context.Context, accountID string, idem *store.IdempotencyRecord) (*provider.Provider, error) {
+	rec, err := h.Store.GetIdempotency(ctx, accountID, idem.Key)
+	if err != nil || rec == nil {
+		return nil, err
+	}
+	if rec.BodyHash != idem.BodyHash {
+		return nil, apperr.New(apperr.IdempotencyConflict, "This Idempotency-Key was already used with a different request body; use a new key for a new request.")
+	}
+	p, err := h.Store.GetProvider(ctx, accountID, rec.ProviderID)
+	if err != nil {
+		return nil, err
+	}
+	logging.From(ctx).Info("idempotent replay", "provider_id", p.ID)
+	return p, nil
+}
+
+// newProvider is the provider a valid migrate request creates.
+func newProvider(caller api.Caller, cr provider.CreateRequest, now time.Time) *provider.Provider {
+	subs := make([]provider.Subscription, len(cr.SubscriptionIDs))
+	for i, id := range cr.SubscriptionIDs {
+		subs[i] = provider.Subscription{ID: id, State: provider.SubscriptionPending}
+	}
+	by := "user:" + caller.UserID
+	return &provider.Provider{
+		AccountID:       caller.AccountID,
+		Name:            cr.Name,
+		Type:            provider.TypeAzure,
+		Option:          cr.Option,
+		Status:          provider.StatusPendingConsent,
+		AzureAdminEmail: cr.AzureAdminEmail,
+		Subscriptions:   subs,
+		CreatedBy:       by,
+		CreatedAt:       now,
+		UpdatedAt:       now,
+		Timeline: []provider.Event{{
+			At:     now,
+			Status: provider.StatusPendingConsent,
+			What:   fmt.Sprintf("Provider created; consent email to be sent to %s.", logging.MaskEmail(cr.AzureAdminEmail)),
+			By:     by,
+		}},
+	}
+}
+
+func notImplemented(o provider.Option) error {
+	return apperr.New(apperr.NotImplemented, fmt.Sprintf("The %q option is not available yet.", o))
+}
