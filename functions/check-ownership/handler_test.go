@@ -1,8 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -201,5 +204,25 @@ func TestDiscoversSubscriptionsWhenNoneNamed(t *testing.T) {
 	e.check(t)
 	if len(e.checker.asked[1]) != 0 {
 		t.Fatal("later checks must keep discovering")
+	}
+}
+
+// TestEvent runs the sam local invoke event through the handler.
+func TestEvent(t *testing.T) {
+	raw, err := os.ReadFile("../../events/check-ownership.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var in workflow.OwnershipInput
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&in); err != nil || in.TenantID == "" {
+		t.Fatalf("event does not decode into the task input: %v", err)
+	}
+	e := newEnv(t, subA)
+	e.checker.states[subA] = provider.SubscriptionOwned
+	in.AccountID, in.ProviderID, in.TenantID = "acct-1", e.p.ID, "tenant-1"
+	if _, err := e.h.Handle(context.Background(), in); err != nil {
+		t.Fatalf("Handle: %v", err)
 	}
 }

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"os"
 	"regexp"
 	"strings"
 	"sync"
@@ -225,5 +227,25 @@ func TestRetryAfterMailFailureSendsTheSameLink(t *testing.T) {
 	}
 	if p.Invitation.SentAt == nil {
 		t.Fatal("sentAt not recorded after the successful retry")
+	}
+}
+
+// TestEvent runs the sam local invoke event through the handler.
+func TestEvent(t *testing.T) {
+	raw, err := os.ReadFile("../../events/consent-invite.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var in workflow.InviteInput
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&in); err != nil || in.TaskToken == "" || in.ExecutionARN == "" {
+		t.Fatalf("event does not decode into the task input: %v", err)
+	}
+	e := newEnv(t)
+	in.AccountID, in.ProviderID = "acct-1", e.p.ID
+	out, err := e.h.Handle(context.Background(), in)
+	if err != nil || out.Sent != "invitation" {
+		t.Fatalf("Handle = %+v, %v", out, err)
 	}
 }

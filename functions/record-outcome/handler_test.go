@@ -1,7 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -102,5 +105,25 @@ func TestRejectsUnknownOutcome(t *testing.T) {
 	_, err := h.Handle(context.Background(), workflow.OutcomeInput{Input: workflow.Input{AccountID: "acct-1", ProviderID: p.ID}, Outcome: "pending_consent"})
 	if workflow.ErrorName(err) != "InvalidInput" {
 		t.Fatalf("error %v", err)
+	}
+}
+
+// TestEvent runs the sam local invoke event through the handler.
+func TestEvent(t *testing.T) {
+	raw, err := os.ReadFile("../../events/record-outcome.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var in workflow.OutcomeInput
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&in); err != nil || in.Error == nil {
+		t.Fatalf("event does not decode into the task input: %v", err)
+	}
+	h, _, m, p := setup(t, provider.StatusAwaitingOwnerAccess)
+	in.AccountID, in.ProviderID = "acct-1", p.ID
+	out, err := h.Handle(context.Background(), in)
+	if err != nil || out.Status != provider.StatusFailed || len(m.sent) != 1 {
+		t.Fatalf("Handle = %+v, %v (%d mails)", out, err, len(m.sent))
 	}
 }
