@@ -111,11 +111,11 @@ type tokenClaims struct {
 }
 
 func (a *Azure) scope() string {
-	ep := "https://management.azure.com"
-	if svc, ok := a.Options.Cloud.Services[cloud.ResourceManager]; ok && svc.Endpoint != "" {
-		ep = svc.Endpoint
+	aud := "https://management.azure.com"
+	if svc, ok := a.Options.Cloud.Services[cloud.ResourceManager]; ok && svc.Audience != "" {
+		aud = svc.Audience
 	}
-	return strings.TrimRight(ep, "/") + "/.default"
+	return strings.TrimRight(aud, "/") + "/.default"
 }
 
 func (a *Azure) claims(ctx context.Context, cred azcore.TokenCredential) (tokenClaims, error) {

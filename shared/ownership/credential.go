@@ -47,8 +47,9 @@ func (s Settings) Cloud() cloud.Configuration {
 		}
 		if s.ResourceManager != "" {
 			rm := c.Services[cloud.ResourceManager]
+			// The audience stays Azure's: tokens are for Resource Manager
+			// wherever its endpoint is reached.
 			rm.Endpoint = strings.TrimRight(s.ResourceManager, "/")
-			rm.Audience = rm.Endpoint
 			c.Services[cloud.ResourceManager] = rm
 		}
 	}
