@@ -1,5 +1,6 @@
 # Partner Cloud for Azure.
-#   make run    - the local cloud on 127.0.0.1 (API on :3000)
+#   make run    - the local cloud on 127.0.0.1 (API on :3000); TIME_SCALE=<n> speeds its clocks
+#   make demo   - one migration end to end through the API (see the demo target)
 #   make test   - every test
 # sam build calls the build-<LogicalId> targets (BuildMethod: makefile).
 
@@ -20,9 +21,15 @@ FUNCTIONS := \
 	CreateProviderFunction:create-provider \
 	ListProvidersFunction:list-providers \
 	GetProviderFunction:get-provider \
-	PutAccountFunction:put-account
+	PutAccountFunction:put-account \
+	ResendInvitationFunction:resend-invitation \
+	CancelProviderFunction:cancel-provider \
+	ConsentCallbackFunction:consent-callback \
+	ConsentInviteFunction:consent-invite \
+	CheckOwnershipFunction:check-ownership \
+	RecordOutcomeFunction:record-outcome
 
-.PHONY: all build test run token lint fmt vet tidy-check fuzz clean
+.PHONY: all build test run token demo lint fmt vet tidy-check fuzz clean
 
 all: build
 
@@ -51,6 +58,18 @@ build-GetProviderFunction:
 	$(call lambda_build,get-provider)
 build-PutAccountFunction:
 	$(call lambda_build,put-account)
+build-ResendInvitationFunction:
+	$(call lambda_build,resend-invitation)
+build-CancelProviderFunction:
+	$(call lambda_build,cancel-provider)
+build-ConsentCallbackFunction:
+	$(call lambda_build,consent-callback)
+build-ConsentInviteFunction:
+	$(call lambda_build,consent-invite)
+build-CheckOwnershipFunction:
+	$(call lambda_build,check-ownership)
+build-RecordOutcomeFunction:
+	$(call lambda_build,record-outcome)
 
 test:
 	$(GO) test -count=1 ./...
@@ -60,6 +79,14 @@ run:
 	@mkdir -p .local
 	$(GO) build -o .local/localcloud ./cmd/localcloud
 	exec .local/localcloud run -time-scale $(TIME_SCALE) $(RUN_FLAGS)
+
+# One migration end to end through the public API, each step printed. Uses the
+# cloud `make run TIME_SCALE=2000` serves (a running cloud needs TIME_SCALE of
+# 100 or more), else starts its own in-process at time scale 2000 (its log:
+# .local/demo-cloud.log). DEMO_FLAGS: e.g. -time-scale 500 -timeout 10m.
+DEMO_FLAGS ?=
+demo:
+	@$(GO) run ./cmd/localcloud demo $(DEMO_FLAGS)
 
 # Prints a token for the running local cloud, alone on stdout.
 token:

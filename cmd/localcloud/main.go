@@ -1,9 +1,11 @@
 // Command localcloud runs Partner Cloud for Azure on loopback without AWS or
 // Docker: the real function binaries behind an API Gateway emulator with a
-// local JWT issuer, DynamoDB, and the other emulators plugged into the cloud.
+// local JWT issuer, DynamoDB, Step Functions, SES with an outbox page, Secrets
+// Manager and a Microsoft cloud double.
 //
 //	localcloud [run] [flags]     start the local cloud (Ctrl-C stops it)
 //	localcloud token [flags]     print a token for the running cloud
+//	localcloud demo [flags]      drive one migration end to end through the API
 package main
 
 import (
@@ -39,8 +41,10 @@ func main() {
 		err = run(args)
 	case "token":
 		err = token(args, os.Stdout)
+	case "demo":
+		err = demo(args, os.Stdout)
 	default:
-		err = fmt.Errorf("unknown command %q (want run or token)", cmd)
+		err = fmt.Errorf("unknown command %q (want run, token or demo)", cmd)
 	}
 	if err != nil {
 		if !errors.Is(err, flag.ErrHelp) {
@@ -73,8 +77,13 @@ func run(args []string) error {
 	fs.StringVar(&o.APIAddr, strings.TrimPrefix(cloud.FlagAPIAddr, "-"), "127.0.0.1:3000", "API Gateway address")
 	fs.StringVar(&o.DynamoAddr, strings.TrimPrefix(cloud.FlagDynamoAddr, "-"), "127.0.0.1:8000", "embedded DynamoDB address")
 	fs.StringVar(&o.DynamoEndpoint, "dynamodb-endpoint", "", "use this DynamoDB-compatible endpoint (e.g. DynamoDB Local) instead of the embedded one")
+	addrFlag(fs, &o.StepFunctionsAddr, cloud.FlagStepFunctionsAddr, cloud.EndpointStepFunctions, "Step Functions address")
+	addrFlag(fs, &o.SESAddr, cloud.FlagSESAddr, cloud.EndpointSES, "SES v2 API address")
+	addrFlag(fs, &o.OutboxAddr, cloud.FlagOutboxAddr, cloud.EndpointOutbox, "outbox page address")
+	addrFlag(fs, &o.SecretsManagerAddr, cloud.FlagSecretsManagerAddr, cloud.EndpointSecretsManager, "Secrets Manager address")
+	addrFlag(fs, &o.MicrosoftAddr, cloud.FlagMicrosoftAddr, cloud.EndpointMicrosoft, "Microsoft double address (HTTPS)")
 	fs.StringVar(&o.AccountsTable, "accounts-table", "", "table (logical id or name) receiving the scenario's accounts")
-	fs.Float64Var(&o.TimeScale, "time-scale", 1, "run local clocks this many times faster than real time")
+	fs.Float64Var(&o.TimeScale, "time-scale", 1, "run local clocks (Step Functions waits, invitation, state and ownership durations) this many times faster than real time")
 	fs.IntVar(&o.MaxInstances, "max-instances", 8, "concurrent processes per function")
 	fs.BoolVar(&o.SkipBuild, "skip-build", false, "use the binaries already built in .local/bin")
 	fs.Var(params, "param", "template parameter override KEY=VALUE (repeatable)")
@@ -86,7 +95,7 @@ func run(args []string) error {
 	o.Parameters, o.EnvOverrides = params, env
 	o.Log = os.Stderr
 	o.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
-	o.Services = services()
+	o.Console = os.Stdout // each email sent, with its links
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -105,13 +114,9 @@ func run(args []string) error {
 	return nil
 }
 
-// services lists the emulators plugged into the cloud besides the core
-// (API Gateway, Lambda, DynamoDB). Each is a cloud.Service: Step Functions,
-// SES v2 with its outbox, Secrets Manager and the Microsoft double are added
-// here as they are built; until then endpoints.json and the functions'
-// endpoint variables carry their planned URLs (cloud.PlannedEndpoints).
-func services() []cloud.Service {
-	return nil
+// addrFlag defines an address flag whose default is the service's planned address.
+func addrFlag(fs *flag.FlagSet, p *string, name, key, usage string) {
+	fs.StringVar(p, strings.TrimPrefix(name, "-"), cloud.DefaultAddr(key), usage)
 }
 
 func printScreen(w io.Writer, c *cloud.Cloud, account, tok string) {
@@ -121,11 +126,14 @@ func printScreen(w io.Writer, c *cloud.Cloud, account, tok string) {
 Partner Cloud for Azure: local cloud running (Ctrl-C stops it)
 
   API                %s
-  Microsoft double   %s
   Outbox (emails)    %s
+  Microsoft double   %s/_control
   Step Functions     %s
   DynamoDB           %s
+  SES v2             %s
+  Secrets Manager    %s
   endpoints          %s
+  time scale         %v
 
 Admin token for %s (valid 1 hour; new one: make token ACCOUNT=<id> ROLES=admin):
 
@@ -133,10 +141,17 @@ Admin token for %s (valid 1 hour; new one: make token ACCOUNT=<id> ROLES=admin):
 
 Create a first migration:
 
-  curl -s -X POST %s/providers -H "Authorization: Bearer %s" -H 'Content-Type: application/json' -d '{"name":"Contoso production","type":"azure","option":"migrate","azureAdminEmail":"admin@contoso.example","subscriptionIds":[],"acceptedTerms":{"partner":"2017-08","microsoft":"2017-08"}}'
+  curl -s -X POST %s/providers -H "Authorization: Bearer %s" -H 'Content-Type: application/json' -d '{"name":"Contoso production","type":"azure","option":"migrate","azureAdminEmail":"admin@contoso.example","subscriptionIds":["20000000-0000-4000-8000-000000000101","20000000-0000-4000-8000-000000000102"],"acceptedTerms":{"partner":"2017-08","microsoft":"2017-08"}}'
 
-`, api, eps[cloud.EndpointMicrosoft], eps[cloud.EndpointOutbox], eps[cloud.EndpointStepFunctions], eps[cloud.EndpointDynamoDB],
-		filepath.Join(c.StateDir(), cloud.EndpointsFile), account, tok, api, tok)
+The consent email's link is printed here and listed on the outbox page; sign in
+as admin@contoso.example. Grant the missing Owner role on the page of the
+Microsoft double, or:
+
+  curl -s --cacert %s -X POST %s/_control/owner -H 'Content-Type: application/json' -d '{"tenant":"contoso","subscriptionId":"20000000-0000-4000-8000-000000000102","grant":true}'
+
+`, api, eps[cloud.EndpointOutbox], eps[cloud.EndpointMicrosoft], eps[cloud.EndpointStepFunctions], eps[cloud.EndpointDynamoDB],
+		eps[cloud.EndpointSES], eps[cloud.EndpointSecretsManager],
+		filepath.Join(c.StateDir(), cloud.EndpointsFile), c.TimeScale(), account, tok, api, tok, eps[cloud.EndpointMicrosoftCA], eps[cloud.EndpointMicrosoft])
 }
 
 // token prints a token signed with the running cloud's key.
@@ -178,7 +193,9 @@ func token(args []string, stdout io.Writer) error {
 	if *sub == "" {
 		*sub = cloud.SubjectFor(*account)
 	}
-	tok, err := iss.Sign(jwtissuer.Claims{Subject: *sub, AccountID: *account, Roles: rs, TTL: *ttl})
+	claims := cloud.UserClaims(*account, rs)
+	claims.Subject, claims.TTL = *sub, *ttl
+	tok, err := iss.Sign(claims)
 	if err != nil {
 		return err
 	}

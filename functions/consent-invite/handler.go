@@ -23,6 +23,7 @@ type Store interface {
 	UpdateProvider(ctx context.Context, accountID, providerID string, mutate func(*provider.Provider) error) (*provider.Provider, error)
 	// PutInvitation stores the record; it refuses (invalid_state) to reopen a closed one.
 	PutInvitation(ctx context.Context, r consent.Record) error
+	GetInvitation(ctx context.Context, hash string) (*consent.Record, error)
 }
 
 // Mailer sends one email.
@@ -101,7 +102,7 @@ func (h *Handler) Handle(ctx context.Context, in workflow.InviteInput) (workflow
 	rec := consent.Record{Hash: p.Invitation.Hash, AccountID: p.AccountID, ProviderID: p.ID, TaskToken: in.TaskToken, Status: consent.StatusOpen, ExpiresAt: expires, UpdatedAt: now}
 	if err := h.Store.PutInvitation(ctx, rec); err != nil {
 		if apperr.Is(err, apperr.InvalidState) {
-			return workflow.InviteOutput{}, &workflow.InvalidInput{Reason: "the invitation is closed"}
+			return h.closed(ctx, p.Invitation.Hash, in.TaskToken)
 		}
 		return workflow.InviteOutput{}, transient(err)
 	}
@@ -138,6 +139,28 @@ func (h *Handler) Handle(ctx context.Context, in workflow.InviteInput) (workflow
 	return workflow.InviteOutput{Sent: string(action)}, nil
 }
 
+// closed handles an invitation the callback already closed: the callback
+// recorded the administrator's answer but could not resume this wait (its
+// provider update or its SendTask call failed). Resume with that answer.
+func (h *Handler) closed(ctx context.Context, hash, token string) (workflow.InviteOutput, error) {
+	rec, err := h.Store.GetInvitation(ctx, hash)
+	if err != nil {
+		return workflow.InviteOutput{}, transient(err)
+	}
+	switch rec.Status {
+	case consent.StatusConsented:
+		if err := h.Tasks.Succeed(ctx, token, workflow.ConsentResult{TenantID: rec.TenantID}); err != nil && !errors.Is(err, workflow.ErrTaskGone) {
+			return workflow.InviteOutput{}, &workflow.TransientError{Reason: "resume after recorded consent failed"}
+		}
+		return workflow.InviteOutput{Sent: string(consent.ActionResumeOK)}, nil
+	case consent.StatusDeclined:
+		return workflow.InviteOutput{}, &workflow.ConsentDeclined{Reason: "The Azure administrator declined the consent."}
+	case consent.StatusExpired:
+		return workflow.InviteOutput{}, &workflow.InvitationExpired{Reason: "The invitation expired before the Azure administrator consented."}
+	}
+	return workflow.InviteOutput{}, &workflow.InvalidInput{Reason: "the invitation is closed (" + string(rec.Status) + ")"}
+}
+
 func (h *Handler) ensureNonce(ctx context.Context, p *provider.Provider) (*provider.Provider, error) {
 	if p.Invitation != nil && p.Invitation.Nonce != "" {
 		return p, nil
@@ -147,6 +170,9 @@ func (h *Handler) ensureNonce(ctx context.Context, p *provider.Provider) (*provi
 		return nil, &workflow.TransientError{Reason: "no randomness for the invitation"}
 	}
 	q, err := h.Store.UpdateProvider(ctx, p.AccountID, p.ID, func(q *provider.Provider) error {
+		if q.Status != provider.StatusPendingConsent {
+			return apperr.New(apperr.InvalidState, "provider is "+string(q.Status)+"; no invitation to send")
+		}
 		if q.Invitation == nil {
 			q.Invitation = &provider.Invitation{}
 		}

@@ -249,3 +249,39 @@ func TestEvent(t *testing.T) {
 		t.Fatalf("Handle = %+v, %v", out, err)
 	}
 }
+
+// TestResumesFromAClosedInvitation covers a callback that closed the
+// invitation but could not resume the wait: the next run resumes it.
+func TestResumesFromAClosedInvitation(t *testing.T) {
+	tests := []struct {
+		close    consent.Status
+		wantErr  string
+		resumeTo string
+	}{
+		{consent.StatusConsented, "", "tenant-9"},
+		{consent.StatusDeclined, "ConsentDeclined", ""},
+	}
+	for _, tt := range tests {
+		t.Run(string(tt.close), func(t *testing.T) {
+			e := newEnv(t)
+			ctx := context.Background()
+			if _, err := e.run(t, "t1"); err != nil {
+				t.Fatal(err)
+			}
+			p, _ := e.store.GetProvider(ctx, "acct-1", e.p.ID)
+			if _, err := e.store.CloseInvitation(ctx, p.Invitation.Hash, tt.close, "tenant-9"); err != nil {
+				t.Fatal(err)
+			}
+			e.now = e.now.Add(24 * time.Hour)
+			_, err := e.run(t, "t2")
+			if got := workflow.ErrorName(err); err != nil && got != tt.wantErr || err == nil && tt.wantErr != "" {
+				t.Fatalf("error %v, want %q", err, tt.wantErr)
+			}
+			if tt.resumeTo != "" {
+				if len(e.tasks.tokens) != 1 || e.tasks.tokens[0] != "t2" || e.tasks.outputs[0].(workflow.ConsentResult).TenantID != tt.resumeTo {
+					t.Fatalf("resumed %v %v", e.tasks.tokens, e.tasks.outputs)
+				}
+			}
+		})
+	}
+}

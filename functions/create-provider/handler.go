@@ -14,6 +14,7 @@ import (
 	"github.com/partnercloud/azure/shared/logging"
 	"github.com/partnercloud/azure/shared/provider"
 	"github.com/partnercloud/azure/shared/store"
+	"github.com/partnercloud/azure/shared/workflow"
 )
 
 // MaxIdempotencyKeyLen bounds the Idempotency-Key header.
@@ -29,12 +30,23 @@ type ProviderCreator interface {
 	// when the key's record exists, name_taken when the name is in use.
 	CreateProvider(ctx context.Context, p *provider.Provider, idem *store.IdempotencyRecord) error
 	GetProvider(ctx context.Context, accountID, providerID string) (*provider.Provider, error)
+	// UpdateProvider applies mutate under optimistic locking; an error from
+	// mutate aborts the write and is returned as is.
+	UpdateProvider(ctx context.Context, accountID, providerID string, mutate func(*provider.Provider) error) (*provider.Provider, error)
+}
+
+// ExecutionStarter starts a provider's migration (workflow.Executions). The
+// execution's name derives from the provider id, so starting again is
+// harmless; it returns the execution's ARN.
+type ExecutionStarter interface {
+	Start(ctx context.Context, in workflow.Input) (string, error)
 }
 
 // Handler serves POST /providers.
 type Handler struct {
-	Store ProviderCreator
-	Terms account.Terms
+	Store      ProviderCreator
+	Executions ExecutionStarter
+	Terms      account.Terms
 	// Contact is the address an ineligible account is told to write to.
 	Contact string
 	Now     func() time.Time
@@ -90,7 +102,7 @@ func (h *Handler) Handle(ctx context.Context, req api.Request) (api.Response, er
 		sum := sha256.Sum256(body)
 		idem = &store.IdempotencyRecord{Key: key, BodyHash: hex.EncodeToString(sum[:]), CreatedAt: now}
 		if p, err := h.replay(ctx, caller.AccountID, idem); p != nil || err != nil {
-			return h.answer(req, p, err)
+			return h.startAndAnswer(ctx, req, p, err)
 		}
 	}
 
@@ -102,24 +114,68 @@ func (h *Handler) Handle(ctx context.Context, req api.Request) (api.Response, er
 		if replayed == nil && rerr == nil {
 			rerr = apperr.Wrap(err, "idempotency record vanished after a conflict")
 		}
-		return h.answer(req, replayed, rerr)
+		return h.startAndAnswer(ctx, req, replayed, rerr)
 	}
 	if err != nil {
 		return api.Response{}, err
 	}
 	logging.From(ctx).Info("provider created", "provider_id", p.ID, "option", p.Option,
 		"subscriptions", len(p.Subscriptions), "azure_admin", logging.MaskEmail(p.AzureAdminEmail))
-	return h.answer(req, p, nil)
+	return h.startAndAnswer(ctx, req, p, nil)
 }
 
-// answer is the 202 with the provider (and where to read it again).
-func (h *Handler) answer(req api.Request, p *provider.Provider, err error) (api.Response, error) {
+// startAndAnswer starts the provider's migration and answers 202 with the
+// provider (and where to read it again). It runs for a new provider and for
+// every idempotent replay: a start lost to a crash or a Step Functions fault
+// (answered 500) is repaired by the client's retry with the same key.
+func (h *Handler) startAndAnswer(ctx context.Context, req api.Request, p *provider.Provider, err error) (api.Response, error) {
+	if err != nil {
+		return api.Response{}, err
+	}
+	p, err = h.start(ctx, p)
 	if err != nil {
 		return api.Response{}, err
 	}
 	resp := api.JSON(req, api.StatusAccepted, p.View())
 	resp.Headers["Location"] = "/providers/" + p.ID
 	return resp, nil
+}
+
+// errARNRecorded aborts the ARN write when another request recorded it first.
+var errARNRecorded = errors.New("execution ARN already recorded")
+
+// start starts the migration of an open migrate provider and records the
+// execution's ARN on it. A provider that already ended (cancelled before its
+// execution was started, say) is not started again.
+func (h *Handler) start(ctx context.Context, p *provider.Provider) (*provider.Provider, error) {
+	if p.Option != provider.OptionMigrate || !p.Open() {
+		return p, nil
+	}
+	log := logging.From(ctx)
+	arn, err := h.Executions.Start(ctx, workflow.Input{AccountID: p.AccountID, ProviderID: p.ID})
+	if err != nil {
+		return nil, apperr.Wrap(err, "start the migration of "+p.ID)
+	}
+	if p.ExecutionARN == arn {
+		return p, nil
+	}
+	q, err := h.Store.UpdateProvider(ctx, p.AccountID, p.ID, func(q *provider.Provider) error {
+		if q.ExecutionARN == arn {
+			return errARNRecorded
+		}
+		q.ExecutionARN = arn
+		return nil
+	})
+	switch {
+	case errors.Is(err, errARNRecorded):
+		// A concurrent replay recorded it: p is the answer, only its version lags.
+		log.Info("migration started", "provider_id", p.ID)
+		return p, nil
+	case err != nil:
+		return nil, apperr.Wrap(err, "record the execution ARN of "+p.ID)
+	}
+	log.Info("migration started", "provider_id", p.ID)
+	return q, nil
 }
 
 // idempotencyKey returns the Idempotency-Key header when present: 1 to 128
@@ -197,6 +253,8 @@ func newProvider(caller api.Caller, cr provider.CreateRequest, now time.Time) *p
 		AzureAdminEmail: cr.AzureAdminEmail,
 		Subscriptions:   subs,
 		CreatedBy:       by,
+		RequesterName:   caller.Name,
+		RequesterEmail:  caller.Email,
 		CreatedAt:       now,
 		UpdatedAt:       now,
 		Timeline: []provider.Event{{

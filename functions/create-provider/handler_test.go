@@ -26,6 +26,7 @@ import (
 	"github.com/partnercloud/azure/shared/provider"
 	"github.com/partnercloud/azure/shared/store"
 	"github.com/partnercloud/azure/shared/store/storetest"
+	"github.com/partnercloud/azure/shared/workflow"
 )
 
 var (
@@ -169,6 +170,32 @@ func (f *fakeStore) GetProvider(_ context.Context, accountID, id string) (*provi
 	return &cp, nil
 }
 
+func (f *fakeStore) UpdateProvider(_ context.Context, accountID, id string, mutate func(*provider.Provider) error) (*provider.Provider, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.fail["UpdateProvider"]; err != nil {
+		return nil, err
+	}
+	p, ok := f.providers[accountID+"/"+id]
+	if !ok {
+		return nil, apperr.New(apperr.NotFound, "The provider does not exist.")
+	}
+	cp := *p
+	if err := mutate(&cp); err != nil {
+		return nil, err
+	}
+	cp.Version++
+	f.providers[accountID+"/"+id] = &cp
+	out := cp
+	return &out, nil
+}
+
+func (f *fakeStore) stored(accountID, id string) provider.Provider {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return *f.providers[accountID+"/"+id]
+}
+
 func (f *fakeStore) count() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -218,9 +245,43 @@ func newRequest(claims map[string]string, body string, opts ...reqOpt) api.Reque
 	return req
 }
 
-func newHandler(st ProviderCreator) *Handler {
-	return &Handler{Store: st, Terms: testTerms, Contact: contact, Now: func() time.Time { return testNow }}
+const testStateMachine = "arn:aws:states:us-east-1:123456789012:stateMachine:partnercloud-migration"
+
+// fakeStarter records the executions started; the ARN is the one Step
+// Functions gives a provider's execution.
+type fakeStarter struct {
+	mu     sync.Mutex
+	inputs []workflow.Input
+	err    error
 }
+
+func (f *fakeStarter) Start(_ context.Context, in workflow.Input) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.inputs = append(f.inputs, in)
+	if f.err != nil {
+		return "", f.err
+	}
+	return workflow.ExecutionARN(testStateMachine, in.ProviderID), nil
+}
+
+func (f *fakeStarter) started() []workflow.Input {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.inputs)
+}
+
+func (f *fakeStarter) fail(err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.err = err
+}
+
+func newHandler(st ProviderCreator) *Handler {
+	return &Handler{Store: st, Executions: &fakeStarter{}, Terms: testTerms, Contact: contact, Now: func() time.Time { return testNow }}
+}
+
+func starterOf(h *Handler) *fakeStarter { return h.Executions.(*fakeStarter) }
 
 func do(t testing.TB, h *Handler, req api.Request) api.Response {
 	t.Helper()
@@ -336,8 +397,12 @@ func TestHandleErrors(t *testing.T) {
 			for k, v := range tt.fail {
 				st.fail[k] = v
 			}
-			resp := do(t, newHandler(st), tt.req)
+			h := newHandler(st)
+			resp := do(t, h, tt.req)
 			e := apitest.ExpectError(t, resp, apperr.HTTPStatus(tt.wantCode), tt.wantCode)
+			if n := len(starterOf(h).started()); n != 0 {
+				t.Errorf("a refused request started %d executions", n)
+			}
 			var got []string
 			for _, d := range e.Details {
 				if d.Field != "" {
@@ -407,9 +472,11 @@ func TestHandleCreates(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			st := newFakeStore()
 			st.acceptances["acct-eligible"] = slices.Clone(tt.acceptances)
-			resp := do(t, newHandler(st), newRequest(tt.claims, tt.body, tt.opts...))
+			h := newHandler(st)
+			resp := do(t, h, newRequest(tt.claims, tt.body, tt.opts...))
 			v := decodeView(t, resp, 202)
 			checkCreated(t, v, "acct-eligible", tt.claims["sub"])
+			checkStarted(t, st, starterOf(h), "acct-eligible", v.ID, 1)
 			if resp.Headers["Location"] != "/providers/"+v.ID {
 				t.Errorf("Location = %q", resp.Headers["Location"])
 			}
@@ -438,6 +505,29 @@ func TestHandleCreates(t *testing.T) {
 				t.Errorf("%d providers", st.count())
 			}
 		})
+	}
+}
+
+// checkStarted checks that the provider's execution was started n times in
+// all (once per create or replay) and that its ARN is recorded.
+func checkStarted(t testing.TB, st *fakeStore, starter *fakeStarter, accountID, id string, n int) {
+	t.Helper()
+	var mine []workflow.Input
+	for _, in := range starter.started() {
+		if in.ProviderID == id {
+			mine = append(mine, in)
+		}
+	}
+	if len(mine) != n {
+		t.Fatalf("execution of %s started %d times, want %d (all: %+v)", id, len(mine), n, starter.started())
+	}
+	for _, in := range mine {
+		if in.AccountID != accountID {
+			t.Errorf("started with %+v", in)
+		}
+	}
+	if got, want := st.stored(accountID, id).ExecutionARN, workflow.ExecutionARN(testStateMachine, id); got != want {
+		t.Errorf("stored execution ARN %q, want %q", got, want)
 	}
 }
 
@@ -473,12 +563,14 @@ func TestIdempotency(t *testing.T) {
 	st := newFakeStore()
 	h := newHandler(st)
 	first := decodeView(t, do(t, h, newRequest(admin, createBody(t, nil), withHeader("Idempotency-Key", "key-1"))), 202)
+	checkStarted(t, st, starterOf(h), "acct-eligible", first.ID, 1)
 
-	t.Run("same key, same body: the same provider", func(t *testing.T) {
+	t.Run("same key, same body: the same provider, started again (harmless)", func(t *testing.T) {
 		again := decodeView(t, do(t, h, newRequest(admin, createBody(t, nil), withHeader("idempotency-key", "key-1"))), 202)
 		if again.ID != first.ID || st.count() != 1 {
 			t.Fatalf("replay made %s (first %s), %d providers", again.ID, first.ID, st.count())
 		}
+		checkStarted(t, st, starterOf(h), "acct-eligible", first.ID, 2)
 	})
 	t.Run("same key, same body base64-encoded: the same provider", func(t *testing.T) {
 		again := decodeView(t, do(t, h, newRequest(admin, createBody(t, nil), withHeader("Idempotency-Key", "key-1"), withBase64())), 202)
@@ -492,6 +584,7 @@ func TestIdempotency(t *testing.T) {
 		if st.count() != 1 {
 			t.Fatalf("%d providers", st.count())
 		}
+		checkStarted(t, st, starterOf(h), "acct-eligible", first.ID, 3) // 3: the base64 replay above
 	})
 	t.Run("same key, same body in another account", func(t *testing.T) {
 		other := decodeView(t, do(t, h, newRequest(apitest.Admin("acct-eligible-2"), createBody(t, nil), withHeader("Idempotency-Key", "key-1"))), 202)
@@ -550,7 +643,8 @@ func TestWithStore(t *testing.T) {
 		v := decodeView(t, do(t, h, newRequest(admin, createBody(t, nil), withHeader("Idempotency-Key", "k"))), 202)
 		checkCreated(t, v, "acct-eligible", "user-admin")
 		stored, err := st.GetProvider(ctx, "acct-eligible", v.ID)
-		if err != nil || stored.Name != "Contoso production" || len(stored.Subscriptions) != 2 || stored.Version != 1 {
+		if err != nil || stored.Name != "Contoso production" || len(stored.Subscriptions) != 2 || stored.Version != 2 ||
+			stored.ExecutionARN != workflow.ExecutionARN(testStateMachine, v.ID) || stored.RequesterName != "" || stored.RequesterEmail != "" {
 			t.Fatalf("stored = %+v, %v", stored, err)
 		}
 		acc, err := st.TermsAccepted(ctx, "acct-eligible")
@@ -589,6 +683,9 @@ func TestWithStore(t *testing.T) {
 		if statuses[202] != 1 || statuses[409] != 49 {
 			t.Fatalf("statuses = %v, want one 202 and 49 409", statuses)
 		}
+		if n := len(starterOf(h).started()); n != 1 {
+			t.Fatalf("started %d executions, want 1", n)
+		}
 		ps, _, err := st.ListProviders(ctx, "acct-eligible", 100, "")
 		if err != nil || len(ps) != 1 {
 			t.Fatalf("providers = %d, %v", len(ps), err)
@@ -616,6 +713,14 @@ func TestWithStore(t *testing.T) {
 		ps, _, err := st.ListProviders(ctx, "acct-eligible", 100, "")
 		if err != nil || len(ps) != 1 {
 			t.Fatalf("providers = %d, %v", len(ps), err)
+		}
+		// Every answer started the one execution (harmless); its ARN is recorded once.
+		if n := len(starterOf(h).started()); n != 50 {
+			t.Fatalf("started %d times, want 50", n)
+		}
+		stored, err := st.GetProvider(ctx, "acct-eligible", ps[0].ID)
+		if err != nil || stored.ExecutionARN != workflow.ExecutionARN(testStateMachine, ps[0].ID) || stored.Version != 2 {
+			t.Fatalf("stored = %+v, %v", stored, err)
 		}
 	})
 }
@@ -682,7 +787,7 @@ func TestBadConfig(t *testing.T) {
 	if len(lines) != 1 || !json.Valid([]byte(lines[0])) {
 		t.Fatalf("want one JSON line, got:\n%s", out)
 	}
-	for _, name := range []string{"TABLE_NAME", "TERMS_PARTNER_URL", "TERMS_MICROSOFT_URL", "CONTACT_EMAIL"} {
+	for _, name := range []string{"TABLE_NAME", "STATE_MACHINE_ARN", "TERMS_PARTNER_URL", "TERMS_MICROSOFT_URL", "CONTACT_EMAIL"} {
 		if !strings.Contains(lines[0], name) {
 			t.Errorf("the log line does not name %s: %s", name, lines[0])
 		}
@@ -721,5 +826,109 @@ func TestEvent(t *testing.T) {
 	resp, err := api.Handle(h.Handle)(context.Background(), req)
 	if err != nil || resp.StatusCode != 202 || resp.Headers["X-Request-Id"] != req.RequestContext.RequestID {
 		t.Fatalf("event answered %d %v: %s", resp.StatusCode, err, resp.Body)
+	}
+}
+
+// TestStartFailure: the provider exists when Step Functions (or the ARN write)
+// fails; the answer is 500, and the client's retry with the same
+// Idempotency-Key starts the execution.
+func TestStartFailure(t *testing.T) {
+	admin := apitest.Admin("acct-eligible")
+	for _, failing := range []string{"Start", "UpdateProvider"} {
+		t.Run(failing+" fails", func(t *testing.T) {
+			st := newFakeStore()
+			h := newHandler(st)
+			starter := starterOf(h)
+			fault := errors.New(apitest.Fault)
+			if failing == "Start" {
+				starter.fail(fault)
+			} else {
+				st.fail["UpdateProvider"] = fault
+			}
+			req := newRequest(admin, createBody(t, nil), withHeader("Idempotency-Key", "retry-me"))
+			apitest.ExpectError(t, do(t, h, req), 500, apperr.Internal)
+			if st.count() != 1 || len(starter.started()) != 1 {
+				t.Fatalf("%d providers, %d starts; want the provider and one attempt", st.count(), len(starter.started()))
+			}
+			var id string
+			for _, p := range st.providers {
+				id = p.ID
+				if p.ExecutionARN != "" || p.Status != provider.StatusPendingConsent {
+					t.Fatalf("after the failure: %+v", p)
+				}
+			}
+			// Step Functions recovers; the client retries with the same key.
+			starter.fail(nil)
+			delete(st.fail, "UpdateProvider")
+			v := decodeView(t, do(t, h, req), 202)
+			if v.ID != id || st.count() != 1 {
+				t.Fatalf("retry answered %s (want %s), %d providers", v.ID, id, st.count())
+			}
+			checkStarted(t, st, starter, "acct-eligible", id, 2)
+			// Without the key, a retry is refused: the name is taken.
+			apitest.ExpectError(t, do(t, h, newRequest(admin, createBody(t, nil))), 409, apperr.NameTaken)
+		})
+	}
+}
+
+// TestReplayOfEndedProvider: a replay does not start a provider that ended
+// (cancelled before its execution started).
+func TestReplayOfEndedProvider(t *testing.T) {
+	admin := apitest.Admin("acct-eligible")
+	st := newFakeStore()
+	h := newHandler(st)
+	starter := starterOf(h)
+	starter.fail(errors.New(apitest.Fault))
+	req := newRequest(admin, createBody(t, nil), withHeader("Idempotency-Key", "k"))
+	apitest.ExpectError(t, do(t, h, req), 500, apperr.Internal)
+	for _, p := range st.providers {
+		p.Status = provider.StatusCancelled
+	}
+	starter.fail(nil)
+	v := decodeView(t, do(t, h, req), 202)
+	if v.Status != provider.StatusCancelled || len(starter.started()) != 1 {
+		t.Fatalf("replay of a cancelled provider: status %s, %d starts", v.Status, len(starter.started()))
+	}
+}
+
+// TestRequesterClaims: the name and email claims are kept on the provider
+// (for the consent email and the outcome email), an invalid email is dropped,
+// and neither the email nor the ARN is shown in the response.
+func TestRequesterClaims(t *testing.T) {
+	withClaims := func(extra map[string]string) map[string]string {
+		c := apitest.Admin("acct-eligible")
+		for k, v := range extra {
+			c[k] = v
+		}
+		return c
+	}
+	tests := []struct {
+		name                string
+		claims              map[string]string
+		wantName, wantEmail string
+	}{
+		{"name and email", withClaims(map[string]string{"name": " Dana Admin ", "email": "dana@eligible.example"}), "Dana Admin", "dana@eligible.example"},
+		{"no claims", withClaims(nil), "", ""},
+		{"email with a display name", withClaims(map[string]string{"name": "Dana", "email": "Dana <dana@eligible.example>"}), "Dana", ""},
+		{"email with CR/LF", withClaims(map[string]string{"email": "dana@eligible.example\r\nBcc: x@evil.example"}), "", ""},
+		{"name with control characters", withClaims(map[string]string{"name": "Dana\r\nBcc: x@evil.example", "email": "dana@eligible.example"}), "", "dana@eligible.example"},
+		{"long name is cut", withClaims(map[string]string{"name": strings.Repeat("é", 150)}), strings.Repeat("é", api.MaxCallerNameLen), ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st := newFakeStore()
+			resp := do(t, newHandler(st), newRequest(tt.claims, createBody(t, nil)))
+			v := decodeView(t, resp, 202)
+			stored := st.stored("acct-eligible", v.ID)
+			if stored.RequesterName != tt.wantName || stored.RequesterEmail != tt.wantEmail {
+				t.Fatalf("requester %q <%s>, want %q <%s>", stored.RequesterName, stored.RequesterEmail, tt.wantName, tt.wantEmail)
+			}
+			if v.RequesterName != tt.wantName {
+				t.Errorf("response requesterName %q", v.RequesterName)
+			}
+			if strings.Contains(resp.Body, "dana@") || strings.Contains(resp.Body, "arn:") {
+				t.Errorf("response shows the requester's email or the ARN: %s", resp.Body)
+			}
+		})
 	}
 }

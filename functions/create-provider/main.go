@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
 	"github.com/partnercloud/azure/shared/account"
 	"github.com/partnercloud/azure/shared/api"
@@ -18,14 +19,19 @@ import (
 	"github.com/partnercloud/azure/shared/logging"
 	"github.com/partnercloud/azure/shared/provider"
 	"github.com/partnercloud/azure/shared/store"
+	"github.com/partnercloud/azure/shared/workflow"
 )
 
-var _ ProviderCreator = (*store.Store)(nil)
+var (
+	_ ProviderCreator  = (*store.Store)(nil)
+	_ ExecutionStarter = (*workflow.Executions)(nil)
+)
 
 func main() {
 	logging.Setup(nil)
 	env := config.FromOS()
 	table := env.Required("TABLE_NAME")
+	stateMachine := env.Required("STATE_MACHINE_ARN")
 	terms, termsErr := account.TermsFromEnv(env)
 	contact := env.Optional("CONTACT_EMAIL", account.DefaultContact)
 	var contactErr error
@@ -42,10 +48,11 @@ func main() {
 		os.Exit(1)
 	}
 	h := &Handler{
-		Store:   store.New(dynamodb.NewFromConfig(awsCfg), table),
-		Terms:   terms,
-		Contact: contact,
-		Now:     time.Now,
+		Store:      store.New(dynamodb.NewFromConfig(awsCfg), table),
+		Executions: &workflow.Executions{Client: sfn.NewFromConfig(awsCfg), StateMachineARN: stateMachine},
+		Terms:      terms,
+		Contact:    contact,
+		Now:        time.Now,
 	}
 	lambda.Start(api.Handle(h.Handle))
 }

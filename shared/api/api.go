@@ -12,10 +12,13 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/partnercloud/azure/shared/apperr"
 	"github.com/partnercloud/azure/shared/logging"
+	"github.com/partnercloud/azure/shared/provider"
 )
 
 // Request and Response are API Gateway HTTP API payload format 2.0 events.
@@ -29,7 +32,16 @@ type Caller struct {
 	UserID    string
 	AccountID string
 	Roles     []string
+	// Name and Email are the optional "name" and "email" claims: a name with
+	// control characters is dropped (it is shown in emails) and a long one is
+	// cut to MaxCallerNameLen characters; an email that is not a single plain
+	// address (provider.ValidateEmail) is dropped.
+	Name  string
+	Email string
 }
+
+// MaxCallerNameLen bounds the name claim kept in Caller.Name, in characters.
+const MaxCallerNameLen = 100
 
 // Has reports whether the caller has a role.
 func (c Caller) Has(role string) bool {
@@ -55,7 +67,24 @@ func CallerFrom(req Request) (Caller, error) {
 	if c.UserID == "" || c.AccountID == "" || len(c.AccountID) > 128 || strings.ContainsAny(c.AccountID, "#\x00") {
 		return Caller{}, apperr.New(apperr.Unauthenticated, "A valid token with the sub and account_id claims is required.")
 	}
+	c.Name = cleanName(claims["name"])
+	if email := strings.TrimSpace(claims["email"]); provider.ValidateEmail(email) == "" {
+		c.Email = email
+	}
 	return c, nil
+}
+
+// cleanName returns the name claim trimmed and cut to MaxCallerNameLen
+// characters, or "" when it is not valid UTF-8 or holds control characters.
+func cleanName(s string) string {
+	s = strings.TrimSpace(s)
+	if !utf8.ValidString(s) || strings.IndexFunc(s, unicode.IsControl) >= 0 {
+		return ""
+	}
+	if r := []rune(s); len(r) > MaxCallerNameLen {
+		s = strings.TrimSpace(string(r[:MaxCallerNameLen]))
+	}
+	return s
 }
 
 // ParseRoles accepts the roles claim as API Gateway passes it: a JSON-array

@@ -197,6 +197,9 @@ type Invitation struct {
 	RemindersSent int        `json:"remindersSent" dynamodbav:"remindersSent"`
 	LastSentAt    *time.Time `json:"lastSentAt,omitempty" dynamodbav:"lastSentAt,omitempty"`
 	Resends       int        `json:"resends" dynamodbav:"resends"`
+	// LastResentAt is when a user last claimed a resend (POST /providers/{id}/resend);
+	// resends are at most one per interval from it.
+	LastResentAt *time.Time `json:"lastResentAt,omitempty" dynamodbav:"lastResentAt,omitempty"`
 }
 
 // OwnershipWait tracks the wait for Owner access after consent.

@@ -1,7 +1,9 @@
 // Package cloud assembles the local cloud: it reads template.yaml, builds the
-// functions for the host, serves DynamoDB, hosts the functions through the
-// Lambda Runtime API, fronts them with the API Gateway emulator and its JWT
-// issuer, and starts any further emulators (Services) plugged into it.
+// functions for the host, serves DynamoDB, starts the product's emulators
+// (the Microsoft double, Secrets Manager, SES with its outbox, Step Functions;
+// see services.go) and any further Services plugged into it, hosts the
+// functions through the Lambda Runtime API with the local parameters and
+// endpoints, and fronts them with the API Gateway emulator and its JWT issuer.
 package cloud
 
 import (
@@ -13,11 +15,14 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -45,9 +50,8 @@ const (
 	EndpointSecretsManager = "secretsmanager"
 )
 
-// PlannedEndpoints are the default URLs of the emulators that are Services;
-// endpoints.json and the children's endpoint variables carry them until a
-// Service reports its actual URL.
+// PlannedEndpoints are the default URLs of the emulators that are Services
+// (their default addresses come from here).
 var PlannedEndpoints = map[string]string{
 	EndpointStepFunctions:  "http://127.0.0.1:8083",
 	EndpointSES:            "http://127.0.0.1:8005",
@@ -86,11 +90,16 @@ type Options struct {
 	// DynamoEndpoint, when set, is an external DynamoDB-compatible endpoint
 	// (DynamoDB Local, say) used instead of the embedded one.
 	DynamoEndpoint string
+	// StepFunctionsAddr, SESAddr, OutboxAddr, SecretsManagerAddr and
+	// MicrosoftAddr are the addresses of the built-in emulators (defaults:
+	// the hosts of PlannedEndpoints; use 127.0.0.1:0 in tests).
+	StepFunctionsAddr, SESAddr, OutboxAddr, SecretsManagerAddr, MicrosoftAddr string
 	// AccountsTable is the logical id or name of the table the scenario's
 	// accounts are written to (default: the only table, or the first with a
 	// pk/sk key schema).
 	AccountsTable string
-	// TimeScale makes local clocks run this many times faster (default 1).
+	// TimeScale makes local clocks run this many times faster (default 1):
+	// Step Functions' waits, and the function durations in ScaledEnv.
 	TimeScale float64
 	// MaxInstances is the concurrency per function (default 8).
 	MaxInstances int
@@ -98,10 +107,12 @@ type Options struct {
 	Log io.Writer
 	// Logger is the cloud's structured logger (default: text to Log).
 	Logger *slog.Logger
+	// Console receives a short report of every email sent, with its links
+	// (default Log).
+	Console io.Writer
 	// EnvOverrides are added last to every function's environment.
 	EnvOverrides map[string]string
-	// Services are further emulators started with the cloud (Step Functions,
-	// SES, Secrets Manager, the Microsoft double).
+	// Services are further emulators started after the built-in ones.
 	Services []Service
 	// SkipBuild uses the binaries already in <StateDir>/bin.
 	SkipBuild bool
@@ -109,8 +120,13 @@ type Options struct {
 
 // Flag names used in error messages about busy ports.
 const (
-	FlagAPIAddr    = "-api-addr"
-	FlagDynamoAddr = "-dynamodb-addr"
+	FlagAPIAddr            = "-api-addr"
+	FlagDynamoAddr         = "-dynamodb-addr"
+	FlagStepFunctionsAddr  = "-stepfunctions-addr"
+	FlagSESAddr            = "-ses-addr"
+	FlagOutboxAddr         = "-outbox-addr"
+	FlagSecretsManagerAddr = "-secretsmanager-addr"
+	FlagMicrosoftAddr      = "-microsoft-addr"
 )
 
 // Service is an emulator plugged into the cloud. Start binds its port (use
@@ -130,10 +146,14 @@ type Endpoint struct {
 	Key, URL string
 	// Extra are further endpoints.json entries (e.g. "outbox" for SES).
 	Extra map[string]string
-	// Env is added to every function's environment (e.g. SSL_CERT_FILE,
-	// AZURE_AUTHORITY_HOST). The AWS endpoint variable for Key is set by the
-	// cloud itself.
+	// Env is added to every function's environment (e.g. SSL_CERT_FILE).
+	// The AWS endpoint variable for Key is set by the cloud itself.
 	Env map[string]string
+	// Parameters are template parameter values this service needs locally
+	// (e.g. AzureAuthorityHost). Each is applied when the template declares
+	// it and Options.Parameters does not set it; the template is then
+	// resolved again before the next service starts.
+	Parameters map[string]string
 }
 
 // Cloud is a running local cloud.
@@ -141,7 +161,9 @@ type Cloud struct {
 	opts      Options
 	log       *slog.Logger
 	tmpl      *samtemplate.Template
+	params    map[string]string // Options.Parameters plus the local ones
 	host      *lambdahost.Host
+	hostReady atomic.Pointer[lambdahost.Host] // host, for Invoker's callers
 	issuer    *jwtissuer.Issuer
 	gateway   *apigateway.Gateway
 	apiSrv    *http.Server
@@ -159,9 +181,9 @@ func Start(ctx context.Context, opts Options) (_ *Cloud, err error) {
 	if err := opts.defaults(); err != nil {
 		return nil, err
 	}
-	c := &Cloud{opts: opts, log: opts.Logger, endpoints: map[string]string{}}
-	for k, v := range PlannedEndpoints {
-		c.endpoints[k] = v
+	c := &Cloud{opts: opts, log: opts.Logger, endpoints: map[string]string{}, params: map[string]string{}}
+	for k, v := range opts.Parameters {
+		c.params[k] = v
 	}
 	defer func() {
 		if err != nil {
@@ -169,7 +191,7 @@ func Start(ctx context.Context, opts Options) (_ *Cloud, err error) {
 		}
 	}()
 
-	if c.tmpl, err = samtemplate.Load(opts.Template, opts.Parameters); err != nil {
+	if c.tmpl, err = samtemplate.Load(opts.Template, c.params); err != nil {
 		return nil, err
 	}
 	// Bind the fixed ports first, so a busy port fails before the build.
@@ -190,6 +212,22 @@ func Start(ctx context.Context, opts Options) (_ *Cloud, err error) {
 			return nil, err
 		}
 	}
+	builtins, err := c.builtinServices()
+	if err != nil {
+		if dynLn != nil {
+			dynLn.Close()
+		}
+		return nil, err
+	}
+	// Close closes the started services; these are closed here on error
+	// until they start (closing a service twice is harmless).
+	defer func() {
+		if err != nil {
+			for _, s := range builtins {
+				_ = s.Close()
+			}
+		}
+	}()
 
 	bins, err := c.build(ctx)
 	if err != nil {
@@ -210,8 +248,11 @@ func Start(ctx context.Context, opts Options) (_ *Cloud, err error) {
 		return nil, err
 	}
 
+	if err := c.setLocalParameters(map[string]string{ParamPublicBaseURL: c.apiURL}); err != nil {
+		return nil, err
+	}
 	env := map[string]string{}
-	for _, s := range opts.Services {
+	for _, s := range append(builtins, opts.Services...) {
 		ep, err := s.Start(ctx, c)
 		if err != nil {
 			return nil, fmt.Errorf("start %s: %w", s.Name(), err)
@@ -226,6 +267,9 @@ func Start(ctx context.Context, opts Options) (_ *Cloud, err error) {
 		for k, v := range ep.Env {
 			env[k] = v
 		}
+		if err := c.setLocalParameters(ep.Parameters); err != nil {
+			return nil, fmt.Errorf("%s: %w", s.Name(), err)
+		}
 		c.log.Info("service started", "service", s.Name(), "url", ep.URL)
 	}
 	for key, name := range endpointEnv {
@@ -237,12 +281,18 @@ func Start(ctx context.Context, opts Options) (_ *Cloud, err error) {
 
 	c.host = lambdahost.New(lambdahost.Options{Log: opts.Log, MaxInstances: opts.MaxInstances, Env: env})
 	for _, f := range c.tmpl.Functions {
-		err := c.host.Register(lambdahost.Function{Name: f.LogicalID, Binary: bins[f.LogicalID], Env: f.Environment,
+		fenv, err := ScaleEnv(f.Environment, opts.TimeScale)
+		if err != nil {
+			return nil, fmt.Errorf("function %s: %w", f.LogicalID, err)
+		}
+		// Timeouts stay real-time: they bound real work.
+		err = c.host.Register(lambdahost.Function{Name: f.LogicalID, Binary: bins[f.LogicalID], Env: fenv,
 			Timeout: time.Duration(f.Timeout) * time.Second, MemoryMB: f.MemorySize})
 		if err != nil {
 			return nil, err
 		}
 	}
+	c.hostReady.Store(c.host)
 
 	if c.issuer, err = c.newIssuer(); err != nil {
 		return nil, err
@@ -294,6 +344,17 @@ func (o *Options) defaults() error {
 	if o.DynamoAddr == "" {
 		o.DynamoAddr = "127.0.0.1:8000"
 	}
+	for _, a := range []struct {
+		addr *string
+		key  string
+	}{
+		{&o.StepFunctionsAddr, EndpointStepFunctions}, {&o.SESAddr, EndpointSES}, {&o.OutboxAddr, EndpointOutbox},
+		{&o.SecretsManagerAddr, EndpointSecretsManager}, {&o.MicrosoftAddr, EndpointMicrosoft},
+	} {
+		if *a.addr == "" {
+			*a.addr = DefaultAddr(a.key)
+		}
+	}
 	if o.TimeScale == 0 {
 		o.TimeScale = 1
 	}
@@ -306,6 +367,44 @@ func (o *Options) defaults() error {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.NewTextHandler(o.Log, nil))
 	}
+	if o.Console == nil {
+		o.Console = o.Log
+	}
+	return nil
+}
+
+// DefaultAddr is the default host:port of a built-in emulator, by its
+// endpoints.json key (from PlannedEndpoints).
+func DefaultAddr(key string) string {
+	u, err := url.Parse(PlannedEndpoints[key])
+	if err != nil {
+		return ""
+	}
+	return u.Host
+}
+
+// setLocalParameters applies local parameter values (see Endpoint.Parameters)
+// and resolves the template again if any changed.
+func (c *Cloud) setLocalParameters(params map[string]string) error {
+	changed := false
+	for k, v := range params {
+		if _, declared := c.tmpl.Parameters[k]; !declared {
+			continue
+		}
+		if _, userSet := c.opts.Parameters[k]; userSet || c.params[k] == v {
+			continue
+		}
+		c.params[k] = v
+		changed = true
+	}
+	if !changed {
+		return nil
+	}
+	t, err := samtemplate.Load(c.opts.Template, c.params)
+	if err != nil {
+		return err
+	}
+	c.tmpl = t
 	return nil
 }
 
@@ -399,6 +498,7 @@ func (c *Cloud) writeEndpoints() error {
 	}
 	out["jwtIssuer"] = c.issuer.Issuer
 	out["jwtAudience"] = c.issuer.Audience
+	out[EndpointTimeScale] = strconv.FormatFloat(c.opts.TimeScale, 'g', -1, 64)
 	data, err := json.MarshalIndent(out, "", "  ")
 	if err != nil {
 		return err
@@ -513,8 +613,19 @@ func (c *Cloud) Endpoints() map[string]string {
 }
 
 // Invoker invokes the template's functions by name or ARN; Step Functions'
-// Lambda tasks go through it.
-func (c *Cloud) Invoker() lambdahost.Invoker { return c.host }
+// Lambda tasks go through it. It may be taken before the Lambda host exists
+// (while Services start): it finds the host at each call.
+func (c *Cloud) Invoker() lambdahost.Invoker { return lazyInvoker{c} }
+
+type lazyInvoker struct{ c *Cloud }
+
+func (l lazyInvoker) Invoke(ctx context.Context, function string, payload []byte) ([]byte, error) {
+	h := l.c.hostReady.Load()
+	if h == nil {
+		return nil, errors.New("the Lambda host is not started yet")
+	}
+	return h.Invoke(ctx, function, payload)
+}
 
 // Host is the Lambda host (invocation counts, instances).
 func (c *Cloud) Host() *lambdahost.Host { return c.host }
@@ -523,7 +634,17 @@ func (c *Cloud) Host() *lambdahost.Host { return c.host }
 func (c *Cloud) Template() *samtemplate.Template { return c.tmpl }
 
 // Resolver resolves further template values with the cloud's parameters.
-func (c *Cloud) Resolver() *samtemplate.Resolver { return c.tmpl.Resolver(c.opts.Parameters) }
+func (c *Cloud) Resolver() *samtemplate.Resolver { return c.tmpl.Resolver(c.params) }
+
+// Parameters returns the template parameter values in use: Options.Parameters
+// and the local ones the cloud set.
+func (c *Cloud) Parameters() map[string]string {
+	out := make(map[string]string, len(c.params))
+	for k, v := range c.params {
+		out[k] = v
+	}
+	return out
+}
 
 // TimeScale is how many times faster than real time local clocks run.
 func (c *Cloud) TimeScale() float64 { return c.opts.TimeScale }
@@ -539,7 +660,13 @@ func (c *Cloud) Logger() *slog.Logger { return c.log }
 
 // Token signs a token for account with roles, accepted by the API.
 func (c *Cloud) Token(accountID string, roles []string) (string, error) {
-	return c.issuer.Sign(jwtissuer.Claims{Subject: SubjectFor(accountID), AccountID: accountID, Roles: roles})
+	return c.issuer.Sign(UserClaims(accountID, roles))
+}
+
+// UserClaims are the claims of the local user of an account: its sub, and a
+// name and email address so the requester's emails have somewhere to go.
+func UserClaims(accountID string, roles []string) jwtissuer.Claims {
+	return jwtissuer.Claims{Subject: SubjectFor(accountID), AccountID: accountID, Roles: roles, Name: "Local User", Email: "requester@" + accountID + ".example"}
 }
 
 // SubjectFor is the user id (sub) of the local tokens for an account.

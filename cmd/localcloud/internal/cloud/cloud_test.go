@@ -39,7 +39,7 @@ func (f *fakeService) Start(_ context.Context, c *Cloud) (Endpoint, error) {
 	}
 	f.ln, f.cloud = ln, c
 	go http.Serve(ln, http.NotFoundHandler())
-	return Endpoint{Key: EndpointStepFunctions, URL: "http://" + ln.Addr().String(), Env: map[string]string{"EXTRA_FROM_SERVICE": "yes"}}, nil
+	return Endpoint{Key: "fake", URL: "http://" + ln.Addr().String(), Env: map[string]string{"EXTRA_FROM_SERVICE": "yes"}}, nil
 }
 func (f *fakeService) Close() error { f.closed = true; return f.ln.Close() }
 
@@ -65,6 +65,8 @@ func startCloud(t *testing.T, svc Service) (*Cloud, string) {
 	opts := Options{
 		Root: root, Template: "testdata/template.yaml", Scenario: "testdata/scenario.json", StateDir: state,
 		APIAddr: "127.0.0.1:0", DynamoAddr: "127.0.0.1:0", TimeScale: 60, Log: log,
+		StepFunctionsAddr: "127.0.0.1:0", SESAddr: "127.0.0.1:0", OutboxAddr: "127.0.0.1:0",
+		SecretsManagerAddr: "127.0.0.1:0", MicrosoftAddr: "127.0.0.1:0",
 		Logger:       slog.New(slog.NewTextHandler(log, nil)),
 		EnvOverrides: map[string]string{"OVERRIDE_ME": "over"},
 	}
@@ -94,12 +96,12 @@ func TestCloudEndToEnd(t *testing.T) {
 	if err := json.Unmarshal(data, &eps); err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range []string{"api", "outbox", "microsoft", "stepfunctions", "dynamodb", "ses", "secretsmanager", "jwtIssuer", "jwtAudience"} {
+	for _, k := range []string{"api", "outbox", "microsoft", "stepfunctions", "dynamodb", "ses", "secretsmanager", "jwtIssuer", "jwtAudience", "fake", "microsoftCA", "timeScale"} {
 		if eps[k] == "" {
 			t.Errorf("endpoints.json lacks %s: %v", k, eps)
 		}
 	}
-	if eps["api"] != c.APIURL() || eps["stepfunctions"] != "http://"+svc.ln.Addr().String() || eps["ses"] != PlannedEndpoints["ses"] {
+	if eps["api"] != c.APIURL() || eps["fake"] != "http://"+svc.ln.Addr().String() || eps["timeScale"] != "60" {
 		t.Errorf("endpoints %v", eps)
 	}
 	// The template's JWT configuration is used.
@@ -162,11 +164,11 @@ func TestCloudEndToEnd(t *testing.T) {
 	_ = json.Unmarshal(out, &env)
 	want := map[string]string{
 		"TABLE_NAME":                       "partner-test",
-		"SM_ARN":                           "arn:aws:states:us-east-1:000000000000:stateMachine:Flow",
+		"SM_ARN":                           "arn:aws:states:us-east-1:000000000000:stateMachine:partner-cloud-local-flow",
 		"AWS_ENDPOINT_URL_DYNAMODB":        c.DynamoURL(),
 		"AWS_ENDPOINT_URL_SFN":             eps["stepfunctions"],
-		"AWS_ENDPOINT_URL_SESV2":           PlannedEndpoints["ses"],
-		"AWS_ENDPOINT_URL_SECRETS_MANAGER": PlannedEndpoints["secretsmanager"],
+		"AWS_ENDPOINT_URL_SESV2":           eps["ses"],
+		"AWS_ENDPOINT_URL_SECRETS_MANAGER": eps["secretsmanager"],
 		"EXTRA_FROM_SERVICE":               "yes",
 		"OVERRIDE_ME":                      "over",
 	}
@@ -225,17 +227,25 @@ func TestBusyPort(t *testing.T) {
 	}
 	defer ln.Close()
 	root, _ := FindRoot()
+	busy := ln.Addr().String()
 	tests := []struct {
 		name string
-		opts Options
+		set  func(*Options)
 		flag string
 	}{
-		{"api", Options{APIAddr: ln.Addr().String(), DynamoAddr: "127.0.0.1:0"}, FlagAPIAddr},
-		{"dynamodb", Options{APIAddr: "127.0.0.1:0", DynamoAddr: ln.Addr().String()}, FlagDynamoAddr},
+		{"api", func(o *Options) { o.APIAddr = busy }, FlagAPIAddr},
+		{"dynamodb", func(o *Options) { o.DynamoAddr = busy }, FlagDynamoAddr},
+		{"stepfunctions", func(o *Options) { o.StepFunctionsAddr = busy }, FlagStepFunctionsAddr},
+		{"ses", func(o *Options) { o.SESAddr = busy }, FlagSESAddr},
+		{"outbox", func(o *Options) { o.OutboxAddr = busy }, FlagOutboxAddr},
+		{"secretsmanager", func(o *Options) { o.SecretsManagerAddr = busy }, FlagSecretsManagerAddr},
+		{"microsoft", func(o *Options) { o.MicrosoftAddr = busy }, FlagMicrosoftAddr},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			o := tc.opts
+			o := Options{APIAddr: "127.0.0.1:0", DynamoAddr: "127.0.0.1:0", StepFunctionsAddr: "127.0.0.1:0", SESAddr: "127.0.0.1:0",
+				OutboxAddr: "127.0.0.1:0", SecretsManagerAddr: "127.0.0.1:0", MicrosoftAddr: "127.0.0.1:0", SkipBuild: true}
+			tc.set(&o)
 			o.Root, o.Template, o.Scenario, o.StateDir, o.Log = root, "testdata/template.yaml", "testdata/scenario.json", t.TempDir(), io.Discard
 			_, err := Start(context.Background(), o)
 			if err == nil || !strings.Contains(err.Error(), tc.flag) || !strings.Contains(err.Error(), ln.Addr().String()) || !strings.Contains(err.Error(), "in use") {

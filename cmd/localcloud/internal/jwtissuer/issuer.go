@@ -109,6 +109,8 @@ type Claims struct {
 	Roles []string
 	// Scope is an optional space-separated OAuth scope list (scope).
 	Scope string
+	// Name and Email are the user's display name and address (name, email), optional.
+	Name, Email string
 	// TTL is the lifetime; DefaultTTL if zero. A negative TTL makes an
 	// expired token (for tests).
 	TTL time.Duration
@@ -136,6 +138,12 @@ func (i *Issuer) Sign(c Claims) (string, error) {
 	}
 	if c.Scope != "" {
 		mc["scope"] = c.Scope
+	}
+	if c.Name != "" {
+		mc["name"] = c.Name
+	}
+	if c.Email != "" {
+		mc["email"] = c.Email
 	}
 	t := jwt.NewWithClaims(jwt.SigningMethodES256, mc)
 	t.Header["kid"] = "local-cloud"

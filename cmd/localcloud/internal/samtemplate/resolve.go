@@ -24,7 +24,8 @@ var NoValue = noValue{}
 type noValue struct{}
 
 // Resolver resolves intrinsic functions in template values for local use:
-// a function's name is its logical id, a table's name its TableName, and ARNs
+// a function's name is its logical id, a table's name its TableName, a state
+// machine's or secret's name its Name property (else its logical id), and ARNs
 // use Region and AccountID.
 type Resolver struct {
 	t      *Template
@@ -362,10 +363,33 @@ func (r *Resolver) ref(name string) (any, error) {
 	case TypeTable:
 		return r.tableName(res)
 	case TypeStateMachine:
-		return StateMachineARN(name), nil
+		n, err := r.resourceName(res)
+		if err != nil {
+			return nil, err
+		}
+		return StateMachineARN(n), nil
+	case TypeSecret:
+		n, err := r.resourceName(res)
+		if err != nil {
+			return nil, err
+		}
+		return SecretARN(n), nil
 	}
 	// Functions (local function name = logical id) and every other type.
 	return name, nil
+}
+
+// resourceName is a state machine's or secret's Name property, resolved, or
+// its logical id when it has none (CloudFormation would generate one).
+func (r *Resolver) resourceName(res *Resource) (string, error) {
+	if n := get(res.Properties, "Name"); n != nil {
+		s, err := r.String(n)
+		if err != nil {
+			return "", fmt.Errorf("%s Name: %w", res.LogicalID, err)
+		}
+		return s, nil
+	}
+	return res.LogicalID, nil
 }
 
 func (r *Resolver) tableName(res *Resource) (string, error) {
@@ -383,10 +407,15 @@ func (r *Resolver) getAtt(id, attr string) (any, error) {
 	switch {
 	case res.Type == TypeFunction && attr == "Arn":
 		return FunctionARN(id), nil
-	case res.Type == TypeStateMachine && attr == "Arn":
-		return StateMachineARN(id), nil
-	case res.Type == TypeStateMachine && attr == "Name":
-		return id, nil
+	case res.Type == TypeStateMachine && (attr == "Arn" || attr == "Name"):
+		name, err := r.resourceName(res)
+		if err != nil {
+			return nil, err
+		}
+		if attr == "Name" {
+			return name, nil
+		}
+		return StateMachineARN(name), nil
 	case res.Type == TypeTable && attr == "Arn":
 		name, err := r.tableName(res)
 		if err != nil {
@@ -405,6 +434,13 @@ func FunctionARN(logicalID string) string {
 // StateMachineARN is the local ARN of the state machine with the given logical id.
 func StateMachineARN(logicalID string) string {
 	return "arn:aws:states:" + Region + ":" + AccountID + ":stateMachine:" + logicalID
+}
+
+// SecretARN is the local ARN of the secret with the given name. It is a
+// partial ARN (without the random six-character suffix AWS appends), which
+// Secrets Manager, and the local emulator, accept wherever a secret id goes.
+func SecretARN(name string) string {
+	return "arn:aws:secretsmanager:" + Region + ":" + AccountID + ":secret:" + name
 }
 
 var subVar = regexp.MustCompile(`\$\{([^}]*)\}`)

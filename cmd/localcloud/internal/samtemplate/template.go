@@ -1,6 +1,7 @@
 // Package samtemplate reads the parts of a SAM template (template.yaml) that the
 // local cloud needs: parameters, function globals, functions with their HttpApi
-// events, the HttpApi JWT authorizer, DynamoDB tables and state machines. It keeps
+// events, the HttpApi JWT authorizer, DynamoDB tables, state machines and
+// Secrets Manager secrets. It keeps
 // property values as yaml.v3 nodes and resolves CloudFormation intrinsic
 // functions (short and long forms) through a Resolver, with local stand-ins for
 // names and ARNs.
@@ -22,6 +23,7 @@ const (
 	TypeHttpApi      = "AWS::Serverless::HttpApi"
 	TypeTable        = "AWS::DynamoDB::Table"
 	TypeStateMachine = "AWS::Serverless::StateMachine"
+	TypeSecret       = "AWS::SecretsManager::Secret"
 )
 
 // Template is a parsed SAM template. Values are resolved with a Resolver when
@@ -35,11 +37,12 @@ type Template struct {
 	ParameterOrder []string
 	// Globals holds Globals.Function.
 	Globals FunctionGlobals
-	// Functions, HttpApis, Tables and StateMachines are in file order.
+	// Functions, HttpApis, Tables, StateMachines and Secrets are in file order.
 	Functions     []Function
 	HttpApis      []HttpApi
 	Tables        []Table
 	StateMachines []StateMachine
+	Secrets       []Secret
 	// Resources maps every logical id to its raw resource.
 	Resources map[string]*Resource
 	// resourceOrder keeps the file order of Resources.
@@ -156,6 +159,9 @@ type SecondaryIndex struct {
 // StateMachine is an AWS::Serverless::StateMachine.
 type StateMachine struct {
 	LogicalID string
+	// Name is the Name property, resolved, or the logical id when absent;
+	// ARN is the local ARN `!Ref` gives (StateMachineARN(Name)).
+	Name, ARN string
 	// DefinitionURI is DefinitionUri as written; DefinitionPath is it joined
 	// to the template's directory.
 	DefinitionURI  string
@@ -164,6 +170,20 @@ type StateMachine struct {
 	DefinitionSubstitutions map[string]string
 	// Type is STANDARD (the default) or EXPRESS.
 	Type string
+}
+
+// Secret is an AWS::SecretsManager::Secret.
+type Secret struct {
+	LogicalID string
+	// Name is the Name property, resolved, or the logical id when absent;
+	// ARN is the local (partial, suffix-less) ARN `!Ref` gives (SecretARN(Name)).
+	Name, ARN string
+	// SecretString is the SecretString property, if any.
+	SecretString string
+	// Generate is true when GenerateSecretString is present; PasswordLength
+	// is its PasswordLength (0 when not given: AWS's default is 32).
+	Generate       bool
+	PasswordLength int
 }
 
 // Load reads and resolves the template at path. params override parameter
@@ -283,6 +303,10 @@ func Parse(data []byte, params map[string]string) (*Template, error) {
 			var sm StateMachine
 			sm, err = loadStateMachine(res, r)
 			t.StateMachines = append(t.StateMachines, sm)
+		case TypeSecret:
+			var sec Secret
+			sec, err = loadSecret(res, r)
+			t.Secrets = append(t.Secrets, sec)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("resource %s: %w", id, err)
@@ -508,6 +532,11 @@ func keySchema(res *Resolver, n *yaml.Node) ([]KeyElement, error) {
 func loadStateMachine(res *Resolver, r *Resource) (StateMachine, error) {
 	p := r.Properties
 	sm := StateMachine{LogicalID: r.LogicalID, Type: "STANDARD", DefinitionSubstitutions: map[string]string{}}
+	var err error
+	if sm.Name, err = res.resourceName(r); err != nil {
+		return sm, err
+	}
+	sm.ARN = StateMachineARN(sm.Name)
 	if n := get(p, "DefinitionUri"); n != nil {
 		if n.Kind != yaml.ScalarNode {
 			return sm, fmt.Errorf("DefinitionUri: only a local path is supported")
@@ -525,6 +554,28 @@ func loadStateMachine(res *Resolver, r *Resource) (StateMachine, error) {
 		sm.DefinitionSubstitutions[kv.key] = v
 	}
 	return sm, nil
+}
+
+func loadSecret(res *Resolver, r *Resource) (Secret, error) {
+	p := r.Properties
+	sec := Secret{LogicalID: r.LogicalID}
+	var err error
+	if sec.Name, err = res.resourceName(r); err != nil {
+		return sec, err
+	}
+	sec.ARN = SecretARN(sec.Name)
+	if n := get(p, "SecretString"); n != nil {
+		if sec.SecretString, err = res.String(n); err != nil {
+			return sec, fmt.Errorf("SecretString: %w", err)
+		}
+	}
+	if g := get(p, "GenerateSecretString"); g != nil {
+		sec.Generate = true
+		if sec.PasswordLength, err = intProp(res, g, "PasswordLength", 0); err != nil {
+			return sec, fmt.Errorf("GenerateSecretString: %w", err)
+		}
+	}
+	return sec, nil
 }
 
 // envInto resolves Environment.Variables of a function (or globals) into dst.

@@ -148,3 +148,59 @@ func TestErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestNamedStateMachineAndSecrets(t *testing.T) {
+	src := `
+Parameters:
+  Env: {Type: String, Default: dev}
+Resources:
+  Flow:
+    Type: AWS::Serverless::StateMachine
+    Properties:
+      Name: !Sub ${AWS::StackName}-migration
+      DefinitionUri: flow.json
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      Environment:
+        Variables:
+          SM_ARN: !Ref Flow
+          SM_ARN2: !GetAtt Flow.Arn
+          SM_NAME: !GetAtt Flow.Name
+          KEY_ARN: !Ref Key
+          NAMED_ARN: !Ref Named
+  Key:
+    Type: AWS::SecretsManager::Secret
+    Properties:
+      GenerateSecretString: {PasswordLength: 64, ExcludePunctuation: true}
+  Named:
+    Type: AWS::SecretsManager::Secret
+    Properties:
+      Name: !Sub app-${Env}
+      SecretString: hello
+`
+	tmpl, err := Parse([]byte(src), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	arn := "arn:aws:states:us-east-1:000000000000:stateMachine:partner-cloud-local-migration"
+	if sm := tmpl.StateMachines[0]; sm.Name != "partner-cloud-local-migration" || sm.ARN != arn {
+		t.Errorf("state machine %+v", sm)
+	}
+	f, _ := tmpl.Function("Fn")
+	want := map[string]string{
+		"SM_ARN": arn, "SM_ARN2": arn, "SM_NAME": "partner-cloud-local-migration",
+		"KEY_ARN":   "arn:aws:secretsmanager:us-east-1:000000000000:secret:Key",
+		"NAMED_ARN": "arn:aws:secretsmanager:us-east-1:000000000000:secret:app-dev",
+	}
+	if !reflect.DeepEqual(f.Environment, want) {
+		t.Errorf("environment:\n got %v\nwant %v", f.Environment, want)
+	}
+	wantSecrets := []Secret{
+		{LogicalID: "Key", Name: "Key", ARN: want["KEY_ARN"], Generate: true, PasswordLength: 64},
+		{LogicalID: "Named", Name: "app-dev", ARN: want["NAMED_ARN"], SecretString: "hello"},
+	}
+	if !reflect.DeepEqual(tmpl.Secrets, wantSecrets) {
+		t.Errorf("secrets:\n got %+v\nwant %+v", tmpl.Secrets, wantSecrets)
+	}
+}

@@ -1,0 +1,504 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"html"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/partnercloud/azure/cmd/localcloud/internal/cloud"
+	"github.com/partnercloud/azure/cmd/localcloud/internal/jwtissuer"
+)
+
+// The demo's customer, as in the default scenario: the tenant contoso, its
+// administrator, a subscription where the partner already holds Owner and one
+// where it does not.
+const (
+	demoTenant       = "contoso"
+	demoAdmin        = "admin@contoso.example"
+	demoOwnedSub     = "20000000-0000-4000-8000-000000000101"
+	demoMissingSub   = "20000000-0000-4000-8000-000000000102"
+	demoTermsVersion = "2017-08"
+	// demoMinScale is the lowest time scale of a running cloud the demo
+	// accepts: the ownership re-check waits 15 minutes divided by it.
+	demoMinScale = 100
+)
+
+// demo drives one migration end to end through the public HTTP API, printing
+// each step as it happens. It uses the local cloud that `make run` serves if
+// one runs (it needs a time scale of at least demoMinScale), else it starts
+// one in this process with -time-scale (default 2000) and stops it at the end.
+func demo(args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	root := fs.String("root", "", "repository root (default: the directory holding go.mod)")
+	scale := fs.Float64("time-scale", 2000, "time scale of the cloud the demo starts when none runs")
+	accountID := fs.String("account", "acct-eligible", "account that creates the provider")
+	timeout := fs.Duration("timeout", 5*time.Minute, "give up on the migration after this long (the build is not counted)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *root == "" {
+		r, err := cloud.FindRoot()
+		if err != nil {
+			return err
+		}
+		*root = r
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	d := &demoRun{out: stdout, start: time.Now(), account: *accountID}
+	state := filepath.Join(*root, ".local")
+	endpointsPath := filepath.Join(state, cloud.EndpointsFile)
+	if apiAnswers(endpointsPath) {
+		eps, err := readEndpoints(endpointsPath)
+		if err != nil {
+			return err
+		}
+		running, _ := strconv.ParseFloat(eps[cloud.EndpointTimeScale], 64)
+		if running < demoMinScale {
+			return fmt.Errorf("the local cloud running at %s has time scale %v: the ownership re-check would wait %v; "+
+				"restart it with `make run TIME_SCALE=2000`, or stop it and run `make demo` (it starts its own cloud)",
+				eps[cloud.EndpointAPI], running, time.Duration(float64(15*time.Minute)/max(running, 1)))
+		}
+		iss, err := jwtissuer.Load(filepath.Join(state, cloud.KeyFile))
+		if err != nil {
+			return err
+		}
+		tok, err := iss.Sign(cloud.UserClaims(d.account, []string{"admin"}))
+		if err != nil {
+			return err
+		}
+		d.eps, d.token = eps, tok
+		d.say("using the local cloud running at %s (time scale %v)", eps[cloud.EndpointAPI], running)
+	} else {
+		logPath := filepath.Join(state, "demo-cloud.log")
+		if err := os.MkdirAll(state, 0o755); err != nil {
+			return err
+		}
+		logf, err := os.Create(logPath)
+		if err != nil {
+			return err
+		}
+		defer logf.Close()
+		d.say("no local cloud is running: building the functions and starting one in this process, time scale %v (log: %s)", *scale, logPath)
+		c, err := cloud.Start(ctx, cloud.Options{Root: *root, TimeScale: *scale, Log: logf, Console: io.Discard})
+		if err != nil {
+			return fmt.Errorf("start the local cloud (see %s): %w", logPath, err)
+		}
+		defer c.Close()
+		if d.token, err = c.Token(d.account, []string{"admin"}); err != nil {
+			return err
+		}
+		d.eps = c.Endpoints()
+		d.say("local cloud ready: API %s, outbox %s, Microsoft double %s/_control", d.eps[cloud.EndpointAPI], d.eps[cloud.EndpointOutbox], d.eps[cloud.EndpointMicrosoft])
+	}
+	client, err := cloud.CAClient(d.eps[cloud.EndpointMicrosoftCA])
+	if err != nil {
+		return fmt.Errorf("the Microsoft double's CA: %w", err)
+	}
+	// Redirects are followed by hand, to show each one.
+	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	d.http = client
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
+	if err := d.run(ctx); err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("%w (%v)", err, context.Cause(ctx))
+		}
+		return err
+	}
+	return nil
+}
+
+func readEndpoints(path string) (map[string]string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var eps map[string]string
+	if err := json.Unmarshal(data, &eps); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return eps, nil
+}
+
+type demoRun struct {
+	out     io.Writer
+	start   time.Time
+	account string
+	eps     map[string]string
+	token   string
+	http    *http.Client
+	// seen counts the timeline events already printed.
+	seen int
+}
+
+// demoProvider is the part of GET /providers/{id} the demo shows.
+type demoProvider struct {
+	ID            string             `json:"id"`
+	Status        string             `json:"status"`
+	NextStep      string             `json:"nextStep"`
+	TenantID      string             `json:"tenantId"`
+	Billing       string             `json:"billing"`
+	FailureReason string             `json:"failureReason"`
+	Subscriptions []demoSubscription `json:"subscriptions"`
+	Timeline      []struct {
+		At     time.Time `json:"at"`
+		Status string    `json:"status"`
+		What   string    `json:"what"`
+		By     string    `json:"by"`
+	} `json:"timeline"`
+}
+
+type demoSubscription struct {
+	ID    string `json:"id"`
+	State string `json:"state"`
+}
+
+func (d *demoRun) say(format string, a ...any) {
+	fmt.Fprintf(d.out, "[%6.1fs] %s\n", time.Since(d.start).Seconds(), fmt.Sprintf(format, a...))
+}
+
+func (d *demoRun) run(ctx context.Context) error {
+	api, outbox, ms := d.eps[cloud.EndpointAPI], d.eps[cloud.EndpointOutbox], d.eps[cloud.EndpointMicrosoft]
+	before, err := d.messageIDs(ctx, outbox)
+	if err != nil {
+		return err
+	}
+
+	// 1. An organization administrator creates the provider.
+	name := "Contoso demo " + time.Now().Format("15:04:05")
+	body, _ := json.Marshal(map[string]any{
+		"name": name, "type": "azure", "option": "migrate", "azureAdminEmail": demoAdmin,
+		"subscriptionIds": []string{demoOwnedSub, demoMissingSub},
+		"acceptedTerms":   map[string]string{"partner": demoTermsVersion, "microsoft": demoTermsVersion},
+	})
+	d.say("POST %s/providers as an administrator of %s: %q, migrate, %s, subscriptions ...101 and ...102", api, d.account, name, demoAdmin)
+	status, resp, err := d.do(ctx, http.MethodPost, api+"/providers", body, true)
+	if err != nil {
+		return err
+	}
+	if status != http.StatusAccepted && status != http.StatusOK && status != http.StatusCreated {
+		return fmt.Errorf("POST /providers: %d %s", status, resp)
+	}
+	var created struct {
+		demoProvider
+		Provider *demoProvider `json:"provider"`
+	}
+	_ = json.Unmarshal(resp, &created)
+	p := created.demoProvider
+	if p.ID == "" && created.Provider != nil {
+		p = *created.Provider
+	}
+	if p.ID == "" {
+		return fmt.Errorf("POST /providers: no provider id in %s", resp)
+	}
+	d.say("  -> %d: provider %s, status %s", status, p.ID, p.Status)
+
+	// 2. The consent email reaches the Azure administrator.
+	d.say("waiting for the consent email to %s in the outbox (%s)", demoAdmin, outbox)
+	link, subject, err := d.consentLink(ctx, outbox, api, before)
+	if err != nil {
+		return err
+	}
+	d.say("  -> email %q with the link %s", subject, link)
+	if _, err := d.waitStatus(ctx, api, p.ID, "pending_consent"); err != nil {
+		return err
+	}
+
+	// 3. The administrator opens the link: the landing page sends them to
+	// Microsoft's admin consent.
+	d.say("GET %s (the landing page)", link)
+	status, page, err := d.do(ctx, http.MethodGet, link, nil, false)
+	if err != nil {
+		return err
+	}
+	if status != http.StatusOK {
+		return fmt.Errorf("landing page: %d %.300s", status, page)
+	}
+	consentURL := findLink(page, ms, "adminconsent")
+	if consentURL == "" {
+		return fmt.Errorf("the landing page has no link to %s/.../adminconsent: %.500s", ms, page)
+	}
+	d.say("  -> 200 %q, with the Microsoft sign-in link %s", pageTitle(page), shorten(consentURL))
+
+	// 4. Microsoft's admin-consent page: sign in as the administrator and accept.
+	status, form, err := d.do(ctx, http.MethodGet, consentURL, nil, false)
+	if err != nil {
+		return err
+	}
+	if status != http.StatusOK {
+		return fmt.Errorf("admin-consent page: %d %.300s", status, form)
+	}
+	fields := hiddenFields(form)
+	fields.Set("login", demoAdmin)
+	fields.Set("decision", "accept")
+	action := formAction(form, consentURL)
+	d.say("POST %s: sign in as %s and accept", shorten(action), demoAdmin)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, action, strings.NewReader(fields.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	r, err := d.http.Do(req)
+	if err != nil {
+		return err
+	}
+	io.Copy(io.Discard, r.Body)
+	r.Body.Close()
+	callback := r.Header.Get("Location")
+	if r.StatusCode != http.StatusFound || callback == "" {
+		return fmt.Errorf("admin consent: %s, Location %q", r.Status, callback)
+	}
+	d.say("  -> %s to %s", r.Status, shorten(callback))
+
+	// 5. Microsoft redirects back to the consent callback.
+	status, result, err := d.do(ctx, http.MethodGet, callback, nil, false)
+	if err != nil {
+		return err
+	}
+	d.say("GET /consent/callback -> %d %q", status, pageTitle(result))
+	if status != http.StatusOK {
+		return fmt.Errorf("consent callback: %d %.500s", status, result)
+	}
+
+	// 6. The ownership check finds Owner missing on ...102.
+	p, err = d.waitFor(ctx, api, p.ID, "the ownership check", func(p demoProvider) bool {
+		return p.Status == "active" || p.Status == "awaiting_owner_access" &&
+			slices.ContainsFunc(p.Subscriptions, func(s demoSubscription) bool { return s.State == "missing_owner" })
+	})
+	if err != nil {
+		return err
+	}
+	if p.Status == "awaiting_owner_access" {
+		for _, s := range p.Subscriptions {
+			d.say("  subscription %s: %s", s.ID, s.State)
+		}
+		if p.NextStep != "" {
+			d.say("  next step: %s", p.NextStep)
+		}
+		// 7. The customer grants Owner to the partner's principal.
+		grant, _ := json.Marshal(map[string]any{"tenant": demoTenant, "subscriptionId": demoMissingSub, "grant": true})
+		d.say("POST %s/_control/owner: the customer grants Owner on %s", ms, demoMissingSub)
+		status, resp, err := d.do(ctx, http.MethodPost, ms+"/_control/owner", grant, false)
+		if err != nil {
+			return err
+		}
+		if status != http.StatusOK {
+			return fmt.Errorf("grant Owner: %d %s", status, resp)
+		}
+		d.say("  -> %d %s", status, bytes.TrimSpace(resp))
+		if p, err = d.waitStatus(ctx, api, p.ID, "active"); err != nil {
+			return err
+		}
+	} else {
+		d.say("  (Owner was already held on every subscription: granted in an earlier run)")
+	}
+
+	// 8. Done.
+	d.say("provider %s is active: tenant %s, billing %s", p.ID, p.TenantID, p.Billing)
+	for _, s := range p.Subscriptions {
+		d.say("  subscription %s: %s", s.ID, s.State)
+	}
+	fmt.Fprintln(d.out, "\nTimeline:")
+	for _, e := range p.Timeline {
+		fmt.Fprintf(d.out, "  %s  %-22s %s (%s)\n", e.At.Format("15:04:05.000"), e.Status, e.What, e.By)
+	}
+	return nil
+}
+
+// do sends a request and returns the status and body; auth adds the token.
+func (d *demoRun) do(ctx context.Context, method, u string, body []byte, auth bool) (int, []byte, error) {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, rd)
+	if err != nil {
+		return 0, nil, err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if auth {
+		req.Header.Set("Authorization", "Bearer "+d.token)
+	}
+	resp, err := d.http.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+	return resp.StatusCode, b, err
+}
+
+// waitStatus polls the provider, printing new timeline events, until its
+// status is one of want; a terminal status not wanted is an error.
+func (d *demoRun) waitStatus(ctx context.Context, api, id string, want ...string) (demoProvider, error) {
+	return d.waitFor(ctx, api, id, strings.Join(want, " or "), func(p demoProvider) bool { return slices.Contains(want, p.Status) })
+}
+
+// waitFor polls the provider, printing new timeline events, until done holds;
+// a terminal status for which done does not hold is an error.
+func (d *demoRun) waitFor(ctx context.Context, api, id, what string, done func(demoProvider) bool) (demoProvider, error) {
+	for {
+		status, body, err := d.do(ctx, http.MethodGet, api+"/providers/"+id, nil, true)
+		if err != nil {
+			return demoProvider{}, err
+		}
+		if status != http.StatusOK {
+			return demoProvider{}, fmt.Errorf("GET /providers/%s: %d %s", id, status, body)
+		}
+		var p demoProvider
+		if err := json.Unmarshal(body, &p); err != nil {
+			return p, fmt.Errorf("GET /providers/%s: %w", id, err)
+		}
+		for ; d.seen < len(p.Timeline); d.seen++ {
+			e := p.Timeline[d.seen]
+			d.say("  timeline: %s - %s (%s)", e.Status, e.What, e.By)
+		}
+		if done(p) {
+			return p, nil
+		}
+		switch p.Status {
+		case "declined", "expired", "failed", "cancelled", "active":
+			return p, fmt.Errorf("provider %s ended %s while waiting for %s: %s %s", id, p.Status, what, p.FailureReason, p.NextStep)
+		}
+		select {
+		case <-ctx.Done():
+			return p, fmt.Errorf("waiting for %s (status %s): %w", what, p.Status, ctx.Err())
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+type demoMessage struct {
+	ID      string   `json:"id"`
+	To      []string `json:"to"`
+	Subject string   `json:"subject"`
+	Links   []string `json:"links"`
+}
+
+func (d *demoRun) messages(ctx context.Context, outbox string) ([]demoMessage, error) {
+	status, body, err := d.do(ctx, http.MethodGet, outbox+"/messages", nil, false)
+	if err != nil {
+		return nil, err
+	}
+	if status != http.StatusOK {
+		return nil, fmt.Errorf("GET %s/messages: %d", outbox, status)
+	}
+	var msgs []demoMessage
+	return msgs, json.Unmarshal(body, &msgs)
+}
+
+func (d *demoRun) messageIDs(ctx context.Context, outbox string) (map[string]bool, error) {
+	msgs, err := d.messages(ctx, outbox)
+	ids := map[string]bool{}
+	for _, m := range msgs {
+		ids[m.ID] = true
+	}
+	return ids, err
+}
+
+// consentLink waits for a new email to the administrator with a consent link.
+func (d *demoRun) consentLink(ctx context.Context, outbox, api string, before map[string]bool) (link, subject string, err error) {
+	for {
+		msgs, err := d.messages(ctx, outbox)
+		if err != nil {
+			return "", "", err
+		}
+		for _, m := range msgs {
+			if before[m.ID] || !slices.ContainsFunc(m.To, func(s string) bool { return strings.EqualFold(s, demoAdmin) }) {
+				continue
+			}
+			for _, l := range m.Links {
+				if strings.HasPrefix(l, api+"/consent/") && !strings.HasPrefix(l, api+"/consent/callback") {
+					return l, m.Subject, nil
+				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return "", "", errors.New("no consent email arrived in the outbox")
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+var (
+	hrefRe  = regexp.MustCompile(`(?i)href\s*=\s*"([^"]*)"`)
+	inputRe = regexp.MustCompile(`(?is)<input\b[^>]*>`)
+	attrRe  = regexp.MustCompile(`(?is)\b(type|name|value)\s*=\s*"([^"]*)"`)
+	formRe  = regexp.MustCompile(`(?is)<form\b[^>]*\baction\s*=\s*"([^"]*)"`)
+	titleRe = regexp.MustCompile(`(?is)<title>(.*?)</title>`)
+)
+
+// findLink returns the first link of page that starts with prefix and contains part.
+func findLink(page []byte, prefix, part string) string {
+	for _, m := range hrefRe.FindAllSubmatch(page, -1) {
+		if u := html.UnescapeString(string(m[1])); strings.HasPrefix(u, prefix) && strings.Contains(strings.ToLower(u), part) {
+			return u
+		}
+	}
+	return ""
+}
+
+// hiddenFields returns the hidden inputs of a form page.
+func hiddenFields(page []byte) url.Values {
+	v := url.Values{}
+	for _, in := range inputRe.FindAll(page, -1) {
+		attrs := map[string]string{}
+		for _, a := range attrRe.FindAllSubmatch(in, -1) {
+			attrs[strings.ToLower(string(a[1]))] = html.UnescapeString(string(a[2]))
+		}
+		if strings.EqualFold(attrs["type"], "hidden") && attrs["name"] != "" {
+			v.Set(attrs["name"], attrs["value"])
+		}
+	}
+	return v
+}
+
+// formAction resolves the form's action against the page's URL ("" is the page itself).
+func formAction(page []byte, pageURL string) string {
+	m := formRe.FindSubmatch(page)
+	if m == nil {
+		return pageURL
+	}
+	base, err := url.Parse(pageURL)
+	if err != nil {
+		return pageURL
+	}
+	ref, err := url.Parse(html.UnescapeString(string(m[1])))
+	if err != nil {
+		return pageURL
+	}
+	return base.ResolveReference(ref).String()
+}
+
+func pageTitle(page []byte) string {
+	if m := titleRe.FindSubmatch(page); m != nil {
+		return strings.TrimSpace(html.UnescapeString(string(m[1])))
+	}
+	return ""
+}
+
+// shorten cuts a long URL for display.
+func shorten(u string) string {
+	if len(u) > 110 {
+		return u[:107] + "..."
+	}
+	return u
+}

@@ -1,0 +1,565 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/partnercloud/azure/shared/account"
+	"github.com/partnercloud/azure/shared/api"
+	"github.com/partnercloud/azure/shared/apperr"
+	"github.com/partnercloud/azure/shared/consent"
+	"github.com/partnercloud/azure/shared/logging"
+	"github.com/partnercloud/azure/shared/ownership"
+	"github.com/partnercloud/azure/shared/provider"
+	"github.com/partnercloud/azure/shared/workflow"
+)
+
+// Routes served by this function.
+const (
+	RouteLanding  = "GET /consent/{invitationId}"
+	RouteCallback = "GET /consent/callback"
+)
+
+// DeclineError is the Step Functions error name the AwaitConsent Catch
+// matches when the administrator declines.
+const DeclineError = "ConsentDeclined"
+
+const declineCause = "The Azure administrator declined the partner's admin consent request."
+
+// Store is what the consent pages read and write.
+type Store interface {
+	GetInvitation(ctx context.Context, hash string) (*consent.Record, error)
+	// CloseInvitation closes an open invitation; exactly one caller wins,
+	// the others get invalid_state.
+	CloseInvitation(ctx context.Context, hash string, to consent.Status, tenantID string) (*consent.Record, error)
+	// ConsumeState records a state's JTI; a replay gets invalid_state.
+	ConsumeState(ctx context.Context, jti string, expires time.Time) error
+	GetProvider(ctx context.Context, accountID, providerID string) (*provider.Provider, error)
+	UpdateProvider(ctx context.Context, accountID, providerID string, mutate func(*provider.Provider) error) (*provider.Provider, error)
+	GetAccount(ctx context.Context, accountID string) (*account.Account, error)
+}
+
+// TaskResumer resumes the AwaitConsent task waiting behind an invitation.
+type TaskResumer interface {
+	Succeed(ctx context.Context, token string, output any) error
+	Fail(ctx context.Context, token, name, cause string) error
+}
+
+// TenantVerifier proves a tenant exists and trusts the partner app by
+// acquiring a token in it; it returns the token's tid and oid claims.
+// Errors wrap ownership.ErrConsentRevoked or ownership.ErrUnavailable.
+type TenantVerifier interface {
+	TenantOf(ctx context.Context, tenantID string) (tid, oid string, err error)
+}
+
+// Handler serves the landing page behind the email link and Microsoft's
+// admin-consent redirect.
+type Handler struct {
+	Store   Store
+	Tasks   TaskResumer
+	Tenants TenantVerifier
+	Key     consent.Key
+	Site    Site
+	// StateTTL is how long a state issued by the landing page is valid.
+	StateTTL time.Duration
+	Now      func() time.Time
+
+	// RetryDelay is the first pause between attempts to resume the workflow
+	// or to verify a tenant whose consent has not propagated yet (doubling).
+	// Zero retries without pausing.
+	RetryDelay time.Duration
+	// VerifyTimeout bounds the tenant verification, retries included; zero
+	// means no bound beyond the request's.
+	VerifyTimeout time.Duration
+	// ReplayWait is how long a replayed callback waits for the first one to
+	// finish (two tabs at once) before it shows the records as they are.
+	ReplayWait time.Duration
+}
+
+// Attempts of SendTaskSuccess/Failure, and of TenantOf while a fresh consent
+// propagates in Entra ID (the service principal appears a few seconds late).
+const (
+	resumeAttempts = 3
+	verifyAttempts = 3
+)
+
+// Handle serves one request. It never returns an error: every outcome is an
+// HTML page, and a panic becomes the static error page.
+func (h *Handler) Handle(ctx context.Context, req api.Request) (resp api.Response, _ error) {
+	log := logging.From(ctx).With("request_id", api.RequestID(req), "route", req.RouteKey)
+	ctx = logging.With(ctx, log)
+	defer func() {
+		if r := recover(); r != nil {
+			log.Error("handler panicked", "panic", fmt.Sprint(r))
+			resp = render(req, http.StatusInternalServerError, "nope", nil)
+		}
+	}()
+	switch req.RouteKey {
+	case RouteLanding:
+		resp = h.landing(ctx, req)
+	case RouteCallback:
+		resp = h.callback(ctx, req)
+	default:
+		resp = h.message(req, http.StatusNotFound, notFound)
+	}
+	logging.From(ctx).Info("page served", "status", resp.StatusCode)
+	return resp, nil
+}
+
+// --- GET /consent/{invitationId} ------------------------------------------
+
+func (h *Handler) landing(ctx context.Context, req api.Request) api.Response {
+	id := req.PathParameters["invitationId"]
+	if !consent.WellFormedID(id) {
+		logging.From(ctx).Info("landing refused", "reason", "malformed invitation id")
+		return h.message(req, http.StatusNotFound, notFound)
+	}
+	hash := consent.Hash(id)
+	rec, err := h.Store.GetInvitation(ctx, hash)
+	if apperr.Is(err, apperr.NotFound) {
+		logging.From(ctx).Info("landing refused", "reason", "unknown invitation")
+		return h.message(req, http.StatusNotFound, notFound)
+	}
+	if err != nil {
+		return h.internal(ctx, req, "get invitation", err)
+	}
+	ctx = h.withProvider(ctx, rec)
+	p, err := h.Store.GetProvider(ctx, rec.AccountID, rec.ProviderID)
+	if apperr.Is(err, apperr.NotFound) {
+		logging.From(ctx).Warn("landing refused", "reason", "invitation without provider")
+		return h.message(req, http.StatusNotFound, notFound)
+	}
+	if err != nil {
+		return h.internal(ctx, req, "get provider", err)
+	}
+	now := h.Now()
+	if reason := closedReason(rec, p, now); reason != "" {
+		logging.From(ctx).Info("landing refused", "reason", reason)
+		return h.message(req, http.StatusGone, goneMessages[reason])
+	}
+	st, err := consent.NewState(hash, now, h.StateTTL)
+	if err != nil {
+		return h.internal(ctx, req, "new state", err)
+	}
+	data := landingData{
+		chrome:        h.chrome(req, "Approve moving your Azure account"),
+		OrgName:       h.orgName(ctx, rec.AccountID),
+		Requester:     requester(p),
+		Subscriptions: subscriptionIDs(p),
+		ResellerURL:   h.Site.ResellerURL(),
+		ConsentURL:    h.Site.ConsentURL(h.Key.Sign(st)),
+		ExpiresText:   rec.ExpiresAt.UTC().Format("Monday 2 January 2006, 15:04 MST"),
+	}
+	logging.From(ctx).Info("landing page shown")
+	return render(req, http.StatusOK, "landing", data)
+}
+
+type landingData struct {
+	chrome
+	OrgName, Requester      string
+	Subscriptions           []string
+	ResellerURL, ConsentURL string
+	ExpiresText             string
+}
+
+// Reasons a link no longer leads to Microsoft sign-in.
+const (
+	reasonExpired   = "expired"
+	reasonUsed      = "used"
+	reasonCancelled = "cancelled"
+	reasonDeclined  = "declined"
+	reasonClosed    = "closed"
+)
+
+// closedReason says why the invitation can no longer be used at now, or ""
+// when it can. The provider's status counts as much as the record's: a
+// cancelled migration closes the link even if the record lags behind.
+func closedReason(rec *consent.Record, p *provider.Provider, now time.Time) string {
+	switch p.Status {
+	case provider.StatusCancelled:
+		return reasonCancelled
+	case provider.StatusDeclined:
+		return reasonDeclined
+	case provider.StatusExpired:
+		return reasonExpired
+	case provider.StatusFailed:
+		return reasonClosed
+	case provider.StatusAwaitingOwnerAccess, provider.StatusActive:
+		return reasonUsed
+	}
+	switch rec.Status {
+	case consent.StatusConsented:
+		return reasonUsed
+	case consent.StatusDeclined:
+		return reasonDeclined
+	case consent.StatusCancelled:
+		return reasonCancelled
+	case consent.StatusExpired:
+		return reasonExpired
+	}
+	if !rec.Usable(now) {
+		return reasonExpired
+	}
+	return ""
+}
+
+// --- GET /consent/callback --------------------------------------------------
+
+func (h *Handler) callback(ctx context.Context, req api.Request) api.Response {
+	log := logging.From(ctx)
+	q, err := parseCallback(req)
+	if err != nil {
+		log.Info("callback refused", "reason", err.Error())
+		return h.message(req, http.StatusBadRequest, invalidResponse)
+	}
+	now := h.Now()
+	st, err := h.Key.Verify(q.State, now)
+	if err != nil {
+		log.Info("callback refused", "reason", stateReason(err))
+		return h.message(req, http.StatusBadRequest, invalidResponse)
+	}
+	rec, err := h.Store.GetInvitation(ctx, st.Invitation)
+	if apperr.Is(err, apperr.NotFound) {
+		log.Warn("callback refused", "reason", "signed state of an unknown invitation")
+		return h.message(req, http.StatusBadRequest, invalidResponse)
+	}
+	if err != nil {
+		return h.internal(ctx, req, "get invitation", err)
+	}
+	ctx = h.withProvider(ctx, rec)
+	log = logging.From(ctx)
+
+	// Single use: consume the state before acting on it. A replay (reload,
+	// back button, a second tab) shows the page the records now lead to.
+	if err := h.Store.ConsumeState(ctx, st.JTI, time.Unix(st.Expires, 0)); err != nil {
+		if !apperr.Is(err, apperr.InvalidState) {
+			return h.internal(ctx, req, "consume state", err)
+		}
+		log.Info("callback replayed")
+		return h.replay(ctx, req, rec)
+	}
+	if rec.Status != consent.StatusOpen {
+		return h.outcome(ctx, req, rec, "")
+	}
+	p, err := h.Store.GetProvider(ctx, rec.AccountID, rec.ProviderID)
+	if err != nil {
+		return h.internal(ctx, req, "get provider", err)
+	}
+	if reason := closedReason(rec, p, now); reason != "" {
+		// Another tab may have just closed the invitation: show its outcome.
+		if fresh, err := h.Store.GetInvitation(ctx, rec.Hash); err == nil && fresh.Status != consent.StatusOpen {
+			return h.outcome(ctx, req, fresh, "")
+		}
+		log.Info("callback refused", "reason", reason)
+		return h.message(req, http.StatusBadRequest, closedMessages[reason])
+	}
+
+	switch {
+	case q.Error == "access_denied":
+		return h.decline(ctx, req, rec)
+	case q.Error != "":
+		log.Info("consent did not complete", "error_code", q.Error, "aadsts", q.AADSTS)
+		return h.message(req, http.StatusOK, notCompleted(q))
+	}
+	return h.consented(ctx, req, rec, q.Tenant, now)
+}
+
+// decline closes the invitation as declined; the winner fails the waiting
+// task so the state machine records the outcome (RecordDeclined).
+func (h *Handler) decline(ctx context.Context, req api.Request, rec *consent.Record) api.Response {
+	log := logging.From(ctx)
+	closed, err := h.Store.CloseInvitation(ctx, rec.Hash, consent.StatusDeclined, "")
+	if apperr.Is(err, apperr.InvalidState) {
+		return h.reread(ctx, req, rec.Hash, "")
+	}
+	if err != nil {
+		return h.internal(ctx, req, "close invitation", err)
+	}
+	log.Info("invitation declined")
+	h.resume(ctx, "fail", closed.TaskToken, func(ctx context.Context) error {
+		return h.Tasks.Fail(ctx, closed.TaskToken, DeclineError, declineCause)
+	})
+	return h.message(req, http.StatusOK, declined)
+}
+
+// consented verifies the tenant by acquiring a token in it, closes the
+// invitation (one winner), records the consent and resumes the workflow.
+func (h *Handler) consented(ctx context.Context, req api.Request, rec *consent.Record, tenant string, now time.Time) api.Response {
+	log := logging.From(ctx)
+	tid, oid, err := h.verify(ctx, tenant)
+	switch {
+	case errors.Is(err, ownership.ErrConsentRevoked):
+		log.Info("tenant verification refused", "tenant_id", tenant, "error", err.Error())
+		return h.message(req, http.StatusOK, notEffective)
+	case errors.Is(err, ownership.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
+		log.Warn("tenant verification unavailable", "tenant_id", tenant, "error", err.Error())
+		return h.message(req, http.StatusServiceUnavailable, unavailable)
+	case err != nil:
+		return h.internal(ctx, req, "verify tenant", err)
+	}
+	if !strings.EqualFold(tid, tenant) || oid == "" {
+		log.Warn("callback refused", "reason", "tenant parameter does not match the token", "tenant_id", tenant, "token_tid", tid)
+		return h.message(req, http.StatusBadRequest, invalidResponse)
+	}
+	tid = strings.ToLower(tid)
+
+	closed, err := h.Store.CloseInvitation(ctx, rec.Hash, consent.StatusConsented, tid)
+	if apperr.Is(err, apperr.InvalidState) {
+		log.Info("invitation already closed by another callback")
+		return h.reread(ctx, req, rec.Hash, oid)
+	}
+	if err != nil {
+		return h.internal(ctx, req, "close invitation", err)
+	}
+	log.Info("consent recorded", "tenant_id", tid)
+
+	p, err := h.Store.UpdateProvider(ctx, rec.AccountID, rec.ProviderID, func(q *provider.Provider) error {
+		if q.Status != provider.StatusPendingConsent {
+			return errNotPending{q.Status}
+		}
+		q.Status = provider.StatusAwaitingOwnerAccess
+		q.TenantID = tid
+		if q.OwnerPrincipal == "" {
+			q.PrincipalID = oid
+		}
+		q.Timeline = append(q.Timeline, provider.Event{At: now, Status: q.Status, What: "The Azure administrator consented in tenant " + tid + ".", By: "azure-admin"})
+		return nil
+	})
+	if err != nil {
+		// The invitation record holds the consent; the workflow gets the
+		// tenant from the resume below. Show the admin their success.
+		log.Error("provider not updated after consent", "error", err.Error())
+		if p, err = h.Store.GetProvider(ctx, rec.AccountID, rec.ProviderID); err != nil {
+			p = &provider.Provider{}
+		}
+	}
+	h.resume(ctx, "succeed", closed.TaskToken, func(ctx context.Context) error {
+		return h.Tasks.Succeed(ctx, closed.TaskToken, workflow.ConsentResult{TenantID: tid, ConsentedAt: now})
+	})
+	return h.consentedPage(ctx, req, rec.AccountID, tid, principal(p, oid), p)
+}
+
+type errNotPending struct{ status provider.Status }
+
+func (e errNotPending) Error() string { return "provider is " + string(e.status) }
+
+// verify calls the tenant verifier, retrying a refusal a few times: right
+// after admin consent the service principal can take seconds to appear.
+func (h *Handler) verify(ctx context.Context, tenant string) (tid, oid string, err error) {
+	if h.VerifyTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, h.VerifyTimeout)
+		defer cancel()
+	}
+	delay := h.RetryDelay
+	for attempt := 1; ; attempt++ {
+		tid, oid, err = h.Tenants.TenantOf(ctx, tenant)
+		if err == nil || !errors.Is(err, ownership.ErrConsentRevoked) || attempt == verifyAttempts {
+			return tid, oid, err
+		}
+		if !pause(ctx, delay) {
+			return tid, oid, err
+		}
+		delay *= 2
+	}
+}
+
+// resume calls SendTaskSuccess/Failure up to resumeAttempts times. A token
+// that no longer waits is fine (the wait timed out and the AwaitConsent task
+// re-runs: it resumes by itself when it sees the recorded outcome). The
+// outcome is logged, never shown: the admin's part is done either way.
+func (h *Handler) resume(ctx context.Context, op, token string, call func(context.Context) error) {
+	log := logging.From(ctx)
+	if token == "" {
+		log.Error("invitation has no task token; the AwaitConsent task resumes on its next run", "op", op)
+		return
+	}
+	// The admin may close the tab: finish the resume regardless.
+	ctx = context.WithoutCancel(ctx)
+	delay := h.RetryDelay
+	var err error
+	for attempt := 1; attempt <= resumeAttempts; attempt++ {
+		if err = call(ctx); err == nil {
+			log.Info("workflow resumed", "op", op)
+			return
+		}
+		if errors.Is(err, workflow.ErrTaskGone) {
+			log.Info("task no longer waiting; the AwaitConsent task resumes on its next run", "op", op)
+			return
+		}
+		if attempt < resumeAttempts {
+			pause(ctx, delay)
+			delay *= 2
+		}
+	}
+	log.Error("workflow not resumed; the AwaitConsent task resumes on its next run", "op", op, "error", err.Error())
+}
+
+// pause waits d or until ctx ends; false when ctx ended.
+func pause(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// replay shows, for an already used state, the page the records lead to.
+// While the invitation is still open the first request may be in flight (two
+// tabs at once): wait up to ReplayWait for it to finish.
+func (h *Handler) replay(ctx context.Context, req api.Request, rec *consent.Record) api.Response {
+	deadline := time.Now().Add(h.ReplayWait)
+	for rec.Status == consent.StatusOpen && time.Now().Before(deadline) {
+		if !pause(ctx, 100*time.Millisecond) {
+			break
+		}
+		r, err := h.Store.GetInvitation(ctx, rec.Hash)
+		if err != nil {
+			return h.internal(ctx, req, "get invitation", err)
+		}
+		rec = r
+	}
+	if rec.Status == consent.StatusOpen {
+		return h.message(req, http.StatusBadRequest, usedResponse)
+	}
+	return h.outcome(ctx, req, rec, "")
+}
+
+// reread shows the page of an invitation another request just closed.
+func (h *Handler) reread(ctx context.Context, req api.Request, hash, oid string) api.Response {
+	rec, err := h.Store.GetInvitation(ctx, hash)
+	if err != nil {
+		return h.internal(ctx, req, "get invitation", err)
+	}
+	return h.outcome(ctx, req, rec, oid)
+}
+
+// outcome is the result page of a closed invitation, from the records:
+// consented → thank you; declined → declined; anything else → 400.
+func (h *Handler) outcome(ctx context.Context, req api.Request, rec *consent.Record, oid string) api.Response {
+	switch rec.Status {
+	case consent.StatusConsented:
+		p, err := h.recordedProvider(ctx, rec)
+		if err != nil {
+			return h.internal(ctx, req, "get provider", err)
+		}
+		return h.consentedPage(ctx, req, rec.AccountID, rec.TenantID, principal(p, oid), p)
+	case consent.StatusDeclined:
+		return h.message(req, http.StatusOK, declined)
+	case consent.StatusCancelled:
+		return h.message(req, http.StatusBadRequest, closedMessages[reasonCancelled])
+	case consent.StatusExpired:
+		return h.message(req, http.StatusBadRequest, closedMessages[reasonExpired])
+	}
+	return h.message(req, http.StatusBadRequest, usedResponse)
+}
+
+// recordedProvider reads the provider of a consented invitation. The request
+// that closed the invitation records the consent on the provider a moment
+// later; while it has not, wait up to ReplayWait so every tab shows the same
+// page (with the principal that must hold Owner).
+func (h *Handler) recordedProvider(ctx context.Context, rec *consent.Record) (*provider.Provider, error) {
+	deadline := time.Now().Add(h.ReplayWait)
+	for {
+		p, err := h.Store.GetProvider(ctx, rec.AccountID, rec.ProviderID)
+		if err != nil || p.Status != provider.StatusPendingConsent || !time.Now().Before(deadline) || !pause(ctx, 100*time.Millisecond) {
+			return p, err
+		}
+	}
+}
+
+type consentedData struct {
+	chrome
+	OrgName, TenantID, Principal string
+	Subscriptions                []string
+}
+
+func (h *Handler) consentedPage(ctx context.Context, req api.Request, accountID, tenantID, principal string, p *provider.Provider) api.Response {
+	return render(req, http.StatusOK, "consented", consentedData{
+		chrome:        h.chrome(req, "Thank you"),
+		OrgName:       h.orgName(ctx, accountID),
+		TenantID:      tenantID,
+		Principal:     principal,
+		Subscriptions: subscriptionIDs(p),
+	})
+}
+
+// principal is who must hold Owner: the operator's principal when set, else
+// the partner app's service principal in the tenant.
+func principal(p *provider.Provider, oid string) string {
+	switch {
+	case p.OwnerPrincipal != "":
+		return p.OwnerPrincipal
+	case p.PrincipalID != "":
+		return p.PrincipalID
+	case oid != "":
+		return oid
+	}
+	return "the partner's application"
+}
+
+// --- helpers -----------------------------------------------------------------
+
+func (h *Handler) withProvider(ctx context.Context, rec *consent.Record) context.Context {
+	return logging.With(ctx, logging.From(ctx).With("provider_id", rec.ProviderID))
+}
+
+func (h *Handler) chrome(req api.Request, title string) chrome {
+	return chrome{Title: title, PartnerName: h.Site.PartnerName, ContactEmail: h.Site.ContactEmail, RequestID: api.RequestID(req)}
+}
+
+// orgName is the account's display name, or a neutral phrase.
+func (h *Handler) orgName(ctx context.Context, accountID string) string {
+	a, err := h.Store.GetAccount(ctx, accountID)
+	if err != nil {
+		logging.From(ctx).Warn("account name unavailable", "error", err.Error())
+	}
+	if err == nil && a != nil && strings.TrimSpace(a.Name) != "" {
+		return a.Name
+	}
+	return "your organization"
+}
+
+func requester(p *provider.Provider) string {
+	if p.RequesterName != "" {
+		return p.RequesterName
+	}
+	return "An administrator of your organization"
+}
+
+func subscriptionIDs(p *provider.Provider) []string {
+	out := make([]string, 0, len(p.Subscriptions))
+	for _, s := range p.Subscriptions {
+		out = append(out, s.ID)
+	}
+	return out
+}
+
+// internal logs a fault and shows the generic error page.
+func (h *Handler) internal(ctx context.Context, req api.Request, what string, err error) api.Response {
+	logging.From(ctx).Log(ctx, slog.LevelError, "request failed", "step", what, "error", apperr.As(err).Error())
+	return h.message(req, http.StatusInternalServerError, internalError)
+}
+
+func stateReason(err error) string {
+	switch {
+	case errors.Is(err, consent.ErrStateMissing):
+		return "state missing"
+	case errors.Is(err, consent.ErrStateExpired):
+		return "state expired"
+	case errors.Is(err, consent.ErrStateSignature):
+		return "state signature does not match"
+	}
+	return "state malformed"
+}

@@ -1,0 +1,70 @@
+package main
+
+import (
+	"bytes"
+	"embed"
+	"html/template"
+	"log/slog"
+	"net/http"
+
+	"github.com/partnercloud/azure/shared/api"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+// Page templates: each is the shared layout plus one "content" block.
+var pages = map[string]*template.Template{
+	"landing":   parsePage("landing"),
+	"consented": parsePage("consented"),
+	"message":   parsePage("message"),
+}
+
+func parsePage(name string) *template.Template {
+	return template.Must(template.New(name).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html"))
+}
+
+// ContentSecurityPolicy allows no scripts, no frames, no external resources;
+// inline styles only. The only navigation off the site is a plain link.
+const ContentSecurityPolicy = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action https: ; frame-ancestors 'none'; base-uri 'none'"
+
+// chrome is what every page shows around its content.
+type chrome struct {
+	Title        string
+	PartnerName  string
+	ContactEmail string
+	RequestID    string
+}
+
+// pageHeaders are the headers of every HTML response.
+func pageHeaders(req api.Request) map[string]string {
+	return map[string]string{
+		"Content-Type":            "text/html; charset=utf-8",
+		"Content-Security-Policy": ContentSecurityPolicy,
+		"X-Frame-Options":         "DENY",
+		"Referrer-Policy":         "no-referrer",
+		"Cache-Control":           "no-store",
+		"X-Content-Type-Options":  "nosniff",
+		"X-Robots-Tag":            "noindex, nofollow",
+		"X-Request-Id":            api.RequestID(req),
+	}
+}
+
+// render executes a page template into an API Gateway response. A template
+// failure (a programming error) becomes a static 500 page.
+func render(req api.Request, status int, name string, data any) api.Response {
+	var buf bytes.Buffer
+	t, ok := pages[name]
+	if !ok {
+		return api.Response{StatusCode: http.StatusInternalServerError, Headers: pageHeaders(req), Body: fallbackPage}
+	}
+	if err := t.ExecuteTemplate(&buf, "layout", data); err != nil {
+		slog.Error("page template failed", "page", name, "error", err.Error())
+		return api.Response{StatusCode: http.StatusInternalServerError, Headers: pageHeaders(req), Body: fallbackPage}
+	}
+	return api.Response{StatusCode: status, Headers: pageHeaders(req), Body: buf.String()}
+}
+
+const fallbackPage = `<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>Something went wrong</title></head>
+<body><main><h1>Something went wrong</h1><p>Please try again in a few minutes. If it keeps happening, contact the partner who sent you the link.</p></main></body></html>`

@@ -1,0 +1,116 @@
+package main
+
+import (
+	"errors"
+	"net/url"
+	"regexp"
+	"strings"
+
+	"github.com/partnercloud/azure/shared/api"
+	"github.com/partnercloud/azure/shared/consent"
+)
+
+// callbackQuery is Microsoft's redirect, checked for shape only: the state's
+// signature, the tenant and the records are checked by the handler.
+type callbackQuery struct {
+	State string
+	// Tenant is the lower-cased tenant GUID of a success response.
+	Tenant string
+	// Error is Microsoft's error code (a-z and _ only), empty on success.
+	Error string
+	// AADSTS is the AADSTS code found in error_description, if any.
+	AADSTS string
+}
+
+// Bounds on what is read at all.
+const (
+	maxQueryLen       = 8192
+	maxDescriptionLen = 4096
+	maxScopeLen       = 2048
+	maxErrorLen       = 64
+)
+
+var (
+	guidRE   = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+	errorRE  = regexp.MustCompile(`^[a-z_]{1,64}$`)
+	aadstsRE = regexp.MustCompile(`\bAADSTS[0-9]{1,9}\b`)
+)
+
+// errMalformed is a query that no real redirect from Microsoft carries.
+var errMalformed = errors.New("malformed callback query")
+
+// queryParams returns the query parameters: API Gateway's decoded map, or
+// the raw query string when the map is absent (repeated parameters are
+// joined with commas, as API Gateway does).
+func queryParams(req api.Request) (map[string]string, error) {
+	if len(req.RawQueryString) > maxQueryLen {
+		return nil, errMalformed
+	}
+	if req.QueryStringParameters != nil {
+		total := 0
+		for k, v := range req.QueryStringParameters {
+			total += len(k) + len(v)
+		}
+		if total > maxQueryLen {
+			return nil, errMalformed
+		}
+		return req.QueryStringParameters, nil
+	}
+	vals, err := url.ParseQuery(req.RawQueryString)
+	if err != nil {
+		return nil, errMalformed
+	}
+	out := make(map[string]string, len(vals))
+	for k, v := range vals {
+		out[k] = strings.Join(v, ",")
+	}
+	return out, nil
+}
+
+// parseCallback checks the shape of Microsoft's redirect. A response is
+// either an error (error, optional error_description) or a success
+// (admin_consent=True and a tenant GUID); anything else is malformed.
+func parseCallback(req api.Request) (callbackQuery, error) {
+	params, err := queryParams(req)
+	if err != nil {
+		return callbackQuery{}, err
+	}
+	var q callbackQuery
+	q.State = params["state"]
+	if len(q.State) > consent.MaxStateLen || hasControl(q.State) {
+		return callbackQuery{}, errMalformed
+	}
+	if len(params["scope"]) > maxScopeLen || hasControl(params["scope"]) {
+		return callbackQuery{}, errMalformed
+	}
+	if e, ok := params["error"]; ok && e != "" {
+		if len(e) > maxErrorLen || !errorRE.MatchString(e) {
+			return callbackQuery{}, errMalformed
+		}
+		desc := params["error_description"]
+		if len(desc) > maxDescriptionLen {
+			return callbackQuery{}, errMalformed
+		}
+		q.Error = e
+		q.AADSTS = aadstsRE.FindString(desc)
+		return q, nil
+	}
+	if !strings.EqualFold(params["admin_consent"], "true") {
+		return callbackQuery{}, errMalformed
+	}
+	tenant := params["tenant"]
+	if !guidRE.MatchString(tenant) {
+		return callbackQuery{}, errMalformed
+	}
+	q.Tenant = strings.ToLower(tenant)
+	return q, nil
+}
+
+func hasControl(s string) bool {
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f {
+			return true
+		}
+	}
+	return false
+}

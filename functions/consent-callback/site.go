@@ -1,0 +1,85 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+)
+
+// Site is what the pages show and link to, from configuration.
+type Site struct {
+	PartnerName  string // PARTNER_NAME
+	ContactEmail string // CONTACT_EMAIL
+	// PartnerTenantID (PARTNER_TENANT_ID) is in the reseller invitation link.
+	PartnerTenantID string
+	// PublicBaseURL (PUBLIC_BASE_URL) is the API's public URL; Microsoft
+	// redirects to PublicBaseURL + "/consent/callback".
+	PublicBaseURL string
+	// ClientID (AZURE_CLIENT_ID) is the partner's multi-tenant application.
+	ClientID string
+	// AuthorityHost (AZURE_AUTHORITY_HOST) is the only redirect target.
+	AuthorityHost string
+	// ResourceManager (AZURE_RESOURCE_MANAGER_ENDPOINT) makes the scope.
+	ResourceManager string
+}
+
+// Validate reports every unusable setting, naming its variable.
+func (s Site) Validate() error {
+	var errs []error
+	bad := func(name, why string) { errs = append(errs, fmt.Errorf("environment variable %s %s", name, why)) }
+	if n := strings.TrimSpace(s.PartnerName); n == "" || len(n) > 100 || hasControl(n) {
+		bad("PARTNER_NAME", "must be 1-100 printable characters")
+	}
+	if at := strings.LastIndexByte(s.ContactEmail, '@'); at < 1 || at == len(s.ContactEmail)-1 || len(s.ContactEmail) > 254 || hasControl(s.ContactEmail) || strings.ContainsAny(s.ContactEmail, " <>\"") {
+		bad("CONTACT_EMAIL", "must be a single email address")
+	}
+	if !guidRE.MatchString(s.PartnerTenantID) {
+		bad("PARTNER_TENANT_ID", "must be the partner's tenant id (a GUID)")
+	}
+	if !guidRE.MatchString(s.ClientID) {
+		bad("AZURE_CLIENT_ID", "must be the partner application's client id (a GUID)")
+	}
+	if u, err := url.Parse(s.PublicBaseURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		bad("PUBLIC_BASE_URL", "must be an absolute http(s) URL without query or fragment")
+	} else if len(s.RedirectURI()) > 256 {
+		bad("PUBLIC_BASE_URL", "makes a redirect URI longer than Microsoft's 256 characters")
+	}
+	if u, err := url.Parse(s.AuthorityHost); err != nil || u.Scheme != "https" || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		bad("AZURE_AUTHORITY_HOST", "must be an absolute https URL")
+	}
+	if u, err := url.Parse(s.ResourceManager); err != nil || u.Scheme != "https" || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		bad("AZURE_RESOURCE_MANAGER_ENDPOINT", "must be an absolute https URL")
+	}
+	return errors.Join(errs...)
+}
+
+// RedirectURI is the callback URL registered on the partner application.
+func (s Site) RedirectURI() string {
+	return strings.TrimRight(s.PublicBaseURL, "/") + "/consent/callback"
+}
+
+// ConsentURL is Microsoft's admin-consent endpoint for any organization
+// ("organizations": the customer tenant is not known yet), with the signed state.
+func (s Site) ConsentURL(state string) string {
+	u, err := url.Parse(s.AuthorityHost)
+	if err != nil {
+		return ""
+	}
+	u.Path = strings.TrimRight(u.Path, "/") + "/organizations/v2.0/adminconsent"
+	u.RawPath, u.RawQuery, u.Fragment = "", "", ""
+	u.RawQuery = url.Values{
+		"client_id":    {s.ClientID},
+		"scope":        {strings.TrimRight(s.ResourceManager, "/") + "/.default"},
+		"redirect_uri": {s.RedirectURI()},
+		"state":        {state},
+	}.Encode()
+	return u.String()
+}
+
+// ResellerURL is the partner's reseller relationship invitation in the
+// Microsoft 365 admin center (one reusable link, no customer data).
+func (s Site) ResellerURL() string {
+	return "https://admin.microsoft.com/Adminportal/Home?invType=ResellerRelationship&partnerId=" +
+		url.QueryEscape(s.PartnerTenantID) + "&msppId=0&DAP=false#/BillingAccounts/partner-invitation"
+}

@@ -1,0 +1,214 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/partnercloud/azure/shared/account"
+	"github.com/partnercloud/azure/shared/api"
+	"github.com/partnercloud/azure/shared/apperr"
+	"github.com/partnercloud/azure/shared/consent"
+	"github.com/partnercloud/azure/shared/logging"
+	"github.com/partnercloud/azure/shared/mail"
+	"github.com/partnercloud/azure/shared/provider"
+	"github.com/partnercloud/azure/shared/workflow"
+)
+
+// DefaultInterval is the least time between two resends of one provider's
+// consent email (spec §4: at most once per 5 minutes).
+const DefaultInterval = 5 * time.Minute
+
+// Store is what POST /providers/{id}/resend reads and writes.
+type Store interface {
+	GetAccount(ctx context.Context, accountID string) (*account.Account, error)
+	// GetProvider returns not_found for an unknown id and for another
+	// account's provider.
+	GetProvider(ctx context.Context, accountID, providerID string) (*provider.Provider, error)
+	// UpdateProvider applies mutate under optimistic locking (conditional on
+	// the version read, re-read and re-applied on a lost race); an error from
+	// mutate aborts the write and is returned as is.
+	UpdateProvider(ctx context.Context, accountID, providerID string, mutate func(*provider.Provider) error) (*provider.Provider, error)
+}
+
+// Mailer sends one email.
+type Mailer interface {
+	Send(ctx context.Context, m mail.Message) (string, error)
+}
+
+// Handler serves POST /providers/{id}/resend: the consent email again, with
+// the same link and expiry, at most once per Interval per provider.
+//
+// Any user of the provider's account may resend (the spec reserves nothing
+// to administrators here, and the email goes only to the address the admin
+// who created the provider gave). Another account's provider is 404.
+//
+// The rate limit holds under concurrency: a resend first claims the slot by
+// writing Invitation.LastResentAt with the store's optimistic UpdateProvider,
+// re-checking the interval inside mutate, so of two concurrent requests only
+// one can write; the other re-reads, sees the claim and gets 429.
+//
+// When SES fails after the slot was claimed the slot is not released: SES may
+// have accepted the message before the error (a timeout), and releasing it
+// would let a flaky SES turn into a burst of emails to the customer's
+// administrator. The answer is 500 internal with a message saying when to try
+// again, and a Retry-After header.
+type Handler struct {
+	Store  Store
+	Mailer Mailer
+	Key    consent.Key
+	// BaseURL is the public API's base URL; links are BaseURL + "/consent/" + id.
+	BaseURL  string
+	Brand    mail.Brand
+	Interval time.Duration
+	Now      func() time.Time
+}
+
+// tooSoon is the 429 of a resend within the interval.
+type tooSoon struct{ retryAfter time.Duration }
+
+func (e *tooSoon) Error() string { return "resend within the interval" }
+
+// Handle answers one request.
+func (h *Handler) Handle(ctx context.Context, req api.Request) (api.Response, error) {
+	caller, err := api.CallerFrom(req)
+	if err != nil {
+		return api.Response{}, err
+	}
+	p, err := h.Store.GetProvider(ctx, caller.AccountID, req.PathParameters["id"])
+	if err != nil {
+		return api.Response{}, err
+	}
+	log := logging.From(ctx).With("provider_id", p.ID)
+	ctx = logging.With(ctx, log)
+	now := h.Now().UTC()
+	// Refuse early without a write; the claim checks again.
+	if err := h.check(p, now); err != nil {
+		return h.refuse(req, err)
+	}
+
+	by := "user:" + caller.UserID
+	p, err = h.Store.UpdateProvider(ctx, p.AccountID, p.ID, func(q *provider.Provider) error {
+		if err := h.check(q, now); err != nil {
+			return err
+		}
+		t := now
+		q.Invitation.LastResentAt = &t
+		return nil
+	})
+	if err != nil {
+		return h.refuse(req, err)
+	}
+
+	if err := h.send(ctx, p); err != nil {
+		msg := fmt.Sprintf("The consent email could not be sent. Please try again in %s.", minutes(h.Interval))
+		var rejected *workflow.EmailRejected
+		if errors.As(err, &rejected) {
+			msg = "The consent email could not be delivered to the Azure administrator's address. Contact support with this request id."
+		}
+		log.Error("consent email resend failed; the resend slot stays claimed", "by", by, "error", err.Error())
+		resp := api.Error(req, &apperr.Error{Code: apperr.Internal, Message: msg, Cause: err})
+		resp.Headers["Retry-After"] = strconv.Itoa(seconds(h.Interval))
+		return resp, nil
+	}
+
+	q, err := h.Store.UpdateProvider(ctx, p.AccountID, p.ID, func(q *provider.Provider) error {
+		if q.Invitation != nil {
+			q.Invitation.Resends++
+		}
+		q.Timeline = append(q.Timeline, provider.Event{At: now, Status: q.Status, What: "Consent email resent by " + by + ".", By: by})
+		return nil
+	})
+	if err != nil {
+		// The email went out; only the timeline entry is missing. Answer
+		// with what was claimed rather than invite a retry that sends again.
+		log.Error("consent email resent but the timeline event was not recorded", "error", err.Error())
+		q = p
+	}
+	log.Info("consent email resent", "by", by, "to", logging.MaskEmail(q.AzureAdminEmail))
+	return api.JSON(req, api.StatusAccepted, q.View()), nil
+}
+
+// check returns the 409 or 429 that refuses a resend of p at now, or nil.
+func (h *Handler) check(p *provider.Provider, now time.Time) error {
+	if p.Status != provider.StatusPendingConsent {
+		return apperr.New(apperr.InvalidState, fmt.Sprintf(
+			"The migration is not waiting for consent (its status is %s); there is no consent email to resend.", p.Status))
+	}
+	inv := p.Invitation
+	if inv == nil || inv.SentAt == nil || inv.ExpiresAt == nil || inv.Nonce == "" {
+		return apperr.New(apperr.InvalidState, "The consent email has not been sent yet; it goes out shortly after the provider is created.")
+	}
+	if !now.Before(*inv.ExpiresAt) {
+		return apperr.New(apperr.InvalidState, fmt.Sprintf(
+			"The consent link expired on %s; create a new provider to try again.", inv.ExpiresAt.UTC().Format("2 January 2006 15:04 MST")))
+	}
+	if last := inv.LastResentAt; last != nil {
+		if next := last.Add(h.Interval); now.Before(next) {
+			return &tooSoon{retryAfter: next.Sub(now)}
+		}
+	}
+	return nil
+}
+
+// refuse turns a check's error into the response; a 429 carries Retry-After.
+func (h *Handler) refuse(req api.Request, err error) (api.Response, error) {
+	var soon *tooSoon
+	if !errors.As(err, &soon) {
+		return api.Response{}, err
+	}
+	secs := seconds(soon.retryAfter)
+	e := apperr.New(apperr.TooManyRequests, fmt.Sprintf(
+		"The consent email can be resent at most once every %s; try again in %d seconds.", minutes(h.Interval), secs))
+	e.Extra = map[string]any{"retryAfterSeconds": secs}
+	resp := api.Error(req, e)
+	resp.Headers["Retry-After"] = strconv.Itoa(secs)
+	return resp, nil
+}
+
+// send sends the consent email again: the same link (derived from the stored
+// nonce) and the same expiry.
+func (h *Handler) send(ctx context.Context, p *provider.Provider) error {
+	org := p.AccountID
+	if a, err := h.Store.GetAccount(ctx, p.AccountID); err == nil && a != nil && a.Name != "" {
+		org = a.Name
+	}
+	subs := make([]string, 0, len(p.Subscriptions))
+	for _, s := range p.Subscriptions {
+		subs = append(subs, s.ID)
+	}
+	link := strings.TrimRight(h.BaseURL, "/") + "/consent/" + h.Key.InvitationID(p.ID, p.Invitation.Nonce)
+	requester := p.RequesterName
+	if requester == "" {
+		requester = "An administrator"
+	}
+	msg, err := mail.RenderInvitation(p.AzureAdminEmail, mail.Invitation{
+		Brand: h.Brand, Kind: "resend", OrgName: org, Requester: requester, Link: link,
+		ExpiresAt: *p.Invitation.ExpiresAt, Subscriptions: subs,
+	})
+	if err != nil {
+		return fmt.Errorf("render invitation: %w", err)
+	}
+	_, err = h.Mailer.Send(ctx, msg)
+	return err
+}
+
+// seconds is a Retry-After value: whole seconds, rounded up, at least 1.
+func seconds(d time.Duration) int {
+	return max(1, int(math.Ceil(d.Seconds())))
+}
+
+// minutes names an interval for a message ("5 minutes").
+func minutes(d time.Duration) string {
+	if d%time.Minute == 0 {
+		if n := int(d / time.Minute); n != 1 {
+			return strconv.Itoa(n) + " minutes"
+		}
+		return "1 minute"
+	}
+	return d.String()
+}
