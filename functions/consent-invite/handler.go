@@ -199,7 +199,7 @@ func (h *Handler) send(ctx context.Context, p *provider.Provider, kind string, e
 	}
 	link := strings.TrimRight(h.BaseURL, "/") + "/consent/" + h.Key.InvitationID(p.ID, p.Invitation.Nonce)
 	msg, err := mail.RenderInvitation(p.AzureAdminEmail, mail.Invitation{
-		Brand: h.Brand, Kind: kind, OrgName: org, Requester: requester(p), Link: link, ExpiresAt: expires, Subscriptions: subs,
+		Brand: h.Brand, Kind: kind, OrgName: org, ProviderName: p.Name, Requester: requester(p), Link: link, ExpiresAt: expires, Subscriptions: subs,
 	})
 	if err != nil {
 		return fmt.Errorf("render invitation: %w", err)

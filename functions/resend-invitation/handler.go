@@ -187,7 +187,7 @@ func (h *Handler) send(ctx context.Context, p *provider.Provider) error {
 		requester = "An administrator"
 	}
 	msg, err := mail.RenderInvitation(p.AzureAdminEmail, mail.Invitation{
-		Brand: h.Brand, Kind: "resend", OrgName: org, Requester: requester, Link: link,
+		Brand: h.Brand, Kind: "resend", OrgName: org, ProviderName: p.Name, Requester: requester, Link: link,
 		ExpiresAt: *p.Invitation.ExpiresAt, Subscriptions: subs,
 	})
 	if err != nil {

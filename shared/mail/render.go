@@ -29,8 +29,10 @@ type Brand struct {
 type Invitation struct {
 	Brand
 	// Kind is "invitation", "reminder" or "resend".
-	Kind          string
-	OrgName       string
+	Kind    string
+	OrgName string
+	// ProviderName is the name the organization gave the provider.
+	ProviderName  string
 	Requester     string
 	Link          string
 	ExpiresAt     time.Time

@@ -1,0 +1,59 @@
+package e2e
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestFullMigration is the whole path over HTTP: create, the administrator
+// consents at Microsoft, Owner is missing on one of two subscriptions, the
+// representatives are emailed, Owner is granted through the double's control
+// API, the next check passes, the requester gets the completion email.
+func TestFullMigration(t *testing.T) {
+	e := cloudFor(t, "standard")
+	tok := e.token(t, "acct-eligible", "admin")
+	name := "Full migration " + time.Now().Format("150405.000")
+	id := e.create(t, tok, migrate(name, ownedSub, missingSub))
+	p := e.waitFor(t, tok, id, 20*time.Second, "invitation sent", func(p providerView) bool {
+		return p.Status == "pending_consent" && strings.Contains(p.NextStep, "expires on")
+	})
+
+	result := e.consent(t, name, "accept")
+	if result.status != 200 || !strings.Contains(result.text(), missingSub) || !strings.Contains(result.text(), partnerSP) {
+		t.Fatalf("result page %d: %s", result.status, result.text())
+	}
+	p = e.waitFor(t, tok, id, 30*time.Second, "missing Owner reported", func(p providerView) bool {
+		return p.Status == "awaiting_owner_access" && len(p.Subscriptions) == 2 && p.Subscriptions[1].State == "missing_owner"
+	})
+	if p.TenantID != contosoTenant || p.Subscriptions[0].State != "owned" || !strings.Contains(p.NextStep, missingSub) || !strings.Contains(p.NextStep, partnerSP) {
+		t.Fatalf("while waiting: %+v", p)
+	}
+	e.waitMessage(t, "azure-migrations@partner.example", "waiting for Owner access", name, 20*time.Second)
+
+	e.control(t, "/_control/owner", map[string]any{"tenant": "contoso", "subscriptionId": missingSub, "grant": true})
+	t.Cleanup(func() {
+		e.control(t, "/_control/owner", map[string]any{"tenant": "contoso", "subscriptionId": missingSub, "grant": false})
+	})
+	p = e.waitStatus(t, tok, id, "active", 60*time.Second)
+	if p.Billing != "consolidated" || p.TenantID != contosoTenant || len(p.Permissions) < 3 {
+		t.Fatalf("active provider: %+v", p)
+	}
+	for _, s := range p.Subscriptions {
+		if s.State != "owned" || s.ConfirmedAt == nil {
+			t.Fatalf("subscription %+v not confirmed", s)
+		}
+	}
+	e.waitMessage(t, "requester@acct-eligible.example", "now under the partner's care", name, 20*time.Second)
+
+	var whats []string
+	for _, ev := range p.Timeline {
+		whats = append(whats, ev.Status+": "+ev.What)
+	}
+	joined := strings.Join(whats, "\n")
+	for _, want := range []string{"Provider created", "Consent email sent", "consented in tenant", "missing_owner", "representatives", "Migration complete"} {
+		if !strings.Contains(joined, want) {
+			t.Errorf("timeline lacks %q:\n%s", want, joined)
+		}
+	}
+}
