@@ -72,7 +72,7 @@ build-RecordOutcomeFunction:
 	$(call lambda_build,record-outcome)
 
 test:
-	$(GO) test -count=1 ./...
+	$(GO) test -count=1 -timeout 25m ./...
 
 # The local cloud: builds the functions for this machine and serves them.
 run:
