@@ -27,7 +27,8 @@ FUNCTIONS := \
 	ConsentCallbackFunction:consent-callback \
 	ConsentInviteFunction:consent-invite \
 	CheckOwnershipFunction:check-ownership \
-	RecordOutcomeFunction:record-outcome
+	RecordOutcomeFunction:record-outcome \
+	SetOwnerPrincipalFunction:set-owner-principal
 
 .PHONY: all build test run token demo lint fmt vet tidy-check fuzz clean
 
@@ -70,6 +71,8 @@ build-CheckOwnershipFunction:
 	$(call lambda_build,check-ownership)
 build-RecordOutcomeFunction:
 	$(call lambda_build,record-outcome)
+build-SetOwnerPrincipalFunction:
+	$(call lambda_build,set-owner-principal)
 
 test:
 	$(GO) test -count=1 -timeout 25m ./...

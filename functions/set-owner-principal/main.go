@@ -1,0 +1,38 @@
+// Command set-owner-principal is the Lambda function of the operator route
+// PUT /providers/{id}/owner-principal.
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/partnercloud/azure/shared/api"
+	"github.com/partnercloud/azure/shared/config"
+	"github.com/partnercloud/azure/shared/logging"
+	"github.com/partnercloud/azure/shared/store"
+)
+
+var _ Store = (*store.Store)(nil)
+
+func main() {
+	logging.Setup(nil)
+	env := config.FromOS()
+	table := env.Required("TABLE_NAME")
+	if err := env.Err(); err != nil {
+		slog.Error("invalid configuration", "error", err.Error())
+		os.Exit(1)
+	}
+	cfg, err := awsconfig.LoadDefaultConfig(context.Background())
+	if err != nil {
+		slog.Error("cannot load the AWS configuration", "error", err.Error())
+		os.Exit(1)
+	}
+	h := &Handler{Store: store.New(dynamodb.NewFromConfig(cfg), table), Now: time.Now}
+	lambda.Start(api.Handle(h.Handle))
+}
