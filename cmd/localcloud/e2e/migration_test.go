@@ -57,3 +57,29 @@ func TestFullMigration(t *testing.T) {
 		}
 	}
 }
+
+// TestOperatorOwnerPrincipal: an operator names another principal (here the
+// customer's administrator, Owner inherited from the tenant root group), and
+// the next ownership check uses it.
+func TestOperatorOwnerPrincipal(t *testing.T) {
+	e := cloudFor(t, "standard")
+	tok := e.token(t, "acct-eligible", "admin")
+	operator := e.token(t, "acct-partner-ops", "operator")
+	const adminPrincipal = "20000000-0000-4000-8000-0000000000e1"
+	name := "Operator principal " + time.Now().Format("150405.000")
+	id := e.create(t, tok, migrate(name, missingSub))
+	e.consent(t, name, "accept")
+	e.waitFor(t, tok, id, 30*time.Second, "missing Owner", func(p providerView) bool {
+		return p.Status == "awaiting_owner_access" && len(p.Subscriptions) == 1 && p.Subscriptions[0].State == "missing_owner"
+	})
+	if r := e.call(t, "PUT", "/providers/"+id+"/owner-principal", tok, map[string]string{"principalId": adminPrincipal}); r.status != 403 || r.errorCode() != "operator_required" {
+		t.Fatalf("an admin set the principal: %d %s", r.status, r.raw)
+	}
+	if r := e.call(t, "PUT", "/providers/"+id+"/owner-principal", operator, map[string]string{"principalId": adminPrincipal}); r.status != 200 {
+		t.Fatalf("operator: %d %s", r.status, r.raw)
+	}
+	p := e.waitStatus(t, tok, id, "active", 60*time.Second)
+	if !strings.Contains(strings.Join(p.Permissions, " "), adminPrincipal) {
+		t.Fatalf("permissions do not name the operator's principal: %v", p.Permissions)
+	}
+}
