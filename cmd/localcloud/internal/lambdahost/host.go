@@ -315,6 +315,9 @@ type function struct {
 	srv  *http.Server
 
 	invocations atomic.Int64
+	// crashNext is how many of the next invocations are crashed on purpose
+	// (fault injection, see KillNext).
+	crashNext atomic.Int64
 
 	mu        sync.Mutex
 	queue     []*invocation

@@ -114,6 +114,12 @@ func (fn *function) next(w http.ResponseWriter, r *http.Request, inst *instance)
 	h.Set("Lambda-Runtime-Trace-Id", newTraceID())
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(inv.payload)
+	if inst != nil && fn.takeCrash() {
+		if f, ok := w.(http.Flusher); ok {
+			f.Flush()
+		}
+		crash(inst)
+	}
 }
 
 // takeInflight removes and returns the running invocation with the given id.

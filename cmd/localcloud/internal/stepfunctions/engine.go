@@ -77,6 +77,7 @@ type Engine struct {
 	execOrder  []*execution             // in start order
 	tokens     map[string]*callback     // task tokens
 	wg         sync.WaitGroup           // running executions
+	faults     faults                   // injected API failures (tests)
 }
 
 // stateMachine is a created state machine.

@@ -62,6 +62,10 @@ func (e *Engine) serveHTTP(w http.ResponseWriter, req *http.Request) {
 	if len(body) == 0 {
 		body = []byte("{}")
 	}
+	if e.faults.take(strings.TrimPrefix(target, targetPrefix)) {
+		writeError(w, http.StatusInternalServerError, errorf("ServiceUnavailable", "injected fault"))
+		return
+	}
 	out, err := op(e, body)
 	if err != nil {
 		var ae *apiError
