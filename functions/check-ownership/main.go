@@ -9,10 +9,10 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
+	"github.com/partnercloud/azure/shared/awsconf"
 
 	"github.com/partnercloud/azure/shared/config"
 	"github.com/partnercloud/azure/shared/logging"
@@ -37,7 +37,7 @@ func main() {
 	deadline := env.Duration("OWNERSHIP_DEADLINE", 30*24*time.Hour)
 	warning := env.Duration("OWNERSHIP_WARNING", 24*time.Hour)
 	brand := mail.Brand{PartnerName: env.Optional("PARTNER_NAME", "Partner Cloud"), ContactEmail: env.Optional("CONTACT_EMAIL", "cloudintegration@partner.example")}
-	cfg, err := awsconfig.LoadDefaultConfig(ctx)
+	cfg, err := awsconf.Load(ctx)
 	if err != nil {
 		log.Error("AWS configuration", "error", err.Error())
 		os.Exit(1)

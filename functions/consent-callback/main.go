@@ -12,10 +12,10 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
 	"github.com/aws/aws-lambda-go/lambda"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	"github.com/partnercloud/azure/shared/awsconf"
 
 	"github.com/partnercloud/azure/shared/config"
 	"github.com/partnercloud/azure/shared/consent"
@@ -45,7 +45,7 @@ func main() {
 		PublicBaseURL:   env.Required("PUBLIC_BASE_URL"),
 	}
 	ctx := context.Background()
-	cfg, err := awsconfig.LoadDefaultConfig(ctx)
+	cfg, err := awsconf.Load(ctx)
 	if err != nil {
 		log.Error("AWS configuration", "error", err.Error())
 		os.Exit(1)

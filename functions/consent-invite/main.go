@@ -10,11 +10,11 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	"github.com/partnercloud/azure/shared/awsconf"
 
 	"github.com/partnercloud/azure/shared/config"
 	"github.com/partnercloud/azure/shared/consent"
@@ -48,7 +48,7 @@ func main() {
 		os.Exit(1)
 	}
 	ctx := context.Background()
-	cfg, err := awsconfig.LoadDefaultConfig(ctx)
+	cfg, err := awsconf.Load(ctx)
 	if err != nil {
 		log.Error("AWS configuration", "error", err.Error())
 		os.Exit(1)

@@ -9,15 +9,18 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	"github.com/partnercloud/azure/shared/awsconf"
 
 	"github.com/partnercloud/azure/shared/account"
 	"github.com/partnercloud/azure/shared/api"
 	"github.com/partnercloud/azure/shared/config"
 	"github.com/partnercloud/azure/shared/logging"
+	"github.com/partnercloud/azure/shared/ownership"
 	"github.com/partnercloud/azure/shared/provider"
+	"github.com/partnercloud/azure/shared/secret"
 	"github.com/partnercloud/azure/shared/store"
 	"github.com/partnercloud/azure/shared/workflow"
 )
@@ -25,6 +28,8 @@ import (
 var (
 	_ ProviderCreator  = (*store.Store)(nil)
 	_ ExecutionStarter = (*workflow.Executions)(nil)
+	_ CredentialProver = (*ownership.CustomerCredentials)(nil)
+	_ SecretStore      = (*secret.Store)(nil)
 )
 
 func main() {
@@ -32,17 +37,22 @@ func main() {
 	env := config.FromOS()
 	table := env.Required("TABLE_NAME")
 	stateMachine := env.Required("STATE_MACHINE_ARN")
+	// The Azure endpoints (the local cloud points them at its double).
+	azure := ownership.Settings{
+		AuthorityHost:   env.Optional("AZURE_AUTHORITY_HOST", ""),
+		ResourceManager: env.Optional("AZURE_RESOURCE_MANAGER_ENDPOINT", ""),
+	}
 	terms, termsErr := account.TermsFromEnv(env)
 	contact := env.Optional("CONTACT_EMAIL", account.DefaultContact)
 	var contactErr error
 	if msg := provider.ValidateEmail(contact); msg != "" {
 		contactErr = errors.New("environment variable CONTACT_EMAIL " + msg)
 	}
-	if err := errors.Join(env.Err(), termsErr, contactErr); err != nil {
+	if err := errors.Join(env.Err(), termsErr, contactErr, azure.ValidateEndpoints()); err != nil {
 		slog.Error("invalid configuration", "error", err.Error())
 		os.Exit(1)
 	}
-	awsCfg, err := awsconfig.LoadDefaultConfig(context.Background())
+	awsCfg, err := awsconf.Load(context.Background())
 	if err != nil {
 		slog.Error("cannot load the AWS configuration", "error", err.Error())
 		os.Exit(1)
@@ -50,6 +60,8 @@ func main() {
 	h := &Handler{
 		Store:      store.New(dynamodb.NewFromConfig(awsCfg), table),
 		Executions: &workflow.Executions{Client: sfn.NewFromConfig(awsCfg), StateMachineARN: stateMachine},
+		Prover:     &ownership.CustomerCredentials{Settings: azure},
+		Secrets:    &secret.Store{Client: secretsmanager.NewFromConfig(awsCfg)},
 		Terms:      terms,
 		Contact:    contact,
 		Now:        time.Now,

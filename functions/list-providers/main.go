@@ -7,8 +7,8 @@ import (
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/partnercloud/azure/shared/awsconf"
 
 	"github.com/partnercloud/azure/shared/api"
 	"github.com/partnercloud/azure/shared/config"
@@ -26,7 +26,7 @@ func main() {
 		slog.Error("invalid configuration", "error", err.Error())
 		os.Exit(1)
 	}
-	awsCfg, err := awsconfig.LoadDefaultConfig(context.Background())
+	awsCfg, err := awsconf.Load(context.Background())
 	if err != nil {
 		slog.Error("cannot load the AWS configuration", "error", err.Error())
 		os.Exit(1)

@@ -8,9 +8,9 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
+	"github.com/partnercloud/azure/shared/awsconf"
 
 	"github.com/partnercloud/azure/shared/config"
 	"github.com/partnercloud/azure/shared/logging"
@@ -34,7 +34,7 @@ func main() {
 		log.Error("invalid configuration", "error", err.Error())
 		os.Exit(1)
 	}
-	cfg, err := awsconfig.LoadDefaultConfig(context.Background())
+	cfg, err := awsconf.Load(context.Background())
 	if err != nil {
 		log.Error("AWS configuration", "error", err.Error())
 		os.Exit(1)

@@ -9,10 +9,10 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
+	"github.com/partnercloud/azure/shared/awsconf"
 
 	"github.com/partnercloud/azure/shared/account"
 	"github.com/partnercloud/azure/shared/api"
@@ -43,7 +43,7 @@ func main() {
 		os.Exit(1)
 	}
 	ctx := context.Background()
-	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+	awsCfg, err := awsconf.Load(ctx)
 	if err != nil {
 		slog.Error("cannot load the AWS configuration", "error", err.Error())
 		os.Exit(1)
