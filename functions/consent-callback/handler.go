@@ -319,15 +319,9 @@ func (h *Handler) consented(ctx context.Context, req api.Request, rec *consent.R
 	log.Info("consent recorded", "tenant_id", tid)
 
 	p, err := h.Store.UpdateProvider(ctx, rec.AccountID, rec.ProviderID, func(q *provider.Provider) error {
-		if q.Status != provider.StatusPendingConsent {
+		if !q.RecordConsent(tid, oid, now) {
 			return errNotPending{q.Status}
 		}
-		q.Status = provider.StatusAwaitingOwnerAccess
-		q.TenantID = tid
-		if q.OwnerPrincipal == "" {
-			q.PrincipalID = oid
-		}
-		q.Timeline = append(q.Timeline, provider.Event{At: now, Status: q.Status, What: "The Azure administrator consented in tenant " + tid + ".", By: "azure-admin"})
 		return nil
 	})
 	if err != nil {

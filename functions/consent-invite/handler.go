@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -115,28 +117,77 @@ func (h *Handler) Handle(ctx context.Context, in workflow.InviteInput) (workflow
 	if action == consent.ActionRemind {
 		kind = "reminder"
 	}
-	if err := h.send(ctx, p, kind, expires); err != nil {
-		return workflow.InviteOutput{}, err
-	}
-	_, err = h.Store.UpdateProvider(ctx, p.AccountID, p.ID, func(q *provider.Provider) error {
+	// Claim the email before sending it, with a conditional write on fresh
+	// data: two overlapping runs (a slow run and the next poll, or a retry)
+	// cannot both send it. If the send fails, the claim is given back so a
+	// retry sends it; only a crash between claim and send loses an email.
+	event := provider.Event{At: now, By: "system"}
+	claim := newClaimID()
+	claimed := false
+	p, err = h.Store.UpdateProvider(ctx, p.AccountID, p.ID, func(q *provider.Provider) error {
+		claimed = false
 		inv := q.Invitation
+		if inv.ClaimID == claim {
+			claimed = true // our claim was written; the reply was lost
+			return nil
+		}
+		var sent time.Time
+		if inv.SentAt != nil {
+			sent = *inv.SentAt
+		}
+		if q.Status != provider.StatusPendingConsent || h.Schedule.Next(now, sent, inv.RemindersSent) != action {
+			return nil // another run sent it, or the provider moved on
+		}
 		t := now
 		inv.LastSentAt = &t
-		what := "Reminder email sent to the Azure administrator (" + logging.MaskEmail(q.AzureAdminEmail) + ")."
+		event.Status = q.Status
+		event.What = "Reminder email sent to the Azure administrator (" + logging.MaskEmail(q.AzureAdminEmail) + ")."
 		if action == consent.ActionSend {
 			inv.SentAt, inv.ExpiresAt = &t, &expires
-			what = "Consent email sent to the Azure administrator (" + logging.MaskEmail(q.AzureAdminEmail) + "); the link expires on " + expires.UTC().Format(time.RFC1123) + "."
+			event.What = "Consent email sent to the Azure administrator (" + logging.MaskEmail(q.AzureAdminEmail) + "); the link expires on " + expires.UTC().Format(time.RFC1123) + "."
 		} else {
 			inv.RemindersSent++
 		}
-		q.Timeline = append(q.Timeline, provider.Event{At: now, Status: q.Status, What: what, By: "system"})
+		q.Timeline = append(q.Timeline, event)
+		inv.ClaimID = claim
+		claimed = true
 		return nil
 	})
 	if err != nil {
 		return workflow.InviteOutput{}, transient(err)
 	}
+	if !claimed {
+		log.Info("email already sent by another run")
+		return workflow.InviteOutput{Sent: string(consent.ActionWait)}, nil
+	}
+	if err := h.send(ctx, p, kind, expires); err != nil {
+		h.unclaim(ctx, p, action, event)
+		return workflow.InviteOutput{}, err
+	}
 	log.Info("consent email sent", "kind", kind, "to", logging.MaskEmail(p.AzureAdminEmail))
 	return workflow.InviteOutput{Sent: string(action)}, nil
+}
+
+// unclaim gives back a claimed email whose send failed, so that the retry
+// sends it. It removes exactly what the claim wrote.
+func (h *Handler) unclaim(ctx context.Context, p *provider.Provider, action consent.Action, event provider.Event) {
+	_, err := h.Store.UpdateProvider(ctx, p.AccountID, p.ID, func(q *provider.Provider) error {
+		for i := len(q.Timeline) - 1; i >= 0; i-- {
+			if q.Timeline[i].At.Equal(event.At) && q.Timeline[i].What == event.What {
+				q.Timeline = append(q.Timeline[:i], q.Timeline[i+1:]...)
+				if action == consent.ActionSend {
+					q.Invitation.SentAt, q.Invitation.ExpiresAt = nil, nil
+				} else if q.Invitation.RemindersSent > 0 {
+					q.Invitation.RemindersSent--
+				}
+				return nil
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		logging.From(ctx).Error("could not give back an unsent email's claim", "error", err.Error())
+	}
 }
 
 // closed handles an invitation the callback already closed: the callback
@@ -149,6 +200,14 @@ func (h *Handler) closed(ctx context.Context, hash, token string) (workflow.Invi
 	}
 	switch rec.Status {
 	case consent.StatusConsented:
+		// The callback may have closed the invitation without recording the
+		// consent on the provider (its write failed): record it here, once.
+		if _, err := h.Store.UpdateProvider(ctx, rec.AccountID, rec.ProviderID, func(q *provider.Provider) error {
+			q.RecordConsent(rec.TenantID, "", h.Now())
+			return nil
+		}); err != nil {
+			return workflow.InviteOutput{}, transient(err)
+		}
 		if err := h.Tasks.Succeed(ctx, token, workflow.ConsentResult{TenantID: rec.TenantID}); err != nil && !errors.Is(err, workflow.ErrTaskGone) {
 			return workflow.InviteOutput{}, &workflow.TransientError{Reason: "resume after recorded consent failed"}
 		}
@@ -225,6 +284,12 @@ func (h *Handler) expire(ctx context.Context, p *provider.Provider) error {
 		_ = h.Store.PutInvitation(ctx, consent.Record{Hash: p.Invitation.Hash, AccountID: p.AccountID, ProviderID: p.ID, Status: consent.StatusExpired, ExpiresAt: *p.Invitation.ExpiresAt, UpdatedAt: h.Now()})
 	}
 	return &workflow.InvitationExpired{Reason: "The invitation expired before the Azure administrator consented."}
+}
+
+func newClaimID() string {
+	b := make([]byte, 12)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
 }
 
 // transient marks store faults as retryable.

@@ -281,7 +281,37 @@ func TestResumesFromAClosedInvitation(t *testing.T) {
 				if len(e.tasks.tokens) != 1 || e.tasks.tokens[0] != "t2" || e.tasks.outputs[0].(workflow.ConsentResult).TenantID != tt.resumeTo {
 					t.Fatalf("resumed %v %v", e.tasks.tokens, e.tasks.outputs)
 				}
+				q, _ := e.store.GetProvider(ctx, "acct-1", e.p.ID)
+				if q.Status != provider.StatusAwaitingOwnerAccess || q.TenantID != tt.resumeTo || !strings.Contains(q.Timeline[len(q.Timeline)-1].What, "consented in tenant") {
+					t.Fatalf("the consent was not recorded on the provider: %s %+v", q.Status, q.Timeline)
+				}
 			}
 		})
+	}
+}
+
+// TestOverlappingRunsSendOnce: a slow run and the next poll (or a retry)
+// overlapping must not both send the invitation.
+func TestOverlappingRunsSendOnce(t *testing.T) {
+	e := newEnv(t)
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			// Losing every optimistic write under this contention is a
+			// retryable TransientError; anything else is a bug.
+			if _, err := e.run(t, "token-"+string(rune('a'+i))); err != nil && workflow.ErrorName(err) != "TransientError" {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if len(e.mailer.sent) != 1 {
+		t.Fatalf("%d emails sent by overlapping runs, want 1", len(e.mailer.sent))
+	}
+	p, _ := e.store.GetProvider(context.Background(), "acct-1", e.p.ID)
+	if len(p.Timeline) != 1 {
+		t.Fatalf("timeline %+v, want one sent event", p.Timeline)
 	}
 }

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"time"
@@ -138,10 +140,17 @@ func reasonFor(in workflow.OutcomeInput) string {
 // email tells the requester how it ended, once: the flag is claimed with a
 // conditional write before sending.
 func (h *Handler) email(ctx context.Context, p *provider.Provider) error {
+	// The claim carries this run's id: if the write succeeded but its reply
+	// was lost and the store re-runs this, the claim is recognised as ours.
+	claim := newClaimID()
 	claimed := false
 	_, err := h.Store.UpdateProvider(ctx, p.AccountID, p.ID, func(q *provider.Provider) error {
-		claimed = !q.OutcomeEmailSent
-		q.OutcomeEmailSent = true
+		if q.OutcomeEmailSent {
+			claimed = q.OutcomeEmailClaim == claim
+			return nil
+		}
+		claimed = true
+		q.OutcomeEmailSent, q.OutcomeEmailClaim = true, claim
 		return nil
 	})
 	if err != nil {
@@ -175,6 +184,12 @@ func (h *Handler) email(ctx context.Context, p *provider.Provider) error {
 		logging.From(ctx).Error("outcome email not sent", "error", err.Error())
 	}
 	return nil
+}
+
+func newClaimID() string {
+	b := make([]byte, 12)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
 }
 
 func storeErr(err error) error {

@@ -145,6 +145,18 @@ const (
 	SubscriptionOwned        SubscriptionState = "owned"
 	SubscriptionMissingOwner SubscriptionState = "missing_owner"
 	SubscriptionNotFound     SubscriptionState = "not_found"
+	// SubscriptionVerified: the customer's own application read the
+	// subscription with its credentials (option existing); Owner is not
+	// checked, the partner does not take the subscription over.
+	SubscriptionVerified SubscriptionState = "verified"
+)
+
+// Billing arrangements of an active provider.
+const (
+	// BillingConsolidated: usage is billed through the partner (migrate, new).
+	BillingConsolidated = "consolidated"
+	// BillingCustomerDirect: the customer keeps paying Microsoft (existing).
+	BillingCustomerDirect = "customer_direct"
 )
 
 // Subscription is one subscription to be moved and its state.
@@ -155,6 +167,10 @@ type Subscription struct {
 }
 
 // Provider is an Azure provider of one account.
+//
+// For the existing option, ClientID is the customer's own application and
+// CredentialSecretARN the Secrets Manager secret holding its client secret:
+// the secret itself is never stored here, and the ARN is never shown.
 type Provider struct {
 	AccountID               string         `json:"accountId" dynamodbav:"accountId"`
 	ID                      string         `json:"id" dynamodbav:"id"`
@@ -165,6 +181,8 @@ type Provider struct {
 	AzureAdminEmail         string         `json:"azureAdminEmail,omitempty" dynamodbav:"azureAdminEmail,omitempty"`
 	Subscriptions           []Subscription `json:"subscriptions" dynamodbav:"subscriptions"`
 	TenantID                string         `json:"tenantId,omitempty" dynamodbav:"tenantId,omitempty"`
+	ClientID                string         `json:"clientId,omitempty" dynamodbav:"clientId,omitempty"`
+	CredentialSecretARN     string         `json:"-" dynamodbav:"credentialSecretArn,omitempty"`
 	Billing                 string         `json:"billing,omitempty" dynamodbav:"billing,omitempty"`
 	BillingFrom             *time.Time     `json:"billingEffectiveAt,omitempty" dynamodbav:"billingEffectiveAt,omitempty"`
 	Permissions             []string       `json:"permissions,omitempty" dynamodbav:"permissions,omitempty"`
@@ -174,6 +192,7 @@ type Provider struct {
 	OwnershipWait           *OwnershipWait `json:"ownershipWait,omitempty" dynamodbav:"ownershipWait,omitempty"`
 	SubscriptionsDiscovered bool           `json:"subscriptionsDiscovered,omitempty" dynamodbav:"subscriptionsDiscovered,omitempty"`
 	OutcomeEmailSent        bool           `json:"-" dynamodbav:"outcomeEmailSent"`
+	OutcomeEmailClaim       string         `json:"-" dynamodbav:"outcomeEmailClaim,omitempty"`
 	FailureReason           string         `json:"failureReason,omitempty" dynamodbav:"failureReason,omitempty"`
 	ExecutionARN            string         `json:"-" dynamodbav:"executionArn,omitempty"`
 	CreatedBy               string         `json:"createdBy" dynamodbav:"createdBy"`
@@ -200,6 +219,9 @@ type Invitation struct {
 	// LastResentAt is when a user last claimed a resend (POST /providers/{id}/resend);
 	// resends are at most one per interval from it.
 	LastResentAt *time.Time `json:"lastResentAt,omitempty" dynamodbav:"lastResentAt,omitempty"`
+	// ClaimID identifies the run that claimed the last email, so a run whose
+	// claim was written but whose reply was lost knows the claim is its own.
+	ClaimID string `json:"-" dynamodbav:"claimId,omitempty"`
 }
 
 // OwnershipWait tracks the wait for Owner access after consent.
@@ -210,6 +232,24 @@ type OwnershipWait struct {
 	LastCheckedAt    *time.Time `json:"lastCheckedAt,omitempty" dynamodbav:"lastCheckedAt,omitempty"`
 	NotifiedStart    bool       `json:"-" dynamodbav:"notifiedStart"`
 	NotifiedDeadline bool       `json:"-" dynamodbav:"notifiedDeadline"`
+}
+
+// RecordConsent moves a migration waiting for consent to
+// awaiting_owner_access: the administrator consented in tenantID, and oid is
+// the partner app's service principal there (used unless an operator named
+// another). It appends the timeline event and reports whether it changed
+// anything; a provider past pending_consent is left as it is.
+func (p *Provider) RecordConsent(tenantID, oid string, at time.Time) bool {
+	if p.Status != StatusPendingConsent {
+		return false
+	}
+	p.Status = StatusAwaitingOwnerAccess
+	p.TenantID = tenantID
+	if p.OwnerPrincipal == "" && oid != "" {
+		p.PrincipalID = oid
+	}
+	p.Timeline = append(p.Timeline, Event{At: at, Status: p.Status, What: "The Azure administrator consented in tenant " + tenantID + ".", By: "azure-admin"})
+	return true
 }
 
 // Open reports whether the provider is an unfinished migration.

@@ -1,9 +1,13 @@
 package dynamo
 
 import (
+	"net"
 	"net/http"
 	"strings"
 	"sync"
+	"time"
+
+	"github.com/truora/minidyn/server"
 )
 
 // Fault kinds.
@@ -74,4 +78,17 @@ func (f *Faults) Wrap(next http.Handler) http.Handler {
 		w.WriteHeader(http.StatusBadRequest)
 		_, _ = w.Write([]byte(`{"__type":"com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException","message":"The level of configured provisioned throughput for the table was exceeded (injected)"}`))
 	})
+}
+
+// StartWithFaults serves DynamoDB on ln with the fault switch f in front of
+// minidyn (inside the checksum, so injected answers carry X-Amz-Crc32 like
+// real ones), and counter in front of everything when not nil.
+func StartWithFaults(ln net.Listener, f *Faults, counter *Counter) *Server {
+	var h http.Handler = WithCRC32(f.Wrap(server.NewServer()))
+	if counter != nil {
+		h = counter.Wrap(h)
+	}
+	s := &Server{URL: "http://" + ln.Addr().String(), ln: ln, srv: &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}}
+	go func() { _ = s.srv.Serve(ln) }()
+	return s
 }
