@@ -42,11 +42,30 @@ type ExecutionStarter interface {
 	Start(ctx context.Context, in workflow.Input) (string, error)
 }
 
+// CredentialProver proves the credentials of a customer's own application
+// (ownership.CustomerCredentials): a token in the tenant, then a read of the
+// subscription. Its errors wrap the ownership.Err* refusals, or
+// ownership.ErrUnavailable.
+type CredentialProver interface {
+	Prove(ctx context.Context, tenantID, clientID, secret, subscriptionID string) error
+}
+
+// SecretStore keeps the client secret of an existing provider (secret.Store).
+type SecretStore interface {
+	// Create stores value as a new tagged secret and returns its ARN.
+	Create(ctx context.Context, name, value string, tags map[string]string) (string, error)
+	// Delete deletes a secret at once; an absent secret is not an error.
+	Delete(ctx context.Context, arn string) error
+}
+
 // Handler serves POST /providers.
 type Handler struct {
 	Store      ProviderCreator
 	Executions ExecutionStarter
-	Terms      account.Terms
+	// Prover and Secrets serve the existing option.
+	Prover  CredentialProver
+	Secrets SecretStore
+	Terms   account.Terms
 	// Contact is the address an ineligible account is told to write to.
 	Contact string
 	Now     func() time.Time
@@ -76,7 +95,7 @@ func (h *Handler) Handle(ctx context.Context, req api.Request) (api.Response, er
 		return api.Response{}, apperr.New(apperr.AdminRequired, fmt.Sprintf("Only organization administrators may use the %q option.", cr.Option))
 	}
 	if cr.Option == provider.OptionExisting {
-		return api.Response{}, notImplemented(cr.Option)
+		return h.createExisting(ctx, req, caller, cr, body, key, hasKey)
 	}
 	add, err := h.checkAccount(ctx, caller.AccountID, cr.AcceptedTerms)
 	if err != nil {
@@ -99,8 +118,7 @@ func (h *Handler) Handle(ctx context.Context, req api.Request) (api.Response, er
 
 	var idem *store.IdempotencyRecord
 	if hasKey {
-		sum := sha256.Sum256(body)
-		idem = &store.IdempotencyRecord{Key: key, BodyHash: hex.EncodeToString(sum[:]), CreatedAt: now}
+		idem = idempotencyRecord(key, body, now)
 		if p, err := h.replay(ctx, caller.AccountID, idem); p != nil || err != nil {
 			return h.startAndAnswer(ctx, req, p, err)
 		}
@@ -109,12 +127,7 @@ func (h *Handler) Handle(ctx context.Context, req api.Request) (api.Response, er
 	p := newProvider(caller, cr, now)
 	err = h.Store.CreateProvider(ctx, p, idem)
 	if errors.Is(err, store.ErrIdempotencyKeyUsed) && idem != nil {
-		// A concurrent request with the same key won the race: answer as it did.
-		replayed, rerr := h.replay(ctx, caller.AccountID, idem)
-		if replayed == nil && rerr == nil {
-			rerr = apperr.Wrap(err, "idempotency record vanished after a conflict")
-		}
-		return h.startAndAnswer(ctx, req, replayed, rerr)
+		return h.answerRaceWinner(ctx, req, caller.AccountID, idem, err)
 	}
 	if err != nil {
 		return api.Response{}, err
@@ -124,10 +137,21 @@ func (h *Handler) Handle(ctx context.Context, req api.Request) (api.Response, er
 	return h.startAndAnswer(ctx, req, p, nil)
 }
 
+// answerRaceWinner answers as the concurrent request with the same
+// Idempotency-Key that won the race did.
+func (h *Handler) answerRaceWinner(ctx context.Context, req api.Request, accountID string, idem *store.IdempotencyRecord, cause error) (api.Response, error) {
+	replayed, err := h.replay(ctx, accountID, idem)
+	if replayed == nil && err == nil {
+		err = apperr.Wrap(cause, "idempotency record vanished after a conflict")
+	}
+	return h.startAndAnswer(ctx, req, replayed, err)
+}
+
 // startAndAnswer starts the provider's migration and answers 202 with the
 // provider (and where to read it again). It runs for a new provider and for
 // every idempotent replay: a start lost to a crash or a Step Functions fault
-// (answered 500) is repaired by the client's retry with the same key.
+// (answered 500) is repaired by the client's retry with the same key. An
+// existing provider has nothing to start: it is active, answered 201.
 func (h *Handler) startAndAnswer(ctx context.Context, req api.Request, p *provider.Provider, err error) (api.Response, error) {
 	if err != nil {
 		return api.Response{}, err
@@ -136,7 +160,11 @@ func (h *Handler) startAndAnswer(ctx context.Context, req api.Request, p *provid
 	if err != nil {
 		return api.Response{}, err
 	}
-	resp := api.JSON(req, api.StatusAccepted, p.View())
+	status := api.StatusAccepted
+	if p.Option == provider.OptionExisting {
+		status = api.StatusCreated
+	}
+	resp := api.JSON(req, status, p.View())
 	resp.Headers["Location"] = "/providers/" + p.ID
 	return resp, nil
 }
@@ -176,6 +204,12 @@ func (h *Handler) start(ctx context.Context, p *provider.Provider) (*provider.Pr
 	}
 	log.Info("migration started", "provider_id", p.ID)
 	return q, nil
+}
+
+// idempotencyRecord is the record of a request's key and body.
+func idempotencyRecord(key string, body []byte, now time.Time) *store.IdempotencyRecord {
+	sum := sha256.Sum256(body)
+	return &store.IdempotencyRecord{Key: key, BodyHash: hex.EncodeToString(sum[:]), CreatedAt: now}
 }
 
 // idempotencyKey returns the Idempotency-Key header when present: 1 to 128

@@ -147,7 +147,9 @@ func (f *fakeStore) CreateProvider(_ context.Context, p *provider.Provider, idem
 	if _, taken := f.names[nameKey]; taken {
 		return apperr.New(apperr.NameTaken, "A provider with this name already exists in this account.")
 	}
-	p.ID = store.NewProviderID(p.CreatedAt)
+	if p.ID == "" { // as the store: an id chosen by the caller is kept
+		p.ID = store.NewProviderID(p.CreatedAt)
+	}
 	p.Version = 1
 	f.names[nameKey] = p.ID
 	cp := *p
@@ -278,7 +280,8 @@ func (f *fakeStarter) fail(err error) {
 }
 
 func newHandler(st ProviderCreator) *Handler {
-	return &Handler{Store: st, Executions: &fakeStarter{}, Terms: testTerms, Contact: contact, Now: func() time.Time { return testNow }}
+	return &Handler{Store: st, Executions: &fakeStarter{}, Prover: &fakeProver{}, Secrets: newFakeSecrets(),
+		Terms: testTerms, Contact: contact, Now: func() time.Time { return testNow }}
 }
 
 func starterOf(h *Handler) *fakeStarter { return h.Executions.(*fakeStarter) }
@@ -315,8 +318,6 @@ func decodeView(t testing.TB, resp api.Response, status int) view {
 
 func TestHandleErrors(t *testing.T) {
 	admin := apitest.Admin("acct-eligible")
-	existing := createBody(t, map[string]any{"option": "existing", "azureAdminEmail": nil, "subscriptionIds": nil, "acceptedTerms": nil,
-		"tenantId": "00000000-0000-0000-0000-0000000000aa", "clientId": "00000000-0000-0000-0000-00000000c0de", "clientSecret": "contoso-local-secret", "subscriptionId": "00000000-0000-0000-0000-000000000001"})
 	newBody := createBody(t, map[string]any{"option": "new", "azureAdminEmail": nil, "subscriptionIds": nil, "company": map[string]any{"name": "Contoso"}})
 	big := createBody(t, map[string]any{"name": strings.Repeat("x", provider.MaxBodyBytes)})
 	exact := func(n int) string { // a body of exactly n bytes (an incomplete request)
@@ -358,7 +359,7 @@ func TestHandleErrors(t *testing.T) {
 		{name: "non-ASCII Idempotency-Key", req: newRequest(admin, createBody(t, nil), withHeader("idempotency-key", "clé")), wantCode: apperr.InvalidRequest},
 		{name: "control character in Idempotency-Key", req: newRequest(admin, createBody(t, nil), withHeader("idempotency-key", "a\tb")), wantCode: apperr.InvalidRequest},
 		{name: "400 before 403", req: newRequest(apitest.Member("acct-eligible"), `{"option":"migrate"}`), wantCode: apperr.InvalidRequest},
-		{name: "existing with invalid fields is 400, not 501", req: newRequest(admin, createBody(t, map[string]any{"option": "existing"})), wantCode: apperr.InvalidRequest},
+		{name: "existing with invalid fields is 400", req: newRequest(admin, createBody(t, map[string]any{"option": "existing"})), wantCode: apperr.InvalidRequest},
 		// 403
 		{name: "migrate by a member", req: newRequest(apitest.Member("acct-eligible"), createBody(t, nil)), wantCode: apperr.AdminRequired},
 		{name: "new by a member", req: newRequest(apitest.Member("acct-eligible"), newBody), wantCode: apperr.AdminRequired},
@@ -381,8 +382,6 @@ func TestHandleErrors(t *testing.T) {
 		{name: "one document missing", req: newRequest(admin, createBody(t, map[string]any{"acceptedTerms": map[string]string{"partner": "2017-08"}})), wantCode: apperr.TermsNotAccepted, wantDetails: []string{"acceptedTerms.microsoft"}},
 		{name: "stale version in the request", req: newRequest(admin, createBody(t, map[string]any{"acceptedTerms": map[string]string{"partner": "2016-01", "microsoft": "2017-08"}})), wantCode: apperr.TermsOutdated, wantDetails: []string{"acceptedTerms.partner"}},
 		// 501, after validation and authorization
-		{name: "existing by a member", req: newRequest(apitest.Member("acct-eligible"), existing), wantCode: apperr.NotImplemented},
-		{name: "existing by an admin of an ineligible account", req: newRequest(apitest.Admin("acct-demo"), existing), wantCode: apperr.NotImplemented},
 		{name: "new by an admin", req: newRequest(admin, newBody), wantCode: apperr.NotImplemented},
 		// 500
 		{name: "account read fails", req: newRequest(admin, createBody(t, nil)), fail: map[string]error{"GetAccount": errors.New(apitest.Fault)}, wantCode: apperr.Internal},
@@ -402,6 +401,9 @@ func TestHandleErrors(t *testing.T) {
 			e := apitest.ExpectError(t, resp, apperr.HTTPStatus(tt.wantCode), tt.wantCode)
 			if n := len(starterOf(h).started()); n != 0 {
 				t.Errorf("a refused request started %d executions", n)
+			}
+			if n := secretsOf(h).creates; n != 0 {
+				t.Errorf("a refused request stored %d secrets", n)
 			}
 			var got []string
 			for _, d := range e.Details {
@@ -777,7 +779,8 @@ func TestMain(m *testing.M) {
 func TestBadConfig(t *testing.T) {
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = []string{"CREATE_PROVIDER_RUN_MAIN=1", "TERMS_PARTNER_VERSION=2017-08", "TERMS_PARTNER_URL=not a url",
-		"TERMS_MICROSOFT_VERSION=2017-08", "CONTACT_EMAIL=Help <help@partner.example>", "PATH=" + os.Getenv("PATH")}
+		"TERMS_MICROSOFT_VERSION=2017-08", "CONTACT_EMAIL=Help <help@partner.example>", "AZURE_AUTHORITY_HOST=http://login.example",
+		"PATH=" + os.Getenv("PATH")}
 	out, err := cmd.Output()
 	var exit *exec.ExitError
 	if !errors.As(err, &exit) || exit.ExitCode() != 1 {
@@ -787,7 +790,7 @@ func TestBadConfig(t *testing.T) {
 	if len(lines) != 1 || !json.Valid([]byte(lines[0])) {
 		t.Fatalf("want one JSON line, got:\n%s", out)
 	}
-	for _, name := range []string{"TABLE_NAME", "STATE_MACHINE_ARN", "TERMS_PARTNER_URL", "TERMS_MICROSOFT_URL", "CONTACT_EMAIL"} {
+	for _, name := range []string{"TABLE_NAME", "STATE_MACHINE_ARN", "TERMS_PARTNER_URL", "TERMS_MICROSOFT_URL", "CONTACT_EMAIL", "AZURE_AUTHORITY_HOST"} {
 		if !strings.Contains(lines[0], name) {
 			t.Errorf("the log line does not name %s: %s", name, lines[0])
 		}

@@ -31,6 +31,17 @@ const (
 	TooManyRequests     Code = "too_many_requests"
 	NotImplemented      Code = "not_implemented"
 	Internal            Code = "internal"
+
+	// Refusals of the customer's own application credentials (option
+	// existing): each says what to fix.
+	InvalidClientSecret      Code = "invalid_client_secret"
+	TenantNotFound           Code = "tenant_not_found"
+	AppNotFound              Code = "app_not_found"
+	CredentialsRejected      Code = "credentials_rejected"
+	SubscriptionNotFound     Code = "subscription_not_found"
+	SubscriptionAccessDenied Code = "subscription_access_denied"
+	// AzureUnavailable: Microsoft's services throttled or failed; try later.
+	AzureUnavailable Code = "azure_unavailable"
 )
 
 // statusByCode is the single mapping from code to HTTP status.
@@ -53,6 +64,14 @@ var statusByCode = map[Code]int{
 	TooManyRequests:     http.StatusTooManyRequests,
 	NotImplemented:      http.StatusNotImplemented,
 	Internal:            http.StatusInternalServerError,
+
+	InvalidClientSecret:      http.StatusUnprocessableEntity,
+	TenantNotFound:           http.StatusUnprocessableEntity,
+	AppNotFound:              http.StatusUnprocessableEntity,
+	CredentialsRejected:      http.StatusUnprocessableEntity,
+	SubscriptionNotFound:     http.StatusUnprocessableEntity,
+	SubscriptionAccessDenied: http.StatusUnprocessableEntity,
+	AzureUnavailable:         http.StatusServiceUnavailable,
 }
 
 // HTTPStatus returns the HTTP status for a code; unknown codes are 500.

@@ -24,6 +24,13 @@ func TestHTTPStatus(t *testing.T) {
 		{TermsOutdated, 428},
 		{TooManyRequests, http.StatusTooManyRequests},
 		{Internal, http.StatusInternalServerError},
+		{InvalidClientSecret, http.StatusUnprocessableEntity},
+		{TenantNotFound, http.StatusUnprocessableEntity},
+		{AppNotFound, http.StatusUnprocessableEntity},
+		{CredentialsRejected, http.StatusUnprocessableEntity},
+		{SubscriptionNotFound, http.StatusUnprocessableEntity},
+		{SubscriptionAccessDenied, http.StatusUnprocessableEntity},
+		{AzureUnavailable, http.StatusServiceUnavailable},
 		{Code("made_up"), http.StatusInternalServerError},
 	}
 	for _, tt := range tests {

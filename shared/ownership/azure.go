@@ -12,7 +12,6 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/authorization/armauthorization/v2"
@@ -87,7 +86,40 @@ func (a *Azure) Check(ctx context.Context, tenantID, principalID string, subscri
 		}
 		res.Subscriptions = append(res.Subscriptions, Subscription{ID: id, State: state})
 	}
+	if !anyVisible(res) {
+		// Nothing visible can mean the tenant revoked consent (the service
+		// principal is gone) while a token cached by a warm invocation still
+		// authenticates: Resource Manager then hides every subscription, and
+		// the check would wait for the deadline. Confirm the trust with a
+		// fresh credential, whose token request fails if consent is gone.
+		if err := a.reconfirm(ctx, tenantID); err != nil {
+			return Result{}, err
+		}
+	}
 	return res, nil
+}
+
+func anyVisible(res Result) bool {
+	for _, s := range res.Subscriptions {
+		if s.State != provider.SubscriptionNotFound {
+			return true
+		}
+	}
+	return false
+}
+
+// reconfirm drops the tenant's cached credential and acquires a token with
+// a new one: ErrConsentRevoked when the tenant no longer trusts the app.
+func (a *Azure) reconfirm(ctx context.Context, tenantID string) error {
+	a.mu.Lock()
+	delete(a.creds, tenantID)
+	a.mu.Unlock()
+	cred, err := a.credential(tenantID)
+	if err != nil {
+		return fmt.Errorf("credential for tenant: %w", err)
+	}
+	_, err = a.claims(ctx, cred)
+	return err
 }
 
 // TenantOf acquires a token in the tenant and returns its tid and oid claims:
@@ -110,13 +142,7 @@ type tokenClaims struct {
 	OID string `json:"oid"`
 }
 
-func (a *Azure) scope() string {
-	aud := "https://management.azure.com"
-	if svc, ok := a.Options.Cloud.Services[cloud.ResourceManager]; ok && svc.Audience != "" {
-		aud = svc.Audience
-	}
-	return strings.TrimRight(aud, "/") + "/.default"
-}
+func (a *Azure) scope() string { return armScope(a.Options.Cloud) }
 
 func (a *Azure) claims(ctx context.Context, cred azcore.TokenCredential) (tokenClaims, error) {
 	tok, err := cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{a.scope()}})

@@ -2,7 +2,9 @@ package ownership
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -32,6 +34,25 @@ type Settings struct {
 	// AuthorityHost (AZURE_AUTHORITY_HOST) and ResourceManager endpoints.
 	AuthorityHost   string
 	ResourceManager string
+}
+
+// ValidateEndpoints checks AZURE_AUTHORITY_HOST and
+// AZURE_RESOURCE_MANAGER_ENDPOINT: each, when set, an absolute https URL
+// (MSAL accepts no other authority, and azcore sends tokens over https only).
+func (s Settings) ValidateEndpoints() error {
+	var errs []error
+	for _, e := range []struct{ name, value string }{
+		{"AZURE_AUTHORITY_HOST", s.AuthorityHost},
+		{"AZURE_RESOURCE_MANAGER_ENDPOINT", s.ResourceManager},
+	} {
+		if e.value == "" {
+			continue
+		}
+		if u, err := url.Parse(e.value); err != nil || u.Scheme != "https" || u.Host == "" {
+			errs = append(errs, fmt.Errorf("environment variable %s must be an https URL", e.name))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // Cloud is the Azure cloud configuration for these settings.

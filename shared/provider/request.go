@@ -29,7 +29,12 @@ type AcceptedTerms struct {
 	Microsoft string `json:"microsoft"`
 }
 
-// ExistingCredentials are the customer-owned app credentials of the existing option.
+// MaxClientSecretLen bounds the client secret of the existing option.
+const MaxClientSecretLen = 1024
+
+// ExistingCredentials are the customer-owned app credentials of the existing
+// option. The client secret goes to Secrets Manager only: never to the
+// table, a log, an event or a response.
 type ExistingCredentials struct {
 	TenantID       string `json:"tenantId"`
 	ClientID       string `json:"clientId"`
@@ -95,6 +100,11 @@ func ParseCreateRequest(body []byte) (CreateRequest, error) {
 	}
 	for i, id := range req.SubscriptionIDs {
 		req.SubscriptionIDs[i] = strings.ToLower(id)
+	}
+	if req.Option == OptionExisting {
+		req.TenantID = strings.ToLower(req.TenantID)
+		req.ClientID = strings.ToLower(req.ClientID)
+		req.SubscriptionID = strings.ToLower(req.SubscriptionID)
 	}
 	return req, nil
 }
@@ -200,6 +210,12 @@ func (r *CreateRequest) validate() []apperr.Detail {
 		if len(r.SubscriptionIDs) > 0 {
 			add("subscriptionIds", "not_allowed", "only used with the migrate option")
 		}
+		if r.Option == OptionExisting {
+			d = append(d, r.ExistingCredentials.validate()...)
+			if r.Company != nil {
+				add("company", "not_allowed", "company is only used with the new option")
+			}
+		}
 	}
 	if r.AcceptedTerms != nil {
 		for field, v := range map[string]string{"acceptedTerms.partner": r.AcceptedTerms.Partner, "acceptedTerms.microsoft": r.AcceptedTerms.Microsoft} {
@@ -207,6 +223,33 @@ func (r *CreateRequest) validate() []apperr.Detail {
 				add(field, "invalid", "must be a terms version such as 2017-08")
 			}
 		}
+	}
+	return d
+}
+
+// validate checks the credentials of the existing option: three GUIDs and a
+// client secret of 1 to MaxClientSecretLen printable characters. Messages
+// never echo the values.
+func (c ExistingCredentials) validate() []apperr.Detail {
+	var d []apperr.Detail
+	const guid = "must be a GUID (00000000-0000-0000-0000-000000000000)"
+	for _, f := range []struct{ field, value, what string }{
+		{"tenantId", c.TenantID, "the customer's Microsoft Entra tenant id"},
+		{"clientId", c.ClientID, "the application (client) id of the customer's app registration"},
+		{"subscriptionId", c.SubscriptionID, "the Azure subscription id"},
+	} {
+		switch {
+		case f.value == "":
+			d = append(d, apperr.Detail{Field: f.field, Code: "required", Message: "is required: " + f.what})
+		case !IsGUID(f.value):
+			d = append(d, apperr.Detail{Field: f.field, Code: "invalid", Message: guid})
+		}
+	}
+	switch {
+	case c.ClientSecret == "":
+		d = append(d, apperr.Detail{Field: "clientSecret", Code: "required", Message: "is required: a client secret value of the app registration"})
+	case len(c.ClientSecret) > MaxClientSecretLen || !printable(c.ClientSecret):
+		d = append(d, apperr.Detail{Field: "clientSecret", Code: "invalid", Message: fmt.Sprintf("must be 1 to %d printable characters", MaxClientSecretLen)})
 	}
 	return d
 }

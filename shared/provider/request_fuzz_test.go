@@ -18,6 +18,7 @@ func FuzzParseCreateRequest(f *testing.F) {
 	seeds := []string{
 		`{"name":"Contoso production","type":"azure","option":"migrate","azureAdminEmail":"it-admin@contoso.com","subscriptionIds":["00000000-0000-0000-0000-000000000001"],"acceptedTerms":{"partner":"2017-08","microsoft":"2017-08"}}`,
 		`{"name":"x","type":"azure","option":"existing","tenantId":"t","clientId":"c","clientSecret":"s","subscriptionId":"s"}`,
+		`{"name":"x","type":"azure","option":"existing","tenantId":"20000000-0000-4000-8000-00000000000A","clientId":"00000000-0000-0000-0000-00000000C0DE","clientSecret":"s~1","subscriptionId":"20000000-0000-4000-8000-000000000101"}`,
 		`{"name":"x","type":"azure","option":"new","company":{"name":"c","address":{"country":"US"}}}`,
 		`{"name":"x","type":"azure","option":"migrate","azureAdminEmail":"A <a@b.c>"}`,
 		`{"name":1}`, `[]`, `null`, `{}`, `{"unknown":true}`, `{"name":"\u0000"}`, "\xff", ``,
@@ -58,6 +59,17 @@ func FuzzParseCreateRequest(f *testing.F) {
 		if req.Option == OptionMigrate {
 			if msg := ValidateEmail(req.AzureAdminEmail); msg != "" {
 				t.Fatalf("accepted email %q: %s", req.AzureAdminEmail, msg)
+			}
+		}
+		if req.Option == OptionExisting {
+			c := req.ExistingCredentials
+			for _, id := range []string{c.TenantID, c.ClientID, c.SubscriptionID} {
+				if !IsGUID(id) || id != strings.ToLower(id) {
+					t.Fatalf("accepted credentials ids %q", id)
+				}
+			}
+			if c.ClientSecret == "" || len(c.ClientSecret) > MaxClientSecretLen || strings.ContainsAny(c.ClientSecret, "\x00\r\n") {
+				t.Fatalf("accepted a client secret of %d bytes", len(c.ClientSecret))
 			}
 		}
 		seen := map[string]bool{}

@@ -43,7 +43,14 @@ func TestParseCreateRequest(t *testing.T) {
 	}{
 		{name: "valid migrate", body: body(t, nil)},
 		{name: "valid migrate without subscriptions or terms", body: body(t, map[string]any{"subscriptionIds": nil, "acceptedTerms": nil})},
-		{name: "valid existing", body: body(t, map[string]any{"option": "existing", "azureAdminEmail": nil, "subscriptionIds": nil, "tenantId": "t", "clientId": "c", "clientSecret": "s", "subscriptionId": "x"})},
+		{name: "valid existing", body: existingBody(t, nil)},
+		{name: "valid existing by a member, with a 1024-character secret", body: existingBody(t, map[string]any{"clientSecret": strings.Repeat("s", MaxClientSecretLen)})},
+		{name: "existing without credentials", body: existingBody(t, map[string]any{"tenantId": nil, "clientId": nil, "clientSecret": nil, "subscriptionId": nil}), wantCode: apperr.InvalidRequest, wantFields: []string{"tenantId", "clientId", "clientSecret", "subscriptionId"}},
+		{name: "existing with ids that are not GUIDs", body: existingBody(t, map[string]any{"tenantId": "contoso.onmicrosoft.com", "clientId": "c", "subscriptionId": "x"}), wantCode: apperr.InvalidRequest, wantFields: []string{"tenantId", "clientId", "subscriptionId"}},
+		{name: "existing with a secret over 1024 characters", body: existingBody(t, map[string]any{"clientSecret": strings.Repeat("s", MaxClientSecretLen+1)}), wantCode: apperr.InvalidRequest, wantFields: []string{"clientSecret"}},
+		{name: "existing with a control character in the secret", body: existingBody(t, map[string]any{"clientSecret": "abc\ndef"}), wantCode: apperr.InvalidRequest, wantFields: []string{"clientSecret"}},
+		{name: "existing with a company", body: existingBody(t, map[string]any{"company": map[string]any{"name": "x"}}), wantCode: apperr.InvalidRequest, wantFields: []string{"company"}},
+		{name: "existing with subscriptionIds", body: existingBody(t, map[string]any{"subscriptionIds": []string{"00000000-0000-0000-0000-000000000001"}}), wantCode: apperr.InvalidRequest, wantFields: []string{"subscriptionIds"}},
 		{name: "valid new", body: body(t, map[string]any{"option": "new", "azureAdminEmail": nil, "subscriptionIds": nil, "company": map[string]any{"name": "Contoso"}})},
 		{name: "empty body", body: []byte(""), wantCode: apperr.InvalidRequest},
 		{name: "white space body", body: []byte(" \n\t"), wantCode: apperr.InvalidRequest},
@@ -119,11 +126,39 @@ func TestParseCreateRequestLowerCasesSubscriptions(t *testing.T) {
 	}
 }
 
+// existingBody is a valid existing request with fields replaced (nil removes one).
+func existingBody(t *testing.T, with map[string]any) []byte {
+	t.Helper()
+	m := map[string]any{"azureAdminEmail": nil, "subscriptionIds": nil, "acceptedTerms": nil, "option": "existing",
+		"tenantId": "20000000-0000-4000-8000-000000000001", "clientId": "00000000-0000-0000-0000-00000000c0de",
+		"clientSecret": "contoso~local.secret_1", "subscriptionId": "20000000-0000-4000-8000-000000000101"}
+	for k, v := range with {
+		m[k] = v
+	}
+	return body(t, m)
+}
+
+func TestParseCreateRequestLowerCasesCredentialIDs(t *testing.T) {
+	req, err := ParseCreateRequest(existingBody(t, map[string]any{"tenantId": "ABCDEF00-0000-0000-0000-00000000000A", "clientId": "ABCDEF00-0000-0000-0000-00000000000B", "subscriptionId": "ABCDEF00-0000-0000-0000-00000000000C", "clientSecret": "Keep~Case"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if req.TenantID != "abcdef00-0000-0000-0000-00000000000a" || req.ClientID != "abcdef00-0000-0000-0000-00000000000b" || req.SubscriptionID != "abcdef00-0000-0000-0000-00000000000c" || req.ClientSecret != "Keep~Case" {
+		t.Fatalf("credentials = %+v", req.ExistingCredentials)
+	}
+}
+
 func TestParseCreateRequestDoesNotEchoInput(t *testing.T) {
 	secret := "s3cr3t-value-in-body"
 	_, err := ParseCreateRequest([]byte(`{"name": "` + secret + `", "clientSecret": 7}`))
 	if err == nil || strings.Contains(err.Error(), secret) {
 		t.Fatalf("error echoes the input: %v", err)
+	}
+	// An invalid client secret is refused without echoing it.
+	bad := strings.Repeat("z", MaxClientSecretLen) + secret
+	_, err = ParseCreateRequest(existingBody(t, map[string]any{"clientSecret": bad}))
+	if err == nil || strings.Contains(err.Error(), secret) {
+		t.Fatalf("error echoes the secret: %v", err)
 	}
 }
 

@@ -431,3 +431,68 @@ func (s *Store) FindProvider(ctx context.Context, providerID string) (*provider.
 	}
 	return decodeProvider(item)
 }
+
+// DeleteProvider deletes the account's provider and its name claim in one
+// transaction, conditional on the provider's version being the one read, so
+// that check sees the provider as it is deleted. It reads the provider, calls
+// check (nil: none; an error aborts and is returned as is), and deletes; when
+// the provider changed meanwhile it reads and checks again, up to 3 more
+// times. A name claim that belongs to another provider is left alone.
+// not_found when the account has no provider of that id.
+func (s *Store) DeleteProvider(ctx context.Context, accountID, providerID string, check func(*provider.Provider) error) error {
+	keepClaim := false
+	for attempt := 0; attempt <= updateRetries; attempt++ {
+		p, err := s.GetProvider(ctx, accountID, providerID)
+		if err != nil {
+			return err
+		}
+		if check != nil {
+			if err := check(p); err != nil {
+				return err
+			}
+		}
+		_, err = s.client.TransactWriteItems(ctx, s.deleteTransaction(p, keepClaim))
+		if err == nil {
+			return nil
+		}
+		var tce *types.TransactionCanceledException
+		if !errors.As(err, &tce) {
+			return apperr.Wrap(err, "delete provider")
+		}
+		// Lost a race, or the name claim is another provider's: read the
+		// claim to know which, then try again.
+		claim, err := s.getItem(ctx, keyOf(accountID, nameSK(p.Name)))
+		if err != nil {
+			return apperr.Wrap(err, "get name claim")
+		}
+		if owner, _ := claim[attrProvider].(*types.AttributeValueMemberS); claim != nil && (owner == nil || owner.Value != p.ID) {
+			keepClaim = true
+		}
+		if err := sleep(ctx, attempt+1); err != nil {
+			return apperr.Wrap(err, "delete provider")
+		}
+	}
+	return apperr.Wrap(ErrConcurrentUpdate, "delete provider")
+}
+
+// deleteTransaction deletes p if its version is unchanged, and its name
+// claim unless keepClaim (an absent claim is fine).
+func (s *Store) deleteTransaction(p *provider.Provider, keepClaim bool) *dynamodb.TransactWriteItemsInput {
+	items := []types.TransactWriteItem{{Delete: &types.Delete{
+		TableName:                 aws.String(s.table),
+		Key:                       keyOf(p.AccountID, providerSK(p.ID)),
+		ConditionExpression:       aws.String("#v = :v"),
+		ExpressionAttributeNames:  map[string]string{"#v": attrVersion},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":v": &types.AttributeValueMemberN{Value: strconv.Itoa(p.Version)}},
+	}}}
+	if !keepClaim {
+		items = append(items, types.TransactWriteItem{Delete: &types.Delete{
+			TableName:                 aws.String(s.table),
+			Key:                       keyOf(p.AccountID, nameSK(p.Name)),
+			ConditionExpression:       aws.String("attribute_not_exists(#pk) OR #p = :id"),
+			ExpressionAttributeNames:  map[string]string{"#pk": AttrPK, "#p": attrProvider},
+			ExpressionAttributeValues: map[string]types.AttributeValue{":id": str(p.ID)},
+		}})
+	}
+	return &dynamodb.TransactWriteItemsInput{TransactItems: items}
+}

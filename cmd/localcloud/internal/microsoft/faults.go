@@ -14,7 +14,9 @@ type Fault struct {
 	// subscriptions.list, subscriptions.get, roleAssignments), a prefix of
 	// one ("subscriptions" covers list and get), or "*" for every call.
 	Call string `json:"call"`
-	// Status is the HTTP status to answer: 429, or 500 to 599.
+	// Status is the HTTP status to answer: 429, or 500 to 599; or 403
+	// (AuthorizationFailed) for a Resource Manager call (subscriptions.*,
+	// roleAssignments), as when a role is too narrow for the read.
 	Status int `json:"status,omitempty"`
 	// RetryAfter, in seconds, is sent in a Retry-After header when positive.
 	RetryAfter int `json:"retryAfter,omitempty"`
@@ -47,14 +49,27 @@ func (s *Server) SetFault(f Fault) error {
 		s.faults = kept
 		return nil
 	}
-	if f.Status != http.StatusTooManyRequests && (f.Status < 500 || f.Status > 599) {
-		return fmt.Errorf("fault: status %d is not 429 or 5xx", f.Status)
+	if f.Status == http.StatusForbidden {
+		if !armCall(f.Call) {
+			return fmt.Errorf("fault: status 403 is for Resource Manager calls only (subscriptions, subscriptions.list, subscriptions.get, roleAssignments)")
+		}
+	} else if f.Status != http.StatusTooManyRequests && (f.Status < 500 || f.Status > 599) {
+		return fmt.Errorf("fault: status %d is not 429, 5xx or (for Resource Manager) 403", f.Status)
 	}
 	if f.Count < 0 || f.RetryAfter < 0 {
 		return fmt.Errorf("fault: count and retryAfter must not be negative")
 	}
 	s.faults = append(s.faults, &f)
 	return nil
+}
+
+// armCall reports whether call aims at Resource Manager calls only.
+func armCall(call string) bool {
+	switch call {
+	case "subscriptions", CallSubscriptionsList, CallSubscriptionsGet, CallRoleAssignments:
+		return true
+	}
+	return false
 }
 
 // Faults returns the active faults.
@@ -111,7 +126,13 @@ func (s *Server) injectFault(w http.ResponseWriter, r *http.Request, kind string
 	case CallAdminConsent:
 		http.Error(w, fmt.Sprintf("%d %s (fault injected by the local Microsoft double)", f.Status, http.StatusText(f.Status)), f.Status)
 	default:
-		if f.Status == http.StatusTooManyRequests {
+		if f.Status == http.StatusForbidden {
+			action := "Microsoft.Resources/subscriptions/read"
+			if kind == CallRoleAssignments {
+				action = "Microsoft.Authorization/roleAssignments/read"
+			}
+			armError(w, f.Status, "AuthorizationFailed", fmt.Sprintf("The client does not have authorization to perform action '%s' over scope '%s' or the scope is invalid. If access was recently granted, please refresh your credentials. (fault injected by the local Microsoft double)", action, r.URL.Path))
+		} else if f.Status == http.StatusTooManyRequests {
 			armError(w, f.Status, "TooManyRequests", "The request is being throttled as the limit has been reached for operation type - Read (fault injected by the local Microsoft double).")
 		} else {
 			armError(w, f.Status, "InternalServerError", "Encountered internal server error (fault injected by the local Microsoft double).")

@@ -1,0 +1,153 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/partnercloud/azure/shared/api"
+	"github.com/partnercloud/azure/shared/apperr"
+	"github.com/partnercloud/azure/shared/logging"
+	"github.com/partnercloud/azure/shared/ownership"
+	"github.com/partnercloud/azure/shared/provider"
+	"github.com/partnercloud/azure/shared/secret"
+	"github.com/partnercloud/azure/shared/store"
+)
+
+// proveTimeout bounds the proof of the credentials, retries included, well
+// inside the API's 30-second limit.
+const proveTimeout = 15 * time.Second
+
+// discardTimeout bounds the deletion of a secret whose provider was not
+// created; it runs even when the request's context has ended.
+const discardTimeout = 5 * time.Second
+
+// createExisting creates a provider with the existing option: any member may,
+// with no eligibility or terms checks (it is not cloud optimized). The steps,
+// ordered so that a refusal or a fault stores nothing:
+//
+//  1. An idempotent replay answers the provider created before (no new proof).
+//  2. The credentials are proved: a token in the tenant, then a read of the
+//     subscription. Each refusal is its own 422 code; Azure down is 503.
+//  3. The client secret goes to Secrets Manager under the provider's id
+//     (chosen now), tagged with the account and the provider.
+//  4. The provider, active at once, is created with the secret's ARN. When
+//     that fails (name taken, the key used meanwhile, a fault) the secret is
+//     deleted again.
+//
+// A crash between 3 and 4 leaves a secret that no provider references,
+// found by its name prefix and tags; never a provider without its secret.
+// The secret is never logged, stored in the table, or answered.
+func (h *Handler) createExisting(ctx context.Context, req api.Request, caller api.Caller, cr provider.CreateRequest, body []byte, key string, hasKey bool) (api.Response, error) {
+	now := h.Now().UTC()
+	var idem *store.IdempotencyRecord
+	if hasKey {
+		idem = idempotencyRecord(key, body, now)
+		if p, err := h.replay(ctx, caller.AccountID, idem); p != nil || err != nil {
+			return h.startAndAnswer(ctx, req, p, err)
+		}
+	}
+	log := logging.From(ctx)
+	pctx, cancel := context.WithTimeout(ctx, proveTimeout)
+	err := h.Prover.Prove(pctx, cr.TenantID, cr.ClientID, cr.ClientSecret, cr.SubscriptionID)
+	cancel()
+	if err != nil {
+		return api.Response{}, proofError(err)
+	}
+	p := newExistingProvider(caller, cr, now)
+	p.ID = store.NewProviderID(now)
+	arn, err := h.Secrets.Create(ctx, secret.ProviderSecretName(caller.AccountID, p.ID), cr.ClientSecret, secret.ProviderTags(caller.AccountID, p.ID))
+	if err != nil {
+		return api.Response{}, apperr.Wrap(err, "store the client secret of "+p.ID)
+	}
+	p.CredentialSecretARN = arn
+	if err := h.Store.CreateProvider(ctx, p, idem); err != nil {
+		h.discardSecret(ctx, p.ID, arn)
+		if errors.Is(err, store.ErrIdempotencyKeyUsed) && idem != nil {
+			return h.answerRaceWinner(ctx, req, caller.AccountID, idem, err)
+		}
+		return api.Response{}, err
+	}
+	log.Info("provider created", "provider_id", p.ID, "option", p.Option, "tenant_id", p.TenantID, "client_id", p.ClientID)
+	return h.startAndAnswer(ctx, req, p, nil)
+}
+
+// discardSecret deletes the secret of a provider that was not created. A
+// failure is logged (with the ARN, never the value) and otherwise ignored:
+// the request's own error is the answer.
+func (h *Handler) discardSecret(ctx context.Context, providerID, arn string) {
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), discardTimeout)
+	defer cancel()
+	if err := h.Secrets.Delete(dctx, arn); err != nil {
+		logging.From(ctx).Error("cannot delete the secret of a provider that was not created",
+			"provider_id", providerID, "secret_arn", arn, "error", err.Error())
+	}
+}
+
+// newExistingProvider is the provider a proved existing request creates:
+// active at once, the customer paying Microsoft directly.
+func newExistingProvider(caller api.Caller, cr provider.CreateRequest, now time.Time) *provider.Provider {
+	by := "user:" + caller.UserID
+	verified := now
+	return &provider.Provider{
+		AccountID: caller.AccountID,
+		Name:      cr.Name,
+		Type:      provider.TypeAzure,
+		Option:    provider.OptionExisting,
+		Status:    provider.StatusActive,
+		TenantID:  cr.TenantID,
+		ClientID:  cr.ClientID,
+		Subscriptions: []provider.Subscription{
+			{ID: cr.SubscriptionID, State: provider.SubscriptionVerified, ConfirmedAt: &verified},
+		},
+		Billing:        provider.BillingCustomerDirect,
+		CreatedBy:      by,
+		RequesterName:  caller.Name,
+		RequesterEmail: caller.Email,
+		CreatedAt:      now,
+		UpdatedAt:      now,
+		Timeline: []provider.Event{{
+			At:     now,
+			Status: provider.StatusActive,
+			What: fmt.Sprintf("Provider created with the customer's application %s in tenant %s; its credentials were verified by reading subscription %s. "+
+				"The client secret is kept in Secrets Manager. The customer keeps paying Microsoft directly.", cr.ClientID, cr.TenantID, cr.SubscriptionID),
+			By: by,
+		}},
+	}
+}
+
+// proofError is the answer to refused credentials: one code per cause, with
+// what to fix. The cause (never holding the secret) is kept for the logs.
+func proofError(err error) error {
+	refusal := func(code apperr.Code, field, msg string) error {
+		e := apperr.New(code, msg, apperr.Detail{Field: field, Code: string(code), Message: msg})
+		e.Cause = err
+		return e
+	}
+	switch {
+	case errors.Is(err, ownership.ErrInvalidClientSecret):
+		return refusal(apperr.InvalidClientSecret, "clientSecret",
+			"Microsoft Entra ID refused the client secret for this application. Send the secret's value (not its id), and check that it has not expired.")
+	case errors.Is(err, ownership.ErrTenantNotFound):
+		return refusal(apperr.TenantNotFound, "tenantId",
+			"Microsoft Entra ID has no tenant with this id. Check the directory (tenant) id of the customer's tenant.")
+	case errors.Is(err, ownership.ErrAppNotFound):
+		return refusal(apperr.AppNotFound, "clientId",
+			"The tenant has no application with this client id. Check the application (client) id, and that the app is registered in this tenant.")
+	case errors.Is(err, ownership.ErrCredentialsRejected):
+		return refusal(apperr.CredentialsRejected, "clientId",
+			"Microsoft Entra ID refused these credentials. Check that the application is enabled and may sign in to this tenant.")
+	case errors.Is(err, ownership.ErrSubscriptionNotFound):
+		return refusal(apperr.SubscriptionNotFound, "subscriptionId",
+			"The subscription was not found in this tenant, or the application has no role on it. Check the subscription id, and assign the application a role (Reader at least) on the subscription.")
+	case errors.Is(err, ownership.ErrSubscriptionAccessDenied):
+		return refusal(apperr.SubscriptionAccessDenied, "subscriptionId",
+			"The application may not read this subscription. Assign it a role (Reader at least) on the subscription.")
+	case errors.Is(err, ownership.ErrUnavailable):
+		e := apperr.New(apperr.AzureUnavailable, "Microsoft Azure is not answering right now; nothing was created. Try again in a few minutes.")
+		e.Cause = err
+		return e
+	}
+	return apperr.Wrap(err, "prove the credentials")
+}

@@ -1,0 +1,161 @@
+package ownership
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/resources/armsubscriptions"
+)
+
+// Refusals of a customer's own application credentials (option existing).
+// Each says what the customer must fix; none is worth retrying as is.
+var (
+	// ErrInvalidClientSecret: the secret is wrong or expired (AADSTS7000215,
+	// AADSTS7000222, or any other invalid_client answer).
+	ErrInvalidClientSecret = errors.New("ownership: the client secret is not valid for the application")
+	// ErrTenantNotFound: no such tenant (AADSTS90002).
+	ErrTenantNotFound = errors.New("ownership: the tenant was not found")
+	// ErrAppNotFound: no such application in the tenant (AADSTS700016).
+	ErrAppNotFound = errors.New("ownership: the application was not found in the tenant")
+	// ErrCredentialsRejected: Microsoft Entra ID refused the token for
+	// another reason (a disabled application, say).
+	ErrCredentialsRejected = errors.New("ownership: Microsoft Entra ID refused the credentials")
+	// ErrSubscriptionNotFound: the subscription does not exist in the tenant,
+	// or the application has no role that lets it see it (Resource Manager
+	// answers 404 for both).
+	ErrSubscriptionNotFound = errors.New("ownership: the subscription was not found")
+	// ErrSubscriptionAccessDenied: the subscription exists but the
+	// application may not read it (403 AuthorizationFailed).
+	ErrSubscriptionAccessDenied = errors.New("ownership: the application may not read the subscription")
+)
+
+// ProveRetry are the retries of a proof: it runs inside an API request, so
+// they are few and short (429 and 5xx, honouring Retry-After up to the cap).
+var ProveRetry = policy.RetryOptions{
+	MaxRetries:    2,
+	RetryDelay:    500 * time.Millisecond,
+	MaxRetryDelay: 3 * time.Second,
+	TryTimeout:    8 * time.Second,
+}
+
+// CustomerCredentials proves the credentials of a customer's own
+// application: it acquires a token in the customer's tenant with the client
+// secret (azidentity) and reads the subscription (armsubscriptions). Only
+// the Azure endpoints of Settings are used (AZURE_AUTHORITY_HOST and
+// AZURE_RESOURCE_MANAGER_ENDPOINT); the partner application plays no part.
+type CustomerCredentials struct {
+	Settings Settings
+	// Transport is the HTTP transport; nil means azcore's default.
+	Transport policy.Transporter
+	// Retry overrides ProveRetry when MaxRetries is not zero.
+	Retry policy.RetryOptions
+}
+
+// Prove returns nil when the application authenticates in the tenant and can
+// read the subscription. Errors wrap one of the Err* refusals above, or
+// ErrUnavailable when Microsoft throttled or failed (or ctx ended). Errors
+// never carry the secret.
+func (c *CustomerCredentials) Prove(ctx context.Context, tenantID, clientID, secret, subscriptionID string) error {
+	retry := c.Retry
+	if retry.MaxRetries == 0 {
+		retry = ProveRetry
+	}
+	cfg := c.Settings.Cloud()
+	opts := policy.ClientOptions{Cloud: cfg, Transport: c.Transport, Retry: retry}
+	cred, err := azidentity.NewClientSecretCredential(tenantID, clientID, secret, &azidentity.ClientSecretCredentialOptions{
+		ClientOptions: opts, DisableInstanceDiscovery: true,
+	})
+	if err != nil {
+		// Only a malformed tenant id fails here; the request validation
+		// admits GUIDs only.
+		return fmt.Errorf("%w: %v", ErrTenantNotFound, err)
+	}
+	if _, err := cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{armScope(cfg)}}); err != nil {
+		return classifyCustomerAuth(err)
+	}
+	subs, err := armsubscriptions.NewClient(cred, &arm.ClientOptions{ClientOptions: opts})
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrUnavailable, err)
+	}
+	got, err := subs.Get(ctx, subscriptionID, nil)
+	if err != nil {
+		return classifySubscriptionRead(err)
+	}
+	if s := got.State; s != nil && *s == armsubscriptions.SubscriptionStateDeleted {
+		return fmt.Errorf("%w: the subscription is deleted", ErrSubscriptionNotFound)
+	}
+	return nil
+}
+
+// armScope is the token scope of Resource Manager in cfg.
+func armScope(cfg cloud.Configuration) string {
+	aud := "https://management.azure.com"
+	if svc, ok := cfg.Services[cloud.ResourceManager]; ok && svc.Audience != "" {
+		aud = svc.Audience
+	}
+	return strings.TrimRight(aud, "/") + "/.default"
+}
+
+// aadsts matches an Entra ID error code in an error text. The text holds
+// the token endpoint's answer (never the request, so never the secret).
+var aadsts = regexp.MustCompile(`AADSTS[0-9]+`)
+
+// classifyCustomerAuth maps a failed token request to a refusal, or to
+// ErrUnavailable when Microsoft throttled, failed or was not reached.
+func classifyCustomerAuth(err error) error {
+	msg := err.Error()
+	for _, code := range aadsts.FindAllString(msg, -1) {
+		switch code {
+		case "AADSTS7000215", "AADSTS7000222":
+			return fmt.Errorf("%w (%s)", ErrInvalidClientSecret, code)
+		case "AADSTS90002":
+			return fmt.Errorf("%w (%s)", ErrTenantNotFound, code)
+		case "AADSTS700016":
+			return fmt.Errorf("%w (%s)", ErrAppNotFound, code)
+		}
+	}
+	var afe *azidentity.AuthenticationFailedError
+	if errors.As(err, &afe) && afe.RawResponse != nil {
+		status := afe.RawResponse.StatusCode
+		switch {
+		case status == http.StatusTooManyRequests || status >= 500:
+			return fmt.Errorf("%w: token request answered HTTP %d", ErrUnavailable, status)
+		case status >= 400 && strings.Contains(msg, "invalid_client"):
+			return fmt.Errorf("%w (HTTP %d invalid_client)", ErrInvalidClientSecret, status)
+		case status >= 400:
+			return fmt.Errorf("%w (HTTP %d)", ErrCredentialsRejected, status)
+		}
+	}
+	return fmt.Errorf("%w: token request failed: %v", ErrUnavailable, err)
+}
+
+// classifySubscriptionRead maps a failed subscription read to a refusal, or
+// to ErrUnavailable.
+func classifySubscriptionRead(err error) error {
+	var re *azcore.ResponseError
+	if !errors.As(err, &re) {
+		return fmt.Errorf("%w: read the subscription: %v", ErrUnavailable, err)
+	}
+	switch {
+	case re.StatusCode == http.StatusNotFound,
+		re.StatusCode == http.StatusBadRequest && re.ErrorCode == "InvalidSubscriptionId",
+		// The subscription belongs to another tenant.
+		re.StatusCode == http.StatusUnauthorized && re.ErrorCode == "InvalidAuthenticationTokenTenant":
+		return fmt.Errorf("%w (HTTP %d %s)", ErrSubscriptionNotFound, re.StatusCode, re.ErrorCode)
+	case re.StatusCode == http.StatusForbidden:
+		return fmt.Errorf("%w (HTTP %d %s)", ErrSubscriptionAccessDenied, re.StatusCode, re.ErrorCode)
+	case re.StatusCode == http.StatusUnauthorized:
+		return fmt.Errorf("%w: Resource Manager refused the token (%s)", ErrCredentialsRejected, re.ErrorCode)
+	}
+	return fmt.Errorf("%w: read the subscription: HTTP %d %s", ErrUnavailable, re.StatusCode, re.ErrorCode)
+}

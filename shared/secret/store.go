@@ -1,0 +1,103 @@
+package secret
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"regexp"
+	"sort"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
+)
+
+// ProviderSecretPrefix starts the name of every provider's credential secret;
+// the functions' IAM policies are scoped to it.
+const ProviderSecretPrefix = "partner-cloud/providers/"
+
+// Tag keys of a provider's credential secret.
+const (
+	TagAccount  = "account"
+	TagProvider = "provider"
+)
+
+// safeSegment is what Secrets Manager accepts in a name segment and a tag
+// value (without "/", so that segments stay unambiguous).
+var safeSegment = regexp.MustCompile(`^[A-Za-z0-9_+=.@-]{1,128}$`)
+
+// Segment returns s when Secrets Manager accepts it in a secret name and a
+// tag value, else "sha256-" and its SHA-256 in hex: stable, and still unique.
+func Segment(s string) string {
+	if safeSegment.MatchString(s) {
+		return s
+	}
+	sum := sha256.Sum256([]byte(s))
+	return "sha256-" + hex.EncodeToString(sum[:])
+}
+
+// ProviderSecretName is the name of a provider's credential secret:
+// partner-cloud/providers/<accountId>/<providerId>.
+func ProviderSecretName(accountID, providerID string) string {
+	return ProviderSecretPrefix + Segment(accountID) + "/" + Segment(providerID)
+}
+
+// ProviderTags are the tags of a provider's credential secret.
+func ProviderTags(accountID, providerID string) map[string]string {
+	return map[string]string{TagAccount: Segment(accountID), TagProvider: Segment(providerID)}
+}
+
+// API is the part of the Secrets Manager client that Store calls.
+type API interface {
+	CreateSecret(ctx context.Context, in *secretsmanager.CreateSecretInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.CreateSecretOutput, error)
+	DeleteSecret(ctx context.Context, in *secretsmanager.DeleteSecretInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.DeleteSecretOutput, error)
+}
+
+var _ API = (*secretsmanager.Client)(nil)
+
+// Store creates and deletes secrets. Errors name the secret, never its value.
+type Store struct {
+	Client API
+}
+
+// Create stores value as a new secret with tags and returns its ARN.
+func (s *Store) Create(ctx context.Context, name, value string, tags map[string]string) (string, error) {
+	keys := make([]string, 0, len(tags))
+	for k := range tags {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	tt := make([]types.Tag, 0, len(keys))
+	for _, k := range keys {
+		tt = append(tt, types.Tag{Key: aws.String(k), Value: aws.String(tags[k])})
+	}
+	out, err := s.Client.CreateSecret(ctx, &secretsmanager.CreateSecretInput{
+		Name:         aws.String(name),
+		SecretString: aws.String(value),
+		Tags:         tt,
+	})
+	if err != nil {
+		return "", fmt.Errorf("create secret %s: %w", name, err)
+	}
+	arn := aws.ToString(out.ARN)
+	if arn == "" {
+		return "", fmt.Errorf("create secret %s: no ARN in the answer", name)
+	}
+	return arn, nil
+}
+
+// Delete deletes the secret at once, without a recovery window. A secret
+// that does not exist is not an error, so a retried delete succeeds.
+func (s *Store) Delete(ctx context.Context, arn string) error {
+	_, err := s.Client.DeleteSecret(ctx, &secretsmanager.DeleteSecretInput{
+		SecretId:                   aws.String(arn),
+		ForceDeleteWithoutRecovery: aws.Bool(true),
+	})
+	var nf *types.ResourceNotFoundException
+	if err != nil && !errors.As(err, &nf) {
+		return fmt.Errorf("delete secret %s: %w", arn, err)
+	}
+	return nil
+}
