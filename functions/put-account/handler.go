@@ -17,7 +17,7 @@ import (
 
 // Limits of an account record.
 const (
-	MaxAccountIDLen = 128
+	MaxAccountIDLen = api.MaxAccountIDLen
 	MaxNameRunes    = 200
 )
 
@@ -127,15 +127,8 @@ func validateName(name string) string {
 	return ""
 }
 
-// validAccountID mirrors the account_id claim's rules (api.CallerFrom).
+// validAccountID is the account_id claim's rule (api.ValidAccountID), with
+// no surrounding white space: an account written here is one a token can name.
 func validAccountID(id string) bool {
-	if id == "" || len(id) > MaxAccountIDLen || strings.TrimSpace(id) != id {
-		return false
-	}
-	for _, r := range id {
-		if r == '#' || !unicode.IsPrint(r) {
-			return false
-		}
-	}
-	return true
+	return strings.TrimSpace(id) == id && api.ValidAccountID(id)
 }

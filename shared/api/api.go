@@ -56,15 +56,22 @@ func (c Caller) Has(role string) bool {
 // IsAdmin reports whether the caller is an organization administrator.
 func (c Caller) IsAdmin() bool { return c.Has("admin") }
 
-// CallerFrom reads the caller from the authorizer context. A missing sub or
-// account_id is unauthenticated: the route cannot act for nobody.
+// Bounds on the identity claims, in bytes.
+const (
+	MaxAccountIDLen = 128
+	MaxUserIDLen    = 256
+)
+
+// CallerFrom reads the caller from the authorizer context. A missing or
+// malformed sub or account_id is unauthenticated: the route cannot act for
+// nobody, nor for an id the store could not tell from another.
 func CallerFrom(req Request) (Caller, error) {
 	var claims map[string]string
 	if a := req.RequestContext.Authorizer; a != nil && a.JWT != nil {
 		claims = a.JWT.Claims
 	}
 	c := Caller{UserID: strings.TrimSpace(claims["sub"]), AccountID: strings.TrimSpace(claims["account_id"]), Roles: ParseRoles(claims["roles"])}
-	if c.UserID == "" || c.AccountID == "" || len(c.AccountID) > 128 || strings.ContainsAny(c.AccountID, "#\x00") {
+	if !ValidAccountID(c.AccountID) || !validClaimID(c.UserID, MaxUserIDLen) {
 		return Caller{}, apperr.New(apperr.Unauthenticated, "A valid token with the sub and account_id claims is required.")
 	}
 	c.Name = cleanName(claims["name"])
@@ -72,6 +79,28 @@ func CallerFrom(req Request) (Caller, error) {
 		c.Email = email
 	}
 	return c, nil
+}
+
+// ValidAccountID reports whether id can be an account id: 1 to
+// MaxAccountIDLen bytes of printable characters without '#' (the store's key
+// separator), and not an array or object claim as the authorizer renders one
+// ("[a b]", `["a"]`, "{...}"). Surrounding white space is the caller's to trim.
+func ValidAccountID(id string) bool {
+	return validClaimID(id, MaxAccountIDLen) && !strings.Contains(id, "#")
+}
+
+// validClaimID: 1 to max bytes of valid UTF-8, every character printable,
+// not starting with '[' or '{' (a non-string claim rendered as text).
+func validClaimID(s string, max int) bool {
+	if s == "" || len(s) > max || !utf8.ValidString(s) || s[0] == '[' || s[0] == '{' {
+		return false
+	}
+	for _, r := range s {
+		if !unicode.IsPrint(r) {
+			return false
+		}
+	}
+	return true
 }
 
 // cleanName returns the name claim trimmed and cut to MaxCallerNameLen
@@ -199,6 +228,18 @@ func JSON(req Request, status int, v any) Response {
 	}
 }
 
+// NoContent returns a 204 response (no body) with the request id header.
+func NoContent(req Request) Response {
+	return Response{
+		StatusCode: http.StatusNoContent,
+		Headers: map[string]string{
+			"X-Request-Id":           RequestID(req),
+			"Cache-Control":          "no-store",
+			"X-Content-Type-Options": "nosniff",
+		},
+	}
+}
+
 // errorBody is the error shape of spec §4.
 type errorBody struct {
 	Error map[string]any `json:"error"`
@@ -221,7 +262,7 @@ func Error(req Request, err error) Response {
 		}
 	}
 	b, _ := json.Marshal(errorBody{Error: body})
-	return Response{
+	resp := Response{
 		StatusCode: status,
 		Headers: map[string]string{
 			"Content-Type":           "application/json",
@@ -231,6 +272,11 @@ func Error(req Request, err error) Response {
 		},
 		Body: string(b),
 	}
+	if status == http.StatusUnauthorized {
+		// RFC 9110 §15.5.2: a 401 names the scheme, as the gateway's own 401 does.
+		resp.Headers["WWW-Authenticate"] = "Bearer"
+	}
+	return resp
 }
 
 // HandlerFunc is a route's logic: it returns a response or an error.

@@ -37,13 +37,22 @@ var (
 // MaxStateLen bounds what is parsed at all.
 const MaxStateLen = 512
 
-// NewState returns a state for the invitation hash, valid for ttl.
+// NewState returns a state for the invitation hash, valid for at least ttl
+// (Expires is in whole seconds).
 func NewState(invitationHash string, now time.Time, ttl time.Duration) (State, error) {
 	b := make([]byte, 16)
 	if _, err := rand.Read(b); err != nil {
 		return State{}, err
 	}
-	return State{Invitation: invitationHash, JTI: hex.EncodeToString(b), Expires: now.Add(ttl).Unix()}, nil
+	// Round the expiry up to a whole second: truncating it would cut up to a
+	// second off the lifetime, and a lifetime under a second (a local cloud
+	// with a time scale) could end before the state was even used.
+	exp := now.Add(ttl)
+	secs := exp.Unix()
+	if exp.Nanosecond() > 0 {
+		secs++
+	}
+	return State{Invitation: invitationHash, JTI: hex.EncodeToString(b), Expires: secs}, nil
 }
 
 // Sign encodes the state as base64url(JSON) "." base64url(HMAC-SHA256).

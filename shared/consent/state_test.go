@@ -76,3 +76,28 @@ func FuzzVerifyState(f *testing.F) {
 func encodeMAC(k Key, p string) string { return b64(k.mac(p)) }
 
 func b64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
+
+// TestStateLivesAtLeastTTL: the expiry is rounded up to a whole second, so a
+// state is valid for at least its TTL, even a TTL under a second (the local
+// cloud divides STATE_TTL by its time scale) issued early in a second.
+func TestStateLivesAtLeastTTL(t *testing.T) {
+	k := testKey(t)
+	inv := Hash(k.InvitationID("prv_1", "n"))
+	for _, frac := range []time.Duration{0, 50 * time.Millisecond, 500 * time.Millisecond, 999 * time.Millisecond} {
+		now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC).Add(frac)
+		ttl := 900 * time.Millisecond
+		st, err := NewState(inv, now, ttl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw := k.Sign(st)
+		for _, at := range []time.Duration{0, ttl - time.Millisecond} {
+			if _, err := k.Verify(raw, now.Add(at)); err != nil {
+				t.Errorf("issued at +%v, verified %v later: %v", frac, at, err)
+			}
+		}
+		if _, err := k.Verify(raw, now.Add(ttl+time.Second)); !errors.Is(err, ErrStateExpired) {
+			t.Errorf("issued at +%v: still valid a second after its TTL (%v)", frac, err)
+		}
+	}
+}

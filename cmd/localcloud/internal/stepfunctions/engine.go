@@ -3,9 +3,10 @@
 // 1.0 API that the aws-sdk-go-v2 sfn client and the AWS CLI speak.
 //
 // Executions run in memory, in goroutines, for as long as the Engine lives.
-// Every wait (Wait states, Retry intervals, Task timeouts and heartbeats,
-// execution timeouts) is divided by Options.TimeScale, so that days of
-// waiting pass in seconds.
+// Every wait (Wait states, Retry intervals, .waitForTaskToken timeouts and
+// heartbeats, execution timeouts) is divided by Options.TimeScale, so that
+// days of waiting pass in seconds. The timeout of a request-response Task
+// bounds the function's real work and is not scaled.
 //
 // Task states run AWS Lambda functions through a LambdaInvoker, with the
 // optimized integration arn:aws:states:::lambda:invoke (and its

@@ -242,8 +242,12 @@ func (r *stateRun) invokeIntegration(ctx context.Context, params any, to timeout
 	}
 }
 
-// invoke calls a function with a timeout of the given seconds (workflow
-// time). Errors are *asl.Error values, or ctx's error when stopped.
+// invoke calls a function with a timeout of the given seconds. The timeout
+// of a request-response task bounds real work (the function runs in real
+// time, as its own Lambda timeout does), so it is not divided by the time
+// scale: at 86400× a 60-second timeout would otherwise end every invocation
+// after 0.7 ms. Waits for a task token are scaled (see run). Errors are
+// *asl.Error values, or ctx's error when stopped.
 func (e *Engine) invoke(ctx context.Context, fn string, payload []byte, timeoutSeconds int64) ([]byte, error) {
 	ictx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -256,7 +260,7 @@ func (e *Engine) invoke(ctx context.Context, fn string, payload []byte, timeoutS
 		out, err := e.lambdaInvoke(ictx, fn, payload)
 		done <- invoked{out, err}
 	}()
-	t := time.NewTimer(e.scaled(time.Duration(timeoutSeconds) * time.Second))
+	t := time.NewTimer(time.Duration(timeoutSeconds) * time.Second)
 	defer t.Stop()
 	select {
 	case res := <-done:

@@ -1,0 +1,170 @@
+package e2e
+
+// The administrator's pages and the invitation email in a real browser:
+// headless Chromium renders the landing page, a result page and the HTML
+// email; the rendered DOM must carry the key text and the screenshot must
+// be a real image.
+
+import (
+	"bytes"
+	"context"
+	"image/png"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/net/html"
+)
+
+const chromiumPath = "/usr/bin/chromium"
+
+// chromium finds the browser or skips the test.
+func chromium(t *testing.T) string {
+	t.Helper()
+	for _, p := range []string{chromiumPath, "chromium", "chromium-browser"} {
+		if path, err := exec.LookPath(p); err == nil {
+			return path
+		}
+	}
+	t.Skip("browser check skipped: Chromium is not installed (Debian: apt-get install chromium; expected at " + chromiumPath + ")")
+	return ""
+}
+
+// browse renders target in headless Chromium: its DOM after rendering, as
+// text, and a screenshot saved as shot (a PNG).
+func browse(t *testing.T, bin, target, shot string) string {
+	t.Helper()
+	run := func(extra ...string) []byte {
+		t.Helper()
+		profile := t.TempDir()
+		ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+		defer cancel()
+		args := append([]string{
+			"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+			"--disable-background-networking", "--disable-component-update", "--disable-sync",
+			"--disable-dev-shm-usage", "--hide-scrollbars",
+			"--user-data-dir=" + profile, "--window-size=1024,1400",
+		}, extra...)
+		args = append(args, target)
+		cmd := exec.CommandContext(ctx, bin, args...)
+		cmd.WaitDelay = 5 * time.Second
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		err := cmd.Run()
+		if ctx.Err() != nil {
+			t.Fatalf("chromium %v timed out on %s\n%s", extra, target, tail(stderr.String(), 2000))
+		}
+		if err != nil {
+			t.Fatalf("chromium %v on %s: %v\n%s", extra, target, err, tail(stderr.String(), 2000))
+		}
+		return stdout.Bytes()
+	}
+
+	dom := run("--dump-dom")
+	doc, err := html.Parse(bytes.NewReader(dom))
+	if err != nil {
+		t.Fatalf("rendered DOM of %s: %v", target, err)
+	}
+	text := page{doc: doc}.text()
+
+	run("--screenshot=" + shot)
+	f, err := os.Open(shot)
+	if err != nil {
+		t.Fatalf("no screenshot of %s: %v", target, err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatalf("screenshot of %s is not a PNG: %v", target, err)
+	}
+	b := img.Bounds()
+	if b.Dx() < 500 || b.Dy() < 500 {
+		t.Errorf("screenshot of %s is %dx%d", target, b.Dx(), b.Dy())
+	}
+	colours := map[[4]uint32]bool{}
+	for y := b.Min.Y; y < b.Max.Y && len(colours) < 16; y += 7 {
+		for x := b.Min.X; x < b.Max.X && len(colours) < 16; x += 7 {
+			r, g, bl, a := img.At(x, y).RGBA()
+			colours[[4]uint32{r, g, bl, a}] = true
+		}
+	}
+	if len(colours) < 2 {
+		t.Errorf("screenshot of %s is blank (one colour)", target)
+	}
+	t.Logf("screenshot of %s: %s (%dx%d, ≥%d colours)", target, shot, b.Dx(), b.Dy(), len(colours))
+	return text
+}
+
+func wantText(t *testing.T, what, text string, wants ...string) {
+	t.Helper()
+	for _, w := range wants {
+		if !strings.Contains(text, w) {
+			t.Errorf("%s: rendered text lacks %q:\n%s", what, w, tail(text, 3000))
+		}
+	}
+}
+
+// TestBrowserPages renders the landing page, the decline result page and the
+// invitation email in headless Chromium.
+func TestBrowserPages(t *testing.T) {
+	t.Parallel()
+	bin := chromium(t)
+	e := cloudFor(t, "standard")
+	tok := e.token(t, "acct-eligible", "admin")
+	name := wfName("Browser check")
+	id := e.create(t, tok, migrate(name, ownedSub, missingSub))
+	t.Cleanup(func() { e.cancelIfOpen(t, tok, id) })
+	shots, err := os.MkdirTemp("", "e2e-screenshots-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshots in %s", shots)
+
+	m := e.waitMessage(t, contosoAdmin, "approve moving", name, 20*time.Second)
+	link := e.consentLink(t, m)
+	partner := "Partner Cloud"
+
+	t.Run("landing page", func(t *testing.T) {
+		text := browse(t, bin, link, filepath.Join(shots, "landing.png"))
+		wantText(t, "landing page", text, partner, "Eligible Org", "Sign in with Microsoft",
+			"Remove an existing partner", "Accept the partner relationship", "Authorize "+partner+"'s application",
+			ownedSub, missingSub, "This link expires on")
+	})
+
+	t.Run("invitation email", func(t *testing.T) {
+		if m.HTML == "" {
+			t.Fatalf("the invitation email has no HTML part")
+		}
+		file := filepath.Join(shots, "invitation-email.html")
+		if err := os.WriteFile(file, []byte(m.HTML), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		text := browse(t, bin, "file://"+file, filepath.Join(shots, "invitation-email.png"))
+		wantText(t, "invitation email", text, partner, "Eligible Org", name, "What will happen",
+			"Review and approve", link, "The link expires on", "remove that partner")
+	})
+
+	t.Run("decline result page", func(t *testing.T) {
+		// The browser reloads the decline's callback: the replay shows the
+		// same page the administrator saw. The "fast" cloud keeps states 2
+		// minutes, long enough for Chromium to load it.
+		f := cloudFor(t, "fast")
+		ftok := f.token(t, "acct-eligible", "admin")
+		fname := wfName("Browser decline")
+		fid := f.create(t, ftok, migrate(fname, ownedSub))
+		t.Cleanup(func() { f.cancelIfOpen(t, ftok, fid) })
+		_, landing := f.landingFor(t, fname)
+		result := f.signIn(t, f.microsoftLink(t, landing), contosoAdmin, "decline")
+		if result.status != 200 {
+			t.Fatalf("decline result page: %d %s", result.status, result.text())
+		}
+		text := browse(t, bin, result.url.String(), filepath.Join(shots, "declined.png"))
+		wantText(t, "decline result page", text, partner, "You declined the request", "What you can do")
+		if got, want := strings.Join(strings.Fields(text), " "), mainText(result); !strings.Contains(got, want) {
+			t.Errorf("the browser's page differs from the first answer:\n%s\nwant it to contain\n%s", got, want)
+		}
+	})
+}
