@@ -116,6 +116,9 @@ type Options struct {
 	Services []Service
 	// SkipBuild uses the binaries already in <StateDir>/bin.
 	SkipBuild bool
+	// CountDynamoDB counts the embedded DynamoDB's requests by operation
+	// (see DynamoCounts); off by default. No effect with DynamoEndpoint.
+	CountDynamoDB bool
 }
 
 // Flag names used in error messages about busy ports.
@@ -170,6 +173,10 @@ type Cloud struct {
 	apiURL    string
 	dyn       *dynamo.Server
 	dynURL    string
+	dynCount  *dynamo.Counter // nil unless Options.CountDynamoDB
+	dynFaults *dynamo.Faults  // off until a test switches it on
+	hostEnv   map[string]string
+	functions []lambdahost.Function
 	endpoints map[string]string
 	started   []Service
 	keyPath   string
@@ -181,7 +188,7 @@ func Start(ctx context.Context, opts Options) (_ *Cloud, err error) {
 	if err := opts.defaults(); err != nil {
 		return nil, err
 	}
-	c := &Cloud{opts: opts, log: opts.Logger, endpoints: map[string]string{}, params: map[string]string{}}
+	c := &Cloud{opts: opts, log: opts.Logger, endpoints: map[string]string{}, params: map[string]string{}, dynFaults: &dynamo.Faults{}}
 	for k, v := range opts.Parameters {
 		c.params[k] = v
 	}
@@ -238,7 +245,10 @@ func Start(ctx context.Context, opts Options) (_ *Cloud, err error) {
 	}
 
 	if dynLn != nil {
-		c.dyn = dynamo.Start(dynLn)
+		if opts.CountDynamoDB {
+			c.dynCount = dynamo.NewCounter()
+		}
+		c.dyn = dynamo.StartWithFaults(dynLn, c.dynFaults, c.dynCount)
 		c.dynURL = c.dyn.URL
 	} else {
 		c.dynURL = strings.TrimRight(opts.DynamoEndpoint, "/")
@@ -279,6 +289,7 @@ func Start(ctx context.Context, opts Options) (_ *Cloud, err error) {
 		env[k] = v
 	}
 
+	c.hostEnv = env
 	c.host = lambdahost.New(lambdahost.Options{Log: opts.Log, MaxInstances: opts.MaxInstances, Env: env})
 	for _, f := range c.tmpl.Functions {
 		fenv, err := ScaleEnv(f.Environment, opts.TimeScale)
@@ -286,11 +297,12 @@ func Start(ctx context.Context, opts Options) (_ *Cloud, err error) {
 			return nil, fmt.Errorf("function %s: %w", f.LogicalID, err)
 		}
 		// Timeouts stay real-time: they bound real work.
-		err = c.host.Register(lambdahost.Function{Name: f.LogicalID, Binary: bins[f.LogicalID], Env: fenv,
-			Timeout: time.Duration(f.Timeout) * time.Second, MemoryMB: f.MemorySize})
-		if err != nil {
+		fn := lambdahost.Function{Name: f.LogicalID, Binary: bins[f.LogicalID], Env: fenv,
+			Timeout: time.Duration(f.Timeout) * time.Second, MemoryMB: f.MemorySize}
+		if err := c.host.Register(fn); err != nil {
 			return nil, err
 		}
+		c.functions = append(c.functions, fn)
 	}
 	c.hostReady.Store(c.host)
 
@@ -629,6 +641,36 @@ func (l lazyInvoker) Invoke(ctx context.Context, function string, payload []byte
 
 // Host is the Lambda host (invocation counts, instances).
 func (c *Cloud) Host() *lambdahost.Host { return c.host }
+
+// Functions are the functions as registered with the Lambda host (binary,
+// scaled environment, timeout, memory), in template order. With HostEnv they
+// let a caller start the same function in a host of its own (the benchmarks'
+// cold starts do).
+func (c *Cloud) Functions() []lambdahost.Function {
+	out := make([]lambdahost.Function, len(c.functions))
+	copy(out, c.functions)
+	return out
+}
+
+// HostEnv is the environment the Lambda host adds to every function (the
+// endpoint variables, SSL_CERT_FILE, Options.EnvOverrides).
+func (c *Cloud) HostEnv() map[string]string {
+	out := make(map[string]string, len(c.hostEnv))
+	for k, v := range c.hostEnv {
+		out[k] = v
+	}
+	return out
+}
+
+// DynamoCounts returns the embedded DynamoDB's requests so far by operation
+// (X-Amz-Target without its prefix), or nil unless the cloud was started
+// with Options.CountDynamoDB.
+func (c *Cloud) DynamoCounts() map[string]int64 {
+	if c.dynCount == nil {
+		return nil
+	}
+	return c.dynCount.Counts()
+}
 
 // Template is the loaded, resolved template.
 func (c *Cloud) Template() *samtemplate.Template { return c.tmpl }

@@ -262,6 +262,39 @@ func (s *stepFunctionsService) Close() error {
 	return err
 }
 
+// Engine is the Step Functions engine (state transitions per execution), or
+// nil before it starts.
+func (c *Cloud) Engine() *stepfunctions.Engine {
+	for _, s := range c.started {
+		if sf, ok := s.(*stepFunctionsService); ok {
+			return sf.Engine
+		}
+	}
+	return nil
+}
+
+// Microsoft is the Microsoft double (Calls by kind, the control API's
+// state), or nil before it starts.
+func (c *Cloud) Microsoft() *microsoft.Server {
+	for _, s := range c.started {
+		if ms, ok := s.(*microsoftService); ok {
+			return ms.Double
+		}
+	}
+	return nil
+}
+
+// Outbox is the SES emulator's outbox (Calls, Messages), or nil before it
+// starts.
+func (c *Cloud) Outbox() *ses.Outbox {
+	for _, s := range c.started {
+		if em, ok := s.(*sesService); ok {
+			return em.Outbox
+		}
+	}
+	return nil
+}
+
 // CAClient returns an HTTP client (HTTP/2 where offered) that trusts the
 // system's roots and the CA certificate in pemPath: the Microsoft double's,
 // written to <StateDir>/microsoft-ca.pem at start-up.

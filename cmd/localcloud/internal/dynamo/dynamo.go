@@ -13,6 +13,8 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -177,4 +179,71 @@ func projection(ix samtemplate.SecondaryIndex) *types.Projection {
 		p.NonKeyAttributes = ix.NonKeyAttributes
 	}
 	return p
+}
+
+// Counter counts DynamoDB requests by operation (the part of X-Amz-Target
+// after the dot: "GetItem", "TransactWriteItems", ...). It is off unless the
+// cloud is started with Options.CountDynamoDB; counting costs a map update
+// under a mutex per request.
+type Counter struct {
+	mu     sync.Mutex
+	counts map[string]int64
+}
+
+// NewCounter returns an empty Counter.
+func NewCounter() *Counter { return &Counter{counts: map[string]int64{}} }
+
+// Wrap counts each request to next by its X-Amz-Target operation.
+func (c *Counter) Wrap(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		op := r.Header.Get("X-Amz-Target")
+		if i := strings.LastIndexByte(op, '.'); i >= 0 {
+			op = op[i+1:]
+		}
+		if op == "" {
+			op = "unknown"
+		}
+		c.mu.Lock()
+		c.counts[op]++
+		c.mu.Unlock()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// Counts returns a copy of the counts by operation.
+func (c *Counter) Counts() map[string]int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make(map[string]int64, len(c.counts))
+	for k, v := range c.counts {
+		out[k] = v
+	}
+	return out
+}
+
+// IsRead tells whether a DynamoDB operation reads items (GetItem, Query,
+// Scan, BatchGetItem, TransactGetItems); the item-changing ones are writes.
+func IsRead(op string) bool {
+	switch op {
+	case "GetItem", "Query", "Scan", "BatchGetItem", "TransactGetItems":
+		return true
+	}
+	return false
+}
+
+// IsWrite tells whether a DynamoDB operation changes items.
+func IsWrite(op string) bool {
+	switch op {
+	case "PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems":
+		return true
+	}
+	return false
+}
+
+// StartCounted is Start with every request counted by counter.
+func StartCounted(ln net.Listener, counter *Counter) *Server {
+	s := &Server{URL: "http://" + ln.Addr().String(), ln: ln,
+		srv: &http.Server{Handler: counter.Wrap(Handler()), ReadHeaderTimeout: 10 * time.Second}}
+	go func() { _ = s.srv.Serve(ln) }()
+	return s
 }

@@ -1,0 +1,427 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"html"
+	"io"
+	"net/http"
+	"net/url"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/partnercloud/azure/cmd/localcloud/internal/cloud"
+	"github.com/partnercloud/azure/cmd/localcloud/internal/dynamo"
+)
+
+// Scenario ids (cmd/localcloud/scenario/default.json).
+const (
+	ownedSub     = "20000000-0000-4000-8000-000000000101"
+	missingSub   = "20000000-0000-4000-8000-000000000102"
+	contosoAdmin = "admin@contoso.example"
+	reps         = "azure-migrations@partner.example"
+	requester    = "requester@acct-eligible.example"
+)
+
+// driver plays the platform UI and the customer's administrator over HTTP.
+type driver struct {
+	c      *cloud.Cloud
+	api    string
+	ms     string
+	client *http.Client // trusts the Microsoft double; does not follow redirects
+	token  string
+	smARN  string
+}
+
+func newDriver(c *cloud.Cloud, conns int) (*driver, error) {
+	ep := c.Endpoints()
+	client, err := cloud.CAClient(ep[cloud.EndpointMicrosoftCA])
+	if err != nil {
+		return nil, err
+	}
+	tr := client.Transport.(*http.Transport)
+	tr.MaxIdleConnsPerHost = conns
+	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	client.Timeout = 60 * time.Second
+	tok, err := c.Token("acct-eligible", []string{"admin"})
+	if err != nil {
+		return nil, err
+	}
+	d := &driver{c: c, api: c.APIURL(), ms: ep[cloud.EndpointMicrosoft], client: client, token: tok}
+	for _, sm := range c.Template().StateMachines {
+		if d.smARN == "" || sm.LogicalID == "MigrationStateMachine" {
+			d.smARN = sm.ARN
+		}
+	}
+	return d, nil
+}
+
+// executionARN is the migration's execution (named provider-<id>).
+func (d *driver) executionARN(id string) string {
+	return strings.Replace(d.smARN, ":stateMachine:", ":execution:", 1) + ":provider-" + id
+}
+
+func (d *driver) do(ctx context.Context, method, u string, body []byte, headers map[string]string) (int, []byte, http.Header, error) {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, rd)
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	resp, err := d.client.Do(req)
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, raw, resp.Header, err
+}
+
+func createBody(name string, subs ...string) []byte {
+	b, _ := json.Marshal(map[string]any{
+		"name": name, "type": "azure", "option": "migrate", "azureAdminEmail": contosoAdmin, "subscriptionIds": subs,
+		"acceptedTerms": map[string]string{"partner": "2017-08", "microsoft": "2017-08"},
+	})
+	return b
+}
+
+// create is POST /providers as an administrator; it returns the provider id.
+func (d *driver) create(ctx context.Context, body []byte, key string) (string, error) {
+	h := map[string]string{"Authorization": "Bearer " + d.token, "Content-Type": "application/json"}
+	if key != "" {
+		h["Idempotency-Key"] = key
+	}
+	st, raw, _, err := d.do(ctx, "POST", d.api+"/providers", body, h)
+	if err != nil {
+		return "", err
+	}
+	var out struct {
+		ID string `json:"id"`
+	}
+	if st != http.StatusAccepted || json.Unmarshal(raw, &out) != nil || out.ID == "" {
+		return "", fmt.Errorf("POST /providers: %d %.300s", st, raw)
+	}
+	return out.ID, nil
+}
+
+// get is GET /providers/{id}.
+func (d *driver) get(ctx context.Context, id string) (status string, err error) {
+	st, raw, _, err := d.do(ctx, "GET", d.api+"/providers/"+id, nil, map[string]string{"Authorization": "Bearer " + d.token})
+	if err != nil {
+		return "", err
+	}
+	var p struct {
+		Status string `json:"status"`
+	}
+	if st != 200 || json.Unmarshal(raw, &p) != nil {
+		return "", fmt.Errorf("GET /providers/%s: %d %.200s", id, st, raw)
+	}
+	return p.Status, nil
+}
+
+// waitEmail waits for an email to `to` whose subject holds subject and whose
+// subject or text holds mark, read from the outbox in-process.
+func (d *driver) waitEmail(ctx context.Context, to, subject, mark string, timeout time.Duration) (links []string, err error) {
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		for _, m := range d.c.Outbox().Messages() {
+			if len(m.To) > 0 && m.To[0] == to && strings.Contains(m.Subject, subject) && strings.Contains(m.Subject+m.Text, mark) {
+				return m.Links, nil
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return nil, fmt.Errorf("no email to %s with %q for %q within %v", to, subject, mark, timeout)
+}
+
+// consentLink is the /consent/ link among an email's links.
+func (d *driver) consentLink(links []string) string {
+	for _, l := range links {
+		if strings.HasPrefix(l, d.api+"/consent/") {
+			return l
+		}
+	}
+	return ""
+}
+
+var (
+	hrefRe  = regexp.MustCompile(`(?i)href\s*=\s*"([^"]*)"`)
+	inputRe = regexp.MustCompile(`(?is)<input\b[^>]*>`)
+	attrRe  = regexp.MustCompile(`(?is)\b(type|name|value)\s*=\s*"([^"]*)"`)
+	formRe  = regexp.MustCompile(`(?is)<form\b[^>]*\baction\s*=\s*"([^"]*)"`)
+)
+
+// consent is the administrator's path from the email link: the landing
+// page, Microsoft's admin-consent page (sign in and accept), and the
+// callback Microsoft redirects to.
+func (d *driver) consent(ctx context.Context, link string) error {
+	st, page, _, err := d.do(ctx, "GET", link, nil, nil)
+	if err != nil {
+		return err
+	}
+	if st != 200 {
+		return fmt.Errorf("landing page %s: %d", link, st)
+	}
+	var consentURL string
+	for _, m := range hrefRe.FindAllSubmatch(page, -1) {
+		if u := html.UnescapeString(string(m[1])); strings.HasPrefix(u, d.ms) && strings.Contains(strings.ToLower(u), "adminconsent") {
+			consentURL = u
+			break
+		}
+	}
+	if consentURL == "" {
+		return fmt.Errorf("no admin-consent link on the landing page")
+	}
+	st, form, _, err := d.do(ctx, "GET", consentURL, nil, nil)
+	if err != nil {
+		return err
+	}
+	if st != 200 {
+		return fmt.Errorf("admin-consent page: %d", st)
+	}
+	fields := url.Values{}
+	for _, in := range inputRe.FindAll(form, -1) {
+		attrs := map[string]string{}
+		for _, a := range attrRe.FindAllSubmatch(in, -1) {
+			attrs[strings.ToLower(string(a[1]))] = html.UnescapeString(string(a[2]))
+		}
+		if strings.EqualFold(attrs["type"], "hidden") && attrs["name"] != "" {
+			fields.Set(attrs["name"], attrs["value"])
+		}
+	}
+	fields.Set("login", contosoAdmin)
+	fields.Set("decision", "accept")
+	action := consentURL
+	if m := formRe.FindSubmatch(form); m != nil {
+		base, _ := url.Parse(consentURL)
+		if ref, err := url.Parse(html.UnescapeString(string(m[1]))); err == nil {
+			action = base.ResolveReference(ref).String()
+		}
+	}
+	st, _, hdr, err := d.do(ctx, "POST", action, []byte(fields.Encode()), map[string]string{"Content-Type": "application/x-www-form-urlencoded"})
+	if err != nil {
+		return err
+	}
+	callback := hdr.Get("Location")
+	if st != http.StatusFound || callback == "" {
+		return fmt.Errorf("admin consent: %d, Location %q", st, callback)
+	}
+	st, _, _, err = d.do(ctx, "GET", callback, nil, nil)
+	if err != nil {
+		return err
+	}
+	if st != 200 {
+		return fmt.Errorf("consent callback: %d", st)
+	}
+	return nil
+}
+
+// control posts to the Microsoft double's control API.
+func (d *driver) control(ctx context.Context, path string, body any) error {
+	raw, _ := json.Marshal(body)
+	st, resp, _, err := d.do(ctx, "POST", d.ms+path, raw, map[string]string{"Content-Type": "application/json"})
+	if err != nil {
+		return err
+	}
+	if st != 200 {
+		return fmt.Errorf("control %s: %d %s", path, st, resp)
+	}
+	return nil
+}
+
+// counts is a snapshot of the local cloud's records.
+type counts struct {
+	invocations map[string]int64
+	dynamo      map[string]int64
+	ses         int64
+	azure       map[string]int64
+}
+
+func snapshot(c *cloud.Cloud) counts {
+	return counts{invocations: c.Host().Invocations(), dynamo: c.DynamoCounts(), ses: c.Outbox().Calls(), azure: c.Microsoft().Calls()}
+}
+
+func diff(after, before map[string]int64) map[string]int64 {
+	out := map[string]int64{}
+	for k, v := range after {
+		if d := v - before[k]; d != 0 {
+			out[k] = d
+		}
+	}
+	return out
+}
+
+func sum(m map[string]int64) int64 {
+	var n int64
+	for _, v := range m {
+		n += v
+	}
+	return n
+}
+
+func detail(m map[string]int64) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, 0, len(keys))
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s %d", strings.TrimSuffix(k, "Function"), m[k]))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// migrationCost is what one migration cost, from the cloud's records.
+type migrationCost struct {
+	name        string
+	status      string
+	took        time.Duration
+	transitions int
+	invocations map[string]int64
+	dynamo      map[string]int64
+	ses         int64
+	azure       map[string]int64
+}
+
+func (m migrationCost) reads() int64 {
+	var n int64
+	for k, v := range m.dynamo {
+		if dynamo.IsRead(k) {
+			n += v
+		}
+	}
+	return n
+}
+
+func (m migrationCost) writes() int64 {
+	var n int64
+	for k, v := range m.dynamo {
+		if dynamo.IsWrite(k) {
+			n += v
+		}
+	}
+	return n
+}
+
+// migrate runs one migration over HTTP: create, consent as the
+// administrator, grant Owner on missingSub when it is among subs and grant
+// is set, and waits for the execution to end. Only the calls of the
+// migration itself are made while counting: the waits read the outbox and
+// the engine in-process.
+func (d *driver) migrate(ctx context.Context, label, name string, subs []string, grant bool, timeout time.Duration) (migrationCost, string, string, error) {
+	c := d.c
+	before := snapshot(c)
+	start := time.Now()
+	key := "bench-" + strings.ReplaceAll(name, " ", "-")
+	id, err := d.create(ctx, createBody(name, subs...), key)
+	if err != nil {
+		return migrationCost{}, "", "", err
+	}
+	links, err := d.waitEmail(ctx, contosoAdmin, "approve moving", name, 60*time.Second)
+	if err != nil {
+		return migrationCost{}, "", "", err
+	}
+	link := d.consentLink(links)
+	if err := d.consent(ctx, link); err != nil {
+		return migrationCost{}, "", "", err
+	}
+	if grant {
+		if _, err := d.waitEmail(ctx, reps, "waiting for Owner access", name, 60*time.Second); err != nil {
+			return migrationCost{}, "", "", err
+		}
+		if err := d.control(ctx, "/_control/owner", map[string]any{"tenant": "contoso", "subscriptionId": missingSub, "grant": true}); err != nil {
+			return migrationCost{}, "", "", err
+		}
+		defer d.control(context.Background(), "/_control/owner", map[string]any{"tenant": "contoso", "subscriptionId": missingSub, "grant": false})
+	}
+	arn := d.executionARN(id)
+	wctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	if _, err := c.Engine().Wait(wctx, arn); err != nil {
+		return migrationCost{}, "", "", fmt.Errorf("%s: execution %s: %w", label, arn, err)
+	}
+	took := time.Since(start)
+	after := snapshot(c)
+	m := migrationCost{name: label, took: took, transitions: c.Engine().Transitions(arn),
+		invocations: diff(after.invocations, before.invocations), dynamo: diff(after.dynamo, before.dynamo),
+		ses: after.ses - before.ses, azure: diff(after.azure, before.azure)}
+	if m.status, err = d.get(ctx, id); err != nil {
+		return m, "", "", err
+	}
+	inv := link[strings.LastIndex(link, "/")+1:]
+	return m, id, inv, nil
+}
+
+// cost measures the happy path, the path with a missing Owner granted
+// later (as TestFullMigration), and a 30-day ownership wait to the deadline.
+func (b *bench) cost(ctx context.Context) error {
+	c, err := b.anyCloud(ctx)
+	if err != nil {
+		return err
+	}
+	d, err := newDriver(c, 4)
+	if err != nil {
+		return err
+	}
+	run := time.Now().Format("150405")
+	var rows []migrationCost
+	happy, id, inv, err := d.migrate(ctx, "happy path: consent, Owner already held (…101)", "Bench happy "+run, []string{ownedSub}, false, 2*time.Minute)
+	if err != nil {
+		return err
+	}
+	rows = append(rows, happy)
+	b.costCloud, b.providerID, b.invitation = c, id, inv
+	b.createBody, b.createKey = createBody("Bench happy "+run, ownedSub), "bench-Bench-happy-"+run
+	full, _, _, err := d.migrate(ctx, "Owner missing on …102, granted after the first check (TestFullMigration)", "Bench full "+run, []string{ownedSub, missingSub}, true, 3*time.Minute)
+	if err != nil {
+		return err
+	}
+	rows = append(rows, full)
+
+	fast, err := b.startCloud(ctx, "fast", 86400, map[string]string{"STATE_TTL": "2m"})
+	if err != nil {
+		return err
+	}
+	fd, err := newDriver(fast, 4)
+	if err != nil {
+		return err
+	}
+	wait, _, _, err := fd.migrate(ctx, "30-day ownership wait: Owner never granted on …102", "Bench wait "+run, []string{missingSub}, false, b.cfg.waitDays)
+	if err != nil {
+		return err
+	}
+	rows = append(rows, wait)
+
+	b.r.h2("Cost per migration")
+	b.r.line("Counted from the local cloud's records while one migration runs alone over HTTP (create, the administrator's landing page, Microsoft sign-in and callback; the waits read the outbox and the engine in-process, so no polling is counted): state transitions from the Step Functions engine, invocations from the Lambda host, DynamoDB requests at the DynamoDB endpoint by `X-Amz-Target` (reads: GetItem/Query/BatchGet/TransactGet; writes: Put/Update/Delete/BatchWrite/TransactWrite), SendEmail calls at SES, and requests at the Microsoft double by kind (Entra ID and Resource Manager calls by the functions, plus the admin-consent page the administrator opens). The first two run at time scale 2000, the 30-day wait at 86400 (a day a second).")
+	b.r.line("")
+	var tr [][]string
+	for _, m := range rows {
+		tr = append(tr, []string{m.name, m.status, fmt.Sprint(m.transitions), fmt.Sprint(sum(m.invocations)), fmt.Sprint(m.reads()), fmt.Sprint(m.writes()),
+			fmt.Sprint(m.ses), fmt.Sprint(sum(m.azure)), m.took.Round(10 * time.Millisecond).String()})
+	}
+	b.r.table([]string{"migration", "final status", "state transitions", "Lambda invocations", "DynamoDB reads", "DynamoDB writes", "SES sends", "Microsoft calls", "wall time"}, tr)
+	b.r.line("In detail, with the happy path as the baseline (×):")
+	b.r.line("")
+	var dr [][]string
+	for _, m := range rows {
+		dr = append(dr, []string{m.name, detail(m.invocations), detail(m.dynamo), detail(m.azure),
+			ratio(float64(m.transitions), float64(happy.transitions)) + " transitions, " + ratio(float64(sum(m.invocations)), float64(sum(happy.invocations))) + " invocations, " +
+				ratio(float64(sum(m.dynamo)), float64(sum(happy.dynamo))) + " DynamoDB requests"})
+	}
+	b.r.table([]string{"migration", "invocations by function", "DynamoDB requests by operation", "Microsoft calls by kind", "vs happy path"}, dr)
+	b.r.line("The engine counts states entered; a Retry of the same state (CheckOwnership re-raising `OwnershipPending`) is a new invocation but not a new state, while AWS bills each retry as a transition: billed transitions = states entered + CheckOwnership invocations − 1 (%d for the happy path, %d for the 30-day wait). Entra ID discovery and token calls happen once per function instance (the SDK caches them), so a migration served by warm instances makes fewer.",
+		happy.transitions+int(happy.invocations["CheckOwnershipFunction"])-1, wait.transitions+int(wait.invocations["CheckOwnershipFunction"])-1)
+	b.r.line("")
+	return nil
+}
