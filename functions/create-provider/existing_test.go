@@ -132,7 +132,7 @@ func TestExistingCreates(t *testing.T) {
 			st := newFakeStore()
 			h := newHandler(st)
 			resp := do(t, h, newRequest(tt.claims, existingBody(t, nil)))
-			v := decodeView(t, resp, 201)
+			v := decodeView(t, resp, 202)
 			account := tt.claims["account_id"]
 			if v.Status != provider.StatusActive || v.Billing != provider.BillingCustomerDirect || v.Option != provider.OptionExisting ||
 				v.TenantID != testTenant || v.ClientID != testClient || v.AccountID != account || v.NextStep != "" {
@@ -269,8 +269,8 @@ func TestExistingIdempotency(t *testing.T) {
 	t.Run("a replay answers the same provider without a new proof or secret", func(t *testing.T) {
 		st := newFakeStore()
 		h := newHandler(st)
-		first := decodeView(t, do(t, h, newRequest(member, existingBody(t, nil), withHeader("Idempotency-Key", "k1"))), 201)
-		again := decodeView(t, do(t, h, newRequest(member, existingBody(t, nil), withHeader("Idempotency-Key", "k1"))), 201)
+		first := decodeView(t, do(t, h, newRequest(member, existingBody(t, nil), withHeader("Idempotency-Key", "k1"))), 202)
+		again := decodeView(t, do(t, h, newRequest(member, existingBody(t, nil), withHeader("Idempotency-Key", "k1"))), 202)
 		if again.ID != first.ID || proverOf(h).count() != 1 || secretsOf(h).creates != 1 || st.count() != 1 {
 			t.Fatalf("replay %s of %s: %d proofs, %d secrets, %d providers", again.ID, first.ID, proverOf(h).count(), secretsOf(h).creates, st.count())
 		}
@@ -292,7 +292,7 @@ func TestExistingIdempotency(t *testing.T) {
 				t.Error(err)
 			}
 		}
-		v := decodeView(t, do(t, h, newRequest(member, existingBody(t, nil), withHeader("Idempotency-Key", "k2"))), 201)
+		v := decodeView(t, do(t, h, newRequest(member, existingBody(t, nil), withHeader("Idempotency-Key", "k2"))), 202)
 		if winner == nil || v.ID != winner.ID || st.count() != 1 {
 			t.Fatalf("answered %s, want the winner", v.ID)
 		}
@@ -313,7 +313,7 @@ func TestExistingWithStore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v := decodeView(t, resp, 201)
+	v := decodeView(t, resp, 202)
 	stored, err := st.GetProvider(ctx, "acct-eligible", v.ID)
 	if err != nil || stored.Status != provider.StatusActive || stored.Billing != provider.BillingCustomerDirect ||
 		!strings.HasPrefix(stored.CredentialSecretARN, "arn:aws:secretsmanager:") || stored.ClientID != testClient {

@@ -151,7 +151,8 @@ func (h *Handler) answerRaceWinner(ctx context.Context, req api.Request, account
 // provider (and where to read it again). It runs for a new provider and for
 // every idempotent replay: a start lost to a crash or a Step Functions fault
 // (answered 500) is repaired by the client's retry with the same key. An
-// existing provider has nothing to start: it is active, answered 201.
+// existing provider has nothing to start (it is active already); it is
+// answered 202 too, as the contract gives one status for POST /providers.
 func (h *Handler) startAndAnswer(ctx context.Context, req api.Request, p *provider.Provider, err error) (api.Response, error) {
 	if err != nil {
 		return api.Response{}, err
@@ -160,11 +161,7 @@ func (h *Handler) startAndAnswer(ctx context.Context, req api.Request, p *provid
 	if err != nil {
 		return api.Response{}, err
 	}
-	status := api.StatusAccepted
-	if p.Option == provider.OptionExisting {
-		status = api.StatusCreated
-	}
-	resp := api.JSON(req, status, p.View())
+	resp := api.JSON(req, api.StatusAccepted, p.View())
 	resp.Headers["Location"] = "/providers/" + p.ID
 	return resp, nil
 }

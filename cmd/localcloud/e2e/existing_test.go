@@ -120,7 +120,7 @@ func TestExistingProvider(t *testing.T) {
 	name := "Existing " + time.Now().Format("150405.000")
 
 	r := w.call(t, "POST", "/providers", tok, existingBody(name, strings.ToUpper(contosoTenant), contosoApp, contosoAppSecret, ownedSub))
-	if r.status != 201 {
+	if r.status != 202 {
 		t.Fatalf("create: %d %s", r.status, r.raw)
 	}
 	id, _ := r.json["id"].(string)
