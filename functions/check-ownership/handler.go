@@ -57,7 +57,7 @@ func (h *Handler) Handle(ctx context.Context, in workflow.OwnershipInput) (workf
 	ctx = logging.With(ctx, log)
 	p, err := h.Store.GetProvider(ctx, in.AccountID, in.ProviderID)
 	if err != nil {
-		return workflow.OwnershipOutput{}, storeErr(err)
+		return workflow.OwnershipOutput{}, workflow.StoreError(err)
 	}
 	if p.Status.Terminal() {
 		return workflow.OwnershipOutput{}, &workflow.InvalidInput{Reason: fmt.Sprintf("provider is %s", p.Status)}
@@ -93,7 +93,7 @@ func (h *Handler) Handle(ctx context.Context, in workflow.OwnershipInput) (workf
 		return apply(q, res, len(requested) == 0, now, h.Deadline)
 	})
 	if err != nil {
-		return workflow.OwnershipOutput{}, storeErr(err)
+		return workflow.OwnershipOutput{}, workflow.StoreError(err)
 	}
 	log.Info("ownership checked", "subscriptions", len(res.Subscriptions), "all_owned", res.AllOwned())
 	if res.AllOwned() {
@@ -200,7 +200,7 @@ func (h *Handler) notify(ctx context.Context, p *provider.Provider, now time.Tim
 		return nil
 	})
 	if err != nil {
-		return storeErr(err)
+		return workflow.StoreError(err)
 	}
 	if !claimed {
 		return nil
@@ -235,12 +235,4 @@ func subscriptionLines(p *provider.Provider) []string {
 		lines = append(lines, s.ID+": "+string(s.State))
 	}
 	return lines
-}
-
-func storeErr(err error) error {
-	var ae *apperr.Error
-	if errors.As(err, &ae) && ae.Code != apperr.Internal {
-		return &workflow.InvalidInput{Reason: ae.Message}
-	}
-	return &workflow.TransientError{Reason: "storage temporarily unavailable"}
 }

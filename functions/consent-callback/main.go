@@ -21,7 +21,6 @@ import (
 	"github.com/partnercloud/azure/shared/consent"
 	"github.com/partnercloud/azure/shared/logging"
 	"github.com/partnercloud/azure/shared/ownership"
-	"github.com/partnercloud/azure/shared/secret"
 	"github.com/partnercloud/azure/shared/store"
 	"github.com/partnercloud/azure/shared/workflow"
 )
@@ -70,14 +69,9 @@ func main() {
 		log.Error("partner credential unusable", "error", err.Error(), "variable", "PARTNER_CREDENTIAL_SECRET_ARN")
 		os.Exit(1)
 	}
-	raw, err := secret.Get(ctx, sm, keyARN)
+	key, err := consent.LoadKey(ctx, sm, keyARN)
 	if err != nil {
-		log.Error("signing key unavailable", "error", err.Error())
-		os.Exit(1)
-	}
-	key, err := consent.ParseKey(raw)
-	if err != nil {
-		log.Error("signing key unusable", "error", err.Error(), "variable", "SIGNING_KEY_SECRET_ARN")
+		log.Error("invalid configuration", "error", err.Error())
 		os.Exit(1)
 	}
 	h := &Handler{

@@ -65,7 +65,7 @@ func (h *Handler) Handle(ctx context.Context, in workflow.InviteInput) (workflow
 
 	p, err := h.Store.GetProvider(ctx, in.AccountID, in.ProviderID)
 	if err != nil {
-		return workflow.InviteOutput{}, transient(err)
+		return workflow.InviteOutput{}, workflow.StoreError(err)
 	}
 	switch {
 	case p.Status == provider.StatusAwaitingOwnerAccess || p.Status == provider.StatusActive:
@@ -106,7 +106,7 @@ func (h *Handler) Handle(ctx context.Context, in workflow.InviteInput) (workflow
 		if apperr.Is(err, apperr.InvalidState) {
 			return h.closed(ctx, p.Invitation.Hash, in.TaskToken)
 		}
-		return workflow.InviteOutput{}, transient(err)
+		return workflow.InviteOutput{}, workflow.StoreError(err)
 	}
 	if action == consent.ActionWait {
 		log.Info("invitation task token renewed; nothing to send")
@@ -154,7 +154,7 @@ func (h *Handler) Handle(ctx context.Context, in workflow.InviteInput) (workflow
 		return nil
 	})
 	if err != nil {
-		return workflow.InviteOutput{}, transient(err)
+		return workflow.InviteOutput{}, workflow.StoreError(err)
 	}
 	if !claimed {
 		log.Info("email already sent by another run")
@@ -196,7 +196,7 @@ func (h *Handler) unclaim(ctx context.Context, p *provider.Provider, action cons
 func (h *Handler) closed(ctx context.Context, hash, token string) (workflow.InviteOutput, error) {
 	rec, err := h.Store.GetInvitation(ctx, hash)
 	if err != nil {
-		return workflow.InviteOutput{}, transient(err)
+		return workflow.InviteOutput{}, workflow.StoreError(err)
 	}
 	switch rec.Status {
 	case consent.StatusConsented:
@@ -206,7 +206,7 @@ func (h *Handler) closed(ctx context.Context, hash, token string) (workflow.Invi
 			q.RecordConsent(rec.TenantID, "", h.Now())
 			return nil
 		}); err != nil {
-			return workflow.InviteOutput{}, transient(err)
+			return workflow.InviteOutput{}, workflow.StoreError(err)
 		}
 		if err := h.Tasks.Succeed(ctx, token, workflow.ConsentResult{TenantID: rec.TenantID}); err != nil && !errors.Is(err, workflow.ErrTaskGone) {
 			return workflow.InviteOutput{}, &workflow.TransientError{Reason: "resume after recorded consent failed"}
@@ -242,7 +242,7 @@ func (h *Handler) ensureNonce(ctx context.Context, p *provider.Provider) (*provi
 		return nil
 	})
 	if err != nil {
-		return nil, transient(err)
+		return nil, workflow.StoreError(err)
 	}
 	return q, nil
 }
@@ -290,13 +290,4 @@ func newClaimID() string {
 	b := make([]byte, 12)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
-}
-
-// transient marks store faults as retryable.
-func transient(err error) error {
-	var ae *apperr.Error
-	if errors.As(err, &ae) && ae.Code != apperr.Internal {
-		return &workflow.InvalidInput{Reason: ae.Message}
-	}
-	return &workflow.TransientError{Reason: "storage temporarily unavailable"}
 }

@@ -20,7 +20,6 @@ import (
 	"github.com/partnercloud/azure/shared/consent"
 	"github.com/partnercloud/azure/shared/logging"
 	"github.com/partnercloud/azure/shared/mail"
-	"github.com/partnercloud/azure/shared/secret"
 	"github.com/partnercloud/azure/shared/store"
 	"github.com/partnercloud/azure/shared/workflow"
 )
@@ -53,14 +52,9 @@ func main() {
 		log.Error("AWS configuration", "error", err.Error())
 		os.Exit(1)
 	}
-	raw, err := secret.Get(ctx, secretsmanager.NewFromConfig(cfg), keyARN)
+	key, err := consent.LoadKey(ctx, secretsmanager.NewFromConfig(cfg), keyARN)
 	if err != nil {
-		log.Error("signing key unavailable", "error", err.Error())
-		os.Exit(1)
-	}
-	key, err := consent.ParseKey(raw)
-	if err != nil {
-		log.Error("signing key unusable", "error", err.Error(), "variable", "SIGNING_KEY_SECRET_ARN")
+		log.Error("invalid configuration", "error", err.Error())
 		os.Exit(1)
 	}
 	h := &Handler{

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"time"
 
@@ -47,6 +46,10 @@ var reasons = map[string]string{
 	"ConsentRevoked":            "The customer tenant revoked the partner's access during the migration.",
 	"EmailRejected":             "The consent email could not be delivered to the Azure administrator's address.",
 	"States.Timeout":            "A step of the migration timed out.",
+	"DomainTaken":               "The onmicrosoft.com domain of the new customer account is already in use.",
+	"AddressInvalid":            "Partner Center did not accept the company's address.",
+	"PartnerCenterRejected":     "Partner Center refused to create the new customer account.",
+	"SubscriptionPending":       "The Azure plan's subscription did not appear in time.",
 }
 
 // Handle records one outcome.
@@ -81,12 +84,12 @@ func (h *Handler) Handle(ctx context.Context, in workflow.OutcomeInput) (workflo
 		return nil
 	})
 	if err != nil {
-		return workflow.OutcomeOutput{}, storeErr(err)
+		return workflow.OutcomeOutput{}, workflow.StoreError(err)
 	}
 	if in.Outcome != provider.StatusActive && p.Invitation != nil && p.Invitation.Hash != "" {
 		closeAs := map[provider.Status]consent.Status{provider.StatusDeclined: consent.StatusDeclined, provider.StatusExpired: consent.StatusExpired, provider.StatusFailed: consent.StatusCancelled}[in.Outcome]
 		if _, err := h.Store.CloseInvitation(ctx, p.Invitation.Hash, closeAs, ""); err != nil && !apperr.Is(err, apperr.InvalidState) {
-			return workflow.OutcomeOutput{}, storeErr(err)
+			return workflow.OutcomeOutput{}, workflow.StoreError(err)
 		}
 	}
 	if p.Status == in.Outcome && !p.OutcomeEmailSent {
@@ -116,6 +119,16 @@ func complete(q *provider.Provider, tenantID string, now time.Time) {
 		q.Permissions = append(q.Permissions, fmt.Sprintf("Owner on /subscriptions/%s for principal %s", s.ID, principal))
 	}
 	q.FailureReason = ""
+	if q.Option == provider.OptionNew {
+		// A customer the partner created: the reseller relationship comes
+		// with the tenant, and the Azure plan is the partner's order.
+		q.Permissions = []string{"CSP reseller relationship with tenant " + q.TenantID + " (customer created by the partner)", "Delegated administration in tenant " + q.TenantID}
+		for _, s := range q.Subscriptions {
+			q.Permissions = append(q.Permissions, fmt.Sprintf("Azure plan subscription /subscriptions/%s ordered by the partner", s.ID))
+		}
+		q.Timeline = append(q.Timeline, provider.Event{At: now, Status: provider.StatusActive, What: fmt.Sprintf("New customer account ready: tenant %s with %d Azure plan subscription(s); billing consolidated from now.", q.TenantID, len(q.Subscriptions)), By: "system"})
+		return
+	}
 	q.Timeline = append(q.Timeline, provider.Event{At: now, Status: provider.StatusActive, What: fmt.Sprintf("Migration complete: %d subscription(s) under the partner's care; billing consolidated from now.", len(q.Subscriptions)), By: "system"})
 }
 
@@ -154,7 +167,7 @@ func (h *Handler) email(ctx context.Context, p *provider.Provider) error {
 		return nil
 	})
 	if err != nil {
-		return storeErr(err)
+		return workflow.StoreError(err)
 	}
 	if !claimed || p.RequesterEmail == "" {
 		return nil
@@ -163,6 +176,10 @@ func (h *Handler) email(ctx context.Context, p *provider.Provider) error {
 	if p.Status == provider.StatusActive {
 		n.Subject = "Your Azure account is now under the partner's care: " + p.Name
 		n.Heading = "Migration complete"
+		if p.Option == provider.OptionNew {
+			n.Subject = "Your new Azure account is ready: " + p.Name
+			n.Heading = "New Azure account ready"
+		}
 		n.Paragraphs = []string{
 			fmt.Sprintf("The Azure provider %q is active. Tenant %s and its subscriptions are under %s's care, with billing consolidated from %s.", p.Name, p.TenantID, h.Brand.PartnerName, p.BillingFrom.UTC().Format("2 January 2006 15:04 MST")),
 			"The platform now holds these permissions to work on your behalf:",
@@ -190,12 +207,4 @@ func newClaimID() string {
 	b := make([]byte, 12)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
-}
-
-func storeErr(err error) error {
-	var ae *apperr.Error
-	if errors.As(err, &ae) && ae.Code != apperr.Internal {
-		return &workflow.InvalidInput{Reason: ae.Message}
-	}
-	return &workflow.TransientError{Reason: "storage temporarily unavailable"}
 }

@@ -20,7 +20,6 @@ import (
 	"github.com/partnercloud/azure/shared/consent"
 	"github.com/partnercloud/azure/shared/logging"
 	"github.com/partnercloud/azure/shared/mail"
-	"github.com/partnercloud/azure/shared/secret"
 	"github.com/partnercloud/azure/shared/store"
 )
 
@@ -48,14 +47,9 @@ func main() {
 		slog.Error("cannot load the AWS configuration", "error", err.Error())
 		os.Exit(1)
 	}
-	raw, err := secret.Get(ctx, secretsmanager.NewFromConfig(awsCfg), keyARN)
+	key, err := consent.LoadKey(ctx, secretsmanager.NewFromConfig(awsCfg), keyARN)
 	if err != nil {
-		slog.Error("signing key unavailable", "error", err.Error())
-		os.Exit(1)
-	}
-	key, err := consent.ParseKey(raw)
-	if err != nil {
-		slog.Error("signing key unusable", "error", err.Error(), "variable", "SIGNING_KEY_SECRET_ARN")
+		slog.Error("invalid configuration", "error", err.Error())
 		os.Exit(1)
 	}
 	h := &Handler{

@@ -4,13 +4,17 @@
 package consent
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"time"
+
+	"github.com/partnercloud/azure/shared/secret"
 )
 
 // Key is the secret (from Secrets Manager) behind invitation ids and state
@@ -97,4 +101,17 @@ func (s Schedule) Next(now, sentAt time.Time, remindersSent int) Action {
 		return ActionRemind
 	}
 	return ActionWait
+}
+
+// LoadKey reads the signing key from Secrets Manager and checks it.
+func LoadKey(ctx context.Context, sm secret.GetAPI, arn string) (Key, error) {
+	raw, err := secret.Get(ctx, sm, arn)
+	if err != nil {
+		return nil, fmt.Errorf("signing key unavailable: %w", err)
+	}
+	k, err := ParseKey(raw)
+	if err != nil {
+		return nil, fmt.Errorf("signing key unusable (SIGNING_KEY_SECRET_ARN): %w", err)
+	}
+	return k, nil
 }

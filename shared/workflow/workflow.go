@@ -8,10 +8,12 @@
 package workflow
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"time"
 
+	"github.com/partnercloud/azure/shared/apperr"
 	"github.com/partnercloud/azure/shared/provider"
 )
 
@@ -58,6 +60,33 @@ type OwnershipOutput struct {
 	CheckedAt     time.Time               `json:"checkedAt"`
 }
 
+// Steps of the new-customer state machine (statemachine/new-customer.asl.json),
+// each a task of the new-customer function.
+const (
+	StepValidateAddress  = "validate-address"
+	StepCreateCustomer   = "create-customer"
+	StepAgreement        = "agreement"
+	StepOrder            = "order"
+	StepWaitSubscription = "wait-subscription"
+)
+
+// NewCustomerInput is what each task of the new-customer state machine
+// passes to the new-customer function.
+type NewCustomerInput struct {
+	Input
+	Step         string `json:"step"`
+	ExecutionARN string `json:"executionArn"`
+}
+
+// NewCustomerOutput is a step's result: the customer's tenant once created,
+// and the Azure plan's subscriptions once they appeared. The initial admin
+// password is never part of it.
+type NewCustomerOutput struct {
+	Step          string   `json:"step"`
+	TenantID      string   `json:"tenantId,omitempty"`
+	Subscriptions []string `json:"subscriptions,omitempty"`
+}
+
 // TaskError is the error object a Catch puts at its ResultPath.
 type TaskError struct {
 	Error string `json:"Error"`
@@ -94,6 +123,15 @@ type (
 	ConsentRevoked struct{ Reason string }
 	// EmailRejected means SES refused the address for good.
 	EmailRejected struct{ Reason string }
+	// SubscriptionPending means the Azure plan's subscription has not
+	// appeared yet: list again later.
+	SubscriptionPending struct{ Reason string }
+	// DomainTaken means the new customer's onmicrosoft.com domain is in use.
+	DomainTaken struct{ Reason string }
+	// AddressInvalid means Partner Center refused the company's address.
+	AddressInvalid struct{ Reason string }
+	// PartnerCenterRejected means Partner Center refused a request for good.
+	PartnerCenterRejected struct{ Reason string }
 	// InvalidInput is a task input that cannot be processed; retrying won't help.
 	InvalidInput struct{ Reason string }
 )
@@ -106,6 +144,10 @@ func (e *OwnershipDeadlineExceeded) Error() string { return e.Reason }
 func (e *ConsentRevoked) Error() string            { return e.Reason }
 func (e *EmailRejected) Error() string             { return e.Reason }
 func (e *InvalidInput) Error() string              { return e.Reason }
+func (e *SubscriptionPending) Error() string       { return e.Reason }
+func (e *DomainTaken) Error() string               { return e.Reason }
+func (e *AddressInvalid) Error() string            { return e.Reason }
+func (e *PartnerCenterRejected) Error() string     { return e.Reason }
 
 // ErrorName is the Step Functions error name of err: its type name without
 // the pointer, as aws-lambda-go reports it.
@@ -119,4 +161,16 @@ func (in Input) Validate() error {
 		return &InvalidInput{Reason: "accountId and providerId are required"}
 	}
 	return nil
+}
+
+// StoreError names a storage failure for Step Functions: a product error
+// (not found, invalid state) cannot be fixed by retrying and becomes
+// InvalidInput with its safe message; anything else (throttling, faults) is
+// a TransientError, retried.
+func StoreError(err error) error {
+	var ae *apperr.Error
+	if errors.As(err, &ae) && ae.Code != apperr.Internal {
+		return &InvalidInput{Reason: ae.Message}
+	}
+	return &TransientError{Reason: "storage temporarily unavailable"}
 }
