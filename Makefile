@@ -30,6 +30,8 @@ FUNCTIONS := \
 	ConsentInviteFunction:consent-invite \
 	CheckOwnershipFunction:check-ownership \
 	RecordOutcomeFunction:record-outcome \
+	NewCustomerFunction:new-customer \
+	InitialCredentialsFunction:initial-credentials \
 	SetOwnerPrincipalFunction:set-owner-principal
 
 .PHONY: all build test run token demo lint fmt vet tidy-check fuzz bench clean
@@ -75,6 +77,10 @@ build-CheckOwnershipFunction:
 	$(call lambda_build,check-ownership)
 build-RecordOutcomeFunction:
 	$(call lambda_build,record-outcome)
+build-NewCustomerFunction:
+	$(call lambda_build,new-customer)
+build-InitialCredentialsFunction:
+	$(call lambda_build,initial-credentials)
 build-SetOwnerPrincipalFunction:
 	$(call lambda_build,set-owner-principal)
 

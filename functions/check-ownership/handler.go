@@ -43,7 +43,9 @@ type Handler struct {
 	Representatives string
 	// Deadline is how long the wait for Owner access may last.
 	Deadline time.Duration
-	// Warning is how long before the deadline the representatives are reminded.
+	// Warning is how long before the deadline the representatives are
+	// reminded. It must exceed the longest wait between checks (24 h), or
+	// the checks may step over the window.
 	Warning time.Duration
 	Now     func() time.Time
 }

@@ -35,7 +35,7 @@ func main() {
 	from := env.Required("MAIL_FROM")
 	reps := env.Required("REPRESENTATIVES_EMAIL")
 	deadline := env.Duration("OWNERSHIP_DEADLINE", 30*24*time.Hour)
-	warning := env.Duration("OWNERSHIP_WARNING", 24*time.Hour)
+	warning := env.Duration("OWNERSHIP_WARNING", 36*time.Hour)
 	brand := mail.Brand{PartnerName: env.Optional("PARTNER_NAME", "Partner Cloud"), ContactEmail: env.Optional("CONTACT_EMAIL", "cloudintegration@partner.example")}
 	cfg, err := awsconf.Load(ctx)
 	if err != nil {

@@ -58,10 +58,20 @@ type SecretStore interface {
 	Delete(ctx context.Context, arn string) error
 }
 
+// DomainChecker checks in Partner Center that a new customer's
+// onmicrosoft.com domain prefix is free (partnercenter.Client).
+type DomainChecker interface {
+	CheckDomainAvailable(ctx context.Context, prefix string) (bool, error)
+}
+
 // Handler serves POST /providers.
 type Handler struct {
 	Store      ProviderCreator
 	Executions ExecutionStarter
+	// NewCustomers starts the new-customer workflow of option new, after
+	// Domains found the domain free.
+	NewCustomers ExecutionStarter
+	Domains      DomainChecker
 	// Prover and Secrets serve the existing option.
 	Prover  CredentialProver
 	Secrets SecretStore
@@ -101,11 +111,21 @@ func (h *Handler) Handle(ctx context.Context, req api.Request) (api.Response, er
 	if err != nil {
 		return api.Response{}, err
 	}
-	if cr.Option == provider.OptionNew {
-		return api.Response{}, notImplemented(cr.Option)
-	}
 
 	now := h.Now().UTC()
+	if cr.Option == provider.OptionNew {
+		// The domain must be free (409 domain_taken otherwise), checked
+		// before anything is recorded; a replay is answered first, as its
+		// domain is now the provider's own.
+		if hasKey {
+			if p, err := h.replay(ctx, caller.AccountID, idempotencyRecord(key, body, now)); p != nil || err != nil {
+				return h.startAndAnswer(ctx, req, p, err)
+			}
+		}
+		if err := h.checkDomain(ctx, cr.Company.DomainPrefix); err != nil {
+			return api.Response{}, err
+		}
+	}
 	if len(add) > 0 {
 		acc := make([]account.Acceptance, len(add))
 		for i, tv := range add {
@@ -173,11 +193,17 @@ var errARNRecorded = errors.New("execution ARN already recorded")
 // execution's ARN on it. A provider that already ended (cancelled before its
 // execution was started, say) is not started again.
 func (h *Handler) start(ctx context.Context, p *provider.Provider) (*provider.Provider, error) {
-	if p.Option != provider.OptionMigrate || !p.Open() {
+	starter := h.Executions
+	switch {
+	case !p.Open():
+		return p, nil
+	case p.Option == provider.OptionNew:
+		starter = h.NewCustomers
+	case p.Option != provider.OptionMigrate:
 		return p, nil
 	}
 	log := logging.From(ctx)
-	arn, err := h.Executions.Start(ctx, workflow.Input{AccountID: p.AccountID, ProviderID: p.ID})
+	arn, err := starter.Start(ctx, workflow.Input{AccountID: p.AccountID, ProviderID: p.ID})
 	if err != nil {
 		return nil, apperr.Wrap(err, "start the migration of "+p.ID)
 	}
@@ -268,8 +294,34 @@ func (h *Handler) replay(ctx context.Context, accountID string, idem *store.Idem
 	return p, nil
 }
 
-// newProvider is the provider a valid migrate request creates.
+// checkDomain answers 409 domain_taken when <prefix>.onmicrosoft.com is in
+// use, 503 when Partner Center cannot tell.
+func (h *Handler) checkDomain(ctx context.Context, prefix string) error {
+	ok, err := h.Domains.CheckDomainAvailable(ctx, prefix)
+	if err != nil {
+		logging.From(ctx).Warn("domain check failed", "error", err.Error())
+		return apperr.New(apperr.AzureUnavailable, "Partner Center could not check the domain; try again in a few minutes.")
+	}
+	if !ok {
+		return apperr.New(apperr.DomainTaken, fmt.Sprintf("The domain %s.onmicrosoft.com is already in use; choose another domain prefix.", prefix),
+			apperr.Detail{Field: "company.domainPrefix", Code: "taken", Message: "choose another domain prefix"})
+	}
+	return nil
+}
+
+// newProvider is the provider a valid migrate or new request creates.
 func newProvider(caller api.Caller, cr provider.CreateRequest, now time.Time) *provider.Provider {
+	if cr.Option == provider.OptionNew {
+		by := "user:" + caller.UserID
+		company := *cr.Company
+		return &provider.Provider{
+			AccountID: caller.AccountID, Name: cr.Name, Type: provider.TypeAzure, Option: cr.Option,
+			Status: provider.StatusProvisioning, Company: &company,
+			CreatedBy: by, RequesterName: caller.Name, RequesterEmail: caller.Email, CreatedAt: now, UpdatedAt: now,
+			Timeline: []provider.Event{{At: now, Status: provider.StatusProvisioning, By: by,
+				What: fmt.Sprintf("Provider created; the new customer account %s.onmicrosoft.com is being created in Partner Center.", company.DomainPrefix)}},
+		}
+	}
 	subs := make([]provider.Subscription, len(cr.SubscriptionIDs))
 	for i, id := range cr.SubscriptionIDs {
 		subs[i] = provider.Subscription{ID: id, State: provider.SubscriptionPending}
@@ -295,8 +347,4 @@ func newProvider(caller api.Caller, cr provider.CreateRequest, now time.Time) *p
 			By:     by,
 		}},
 	}
-}
-
-func notImplemented(o provider.Option) error {
-	return apperr.New(apperr.NotImplemented, fmt.Sprintf("The %q option is not available yet.", o))
 }

@@ -279,8 +279,38 @@ func (f *fakeStarter) fail(err error) {
 	f.err = err
 }
 
+// fakeDomains: "contoso" is taken, "unreachable" fails, the rest is free.
+type fakeDomains struct{}
+
+func (fakeDomains) CheckDomainAvailable(_ context.Context, prefix string) (bool, error) {
+	switch prefix {
+	case "contoso":
+		return false, nil
+	case "unreachable":
+		return false, errors.New("partnercenter: unavailable: 429")
+	}
+	return true, nil
+}
+
+// newCustomerBody is a valid option-new request for a domain prefix.
+func newCustomerBody(t testing.TB, prefix string) string {
+	return newCustomerBodyWith(t, prefix, nil)
+}
+
+func newCustomerBodyWith(t testing.TB, prefix string, with map[string]any) string {
+	m := map[string]any{"option": "new", "azureAdminEmail": nil, "subscriptionIds": nil, "company": map[string]any{
+		"name": "Fabrikam Ltd", "domainPrefix": prefix,
+		"address": map[string]any{"line1": "1 Main St", "city": "Redmond", "state": "WA", "postalCode": "98052", "country": "US"},
+		"contact": map[string]any{"firstName": "Ada", "lastName": "Lovelace", "email": "ada@fabrikam.com", "phone": "+1 425 555 0100"},
+	}}
+	for k, v := range with {
+		m[k] = v
+	}
+	return createBody(t, m)
+}
+
 func newHandler(st ProviderCreator) *Handler {
-	return &Handler{Store: st, Executions: &fakeStarter{}, Prover: &fakeProver{}, Secrets: newFakeSecrets(),
+	return &Handler{Store: st, Executions: &fakeStarter{}, NewCustomers: &fakeStarter{}, Domains: fakeDomains{}, Prover: &fakeProver{}, Secrets: newFakeSecrets(),
 		Terms: testTerms, Contact: contact, Now: func() time.Time { return testNow }}
 }
 
@@ -318,7 +348,7 @@ func decodeView(t testing.TB, resp api.Response, status int) view {
 
 func TestHandleErrors(t *testing.T) {
 	admin := apitest.Admin("acct-eligible")
-	newBody := createBody(t, map[string]any{"option": "new", "azureAdminEmail": nil, "subscriptionIds": nil, "company": map[string]any{"name": "Contoso"}})
+	newBody := newCustomerBody(t, "fabrikamnew")
 	big := createBody(t, map[string]any{"name": strings.Repeat("x", provider.MaxBodyBytes)})
 	exact := func(n int) string { // a body of exactly n bytes (an incomplete request)
 		b := `{"name":"` + strings.Repeat("x", n-11) + `"}`
@@ -381,8 +411,10 @@ func TestHandleErrors(t *testing.T) {
 		{name: "terms missing", req: newRequest(admin, createBody(t, map[string]any{"acceptedTerms": nil})), wantCode: apperr.TermsNotAccepted, wantDetails: []string{"acceptedTerms.partner", "acceptedTerms.microsoft"}},
 		{name: "one document missing", req: newRequest(admin, createBody(t, map[string]any{"acceptedTerms": map[string]string{"partner": "2017-08"}})), wantCode: apperr.TermsNotAccepted, wantDetails: []string{"acceptedTerms.microsoft"}},
 		{name: "stale version in the request", req: newRequest(admin, createBody(t, map[string]any{"acceptedTerms": map[string]string{"partner": "2016-01", "microsoft": "2017-08"}})), wantCode: apperr.TermsOutdated, wantDetails: []string{"acceptedTerms.partner"}},
-		// 501, after validation and authorization
-		{name: "new by an admin", req: newRequest(admin, newBody), wantCode: apperr.NotImplemented},
+		// 409 and 503 of the Partner Center domain check, after 422 and 428
+		{name: "new with a taken domain", req: newRequest(admin, newCustomerBody(t, "contoso")), wantCode: apperr.DomainTaken, wantDetails: []string{"company.domainPrefix"}},
+		{name: "new when Partner Center fails", req: newRequest(admin, newCustomerBody(t, "unreachable")), wantCode: apperr.AzureUnavailable},
+		{name: "new with a taken domain and no terms", req: newRequest(admin, newCustomerBodyWith(t, "contoso", map[string]any{"acceptedTerms": nil})), wantCode: apperr.TermsNotAccepted},
 		// 500
 		{name: "account read fails", req: newRequest(admin, createBody(t, nil)), fail: map[string]error{"GetAccount": errors.New(apitest.Fault)}, wantCode: apperr.Internal},
 		{name: "terms read fails", req: newRequest(admin, createBody(t, nil)), fail: map[string]error{"TermsAccepted": errors.New(apitest.Fault)}, wantCode: apperr.Internal},
@@ -530,6 +562,28 @@ func checkStarted(t testing.TB, st *fakeStore, starter *fakeStarter, accountID, 
 	}
 	if got, want := st.stored(accountID, id).ExecutionARN, workflow.ExecutionARN(testStateMachine, id); got != want {
 		t.Errorf("stored execution ARN %q, want %q", got, want)
+	}
+}
+
+// TestHandleCreatesNew: option new creates a provisioning provider with its
+// company and starts the new-customer workflow, not the migration.
+func TestHandleCreatesNew(t *testing.T) {
+	st := newFakeStore()
+	h := newHandler(st)
+	resp := do(t, h, newRequest(apitest.Admin("acct-eligible"), newCustomerBody(t, "fabrikamnew"), withHeader("Idempotency-Key", "new-1")))
+	v := decodeView(t, resp, 202)
+	if v.Status != provider.StatusProvisioning || v.Option != provider.OptionNew || v.Company == nil || v.Company.DomainPrefix != "fabrikamnew" || len(v.Subscriptions) != 0 {
+		t.Fatalf("created %+v", v.Provider)
+	}
+	if n := len(starterOf(h).started()); n != 0 {
+		t.Fatalf("the migration was started %d times", n)
+	}
+	checkStarted(t, st, h.NewCustomers.(*fakeStarter), "acct-eligible", v.ID, 1)
+	// A replay with the same key is answered from the record, though the
+	// domain is now the provider's own, and starts again harmlessly.
+	resp = do(t, h, newRequest(apitest.Admin("acct-eligible"), newCustomerBody(t, "fabrikamnew"), withHeader("Idempotency-Key", "new-1")))
+	if w := decodeView(t, resp, 202); w.ID != v.ID {
+		t.Fatalf("replay created %s, want %s", w.ID, v.ID)
 	}
 }
 

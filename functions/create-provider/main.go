@@ -19,6 +19,7 @@ import (
 	"github.com/partnercloud/azure/shared/config"
 	"github.com/partnercloud/azure/shared/logging"
 	"github.com/partnercloud/azure/shared/ownership"
+	"github.com/partnercloud/azure/shared/partnercenter"
 	"github.com/partnercloud/azure/shared/provider"
 	"github.com/partnercloud/azure/shared/secret"
 	"github.com/partnercloud/azure/shared/store"
@@ -30,6 +31,7 @@ var (
 	_ ExecutionStarter = (*workflow.Executions)(nil)
 	_ CredentialProver = (*ownership.CustomerCredentials)(nil)
 	_ SecretStore      = (*secret.Store)(nil)
+	_ DomainChecker    = (*partnercenter.Client)(nil)
 )
 
 func main() {
@@ -37,6 +39,7 @@ func main() {
 	env := config.FromOS()
 	table := env.Required("TABLE_NAME")
 	stateMachine := env.Required("STATE_MACHINE_ARN")
+	newCustomerMachine := env.Required("NEW_CUSTOMER_STATE_MACHINE_ARN")
 	// The Azure endpoints (the local cloud points them at its double).
 	azure := ownership.Settings{
 		AuthorityHost:   env.Optional("AZURE_AUTHORITY_HOST", ""),
@@ -57,14 +60,26 @@ func main() {
 		slog.Error("cannot load the AWS configuration", "error", err.Error())
 		os.Exit(1)
 	}
+	// Partner Center (option new's domain check), with the partner app's
+	// credential in the partner tenant.
+	pc, err := partnercenter.FromEnv(context.Background(), env, secretsmanager.NewFromConfig(awsCfg))
+	if err != nil {
+		slog.Error("invalid Partner Center configuration", "error", err.Error())
+		os.Exit(1)
+	}
+	pc.MaxRetries = 2 // within the request, under API Gateway's 30 s
+	pc.MaxRetryAfter = 5 * time.Second
+	sfnClient := sfn.NewFromConfig(awsCfg)
 	h := &Handler{
-		Store:      store.New(dynamodb.NewFromConfig(awsCfg), table),
-		Executions: &workflow.Executions{Client: sfn.NewFromConfig(awsCfg), StateMachineARN: stateMachine},
-		Prover:     &ownership.CustomerCredentials{Settings: azure},
-		Secrets:    &secret.Store{Client: secretsmanager.NewFromConfig(awsCfg)},
-		Terms:      terms,
-		Contact:    contact,
-		Now:        time.Now,
+		Store:        store.New(dynamodb.NewFromConfig(awsCfg), table),
+		Executions:   &workflow.Executions{Client: sfnClient, StateMachineARN: stateMachine},
+		NewCustomers: &workflow.Executions{Client: sfnClient, StateMachineARN: newCustomerMachine},
+		Domains:      pc,
+		Prover:       &ownership.CustomerCredentials{Settings: azure},
+		Secrets:      &secret.Store{Client: secretsmanager.NewFromConfig(awsCfg)},
+		Terms:        terms,
+		Contact:      contact,
+		Now:          time.Now,
 	}
 	lambda.Start(api.Handle(h.Handle))
 }

@@ -68,6 +68,13 @@ func (h *Handler) Handle(ctx context.Context, req api.Request) (api.Response, er
 		}
 		log.Info("credential secret deleted", "secret_arn", arn)
 	}
+	// A new customer's initial admin secret, when its link was never used.
+	if ia := p.InitialAdmin; ia != nil && ia.SecretARN != "" && ia.ViewedAt == nil {
+		if err := h.Secrets.Delete(ctx, ia.SecretARN); err != nil {
+			return api.Response{}, apperr.Wrap(err, "delete the initial admin secret of "+p.ID)
+		}
+		log.Info("initial admin secret deleted", "secret_arn", ia.SecretARN)
+	}
 	err = h.Store.DeleteProvider(ctx, caller.AccountID, p.ID, deletable)
 	switch {
 	case apperr.Is(err, apperr.NotFound):

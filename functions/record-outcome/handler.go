@@ -3,8 +3,12 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"fmt"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/partnercloud/azure/shared/apperr"
@@ -35,7 +39,11 @@ type Handler struct {
 	Brand  mail.Brand
 	// ConsoleURL is where the requester sees the provider (optional).
 	ConsoleURL string
-	Now        func() time.Time
+	// PublicBaseURL starts the initial credentials link of option new.
+	PublicBaseURL string
+	// LinkLifetime is how long that link works; default DefaultLinkLifetime.
+	LinkLifetime time.Duration
+	Now          func() time.Time
 }
 
 // reasons are safe, user-facing explanations by error name.
@@ -157,6 +165,11 @@ func (h *Handler) email(ctx context.Context, p *provider.Provider) error {
 	// was lost and the store re-runs this, the claim is recognised as ours.
 	claim := newClaimID()
 	claimed := false
+	// A new customer's initial admin credentials: the claim also records
+	// the hash of a fresh single-use link token, so the link this run sends
+	// is the one the store knows; the token itself is in the email only.
+	linkToken, linkHash := newLinkToken()
+	withLink := false
 	_, err := h.Store.UpdateProvider(ctx, p.AccountID, p.ID, func(q *provider.Provider) error {
 		if q.OutcomeEmailSent {
 			claimed = q.OutcomeEmailClaim == claim
@@ -164,6 +177,12 @@ func (h *Handler) email(ctx context.Context, p *provider.Provider) error {
 		}
 		claimed = true
 		q.OutcomeEmailSent, q.OutcomeEmailClaim = true, claim
+		withLink = false
+		if ia := q.InitialAdmin; q.Status == provider.StatusActive && ia != nil && ia.SecretARN != "" && ia.TokenHash == "" {
+			exp := h.Now().UTC().Add(h.linkLifetime())
+			ia.TokenHash, ia.ExpiresAt = linkHash, &exp
+			withLink = true
+		}
 		return nil
 	})
 	if err != nil {
@@ -185,6 +204,13 @@ func (h *Handler) email(ctx context.Context, p *provider.Provider) error {
 			"The platform now holds these permissions to work on your behalf:",
 		}
 		n.Items = p.Permissions
+		if p.Option == provider.OptionNew && p.InitialAdmin != nil {
+			n.Paragraphs = append(n.Paragraphs[:1], "The new tenant's initial administrator is "+p.InitialAdmin.UserName+".", n.Paragraphs[1])
+		}
+		if withLink {
+			n.Link = strings.TrimSuffix(h.PublicBaseURL, "/") + "/providers/" + url.PathEscape(p.ID) + "/initial-credentials?token=" + linkToken
+			n.Paragraphs = append(n.Paragraphs, fmt.Sprintf("The administrator's initial password is shown once at the link below, which works a single time and expires in %s. Change the password at the first sign-in.", h.linkLifetime()))
+		}
 	} else {
 		n.Subject = "Your Azure migration did not complete: " + p.Name
 		n.Heading = "The migration stopped"
@@ -201,6 +227,25 @@ func (h *Handler) email(ctx context.Context, p *provider.Provider) error {
 		logging.From(ctx).Error("outcome email not sent", "error", err.Error())
 	}
 	return nil
+}
+
+// DefaultLinkLifetime is how long the initial credentials link works.
+const DefaultLinkLifetime = 72 * time.Hour
+
+func (h *Handler) linkLifetime() time.Duration {
+	if h.LinkLifetime > 0 {
+		return h.LinkLifetime
+	}
+	return DefaultLinkLifetime
+}
+
+// newLinkToken returns a random 256-bit link token and its SHA-256 hash.
+func newLinkToken() (token, hash string) {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	token = base64.RawURLEncoding.EncodeToString(b)
+	sum := sha256.Sum256([]byte(token))
+	return token, hex.EncodeToString(sum[:])
 }
 
 func newClaimID() string {

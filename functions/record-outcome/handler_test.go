@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"os"
 	"strings"
@@ -125,5 +127,44 @@ func TestEvent(t *testing.T) {
 	out, err := h.Handle(context.Background(), in)
 	if err != nil || out.Status != provider.StatusFailed || len(m.sent) != 1 {
 		t.Fatalf("Handle = %+v, %v (%d mails)", out, err, len(m.sent))
+	}
+}
+
+// TestNewCustomerLink: a new customer's completion email carries the single
+// use initial credentials link; only the token's hash is stored.
+func TestNewCustomerLink(t *testing.T) {
+	h, s, m, p := setup(t, provider.StatusAwaitingOwnerAccess)
+	h.PublicBaseURL = "https://api.partner.example/"
+	ctx := context.Background()
+	if _, err := s.UpdateProvider(ctx, "acct-1", p.ID, func(q *provider.Provider) error {
+		q.Option, q.Status = provider.OptionNew, provider.StatusProvisioning
+		q.InitialAdmin = &provider.InitialAdmin{UserName: "admin@fabrikam.onmicrosoft.com", SecretARN: "arn:secret"}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	in := workflow.OutcomeInput{Input: workflow.Input{AccountID: "acct-1", ProviderID: p.ID}, Outcome: provider.StatusActive, TenantID: "tenant-new"}
+	for range 2 {
+		if _, err := h.Handle(ctx, in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(m.sent) != 1 {
+		t.Fatalf("%d emails", len(m.sent))
+	}
+	prefix := "https://api.partner.example/providers/" + p.ID + "/initial-credentials?token="
+	i := strings.Index(m.sent[0].Text, prefix)
+	if i < 0 || !strings.Contains(m.sent[0].Subject, "new Azure account is ready") {
+		t.Fatalf("email without the link: %s\n%s", m.sent[0].Subject, m.sent[0].Text)
+	}
+	token := strings.Fields(m.sent[0].Text[i+len(prefix):])[0]
+	got, _ := s.GetProvider(ctx, "acct-1", p.ID)
+	sum := sha256.Sum256([]byte(token))
+	ia := got.InitialAdmin
+	if len(token) < 22 || ia == nil || ia.TokenHash != hex.EncodeToString(sum[:]) || ia.ExpiresAt == nil || !ia.ExpiresAt.Equal(t0.Add(DefaultLinkLifetime)) {
+		t.Fatalf("token %q, stored %+v", token, ia)
+	}
+	if raw, _ := json.Marshal(got); strings.Contains(string(raw), token) {
+		t.Fatal("the provider holds the token")
 	}
 }

@@ -30,6 +30,7 @@ func main() {
 	from := env.Required("MAIL_FROM")
 	brand := mail.Brand{PartnerName: env.Optional("PARTNER_NAME", "Partner Cloud"), ContactEmail: env.Optional("CONTACT_EMAIL", "cloudintegration@partner.example")}
 	console := env.Optional("CONSOLE_URL", "")
+	public := env.Required("PUBLIC_BASE_URL")
 	if err := env.Err(); err != nil {
 		log.Error("invalid configuration", "error", err.Error())
 		os.Exit(1)
@@ -40,11 +41,12 @@ func main() {
 		os.Exit(1)
 	}
 	h := &Handler{
-		Store:      store.New(dynamodb.NewFromConfig(cfg), table),
-		Mailer:     &mail.SES{Client: sesv2.NewFromConfig(cfg), From: from},
-		Brand:      brand,
-		ConsoleURL: console,
-		Now:        func() time.Time { return time.Now().UTC() },
+		Store:         store.New(dynamodb.NewFromConfig(cfg), table),
+		Mailer:        &mail.SES{Client: sesv2.NewFromConfig(cfg), From: from},
+		Brand:         brand,
+		ConsoleURL:    console,
+		PublicBaseURL: public,
+		Now:           func() time.Time { return time.Now().UTC() },
 	}
 	lambda.Start(h.Handle)
 }

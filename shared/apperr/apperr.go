@@ -42,6 +42,8 @@ const (
 	SubscriptionAccessDenied Code = "subscription_access_denied"
 	// AzureUnavailable: Microsoft's services throttled or failed; try later.
 	AzureUnavailable Code = "azure_unavailable"
+	// DomainTaken: the onmicrosoft.com domain prefix of option new is in use.
+	DomainTaken Code = "domain_taken"
 )
 
 // statusByCode is the single mapping from code to HTTP status.
@@ -53,6 +55,7 @@ var statusByCode = map[Code]int{
 	NotFound:            http.StatusNotFound,
 	MethodNotAllowed:    http.StatusMethodNotAllowed,
 	NameTaken:           http.StatusConflict,
+	DomainTaken:         http.StatusConflict,
 	MigrationInProgress: http.StatusConflict,
 	InvalidState:        http.StatusConflict,
 	IdempotencyConflict: http.StatusConflict,

@@ -78,7 +78,10 @@ func OptionsFor(isAdmin bool) []OptionInfo {
 type Status string
 
 const (
-	StatusPendingConsent      Status = "pending_consent"
+	StatusPendingConsent Status = "pending_consent"
+	// StatusProvisioning: option new, the customer is being created in
+	// Partner Center (address, customer, agreement, Azure plan).
+	StatusProvisioning        Status = "provisioning"
 	StatusAwaitingOwnerAccess Status = "awaiting_owner_access"
 	StatusActive              Status = "active"
 	StatusDeclined            Status = "declined"
@@ -91,6 +94,7 @@ const (
 var transitions = map[Status][]Status{
 	StatusPendingConsent:      {StatusAwaitingOwnerAccess, StatusActive, StatusDeclined, StatusExpired, StatusFailed, StatusCancelled},
 	StatusAwaitingOwnerAccess: {StatusActive, StatusFailed, StatusCancelled},
+	StatusProvisioning:        {StatusActive, StatusFailed, StatusCancelled},
 }
 
 // Terminal reports whether no further transition is possible.
@@ -99,7 +103,7 @@ func (s Status) Terminal() bool { return len(transitions[s]) == 0 }
 // Valid reports whether s is a known status.
 func (s Status) Valid() bool {
 	switch s {
-	case StatusPendingConsent, StatusAwaitingOwnerAccess, StatusActive, StatusDeclined, StatusExpired, StatusFailed, StatusCancelled:
+	case StatusPendingConsent, StatusProvisioning, StatusAwaitingOwnerAccess, StatusActive, StatusDeclined, StatusExpired, StatusFailed, StatusCancelled:
 		return true
 	}
 	return false
@@ -172,34 +176,40 @@ type Subscription struct {
 // CredentialSecretARN the Secrets Manager secret holding its client secret:
 // the secret itself is never stored here, and the ARN is never shown.
 type Provider struct {
-	AccountID               string         `json:"accountId" dynamodbav:"accountId"`
-	ID                      string         `json:"id" dynamodbav:"id"`
-	Name                    string         `json:"name" dynamodbav:"name"`
-	Type                    string         `json:"type" dynamodbav:"type"`
-	Option                  Option         `json:"option" dynamodbav:"option"`
-	Status                  Status         `json:"status" dynamodbav:"status"`
-	AzureAdminEmail         string         `json:"azureAdminEmail,omitempty" dynamodbav:"azureAdminEmail,omitempty"`
-	Subscriptions           []Subscription `json:"subscriptions" dynamodbav:"subscriptions"`
-	TenantID                string         `json:"tenantId,omitempty" dynamodbav:"tenantId,omitempty"`
-	ClientID                string         `json:"clientId,omitempty" dynamodbav:"clientId,omitempty"`
-	CredentialSecretARN     string         `json:"-" dynamodbav:"credentialSecretArn,omitempty"`
-	Billing                 string         `json:"billing,omitempty" dynamodbav:"billing,omitempty"`
-	BillingFrom             *time.Time     `json:"billingEffectiveAt,omitempty" dynamodbav:"billingEffectiveAt,omitempty"`
-	Permissions             []string       `json:"permissions,omitempty" dynamodbav:"permissions,omitempty"`
-	Invitation              *Invitation    `json:"invitation,omitempty" dynamodbav:"invitation,omitempty"`
-	OwnerPrincipal          string         `json:"ownerPrincipalId,omitempty" dynamodbav:"ownerPrincipalId,omitempty"`
-	PrincipalID             string         `json:"principalId,omitempty" dynamodbav:"principalId,omitempty"`
-	OwnershipWait           *OwnershipWait `json:"ownershipWait,omitempty" dynamodbav:"ownershipWait,omitempty"`
-	SubscriptionsDiscovered bool           `json:"subscriptionsDiscovered,omitempty" dynamodbav:"subscriptionsDiscovered,omitempty"`
-	OutcomeEmailSent        bool           `json:"-" dynamodbav:"outcomeEmailSent"`
-	OutcomeEmailClaim       string         `json:"-" dynamodbav:"outcomeEmailClaim,omitempty"`
-	FailureReason           string         `json:"failureReason,omitempty" dynamodbav:"failureReason,omitempty"`
-	ExecutionARN            string         `json:"-" dynamodbav:"executionArn,omitempty"`
-	CreatedBy               string         `json:"createdBy" dynamodbav:"createdBy"`
-	RequesterName           string         `json:"requesterName,omitempty" dynamodbav:"requesterName,omitempty"`
-	RequesterEmail          string         `json:"-" dynamodbav:"requesterEmail,omitempty"`
-	CreatedAt               time.Time      `json:"createdAt" dynamodbav:"createdAt"`
-	UpdatedAt               time.Time      `json:"updatedAt" dynamodbav:"updatedAt"`
+	AccountID           string         `json:"accountId" dynamodbav:"accountId"`
+	ID                  string         `json:"id" dynamodbav:"id"`
+	Name                string         `json:"name" dynamodbav:"name"`
+	Type                string         `json:"type" dynamodbav:"type"`
+	Option              Option         `json:"option" dynamodbav:"option"`
+	Status              Status         `json:"status" dynamodbav:"status"`
+	AzureAdminEmail     string         `json:"azureAdminEmail,omitempty" dynamodbav:"azureAdminEmail,omitempty"`
+	Subscriptions       []Subscription `json:"subscriptions" dynamodbav:"subscriptions"`
+	TenantID            string         `json:"tenantId,omitempty" dynamodbav:"tenantId,omitempty"`
+	ClientID            string         `json:"clientId,omitempty" dynamodbav:"clientId,omitempty"`
+	CredentialSecretARN string         `json:"-" dynamodbav:"credentialSecretArn,omitempty"`
+	Billing             string         `json:"billing,omitempty" dynamodbav:"billing,omitempty"`
+	BillingFrom         *time.Time     `json:"billingEffectiveAt,omitempty" dynamodbav:"billingEffectiveAt,omitempty"`
+	Permissions         []string       `json:"permissions,omitempty" dynamodbav:"permissions,omitempty"`
+	Invitation          *Invitation    `json:"invitation,omitempty" dynamodbav:"invitation,omitempty"`
+	OwnerPrincipal      string         `json:"ownerPrincipalId,omitempty" dynamodbav:"ownerPrincipalId,omitempty"`
+	PrincipalID         string         `json:"principalId,omitempty" dynamodbav:"principalId,omitempty"`
+	OwnershipWait       *OwnershipWait `json:"ownershipWait,omitempty" dynamodbav:"ownershipWait,omitempty"`
+	// Company is the profile of a new customer (option new); CustomerID is
+	// its Partner Center customer id and OrderID the Azure plan's order.
+	Company                 *Company      `json:"company,omitempty" dynamodbav:"company,omitempty"`
+	CustomerID              string        `json:"-" dynamodbav:"customerId,omitempty"`
+	InitialAdmin            *InitialAdmin `json:"initialAdmin,omitempty" dynamodbav:"initialAdmin,omitempty"`
+	OrderID                 string        `json:"-" dynamodbav:"orderId,omitempty"`
+	SubscriptionsDiscovered bool          `json:"subscriptionsDiscovered,omitempty" dynamodbav:"subscriptionsDiscovered,omitempty"`
+	OutcomeEmailSent        bool          `json:"-" dynamodbav:"outcomeEmailSent"`
+	OutcomeEmailClaim       string        `json:"-" dynamodbav:"outcomeEmailClaim,omitempty"`
+	FailureReason           string        `json:"failureReason,omitempty" dynamodbav:"failureReason,omitempty"`
+	ExecutionARN            string        `json:"-" dynamodbav:"executionArn,omitempty"`
+	CreatedBy               string        `json:"createdBy" dynamodbav:"createdBy"`
+	RequesterName           string        `json:"requesterName,omitempty" dynamodbav:"requesterName,omitempty"`
+	RequesterEmail          string        `json:"-" dynamodbav:"requesterEmail,omitempty"`
+	CreatedAt               time.Time     `json:"createdAt" dynamodbav:"createdAt"`
+	UpdatedAt               time.Time     `json:"updatedAt" dynamodbav:"updatedAt"`
 	// Version increments on every write; writes are conditional on it.
 	Version  int     `json:"version" dynamodbav:"version"`
 	Timeline []Event `json:"timeline" dynamodbav:"timeline"`
@@ -222,6 +232,18 @@ type Invitation struct {
 	// ClaimID identifies the run that claimed the last email, so a run whose
 	// claim was written but whose reply was lost knows the claim is its own.
 	ClaimID string `json:"-" dynamodbav:"claimId,omitempty"`
+}
+
+// InitialAdmin is the new tenant's initial administrator (option new). Its
+// password is only in Secrets Manager (SecretARN, never shown) until the
+// requester opens the single-use link of the completion email, whose token
+// is kept only as a SHA-256 hash; opening it deletes the secret.
+type InitialAdmin struct {
+	UserName  string     `json:"userName" dynamodbav:"userName"`
+	SecretARN string     `json:"-" dynamodbav:"secretArn,omitempty"`
+	TokenHash string     `json:"-" dynamodbav:"tokenHash,omitempty"`
+	ExpiresAt *time.Time `json:"linkExpiresAt,omitempty" dynamodbav:"expiresAt,omitempty"`
+	ViewedAt  *time.Time `json:"viewedAt,omitempty" dynamodbav:"viewedAt,omitempty"`
 }
 
 // OwnershipWait tracks the wait for Owner access after consent.
@@ -294,6 +316,8 @@ func (p *Provider) NextStep() string {
 			parts = append(parts, "The partner's representatives will help; the migration fails if this is not done by "+w.Deadline.UTC().Format("2 January 2006")+".")
 		}
 		return strings.Join(parts, " ")
+	case StatusProvisioning:
+		return "The new Azure customer account is being created; an Azure plan order can take up to 15 minutes."
 	case StatusActive:
 		return ""
 	case StatusDeclined:

@@ -216,6 +216,16 @@ func (r *CreateRequest) validate() []apperr.Detail {
 				add("company", "not_allowed", "company is only used with the new option")
 			}
 		}
+		if r.Option == OptionNew {
+			if r.ExistingCredentials != (ExistingCredentials{}) {
+				add("tenantId", "not_allowed", "credentials are only used with the existing option")
+			}
+			if r.Company == nil {
+				add("company", "required", "is required: the new customer's company profile")
+			} else {
+				d = append(d, r.Company.validate()...)
+			}
+		}
 	}
 	if r.AcceptedTerms != nil {
 		for field, v := range map[string]string{"acceptedTerms.partner": r.AcceptedTerms.Partner, "acceptedTerms.microsoft": r.AcceptedTerms.Microsoft} {
@@ -251,6 +261,58 @@ func (c ExistingCredentials) validate() []apperr.Detail {
 	case len(c.ClientSecret) > MaxClientSecretLen || !printable(c.ClientSecret):
 		d = append(d, apperr.Detail{Field: "clientSecret", Code: "invalid", Message: fmt.Sprintf("must be 1 to %d printable characters", MaxClientSecretLen)})
 	}
+	return d
+}
+
+// Limits of the company profile of option new.
+const (
+	MaxCompanyFieldRunes = 100
+	MinDomainPrefixLen   = 3
+	MaxDomainPrefixLen   = 27
+)
+
+var (
+	domainPrefixRE = regexp.MustCompile(`^[a-z0-9]+$`)
+	countryRE      = regexp.MustCompile(`^[A-Z]{2}$`)
+)
+
+// validate checks the company profile of option new: every field required,
+// printable, at most MaxCompanyFieldRunes; the domain prefix (the part
+// before .onmicrosoft.com) 3 to 27 lower-case letters or digits; the country
+// an ISO 3166 alpha-2 code; the contact email a single address.
+func (c *Company) validate() []apperr.Detail {
+	var d []apperr.Detail
+	text := func(field, v string) {
+		switch n := utf8.RuneCountInString(v); {
+		case strings.TrimSpace(v) == "":
+			d = append(d, apperr.Detail{Field: field, Code: "required", Message: "is required"})
+		case n > MaxCompanyFieldRunes || !printable(v):
+			d = append(d, apperr.Detail{Field: field, Code: "invalid", Message: fmt.Sprintf("must be 1 to %d printable characters", MaxCompanyFieldRunes)})
+		}
+	}
+	text("company.name", c.Name)
+	switch {
+	case c.DomainPrefix == "":
+		d = append(d, apperr.Detail{Field: "company.domainPrefix", Code: "required", Message: "is required: the <prefix> of <prefix>.onmicrosoft.com"})
+	case len(c.DomainPrefix) < MinDomainPrefixLen || len(c.DomainPrefix) > MaxDomainPrefixLen || !domainPrefixRE.MatchString(c.DomainPrefix):
+		d = append(d, apperr.Detail{Field: "company.domainPrefix", Code: "invalid", Message: fmt.Sprintf("must be %d to %d lower-case letters or digits", MinDomainPrefixLen, MaxDomainPrefixLen)})
+	}
+	text("company.address.line1", c.Address.Line1)
+	text("company.address.city", c.Address.City)
+	text("company.address.state", c.Address.State)
+	text("company.address.postalCode", c.Address.PostalCode)
+	switch {
+	case c.Address.Country == "":
+		d = append(d, apperr.Detail{Field: "company.address.country", Code: "required", Message: "is required"})
+	case !countryRE.MatchString(c.Address.Country):
+		d = append(d, apperr.Detail{Field: "company.address.country", Code: "invalid", Message: "must be an ISO 3166 alpha-2 country code such as US"})
+	}
+	text("company.contact.firstName", c.Contact.FirstName)
+	text("company.contact.lastName", c.Contact.LastName)
+	if msg := ValidateEmail(c.Contact.Email); msg != "" {
+		d = append(d, apperr.Detail{Field: "company.contact.email", Code: "invalid", Message: msg})
+	}
+	text("company.contact.phone", c.Contact.Phone)
 	return d
 }
 

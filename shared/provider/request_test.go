@@ -34,6 +34,26 @@ func body(t *testing.T, with map[string]any) []byte {
 	return b
 }
 
+// newBody builds a valid option-new request body; edit changes its company.
+func newBody(t *testing.T, edit func(company map[string]any)) []byte {
+	t.Helper()
+	company := map[string]any{
+		"name":         "Fabrikam Ltd",
+		"domainPrefix": "fabrikam2026",
+		"address":      map[string]any{"line1": "1 Main St", "city": "Redmond", "state": "WA", "postalCode": "98052", "country": "US"},
+		"contact":      map[string]any{"firstName": "Ada", "lastName": "Lovelace", "email": "ada@fabrikam.com", "phone": "+1 425 555 0100"},
+	}
+	with := map[string]any{"option": "new", "azureAdminEmail": nil, "subscriptionIds": nil, "company": company}
+	if edit != nil {
+		edit(company)
+		if v, ok := company["tenantId"]; ok {
+			delete(company, "tenantId")
+			with["tenantId"] = v
+		}
+	}
+	return body(t, with)
+}
+
 func TestParseCreateRequest(t *testing.T) {
 	tests := []struct {
 		name       string
@@ -51,7 +71,21 @@ func TestParseCreateRequest(t *testing.T) {
 		{name: "existing with a control character in the secret", body: existingBody(t, map[string]any{"clientSecret": "abc\ndef"}), wantCode: apperr.InvalidRequest, wantFields: []string{"clientSecret"}},
 		{name: "existing with a company", body: existingBody(t, map[string]any{"company": map[string]any{"name": "x"}}), wantCode: apperr.InvalidRequest, wantFields: []string{"company"}},
 		{name: "existing with subscriptionIds", body: existingBody(t, map[string]any{"subscriptionIds": []string{"00000000-0000-0000-0000-000000000001"}}), wantCode: apperr.InvalidRequest, wantFields: []string{"subscriptionIds"}},
-		{name: "valid new", body: body(t, map[string]any{"option": "new", "azureAdminEmail": nil, "subscriptionIds": nil, "company": map[string]any{"name": "Contoso"}})},
+		{name: "valid new", body: newBody(t, nil)},
+		{name: "new without company", body: body(t, map[string]any{"option": "new", "azureAdminEmail": nil, "subscriptionIds": nil}), wantCode: apperr.InvalidRequest, wantFields: []string{"company"}},
+		{name: "new with an empty company", body: body(t, map[string]any{"option": "new", "azureAdminEmail": nil, "subscriptionIds": nil, "company": map[string]any{}}), wantCode: apperr.InvalidRequest, wantFields: []string{"company.name", "company.domainPrefix", "company.address.line1", "company.address.city", "company.address.state", "company.address.postalCode", "company.address.country", "company.contact.firstName", "company.contact.lastName", "company.contact.email", "company.contact.phone"}},
+		{name: "new with credentials", body: newBody(t, func(m map[string]any) { m["tenantId"] = "00000000-0000-0000-0000-000000000001" }), wantCode: apperr.InvalidRequest, wantFields: []string{"tenantId"}},
+		{name: "new with an upper-case domain prefix", body: newBody(t, func(m map[string]any) { m["domainPrefix"] = "Fabrikam" }), wantCode: apperr.InvalidRequest, wantFields: []string{"company.domainPrefix"}},
+		{name: "new with a dotted domain prefix", body: newBody(t, func(m map[string]any) { m["domainPrefix"] = "fabrikam.onmicrosoft.com" }), wantCode: apperr.InvalidRequest, wantFields: []string{"company.domainPrefix"}},
+		{name: "new with a short domain prefix", body: newBody(t, func(m map[string]any) { m["domainPrefix"] = "ab" }), wantCode: apperr.InvalidRequest, wantFields: []string{"company.domainPrefix"}},
+		{name: "new with a 28-character domain prefix", body: newBody(t, func(m map[string]any) { m["domainPrefix"] = strings.Repeat("a", 28) }), wantCode: apperr.InvalidRequest, wantFields: []string{"company.domainPrefix"}},
+		{name: "new with a 27-character domain prefix", body: newBody(t, func(m map[string]any) { m["domainPrefix"] = strings.Repeat("a", 27) })},
+		{name: "new with a country name", body: newBody(t, func(m map[string]any) { m["address"].(map[string]any)["country"] = "USA" }), wantCode: apperr.InvalidRequest, wantFields: []string{"company.address.country"}},
+		{name: "new with a lower-case country", body: newBody(t, func(m map[string]any) { m["address"].(map[string]any)["country"] = "us" }), wantCode: apperr.InvalidRequest, wantFields: []string{"company.address.country"}},
+		{name: "new with a bad contact email", body: newBody(t, func(m map[string]any) { m["contact"].(map[string]any)["email"] = "A <a@fabrikam.com>" }), wantCode: apperr.InvalidRequest, wantFields: []string{"company.contact.email"}},
+		{name: "new with a company name over 100 characters", body: newBody(t, func(m map[string]any) { m["name"] = strings.Repeat("n", 101) }), wantCode: apperr.InvalidRequest, wantFields: []string{"company.name"}},
+		{name: "new with a control character in the city", body: newBody(t, func(m map[string]any) { m["address"].(map[string]any)["city"] = "Red\nmond" }), wantCode: apperr.InvalidRequest, wantFields: []string{"company.address.city"}},
+		{name: "new with an unknown company field", body: newBody(t, func(m map[string]any) { m["vat"] = "x" }), wantCode: apperr.InvalidRequest, wantFields: []string{"vat"}},
 		{name: "empty body", body: []byte(""), wantCode: apperr.InvalidRequest},
 		{name: "white space body", body: []byte(" \n\t"), wantCode: apperr.InvalidRequest},
 		{name: "malformed JSON", body: []byte(`{"name": "x",`), wantCode: apperr.InvalidRequest},

@@ -429,8 +429,7 @@ func TestAPICreateIneligible(t *testing.T) {
 	}
 	t.Run("new option", func(t *testing.T) {
 		t.Parallel()
-		body := map[string]any{"name": "New " + apiSuffix(), "type": "azure", "option": "new",
-			"acceptedTerms": map[string]string{"partner": "2017-08", "microsoft": "2017-08"}}
+		body := newCustomerBody("New "+apiSuffix(), "ineligiblenew")
 		er := wantAPIError(t, e.call(t, "POST", "/providers", e.token(t, "acct-demo", "admin"), body), 422, "ineligible")
 		if !slices.Equal(er.Reasons, []string{"demo_account"}) {
 			t.Errorf("reasons %v", er.Reasons)
@@ -488,7 +487,7 @@ func TestAPICreateAuth(t *testing.T) {
 		})
 	}
 	t.Run("member new", func(t *testing.T) {
-		b := map[string]any{"name": "New " + apiSuffix(), "type": "azure", "option": "new"}
+		b := newCustomerBody("New "+apiSuffix(), "membernew")
 		wantAPIError(t, e.call(t, "POST", "/providers", e.token(t, acct), b), 403, "admin_required")
 	})
 	// Nothing was created by any of them.

@@ -54,6 +54,7 @@ const (
 	ParamPartnerTenantID              = "PartnerTenantId"              // the scenario's partner tenant
 	ParamPartnerCredentialSecretArn   = "PartnerCredentialSecretArn"   // PartnerCredentialSecretName's ARN
 	ParamPublicBaseURL                = "PublicBaseUrl"                // the API's URL
+	ParamPartnerCenterEndpoint        = "PartnerCenterEndpoint"        // the Microsoft double's URL (it serves /v1)
 )
 
 // PartnerCredentialSecretName is the local secret holding the partner app's
@@ -148,6 +149,7 @@ func (s *microsoftService) Start(_ context.Context, c *Cloud) (Endpoint, error) 
 			ParamPartnerTenantID:              sc.Partner.TenantID,
 			ParamAzureAuthorityHost:           url + "/",
 			ParamAzureResourceManagerEndpoint: url,
+			ParamPartnerCenterEndpoint:        url,
 		},
 	}, nil
 }

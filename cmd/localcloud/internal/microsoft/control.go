@@ -227,6 +227,8 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request, lower stri
 		s.serveControlPage(w)
 	case lower == "/_control/state" && r.Method == http.MethodGet:
 		writeJSON(w, http.StatusOK, s.State())
+	case lower == "/_control/partnercenter" && r.Method == http.MethodGet:
+		writeJSON(w, http.StatusOK, map[string]any{"customers": s.PartnerCenterCustomers()})
 	case lower == "/_control/calls" && r.Method == http.MethodGet:
 		writeJSON(w, http.StatusOK, s.Calls())
 	case lower == "/_control/owner" && r.Method == http.MethodPost:

@@ -11,7 +11,9 @@ import (
 // services do when throttling (429 with Retry-After) or failing (5xx).
 type Fault struct {
 	// Call is a call kind (token, discovery, adminConsent,
-	// subscriptions.list, subscriptions.get, roleAssignments), a prefix of
+	// subscriptions.list, subscriptions.get, roleAssignments,
+	// partnerCenter.domain, .address, .customers, .agreements, .carts,
+	// .checkout, .subscriptions), a prefix of
 	// one ("subscriptions" covers list and get), or "*" for every call.
 	Call string `json:"call"`
 	// Status is the HTTP status to answer: 429, or 500 to 599; or 403
@@ -123,6 +125,12 @@ func (s *Server) injectFault(w http.ResponseWriter, r *http.Request, kind string
 			code, aad = "server_error", 90033
 		}
 		s.entraError(w, r, f.Status, code, aad, "The server is temporarily unavailable (fault injected by the local Microsoft double).")
+	case CallPartnerCenter, CallPartnerCenterDomain, CallPartnerCenterAddress, CallPartnerCenterCustomers, CallPartnerCenterAgreements, CallPartnerCenterCarts, CallPartnerCenterCheckout, CallPartnerCenterSubscriptions:
+		if f.Status == http.StatusTooManyRequests {
+			pcError(w, f.Status, 429, "Too many requests (fault injected by the local Microsoft double).")
+		} else {
+			pcError(w, f.Status, f.Status, "Internal error (fault injected by the local Microsoft double).")
+		}
 	case CallAdminConsent:
 		http.Error(w, fmt.Sprintf("%d %s (fault injected by the local Microsoft double)", f.Status, http.StatusText(f.Status)), f.Status)
 	default:

@@ -17,9 +17,11 @@
 //	GET /subscriptions/{id}?api-version=...
 //	GET {scope}/providers/Microsoft.Authorization/roleAssignments?api-version=...&$filter=...
 //
+// Partner Center: /v1/... (see partnercenter.go).
+//
 // Control (not part of Microsoft's API): /_control (HTML page),
 // /_control/state, /_control/owner, /_control/consent, /_control/faults,
-// /_control/calls, /_control/reset.
+// /_control/calls, /_control/reset, /_control/partnercenter.
 //
 // {tenant} is a tenant id, its short name or one of its domains. Tenants,
 // subscriptions, management groups and role assignments come from a Scenario
@@ -73,6 +75,8 @@ type Server struct {
 	tenants []*tenantState
 	faults  []*Fault
 	calls   map[string]int64
+	// pcCustomers are the customers created through Partner Center.
+	pcCustomers []*PartnerCenterCustomer
 }
 
 // tenantState is a tenant with what changes at run time.
@@ -125,6 +129,7 @@ func New(sc Scenario, opts Options) (*Server, error) {
 	if len(s.resources) == 0 {
 		s.resources = []string{"https://management.azure.com", "https://management.core.windows.net"}
 	}
+	s.resources = append(append([]string(nil), s.resources...), PartnerCenterResource)
 	s.Reset()
 	return s, nil
 }
@@ -163,6 +168,7 @@ func (s *Server) Reset() {
 	}
 	s.faults = nil
 	s.calls = map[string]int64{}
+	s.pcCustomers = nil
 }
 
 func assignmentName(scope, roleID, principalID string) string {
@@ -255,6 +261,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/_control", http.StatusFound)
 	case lower == "/_control" || strings.HasPrefix(lower, "/_control/"):
 		s.serveControl(w, r, lower)
+	case strings.HasPrefix(lower, "/v1/"):
+		s.servePartnerCenter(w, r, segs)
 	case lower == "/subscriptions":
 		s.serveARM(w, r, CallSubscriptionsList, func(c *caller) { s.listSubscriptions(w, r, c) })
 	case len(segs) == 2 && strings.EqualFold(segs[0], "subscriptions"):

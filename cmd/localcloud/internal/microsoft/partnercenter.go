@@ -1,0 +1,378 @@
+package microsoft
+
+import (
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Partner Center (protocols §6), served under /v1 with app-only tokens of
+// the partner application in the partner tenant (audience
+// PartnerCenterResource):
+//
+//	GET  /v1/validations/checkdomainavailability/{domainPrefix}  → true|false
+//	POST /v1/validations/addresses                               → {"status": "VerifiedAddress", ...}
+//	POST /v1/customers                                           → the customer, with userCredentials
+//	POST /v1/customers/{id}/agreements                           → the agreement
+//	POST /v1/customers/{id}/carts                                → the cart
+//	POST /v1/customers/{id}/carts/{cartId}/checkout              → {"orders": [...]}
+//	GET  /v1/customers/{id}/subscriptions                        → {"totalCount", "items": [...]}
+//
+// A domain prefix is taken when a tenant of the double (scenario or created)
+// has it as its name or <prefix>.onmicrosoft.com domain. Creating a customer
+// creates its tenant (the partner consented there, as the reseller
+// relationship gives it delegated administration). After checkout, the Azure
+// plan's subscription appears on the subscriptions list, and in the tenant
+// for Resource Manager, after SubscriptionPolls lists (Partner Center orders
+// take minutes). Faults aim at call "partnerCenter" (or one of its kinds).
+
+// PartnerCenterResource is Partner Center's token audience.
+const PartnerCenterResource = "https://api.partnercenter.microsoft.com"
+
+// SubscriptionPolls is the number of subscription lists after checkout that
+// still show no subscription.
+const SubscriptionPolls = 2
+
+// Call kinds of Partner Center; the fault call "partnerCenter" covers them all.
+const (
+	CallPartnerCenter              = "partnerCenter"
+	CallPartnerCenterDomain        = "partnerCenter.domain"
+	CallPartnerCenterAddress       = "partnerCenter.address"
+	CallPartnerCenterCustomers     = "partnerCenter.customers"
+	CallPartnerCenterAgreements    = "partnerCenter.agreements"
+	CallPartnerCenterCarts         = "partnerCenter.carts"
+	CallPartnerCenterCheckout      = "partnerCenter.checkout"
+	CallPartnerCenterSubscriptions = "partnerCenter.subscriptions"
+)
+
+// PartnerCenterCustomer is a customer created through Partner Center, as
+// GET /_control/partnercenter shows it. The double shows the initial admin
+// password so that tests can check that the product never reveals it.
+type PartnerCenterCustomer struct {
+	ID            string   `json:"id"`
+	TenantID      string   `json:"tenantId"`
+	Domain        string   `json:"domain"`
+	CompanyName   string   `json:"companyName"`
+	AdminUserName string   `json:"adminUserName"`
+	AdminPassword string   `json:"adminPassword"`
+	Agreements    int      `json:"agreements"`
+	Orders        []string `json:"orders"`
+	Subscriptions []string `json:"subscriptions"`
+
+	carts       map[string]bool
+	pendingSubs []pcPendingSub
+	subs        []pcSub
+}
+
+type pcSub struct{ id, orderID string }
+
+type pcPendingSub struct {
+	orderID string
+	polls   int
+}
+
+func pcError(w http.ResponseWriter, status int, code int, desc string) {
+	writeJSON(w, status, map[string]any{"code": code, "description": desc, "errorName": http.StatusText(status)})
+}
+
+var domainPrefixRE = regexp.MustCompile(`^[a-z0-9]{3,27}$`)
+
+// PartnerCenterCustomers returns the customers created so far.
+func (s *Server) PartnerCenterCustomers() []PartnerCenterCustomer {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]PartnerCenterCustomer, 0, len(s.pcCustomers))
+	for _, c := range s.pcCustomers {
+		cp := *c
+		cp.Orders = append([]string{}, c.Orders...)
+		cp.Subscriptions = append([]string{}, c.Subscriptions...)
+		cp.carts, cp.pendingSubs, cp.subs = nil, nil, nil
+		out = append(out, cp)
+	}
+	return out
+}
+
+// servePartnerCenter routes /v1/... after checking the token.
+func (s *Server) servePartnerCenter(w http.ResponseWriter, r *http.Request, segs []string) {
+	kind := CallPartnerCenter
+	n := len(segs)
+	switch {
+	case n == 4 && segs[1] == "validations" && strings.EqualFold(segs[2], "checkdomainavailability"):
+		kind = CallPartnerCenterDomain
+	case n == 3 && segs[1] == "validations" && segs[2] == "addresses":
+		kind = CallPartnerCenterAddress
+	case n == 2 && segs[1] == "customers":
+		kind = CallPartnerCenterCustomers
+	case n == 4 && segs[1] == "customers" && segs[3] == "agreements":
+		kind = CallPartnerCenterAgreements
+	case n == 4 && segs[1] == "customers" && segs[3] == "carts":
+		kind = CallPartnerCenterCarts
+	case n == 6 && segs[1] == "customers" && segs[3] == "carts" && segs[5] == "checkout":
+		kind = CallPartnerCenterCheckout
+	case n == 4 && segs[1] == "customers" && segs[3] == "subscriptions":
+		kind = CallPartnerCenterSubscriptions
+	}
+	s.count(kind)
+	w.Header().Set("MS-RequestId", uuid.NewString())
+	if cid := r.Header.Get("MS-CorrelationId"); cid != "" {
+		w.Header().Set("MS-CorrelationId", cid)
+	}
+	if s.injectFault(w, r, kind) {
+		return
+	}
+	raw, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok {
+		pcError(w, http.StatusUnauthorized, 401, "The Authorization header with a Bearer token is required.")
+		return
+	}
+	claims, err := s.verifyToken(strings.TrimSpace(raw))
+	if err != nil {
+		pcError(w, http.StatusUnauthorized, 401, "The access token is not valid.")
+		return
+	}
+	if !strings.EqualFold(strings.TrimSuffix(claims.Audience, "/"), PartnerCenterResource) {
+		pcError(w, http.StatusUnauthorized, 401, "The access token was not issued for Partner Center ("+PartnerCenterResource+").")
+		return
+	}
+	if !strings.EqualFold(claims.TenantID, s.scenario.Partner.TenantID) || !strings.EqualFold(claims.AppID, s.scenario.Partner.AppID) {
+		pcError(w, http.StatusForbidden, 403, "Only the partner's application in the partner tenant may call Partner Center.")
+		return
+	}
+	wantMethod := http.MethodPost
+	if kind == CallPartnerCenterDomain || kind == CallPartnerCenterSubscriptions {
+		wantMethod = http.MethodGet
+	}
+	if kind == CallPartnerCenter {
+		pcError(w, http.StatusNotFound, 404, "The local Microsoft double does not serve "+r.URL.Path+".")
+		return
+	}
+	if r.Method != wantMethod {
+		pcError(w, http.StatusMethodNotAllowed, 405, "Method "+r.Method+" is not supported here.")
+		return
+	}
+	var body map[string]any
+	if r.Method == http.MethodPost {
+		b, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+		if len(strings.TrimSpace(string(b))) > 0 {
+			if err := json.Unmarshal(b, &body); err != nil {
+				pcError(w, http.StatusBadRequest, 400, "The request body is not valid JSON.")
+				return
+			}
+		}
+	}
+	switch kind {
+	case CallPartnerCenterDomain:
+		prefix := strings.ToLower(segs[3])
+		s.mu.Lock()
+		taken := s.domainTaken(prefix)
+		s.mu.Unlock()
+		writeJSON(w, http.StatusOK, !taken)
+	case CallPartnerCenterAddress:
+		s.pcValidateAddress(w, body)
+	case CallPartnerCenterCustomers:
+		s.pcCreateCustomer(w, body)
+	case CallPartnerCenterAgreements:
+		s.pcAgreement(w, segs[2], body)
+	case CallPartnerCenterCarts:
+		s.pcCart(w, segs[2], body)
+	case CallPartnerCenterCheckout:
+		s.pcCheckout(w, segs[2], segs[4])
+	case CallPartnerCenterSubscriptions:
+		s.pcSubscriptions(w, segs[2])
+	}
+}
+
+// domainTaken reports whether a tenant uses the prefix. s.mu must be held.
+func (s *Server) domainTaken(prefix string) bool {
+	return s.tenant(prefix) != nil || s.tenant(prefix+".onmicrosoft.com") != nil
+}
+
+func str(m map[string]any, path ...string) string {
+	var cur any = m
+	for _, p := range path {
+		mm, ok := cur.(map[string]any)
+		if !ok {
+			return ""
+		}
+		cur = mm[p]
+	}
+	v, _ := cur.(string)
+	return v
+}
+
+func (s *Server) pcValidateAddress(w http.ResponseWriter, a map[string]any) {
+	var missing []string
+	for _, f := range []string{"country", "city", "state", "addressLine1", "postalCode"} {
+		if strings.TrimSpace(str(a, f)) == "" {
+			missing = append(missing, f)
+		}
+	}
+	if len(missing) > 0 {
+		pcError(w, http.StatusBadRequest, 2000, "The address is missing "+strings.Join(missing, ", ")+".")
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"originalAddress": a, "suggestedAddresses": []any{a}, "status": "VerifiedAddress"})
+}
+
+func (s *Server) pcCreateCustomer(w http.ResponseWriter, body map[string]any) {
+	domain := strings.ToLower(str(body, "companyProfile", "domain"))
+	prefix, ok := strings.CutSuffix(domain, ".onmicrosoft.com")
+	if !ok || !domainPrefixRE.MatchString(prefix) {
+		pcError(w, http.StatusBadRequest, 600040, "companyProfile.domain must be <prefix>.onmicrosoft.com.")
+		return
+	}
+	company := str(body, "billingProfile", "companyName")
+	if company == "" || str(body, "billingProfile", "email") == "" || str(body, "billingProfile", "defaultAddress", "country") == "" {
+		pcError(w, http.StatusBadRequest, 2000, "billingProfile with companyName, email and defaultAddress is required.")
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.domainTaken(prefix) {
+		pcError(w, http.StatusConflict, 600041, "The domain "+domain+" is already in use.")
+		return
+	}
+	tenantID := uuid.NewString()
+	admin := "admin@" + domain
+	t := &tenantState{Tenant: Tenant{
+		Name: prefix, ID: tenantID, DisplayName: company, Domains: []string{domain},
+		Users:                     []User{{ID: uuid.NewString(), UserPrincipalName: admin, DisplayName: "Administrator", Admin: true}},
+		PartnerServicePrincipalID: uuid.NewSHA1(uuid.NameSpaceURL, []byte("sp:"+s.scenario.Partner.AppID+":"+tenantID)).String(),
+		PartnerConsented:          true,
+	}, consented: true}
+	s.tenants = append(s.tenants, t)
+	c := &PartnerCenterCustomer{
+		ID: tenantID, TenantID: tenantID, Domain: domain, CompanyName: company,
+		AdminUserName: admin, AdminPassword: initialPassword(),
+		Orders: []string{}, Subscriptions: []string{}, carts: map[string]bool{},
+	}
+	s.pcCustomers = append(s.pcCustomers, c)
+	writeJSON(w, http.StatusCreated, map[string]any{
+		"id":                    c.ID,
+		"commerceId":            uuid.NewString(),
+		"companyProfile":        map[string]any{"tenantId": tenantID, "domain": domain, "companyName": company},
+		"billingProfile":        body["billingProfile"],
+		"relationshipToPartner": "reseller",
+		"userCredentials":       map[string]any{"userName": admin, "password": c.AdminPassword},
+		"attributes":            map[string]any{"objectType": "Customer"},
+	})
+}
+
+// initialPassword makes a random password as Partner Center's initial ones.
+func initialPassword() string {
+	b := make([]byte, 12)
+	_, _ = rand.Read(b)
+	return fmt.Sprintf("Pc%x!", b)
+}
+
+// pcCustomer finds a customer. s.mu must be held.
+func (s *Server) pcCustomer(id string) *PartnerCenterCustomer {
+	for _, c := range s.pcCustomers {
+		if strings.EqualFold(c.ID, id) {
+			return c
+		}
+	}
+	return nil
+}
+
+func (s *Server) pcAgreement(w http.ResponseWriter, customerID string, body map[string]any) {
+	if str(body, "type") != "MicrosoftCustomerAgreement" || str(body, "templateId") == "" || str(body, "dateAgreed") == "" || str(body, "primaryContact", "email") == "" {
+		pcError(w, http.StatusBadRequest, 2000, "type MicrosoftCustomerAgreement, templateId, dateAgreed and primaryContact are required.")
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.pcCustomer(customerID)
+	if c == nil {
+		pcError(w, http.StatusNotFound, 600039, "Customer "+customerID+" was not found.")
+		return
+	}
+	c.Agreements++
+	writeJSON(w, http.StatusCreated, body)
+}
+
+func (s *Server) pcCart(w http.ResponseWriter, customerID string, body map[string]any) {
+	items, _ := body["lineItems"].([]any)
+	if len(items) == 0 {
+		pcError(w, http.StatusBadRequest, 2000, "A cart needs at least one line item.")
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.pcCustomer(customerID)
+	if c == nil {
+		pcError(w, http.StatusNotFound, 600039, "Customer "+customerID+" was not found.")
+		return
+	}
+	id := uuid.NewString()
+	c.carts[id] = true
+	now := s.now().UTC()
+	writeJSON(w, http.StatusCreated, map[string]any{
+		"id": id, "creationTimestamp": now, "lastModifiedTimestamp": now,
+		"expirationTimestamp": now.Add(7 * 24 * time.Hour), "lineItems": items,
+		"status": "Active",
+	})
+}
+
+func (s *Server) pcCheckout(w http.ResponseWriter, customerID, cartID string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.pcCustomer(customerID)
+	if c == nil {
+		pcError(w, http.StatusNotFound, 600039, "Customer "+customerID+" was not found.")
+		return
+	}
+	if !c.carts[cartID] {
+		pcError(w, http.StatusNotFound, 800002, "Cart "+cartID+" was not found or was already checked out.")
+		return
+	}
+	delete(c.carts, cartID)
+	order := uuid.NewString()
+	c.Orders = append(c.Orders, order)
+	c.pendingSubs = append(c.pendingSubs, pcPendingSub{orderID: order, polls: SubscriptionPolls})
+	writeJSON(w, http.StatusCreated, map[string]any{
+		"orders":      []any{map[string]any{"id": order, "status": "pending", "lineItems": []any{map[string]any{"offerId": "DZH318Z0BPS6:0001", "quantity": 1}}}},
+		"orderErrors": []any{},
+	})
+}
+
+func (s *Server) pcSubscriptions(w http.ResponseWriter, customerID string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.pcCustomer(customerID)
+	if c == nil {
+		pcError(w, http.StatusNotFound, 600039, "Customer "+customerID+" was not found.")
+		return
+	}
+	t := s.tenant(c.TenantID)
+	kept := c.pendingSubs[:0]
+	for _, p := range c.pendingSubs {
+		if p.polls > 0 {
+			p.polls--
+			kept = append(kept, p)
+			continue
+		}
+		id := uuid.NewString()
+		c.Subscriptions = append(c.Subscriptions, id)
+		c.subs = append(c.subs, pcSub{id: id, orderID: p.orderID})
+		if t != nil {
+			t.Subscriptions = append(t.Subscriptions, Subscription{ID: id, DisplayName: "Azure plan", State: "Enabled"})
+		}
+	}
+	c.pendingSubs = kept
+	items := []any{}
+	for _, sub := range c.subs {
+		items = append(items, map[string]any{
+			"id": sub.id, "offerId": "DZH318Z0BPS6:0001", "offerName": "Azure plan", "quantity": 1,
+			"status": "active", "orderId": sub.orderID, "billingType": "usage",
+		})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"totalCount": len(items), "items": items, "attributes": map[string]any{"objectType": "Collection"}})
+}

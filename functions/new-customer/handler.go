@@ -1,0 +1,231 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/partnercloud/azure/shared/logging"
+	"github.com/partnercloud/azure/shared/partnercenter"
+	"github.com/partnercloud/azure/shared/provider"
+	"github.com/partnercloud/azure/shared/secret"
+	"github.com/partnercloud/azure/shared/workflow"
+)
+
+// Store is what the new-customer steps read and write.
+type Store interface {
+	GetProvider(ctx context.Context, accountID, providerID string) (*provider.Provider, error)
+	UpdateProvider(ctx context.Context, accountID, providerID string, mutate func(*provider.Provider) error) (*provider.Provider, error)
+}
+
+// PartnerCenter is the part of partnercenter.Client the steps use.
+type PartnerCenter interface {
+	ValidateAddress(ctx context.Context, a partnercenter.Address) error
+	CreateCustomer(ctx context.Context, n partnercenter.NewCustomer) (partnercenter.Customer, error)
+	AcceptAgreement(ctx context.Context, customerID, templateID, firstName, lastName, email, phone string, at time.Time) error
+	OrderAzurePlan(ctx context.Context, customerID string) (string, error)
+	Subscriptions(ctx context.Context, customerID string) ([]partnercenter.Subscription, error)
+}
+
+// SecretStore keeps the initial admin password (secret.Store).
+type SecretStore interface {
+	Create(ctx context.Context, name, value string, tags map[string]string) (string, error)
+}
+
+// InitialAdminSecretName is the secret holding a new tenant's initial admin
+// credentials: partner-cloud/providers/<account>/<provider>/initial-admin.
+func InitialAdminSecretName(accountID, providerID string) string {
+	return secret.ProviderSecretName(accountID, providerID) + "/initial-admin"
+}
+
+// Handler runs one step of the new-customer state machine
+// (statemachine/new-customer.asl.json). Every step is idempotent: what it
+// created is recorded on the provider and not created again.
+type Handler struct {
+	Store         Store
+	PartnerCenter PartnerCenter
+	Secrets       SecretStore
+	// AgreementTemplateID is the Microsoft Customer Agreement template id.
+	AgreementTemplateID string
+	Now                 func() time.Time
+}
+
+// Handle runs in.Step.
+func (h *Handler) Handle(ctx context.Context, in workflow.NewCustomerInput) (workflow.NewCustomerOutput, error) {
+	if err := in.Validate(); err != nil {
+		return workflow.NewCustomerOutput{}, err
+	}
+	log := logging.From(ctx).With("provider_id", in.ProviderID, "execution_arn", in.ExecutionARN, "step", in.Step)
+	ctx = logging.With(ctx, log)
+	p, err := h.Store.GetProvider(ctx, in.AccountID, in.ProviderID)
+	if err != nil {
+		return workflow.NewCustomerOutput{}, workflow.StoreError(err)
+	}
+	switch {
+	case p.Option != provider.OptionNew || p.Company == nil:
+		return workflow.NewCustomerOutput{}, &workflow.InvalidInput{Reason: "the provider is not a new-customer provider"}
+	case !p.Open():
+		return workflow.NewCustomerOutput{}, &workflow.InvalidInput{Reason: "the provider is " + string(p.Status)}
+	}
+	out := workflow.NewCustomerOutput{Step: in.Step, TenantID: p.TenantID}
+	switch in.Step {
+	case workflow.StepValidateAddress:
+		err = h.PartnerCenter.ValidateAddress(ctx, address(p.Company))
+	case workflow.StepCreateCustomer:
+		out.TenantID, err = h.createCustomer(ctx, p)
+	case workflow.StepAgreement:
+		err = h.agreement(ctx, p)
+	case workflow.StepOrder:
+		err = h.order(ctx, p)
+	case workflow.StepWaitSubscription:
+		out.Subscriptions, err = h.waitSubscription(ctx, p)
+	default:
+		return out, &workflow.InvalidInput{Reason: fmt.Sprintf("unknown step %q", in.Step)}
+	}
+	if err != nil {
+		return workflow.NewCustomerOutput{}, classify(err)
+	}
+	log.Info("step done")
+	return out, nil
+}
+
+func address(c *provider.Company) partnercenter.Address {
+	return partnercenter.Address{
+		Country: c.Address.Country, Region: c.Address.State, City: c.Address.City, State: c.Address.State,
+		AddressLine1: c.Address.Line1, PostalCode: c.Address.PostalCode,
+		FirstName: c.Contact.FirstName, LastName: c.Contact.LastName, PhoneNumber: c.Contact.Phone,
+	}
+}
+
+// createCustomer creates the customer once and records its id and tenant.
+// The initial admin password Partner Center returns is not kept.
+func (h *Handler) createCustomer(ctx context.Context, p *provider.Provider) (string, error) {
+	if p.CustomerID != "" {
+		return p.TenantID, nil
+	}
+	domain := p.Company.DomainPrefix + ".onmicrosoft.com"
+	c, err := h.PartnerCenter.CreateCustomer(ctx, partnercenter.NewCustomer{
+		CompanyName: p.Company.Name, Domain: domain, Email: p.Company.Contact.Email, Address: address(p.Company),
+	})
+	if err != nil {
+		return "", err
+	}
+	// The initial admin password goes to Secrets Manager only; the
+	// requester gets a single-use link to it with the completion email. If
+	// it cannot be stored the customer is still recorded (creating it again
+	// is impossible), and the requester resets the password at Microsoft.
+	admin := &provider.InitialAdmin{UserName: c.UserName}
+	what := fmt.Sprintf("Customer created in Partner Center: tenant %s (%s).", c.TenantID, domain)
+	if c.Password != "" {
+		value, _ := json.Marshal(map[string]string{"userName": c.UserName, "password": c.Password})
+		arn, serr := h.Secrets.Create(ctx, InitialAdminSecretName(p.AccountID, p.ID), string(value), secret.ProviderTags(p.AccountID, p.ID))
+		if serr != nil {
+			logging.From(ctx).Error("initial admin password not stored", "error", serr.Error())
+			what += " The initial administrator's password could not be kept; reset it at Microsoft."
+		} else {
+			admin.SecretARN = arn
+		}
+	}
+	c.Password = ""
+	now := h.Now().UTC()
+	_, err = h.Store.UpdateProvider(ctx, p.AccountID, p.ID, func(q *provider.Provider) error {
+		if q.CustomerID != "" {
+			return nil
+		}
+		q.CustomerID, q.TenantID = c.ID, c.TenantID
+		q.InitialAdmin = admin
+		q.Timeline = append(q.Timeline, provider.Event{At: now, Status: q.Status, What: what, By: "system"})
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	logging.From(ctx).Info("customer created", "tenant_id", c.TenantID)
+	return c.TenantID, nil
+}
+
+func (h *Handler) agreement(ctx context.Context, p *provider.Provider) error {
+	if p.CustomerID == "" {
+		return &workflow.InvalidInput{Reason: "the customer is not created yet"}
+	}
+	ct := p.Company.Contact
+	return h.PartnerCenter.AcceptAgreement(ctx, p.CustomerID, h.AgreementTemplateID, ct.FirstName, ct.LastName, ct.Email, ct.Phone, h.Now())
+}
+
+// order orders the Azure plan once and records the order id.
+func (h *Handler) order(ctx context.Context, p *provider.Provider) error {
+	if p.CustomerID == "" {
+		return &workflow.InvalidInput{Reason: "the customer is not created yet"}
+	}
+	if p.OrderID != "" {
+		return nil
+	}
+	id, err := h.PartnerCenter.OrderAzurePlan(ctx, p.CustomerID)
+	if err != nil {
+		return err
+	}
+	now := h.Now().UTC()
+	_, err = h.Store.UpdateProvider(ctx, p.AccountID, p.ID, func(q *provider.Provider) error {
+		if q.OrderID != "" {
+			return nil
+		}
+		q.OrderID = id
+		q.Timeline = append(q.Timeline, provider.Event{At: now, Status: q.Status, What: "Azure plan ordered; waiting for its subscription.", By: "system"})
+		return nil
+	})
+	return err
+}
+
+// waitSubscription lists the customer's subscriptions: none active yet is
+// SubscriptionPending (the state machine lists again later); otherwise
+// they are recorded on the provider.
+func (h *Handler) waitSubscription(ctx context.Context, p *provider.Provider) ([]string, error) {
+	if p.CustomerID == "" {
+		return nil, &workflow.InvalidInput{Reason: "the customer is not created yet"}
+	}
+	subs, err := h.PartnerCenter.Subscriptions(ctx, p.CustomerID)
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for _, s := range subs {
+		if s.Status == "active" {
+			ids = append(ids, s.ID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil, &workflow.SubscriptionPending{Reason: "the Azure plan's subscription has not appeared yet"}
+	}
+	now := h.Now().UTC()
+	_, err = h.Store.UpdateProvider(ctx, p.AccountID, p.ID, func(q *provider.Provider) error {
+		q.Subscriptions = q.Subscriptions[:0]
+		for _, id := range ids {
+			t := now
+			q.Subscriptions = append(q.Subscriptions, provider.Subscription{ID: id, State: provider.SubscriptionOwned, ConfirmedAt: &t})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return ids, nil
+}
+
+// classify maps an error to the named error the state machine matches.
+func classify(err error) error {
+	switch {
+	case errors.As(err, new(*workflow.InvalidInput)), errors.As(err, new(*workflow.SubscriptionPending)):
+		return err
+	case errors.Is(err, partnercenter.ErrDomainTaken):
+		return &workflow.DomainTaken{Reason: "the onmicrosoft.com domain is already in use"}
+	case errors.Is(err, partnercenter.ErrInvalidAddress):
+		return &workflow.AddressInvalid{Reason: "Partner Center did not accept the company's address"}
+	case errors.Is(err, partnercenter.ErrRejected):
+		return &workflow.PartnerCenterRejected{Reason: "Partner Center refused the request"}
+	case errors.Is(err, partnercenter.ErrUnavailable):
+		return &workflow.TransientError{Reason: "Partner Center is unavailable"}
+	}
+	return workflow.StoreError(err)
+}

@@ -1,0 +1,173 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/partnercloud/azure/shared/partnercenter"
+	"github.com/partnercloud/azure/shared/provider"
+	"github.com/partnercloud/azure/shared/store"
+	"github.com/partnercloud/azure/shared/store/storetest"
+	"github.com/partnercloud/azure/shared/workflow"
+)
+
+var t0 = time.Date(2026, 6, 1, 8, 0, 0, 0, time.UTC)
+
+type fakePC struct {
+	addressErr, createErr, orderErr error
+	creates, orders, agreements     int
+	polls, pollsBeforeSub           int
+}
+
+func (f *fakePC) ValidateAddress(context.Context, partnercenter.Address) error { return f.addressErr }
+func (f *fakePC) CreateCustomer(_ context.Context, n partnercenter.NewCustomer) (partnercenter.Customer, error) {
+	if f.createErr != nil {
+		return partnercenter.Customer{}, f.createErr
+	}
+	f.creates++
+	return partnercenter.Customer{ID: "cust-1", TenantID: "tenant-new", UserName: "admin@" + n.Domain, Password: "initial-P@ss-123"}, nil
+}
+func (f *fakePC) AcceptAgreement(_ context.Context, id, tpl, fn, ln, email, phone string, _ time.Time) error {
+	if id != "cust-1" || tpl == "" || email == "" {
+		return fmt.Errorf("bad agreement %s %s %s", id, tpl, email)
+	}
+	f.agreements++
+	return nil
+}
+func (f *fakePC) OrderAzurePlan(context.Context, string) (string, error) {
+	if f.orderErr != nil {
+		return "", f.orderErr
+	}
+	f.orders++
+	return "order-1", nil
+}
+func (f *fakePC) Subscriptions(context.Context, string) ([]partnercenter.Subscription, error) {
+	f.polls++
+	if f.polls <= f.pollsBeforeSub {
+		return nil, nil
+	}
+	return []partnercenter.Subscription{{ID: "sub-new", Status: "active", OrderID: "order-1"}, {ID: "sub-old", Status: "suspended"}}, nil
+}
+
+type fakeSecrets struct {
+	values map[string]string
+	err    error
+}
+
+func (f *fakeSecrets) Create(_ context.Context, name, value string, _ map[string]string) (string, error) {
+	if f.err != nil {
+		return "", f.err
+	}
+	f.values[name] = value
+	return "arn:aws:secretsmanager:us-east-1:123456789012:secret:" + name + "-AbCdEf", nil
+}
+
+func setup(t *testing.T, option provider.Option) (*Handler, *store.Store, *fakePC, *provider.Provider) {
+	t.Helper()
+	s, _ := storetest.NewTestStore(t)
+	s.Now = func() time.Time { return t0 }
+	p := &provider.Provider{AccountID: "acct-1", Name: "Fabrikam", Type: provider.TypeAzure, Option: option, Status: provider.StatusProvisioning,
+		CreatedBy: "user:u",
+		Company: &provider.Company{Name: "Fabrikam", DomainPrefix: "fabrikam", Address: provider.Address{Line1: "1 Main", City: "Redmond", State: "WA", PostalCode: "98052", Country: "US"},
+			Contact: provider.Contact{FirstName: "Ada", LastName: "L", Email: "ada@fabrikam.com", Phone: "1"}}}
+	if err := s.CreateProvider(context.Background(), p, nil); err != nil {
+		t.Fatal(err)
+	}
+	pc := &fakePC{pollsBeforeSub: 1}
+	return &Handler{Store: s, PartnerCenter: pc, Secrets: &fakeSecrets{values: map[string]string{}}, AgreementTemplateID: "tpl", Now: func() time.Time { return t0 }}, s, pc, p
+}
+
+func in(p *provider.Provider, step string) workflow.NewCustomerInput {
+	return workflow.NewCustomerInput{Input: workflow.Input{AccountID: p.AccountID, ProviderID: p.ID}, Step: step, ExecutionARN: "arn"}
+}
+
+func TestStepsInOrder(t *testing.T) {
+	h, s, pc, p := setup(t, provider.OptionNew)
+	ctx := context.Background()
+	for _, step := range []string{workflow.StepValidateAddress, workflow.StepCreateCustomer, workflow.StepCreateCustomer, workflow.StepAgreement, workflow.StepOrder, workflow.StepOrder} {
+		if _, err := h.Handle(ctx, in(p, step)); err != nil {
+			t.Fatalf("%s: %v", step, err)
+		}
+	}
+	if pc.creates != 1 || pc.orders != 1 || pc.agreements != 1 {
+		t.Fatalf("creates %d, orders %d, agreements %d; want 1 each (repeated steps create nothing)", pc.creates, pc.orders, pc.agreements)
+	}
+	_, err := h.Handle(ctx, in(p, workflow.StepWaitSubscription))
+	var pending *workflow.SubscriptionPending
+	if !errors.As(err, &pending) || workflow.ErrorName(err) != "SubscriptionPending" {
+		t.Fatalf("first poll = %v, want SubscriptionPending", err)
+	}
+	out, err := h.Handle(ctx, in(p, workflow.StepWaitSubscription))
+	if err != nil || len(out.Subscriptions) != 1 || out.Subscriptions[0] != "sub-new" || out.TenantID != "tenant-new" {
+		t.Fatalf("second poll = %+v, %v", out, err)
+	}
+	q, err := s.GetProvider(ctx, p.AccountID, p.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secrets := h.Secrets.(*fakeSecrets).values
+	if v := secrets[InitialAdminSecretName(p.AccountID, p.ID)]; !strings.Contains(v, "initial-P@ss-123") || len(secrets) != 1 {
+		t.Fatalf("secrets = %v", secrets)
+	}
+	if q.InitialAdmin == nil || q.InitialAdmin.SecretARN == "" || q.InitialAdmin.UserName != "admin@fabrikam.onmicrosoft.com" {
+		t.Fatalf("initial admin = %+v", q.InitialAdmin)
+	}
+	if raw, _ := json.Marshal(q); strings.Contains(string(raw), "initial-P@ss-123") {
+		t.Fatal("the provider holds the password")
+	}
+	if q.CustomerID != "cust-1" || q.TenantID != "tenant-new" || q.OrderID != "order-1" || len(q.Subscriptions) != 1 || q.Subscriptions[0].State != provider.SubscriptionOwned {
+		t.Fatalf("provider = %+v", q)
+	}
+}
+
+// TestSecretFailure: the customer is recorded even when its password cannot
+// be kept (it cannot be created again).
+func TestSecretFailure(t *testing.T) {
+	h, s, _, p := setup(t, provider.OptionNew)
+	h.Secrets.(*fakeSecrets).err = errors.New("throttled")
+	if _, err := h.Handle(context.Background(), in(p, workflow.StepCreateCustomer)); err != nil {
+		t.Fatal(err)
+	}
+	q, _ := s.GetProvider(context.Background(), p.AccountID, p.ID)
+	if q.CustomerID != "cust-1" || q.InitialAdmin == nil || q.InitialAdmin.SecretARN != "" {
+		t.Fatalf("provider = %+v", q)
+	}
+}
+
+func TestErrorsAreNamed(t *testing.T) {
+	tests := []struct {
+		name string
+		pc   fakePC
+		step string
+		want string
+	}{
+		{"address refused", fakePC{addressErr: fmt.Errorf("%w: x", partnercenter.ErrInvalidAddress)}, workflow.StepValidateAddress, "AddressInvalid"},
+		{"throttled", fakePC{addressErr: fmt.Errorf("%w: 429", partnercenter.ErrUnavailable)}, workflow.StepValidateAddress, "TransientError"},
+		{"domain taken", fakePC{createErr: fmt.Errorf("%w: x", partnercenter.ErrDomainTaken)}, workflow.StepCreateCustomer, "DomainTaken"},
+		{"rejected", fakePC{createErr: &partnercenter.Error{Status: 400}}, workflow.StepCreateCustomer, "PartnerCenterRejected"},
+		{"order before customer", fakePC{}, workflow.StepOrder, "InvalidInput"},
+		{"unknown step", fakePC{}, "dance", "InvalidInput"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h, _, _, p := setup(t, provider.OptionNew)
+			pc := tt.pc
+			h.PartnerCenter = &pc
+			_, err := h.Handle(context.Background(), in(p, tt.step))
+			if err == nil || workflow.ErrorName(err) != tt.want {
+				t.Fatalf("error = %v (%s), want %s", err, workflow.ErrorName(err), tt.want)
+			}
+		})
+	}
+	t.Run("not a new provider", func(t *testing.T) {
+		h, _, _, p := setup(t, provider.OptionMigrate)
+		if _, err := h.Handle(context.Background(), in(p, workflow.StepValidateAddress)); workflow.ErrorName(err) != "InvalidInput" {
+			t.Fatalf("error = %v", err)
+		}
+	})
+}
