@@ -36,7 +36,7 @@ func main() {
 	reps := env.Required("REPRESENTATIVES_EMAIL")
 	deadline := env.Duration("OWNERSHIP_DEADLINE", 30*24*time.Hour)
 	warning := env.Duration("OWNERSHIP_WARNING", 36*time.Hour)
-	brand := mail.Brand{PartnerName: env.Optional("PARTNER_NAME", "Partner Cloud"), ContactEmail: env.Optional("CONTACT_EMAIL", "cloudintegration@partner.example")}
+	brand := mail.BrandFromEnv(env)
 	cfg, err := awsconf.Load(ctx)
 	if err != nil {
 		log.Error("AWS configuration", "error", err.Error())

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/partnercloud/azure/shared/account"
@@ -252,29 +251,14 @@ func (h *Handler) send(ctx context.Context, p *provider.Provider, kind string, e
 	if a, err := h.Store.GetAccount(ctx, p.AccountID); err == nil && a != nil && a.Name != "" {
 		org = a.Name
 	}
-	subs := make([]string, 0, len(p.Subscriptions))
-	for _, s := range p.Subscriptions {
-		subs = append(subs, s.ID)
-	}
-	link := strings.TrimRight(h.BaseURL, "/") + "/consent/" + h.Key.InvitationID(p.ID, p.Invitation.Nonce)
-	msg, err := mail.RenderInvitation(p.AzureAdminEmail, mail.Invitation{
-		Brand: h.Brand, Kind: kind, OrgName: org, ProviderName: p.Name, Requester: requester(p), Link: link, ExpiresAt: expires, Subscriptions: subs,
-	})
+	msg, err := h.Key.Email(h.BaseURL, h.Brand, p, org, kind, expires)
 	if err != nil {
-		return fmt.Errorf("render invitation: %w", err)
+		return err
 	}
 	if _, err := h.Mailer.Send(ctx, msg); err != nil {
 		return err // already a named workflow error
 	}
 	return nil
-}
-
-// requester names who asked, for the email.
-func requester(p *provider.Provider) string {
-	if p.RequesterName != "" {
-		return p.RequesterName
-	}
-	return "An administrator"
 }
 
 // expire closes the invitation; the state machine records the status.

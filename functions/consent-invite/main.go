@@ -37,7 +37,7 @@ func main() {
 	baseURL := env.Required("PUBLIC_BASE_URL")
 	from := env.Required("MAIL_FROM")
 	keyARN := env.Required("SIGNING_KEY_SECRET_ARN")
-	brand := mail.Brand{PartnerName: env.Optional("PARTNER_NAME", "Partner Cloud"), ContactEmail: env.Optional("CONTACT_EMAIL", "cloudintegration@partner.example")}
+	brand := mail.BrandFromEnv(env)
 	schedule := consent.Schedule{
 		Expiry:    env.Duration("INVITATION_EXPIRY", consent.DefaultSchedule.Expiry),
 		Reminders: env.Durations("INVITATION_REMINDERS", consent.DefaultSchedule.Reminders),

@@ -28,7 +28,7 @@ func main() {
 	env := config.FromOS()
 	table := env.Required("TABLE_NAME")
 	from := env.Required("MAIL_FROM")
-	brand := mail.Brand{PartnerName: env.Optional("PARTNER_NAME", "Partner Cloud"), ContactEmail: env.Optional("CONTACT_EMAIL", "cloudintegration@partner.example")}
+	brand := mail.BrandFromEnv(env)
 	console := env.Optional("CONSOLE_URL", "")
 	public := env.Required("PUBLIC_BASE_URL")
 	if err := env.Err(); err != nil {

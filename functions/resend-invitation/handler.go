@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/partnercloud/azure/shared/account"
@@ -177,21 +176,9 @@ func (h *Handler) send(ctx context.Context, p *provider.Provider) error {
 	if a, err := h.Store.GetAccount(ctx, p.AccountID); err == nil && a != nil && a.Name != "" {
 		org = a.Name
 	}
-	subs := make([]string, 0, len(p.Subscriptions))
-	for _, s := range p.Subscriptions {
-		subs = append(subs, s.ID)
-	}
-	link := strings.TrimRight(h.BaseURL, "/") + "/consent/" + h.Key.InvitationID(p.ID, p.Invitation.Nonce)
-	requester := p.RequesterName
-	if requester == "" {
-		requester = "An administrator"
-	}
-	msg, err := mail.RenderInvitation(p.AzureAdminEmail, mail.Invitation{
-		Brand: h.Brand, Kind: "resend", OrgName: org, ProviderName: p.Name, Requester: requester, Link: link,
-		ExpiresAt: *p.Invitation.ExpiresAt, Subscriptions: subs,
-	})
+	msg, err := h.Key.Email(h.BaseURL, h.Brand, p, org, "resend", *p.Invitation.ExpiresAt)
 	if err != nil {
-		return fmt.Errorf("render invitation: %w", err)
+		return err
 	}
 	_, err = h.Mailer.Send(ctx, msg)
 	return err

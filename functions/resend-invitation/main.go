@@ -14,7 +14,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/partnercloud/azure/shared/awsconf"
 
-	"github.com/partnercloud/azure/shared/account"
 	"github.com/partnercloud/azure/shared/api"
 	"github.com/partnercloud/azure/shared/config"
 	"github.com/partnercloud/azure/shared/consent"
@@ -35,7 +34,7 @@ func main() {
 	baseURL := env.Required("PUBLIC_BASE_URL")
 	from := env.Required("MAIL_FROM")
 	keyARN := env.Required("SIGNING_KEY_SECRET_ARN")
-	brand := mail.Brand{PartnerName: env.Optional("PARTNER_NAME", "Partner Cloud"), ContactEmail: env.Optional("CONTACT_EMAIL", account.DefaultContact)}
+	brand := mail.BrandFromEnv(env)
 	interval := env.Duration("RESEND_INTERVAL", DefaultInterval)
 	if err := env.Err(); err != nil {
 		slog.Error("invalid configuration", "error", err.Error())

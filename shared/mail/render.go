@@ -7,6 +7,8 @@ import (
 	"strings"
 	texttemplate "text/template"
 	"time"
+
+	"github.com/partnercloud/azure/shared/config"
 )
 
 //go:embed templates
@@ -83,4 +85,9 @@ func render(to, subject string, h *htmltemplate.Template, t *texttemplate.Templa
 	// A subject is one line whatever the data held.
 	subject = strings.Join(strings.Fields(subject), " ")
 	return Message{To: to, Subject: subject, Text: tb.String(), HTML: hb.String()}, nil
+}
+
+// BrandFromEnv reads PARTNER_NAME and CONTACT_EMAIL (with the product's defaults).
+func BrandFromEnv(env *config.Env) Brand {
+	return Brand{PartnerName: env.Optional("PARTNER_NAME", "Partner Cloud"), ContactEmail: env.Optional("CONTACT_EMAIL", "cloudintegration@partner.example")}
 }
