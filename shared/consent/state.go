@@ -12,10 +12,15 @@ import (
 	"time"
 )
 
-// State is the payload of the signed `state` parameter sent to Microsoft's
-// admin-consent endpoint and returned on the callback (RFC 6749 §10.12: the
-// CSRF defence). It binds the redirect to one invitation, expires, and has a
-// unique id (JTI) that the callback consumes once.
+// State is the payload of the signed `state` parameter sent to Microsoft and
+// returned on the callback (RFC 6749 §10.12: the CSRF defence). It binds the
+// redirect to one invitation and one step, expires, and has a unique id (JTI)
+// that the callback consumes once.
+//
+// The sign-in step (StepSignIn) carries no tenant: the tenant is what the
+// sign-in proves. The admin-consent step (StepConsent) is issued only after a
+// validated sign-in and carries the proven tenant, so a consent redirect
+// naming any other tenant is refused.
 //
 // Hand-written rather than a JWT library: it is one HMAC over a fixed JSON
 // shape with no algorithm negotiation, which keeps "alg" confusion out.
@@ -24,7 +29,20 @@ type State struct {
 	Invitation string `json:"inv"`
 	JTI        string `json:"jti"`
 	Expires    int64  `json:"exp"`
+	// Step is StepSignIn or StepConsent.
+	Step string `json:"stp"`
+	// Tenant is the tenant id the sign-in proved (StepConsent only), lower case.
+	Tenant string `json:"tid,omitempty"`
 }
+
+// The steps a state is issued for.
+const (
+	// StepSignIn: the OpenID Connect sign-in that proves who the
+	// administrator is and which tenant is theirs.
+	StepSignIn = "signin"
+	// StepConsent: admin consent in the tenant the sign-in proved.
+	StepConsent = "consent"
+)
 
 // State errors; the callback shows each as a 400 page.
 var (
@@ -52,7 +70,18 @@ func NewState(invitationHash string, now time.Time, ttl time.Duration) (State, e
 	if exp.Nanosecond() > 0 {
 		secs++
 	}
-	return State{Invitation: invitationHash, JTI: hex.EncodeToString(b), Expires: secs}, nil
+	return State{Invitation: invitationHash, JTI: hex.EncodeToString(b), Expires: secs, Step: StepSignIn}, nil
+}
+
+// NewConsentState returns an admin-consent state for the invitation hash and
+// the tenant a validated sign-in proved, valid for at least ttl.
+func NewConsentState(invitationHash, tenantID string, now time.Time, ttl time.Duration) (State, error) {
+	s, err := NewState(invitationHash, now, ttl)
+	if err != nil {
+		return State{}, err
+	}
+	s.Step, s.Tenant = StepConsent, strings.ToLower(tenantID)
+	return s, nil
 }
 
 // Sign encodes the state as base64url(JSON) "." base64url(HMAC-SHA256).
@@ -93,11 +122,69 @@ func (k Key) Verify(raw string, now time.Time) (State, error) {
 		return State{}, ErrStateMalformed
 	}
 	var s State
-	if err := json.Unmarshal(payload, &s); err != nil || len(s.Invitation) != 64 || len(s.JTI) != 32 || s.Expires <= 0 {
+	if err := json.Unmarshal(payload, &s); err != nil || len(s.Invitation) != 64 || len(s.JTI) != 32 || s.Expires <= 0 || !s.wellFormedStep() {
 		return State{}, ErrStateMalformed
 	}
 	if now.Unix() >= s.Expires {
 		return State{}, ErrStateExpired
 	}
 	return s, nil
+}
+
+// wellFormedStep: a sign-in state names no tenant, a consent state names a
+// tenant GUID.
+func (s State) wellFormedStep() bool {
+	switch s.Step {
+	case StepSignIn:
+		return s.Tenant == ""
+	case StepConsent:
+		return isGUID(s.Tenant)
+	}
+	return false
+}
+
+// isGUID reports whether s is a lower-case GUID (8-4-4-4-12 hex digits).
+func isGUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i, r := range s {
+		switch i {
+		case 8, 13, 18, 23:
+			if r != '-' {
+				return false
+			}
+		default:
+			if !('0' <= r && r <= '9' || 'a' <= r && r <= 'f') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// PKCEVerifier is the PKCE code verifier (RFC 7636) of a sign-in state. It is
+// derived from the state's JTI with the signing key, so nothing is stored
+// between the redirect to Microsoft and the callback, and only this service
+// can compute it: 43 characters of base64url over an HMAC-SHA-256.
+func (k Key) PKCEVerifier(s State) string {
+	return base64.RawURLEncoding.EncodeToString(k.derive("pkce", s.JTI))
+}
+
+// PKCEChallenge is the S256 code challenge of a verifier.
+func PKCEChallenge(verifier string) string {
+	sum := sha256.Sum256([]byte(verifier))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
+// Nonce is the OpenID Connect nonce of a sign-in state: the ID token must
+// carry it back. Derived like the verifier, and distinct from it.
+func (k Key) Nonce(s State) string {
+	return base64.RawURLEncoding.EncodeToString(k.derive("nonce", s.JTI))
+}
+
+func (k Key) derive(purpose, jti string) []byte {
+	m := hmac.New(sha256.New, k)
+	m.Write([]byte(purpose + "\x00" + jti))
+	return m.Sum(nil)
 }

@@ -1,6 +1,7 @@
 package consent
 
 import (
+	"bytes"
 	"encoding/base64"
 	"errors"
 	"strings"
@@ -99,5 +100,60 @@ func TestStateLivesAtLeastTTL(t *testing.T) {
 		if _, err := k.Verify(raw, now.Add(ttl+time.Second)); !errors.Is(err, ErrStateExpired) {
 			t.Errorf("issued at +%v: still valid a second after its TTL (%v)", frac, err)
 		}
+	}
+}
+
+func TestStateSteps(t *testing.T) {
+	k := testKey(t)
+	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	inv := Hash(k.InvitationID("prv_1", "n"))
+	const tenant = "20000000-0000-4000-8000-000000000001"
+	cs, err := NewConsentState(inv, strings.ToUpper(tenant), now, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := k.Verify(k.Sign(cs), now)
+	if err != nil || got.Step != StepConsent || got.Tenant != tenant {
+		t.Fatalf("consent state = %+v, %v; want step consent, tenant %s", got, err, tenant)
+	}
+	ss, _ := NewState(inv, now, time.Minute)
+	if ss.Step != StepSignIn || ss.Tenant != "" {
+		t.Fatalf("sign-in state = %+v", ss)
+	}
+	for _, bad := range []State{
+		{Invitation: inv, JTI: ss.JTI, Expires: ss.Expires},                                          // no step (an old state)
+		{Invitation: inv, JTI: ss.JTI, Expires: ss.Expires, Step: "admin"},                           // unknown step
+		{Invitation: inv, JTI: ss.JTI, Expires: ss.Expires, Step: StepSignIn, Tenant: tenant},        // sign-in naming a tenant
+		{Invitation: inv, JTI: ss.JTI, Expires: ss.Expires, Step: StepConsent},                       // consent without tenant
+		{Invitation: inv, JTI: ss.JTI, Expires: ss.Expires, Step: StepConsent, Tenant: "contoso"},    // not a GUID
+		{Invitation: inv, JTI: ss.JTI, Expires: ss.Expires, Step: StepConsent, Tenant: "{" + tenant}, // not a GUID
+	} {
+		if _, err := k.Verify(k.Sign(bad), now); !errors.Is(err, ErrStateMalformed) {
+			t.Errorf("Verify(%+v) = %v, want malformed", bad, err)
+		}
+	}
+}
+
+func TestPKCEAndNonce(t *testing.T) {
+	k := testKey(t)
+	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	a, _ := NewState(strings.Repeat("a", 64), now, time.Minute)
+	b, _ := NewState(strings.Repeat("a", 64), now, time.Minute)
+	va, vb := k.PKCEVerifier(a), k.PKCEVerifier(b)
+	if len(va) != 43 || va == vb {
+		t.Fatalf("verifiers %q %q: want 43 characters, distinct per state", va, vb)
+	}
+	if va != k.PKCEVerifier(a) {
+		t.Fatal("the verifier must be derivable again from the state")
+	}
+	if k.Nonce(a) == va || k.Nonce(a) == k.Nonce(b) {
+		t.Fatal("the nonce must differ from the verifier and between states")
+	}
+	if Key(bytes.Repeat([]byte{9}, 32)).PKCEVerifier(a) == va {
+		t.Fatal("another key derived the same verifier")
+	}
+	// RFC 7636 appendix B.
+	if got := PKCEChallenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"); got != "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM" {
+		t.Fatalf("PKCEChallenge = %q", got)
 	}
 }

@@ -120,13 +120,17 @@ func (s Settings) Factory(transport policy.Transporter) (CredentialFactory, erro
 			return nil, fmt.Errorf("AZURE_FEDERATED_TOKEN_FILE is required for credential kind %q", KindAssertion)
 		}
 		file := s.AssertionFile
-		read := func(context.Context) (string, error) {
-			b, err := os.ReadFile(file)
-			return strings.TrimSpace(string(b)), err
-		}
+		read := func(context.Context) (string, error) { return ReadAssertion(file) }
 		return func(tenantID string) (azcore.TokenCredential, error) {
 			return azidentity.NewClientAssertionCredential(tenantID, s.ClientID, read, &azidentity.ClientAssertionCredentialOptions{ClientOptions: opts, DisableInstanceDiscovery: true})
 		}, nil
 	}
 	return nil, fmt.Errorf("unknown credential kind %q (want %s, %s or %s)", s.Kind, KindSecret, KindCertificate, KindAssertion)
+}
+
+// ReadAssertion reads the federated token (workload identity federation)
+// from its file, afresh on each call: the platform rotates it.
+func ReadAssertion(file string) (string, error) {
+	b, err := os.ReadFile(file)
+	return strings.TrimSpace(string(b)), err
 }
