@@ -1,6 +1,7 @@
-// Command initial-credentials serves GET /providers/{id}/initial-credentials:
-// a new customer tenant's initial administrator credentials, shown once
-// through the single-use, expiring link of the completion email.
+// Command initial-credentials serves GET and POST
+// /providers/{id}/initial-credentials: a new customer tenant's initial
+// administrator credentials, shown once through the single-use, expiring link
+// of the completion email (GET shows a button, its POST shows the credentials).
 package main
 
 import (
@@ -39,6 +40,7 @@ func main() {
 	log := logging.Setup(nil)
 	env := config.FromOS()
 	table := env.Required("TABLE_NAME")
+	publicBaseURL := env.Optional("PUBLIC_BASE_URL", "")
 	if err := env.Err(); err != nil {
 		log.Error("invalid configuration", "error", err.Error())
 		os.Exit(1)
@@ -49,9 +51,10 @@ func main() {
 		os.Exit(1)
 	}
 	h := &Handler{
-		Store:   store.New(dynamodb.NewFromConfig(cfg), table),
-		Secrets: secrets{client: secretsmanager.NewFromConfig(cfg)},
-		Now:     func() time.Time { return time.Now().UTC() },
+		Store:         store.New(dynamodb.NewFromConfig(cfg), table),
+		Secrets:       secrets{client: secretsmanager.NewFromConfig(cfg)},
+		Now:           func() time.Time { return time.Now().UTC() },
+		PublicBaseURL: publicBaseURL,
 	}
 	lambda.Start(api.Handle(h.Handle))
 }
