@@ -84,7 +84,7 @@ func (h *Handler) Handle(ctx context.Context, req api.Request) (api.Response, er
 			return apperr.Wrap(err, "cancel provider")
 		}
 		q.Status = provider.StatusCancelled
-		q.Timeline = append(q.Timeline, provider.Event{At: now, Status: provider.StatusCancelled, What: "Cancelled by " + by + ".", By: by})
+		q.AddEvent(provider.Event{At: now, Status: provider.StatusCancelled, What: "Cancelled by " + by + ".", By: by})
 		return nil
 	})
 	log := logging.From(ctx).With("provider_id", id)

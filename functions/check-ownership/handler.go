@@ -148,7 +148,7 @@ func apply(q *provider.Provider, res ownership.Result, discovered bool, now time
 		if len(subs) == 0 {
 			what = "Ownership checked: no subscription is visible to the partner principal in the tenant."
 		}
-		q.Timeline = append(q.Timeline, provider.Event{At: now, Status: q.Status, What: what, By: "system"})
+		q.AddEvent(provider.Event{At: now, Status: q.Status, Kind: provider.EventOwnershipChecked, What: what, By: "system"})
 	}
 	return nil
 }
@@ -193,11 +193,11 @@ func (h *Handler) notify(ctx context.Context, p *provider.Provider, now time.Tim
 		claimed = false
 		if kind == "start" && !q.OwnershipWait.NotifiedStart {
 			q.OwnershipWait.NotifiedStart, claimed = true, true
-			q.Timeline = append(q.Timeline, provider.Event{At: now, Status: q.Status, What: "The partner's representatives were asked to help the customer grant Owner access.", By: "system"})
+			q.AddEvent(provider.Event{At: now, Status: q.Status, What: "The partner's representatives were asked to help the customer grant Owner access.", By: "system"})
 		}
 		if kind == "deadline" && !q.OwnershipWait.NotifiedDeadline {
 			q.OwnershipWait.NotifiedDeadline, claimed = true, true
-			q.Timeline = append(q.Timeline, provider.Event{At: now, Status: q.Status, What: "The partner's representatives were reminded that the deadline is near.", By: "system"})
+			q.AddEvent(provider.Event{At: now, Status: q.Status, What: "The partner's representatives were reminded that the deadline is near.", By: "system"})
 		}
 		return nil
 	})

@@ -226,3 +226,25 @@ func TestEvent(t *testing.T) {
 		t.Fatalf("Handle: %v", err)
 	}
 }
+
+// TestRepeatedChecksKeepTheTimelineSmall: 1,000 checks whose result flips
+// each time (missing, not found, missing, …) fold into one event.
+func TestRepeatedChecksKeepTheTimelineSmall(t *testing.T) {
+	now := time.Date(2026, 6, 1, 8, 0, 0, 0, time.UTC)
+	q := &provider.Provider{Status: provider.StatusAwaitingOwnerAccess, Timeline: []provider.Event{{At: now, Status: provider.StatusPendingConsent, What: "Provider created."}}}
+	id := "00000000-0000-0000-0000-000000000001"
+	for i := range 1000 {
+		state := provider.SubscriptionMissingOwner
+		if i%2 == 1 {
+			state = provider.SubscriptionNotFound
+		}
+		res := ownership.Result{PrincipalID: "sp", Subscriptions: []ownership.Subscription{{ID: id, State: state}}}
+		if err := apply(q, res, false, now.Add(time.Duration(i)*time.Minute), 30*24*time.Hour); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(q.Timeline) != 2 || q.Timeline[1].Count != 1000 || q.Timeline[1].Kind != provider.EventOwnershipChecked ||
+		!strings.Contains(q.Timeline[1].What, "not_found") || q.OwnershipWait.Checks != 1000 {
+		t.Fatalf("timeline %+v", q.Timeline)
+	}
+}

@@ -146,8 +146,9 @@ func (h *Handler) Handle(ctx context.Context, in workflow.InviteInput) (workflow
 			event.What = "Consent email sent to the Azure administrator (" + logging.MaskEmail(q.AzureAdminEmail) + "); the link expires on " + expires.UTC().Format(time.RFC1123) + "."
 		} else {
 			inv.RemindersSent++
+			event.Kind = provider.EventReminderSent
 		}
-		q.Timeline = append(q.Timeline, event)
+		q.AddEvent(event)
 		inv.ClaimID = claim
 		claimed = true
 		return nil
@@ -171,15 +172,11 @@ func (h *Handler) Handle(ctx context.Context, in workflow.InviteInput) (workflow
 // sends it. It removes exactly what the claim wrote.
 func (h *Handler) unclaim(ctx context.Context, p *provider.Provider, action consent.Action, event provider.Event) {
 	_, err := h.Store.UpdateProvider(ctx, p.AccountID, p.ID, func(q *provider.Provider) error {
-		for i := len(q.Timeline) - 1; i >= 0; i-- {
-			if q.Timeline[i].At.Equal(event.At) && q.Timeline[i].What == event.What {
-				q.Timeline = append(q.Timeline[:i], q.Timeline[i+1:]...)
-				if action == consent.ActionSend {
-					q.Invitation.SentAt, q.Invitation.ExpiresAt = nil, nil
-				} else if q.Invitation.RemindersSent > 0 {
-					q.Invitation.RemindersSent--
-				}
-				return nil
+		if q.RemoveEvent(event) {
+			if action == consent.ActionSend {
+				q.Invitation.SentAt, q.Invitation.ExpiresAt = nil, nil
+			} else if q.Invitation.RemindersSent > 0 {
+				q.Invitation.RemindersSent--
 			}
 		}
 		return nil

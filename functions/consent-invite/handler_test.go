@@ -145,8 +145,10 @@ func TestInvitationSchedule(t *testing.T) {
 	if p.Invitation.RemindersSent != 2 || !p.Invitation.SentAt.Equal(t0) || !p.Invitation.ExpiresAt.Equal(t0.Add(14*day)) {
 		t.Fatalf("invitation state %+v", p.Invitation)
 	}
-	if n := len(p.Timeline); n != 3 {
-		t.Fatalf("timeline has %d events, want 3 (sent, two reminders): %+v", n, p.Timeline)
+	// The two reminders are folded into one event with a count.
+	if n := len(p.Timeline); n != 2 || p.Timeline[1].Kind != provider.EventReminderSent || p.Timeline[1].Count != 2 ||
+		!p.Timeline[1].At.Equal(t0.Add(7*day)) || p.Timeline[1].FirstAt == nil || !p.Timeline[1].FirstAt.Equal(t0.Add(3*day)) {
+		t.Fatalf("timeline has %d events, want 2 (sent, two reminders folded): %+v", n, p.Timeline)
 	}
 	if strings.Contains(p.Timeline[0].What, "admin@contoso.example") {
 		t.Fatal("timeline shows the full email address")
@@ -227,6 +229,38 @@ func TestRetryAfterMailFailureSendsTheSameLink(t *testing.T) {
 	}
 	if p.Invitation.SentAt == nil {
 		t.Fatal("sentAt not recorded after the successful retry")
+	}
+}
+
+// TestFailedReminderKeepsTheEarlierOne: a second reminder whose send fails
+// gives back only its own claim; the first reminder's event stays, and the
+// retry folds into it again.
+func TestFailedReminderKeepsTheEarlierOne(t *testing.T) {
+	e := newEnv(t)
+	day := 24 * time.Hour
+	for _, at := range []time.Duration{0, 3 * day} {
+		e.now = t0.Add(at)
+		if _, err := e.run(t, "t"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.now = t0.Add(7 * day)
+	e.mailer.err = &workflow.TransientError{Reason: "throttled"}
+	if _, err := e.run(t, "t"); workflow.ErrorName(err) != "TransientError" {
+		t.Fatalf("failed send: %v", err)
+	}
+	p, _ := e.store.GetProvider(context.Background(), "acct-1", e.p.ID)
+	if len(p.Timeline) != 2 || p.Timeline[1].Occurrences() != 1 || !p.Timeline[1].At.Equal(t0.Add(3*day)) || p.Invitation.RemindersSent != 1 {
+		t.Fatalf("after the failed reminder: reminders %d, timeline %+v", p.Invitation.RemindersSent, p.Timeline)
+	}
+	e.mailer.err = nil
+	e.now = t0.Add(7*day + time.Minute)
+	if out, err := e.run(t, "t"); err != nil || out.Sent != "reminder" {
+		t.Fatalf("retry: %+v, %v", out, err)
+	}
+	p, _ = e.store.GetProvider(context.Background(), "acct-1", e.p.ID)
+	if len(e.mailer.sent) != 3 || len(p.Timeline) != 2 || p.Timeline[1].Count != 2 || p.Invitation.RemindersSent != 2 {
+		t.Fatalf("after the retry: %d mails, reminders %d, timeline %+v", len(e.mailer.sent), p.Invitation.RemindersSent, p.Timeline)
 	}
 }
 

@@ -136,7 +136,7 @@ func (h *Handler) createCustomer(ctx context.Context, p *provider.Provider) (str
 		}
 		q.CustomerID, q.TenantID = c.ID, c.TenantID
 		q.InitialAdmin = admin
-		q.Timeline = append(q.Timeline, provider.Event{At: now, Status: q.Status, What: what, By: "system"})
+		q.AddEvent(provider.Event{At: now, Status: q.Status, What: what, By: "system"})
 		return nil
 	})
 	if err != nil {
@@ -172,7 +172,7 @@ func (h *Handler) order(ctx context.Context, p *provider.Provider) error {
 			return nil
 		}
 		q.OrderID = id
-		q.Timeline = append(q.Timeline, provider.Event{At: now, Status: q.Status, What: "Azure plan ordered; waiting for its subscription.", By: "system"})
+		q.AddEvent(provider.Event{At: now, Status: q.Status, What: "Azure plan ordered; waiting for its subscription.", By: "system"})
 		return nil
 	})
 	return err

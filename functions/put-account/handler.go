@@ -31,6 +31,9 @@ type AccountWriter interface {
 type Handler struct {
 	Store AccountWriter
 	Now   func() time.Time
+	// OperatorRole is the roles-claim value of operators (OPERATOR_ROLE);
+	// "" is api.DefaultOperatorRole.
+	OperatorRole string
 }
 
 // accountBody is the request body; every boolean is required, so each is a pointer.
@@ -50,7 +53,7 @@ func (h *Handler) Handle(ctx context.Context, req api.Request) (api.Response, er
 	if err != nil {
 		return api.Response{}, err
 	}
-	if !caller.Has("operator") {
+	if !caller.IsOperator(h.OperatorRole) {
 		return api.Response{}, apperr.New(apperr.OperatorRequired, "Only operators may change account records.")
 	}
 	id := req.PathParameters["accountId"]

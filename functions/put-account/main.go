@@ -3,6 +3,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"os"
 	"time"
@@ -23,7 +24,8 @@ func main() {
 	logging.Setup(nil)
 	env := config.FromOS()
 	table := env.Required("TABLE_NAME")
-	if err := env.Err(); err != nil {
+	operatorRole, roleErr := api.OperatorRoleFromEnv(env)
+	if err := errors.Join(env.Err(), roleErr); err != nil {
 		slog.Error("invalid configuration", "error", err.Error())
 		os.Exit(1)
 	}
@@ -32,6 +34,6 @@ func main() {
 		slog.Error("cannot load the AWS configuration", "error", err.Error())
 		os.Exit(1)
 	}
-	h := &Handler{Store: store.New(dynamodb.NewFromConfig(awsCfg), table), Now: time.Now}
+	h := &Handler{Store: store.New(dynamodb.NewFromConfig(awsCfg), table), Now: time.Now, OperatorRole: operatorRole}
 	lambda.Start(api.Handle(h.Handle))
 }

@@ -87,7 +87,7 @@ func (h *Handler) Handle(ctx context.Context, in workflow.OutcomeInput) (workflo
 			complete(q, in.TenantID, now)
 		} else {
 			q.FailureReason = reason
-			q.Timeline = append(q.Timeline, provider.Event{At: now, Status: q.Status, What: reason, By: "system"})
+			q.AddEvent(provider.Event{At: now, Status: q.Status, What: reason, By: "system"})
 		}
 		return nil
 	})
@@ -134,10 +134,10 @@ func complete(q *provider.Provider, tenantID string, now time.Time) {
 		for _, s := range q.Subscriptions {
 			q.Permissions = append(q.Permissions, fmt.Sprintf("Azure plan subscription /subscriptions/%s ordered by the partner", s.ID))
 		}
-		q.Timeline = append(q.Timeline, provider.Event{At: now, Status: provider.StatusActive, What: fmt.Sprintf("New customer account ready: tenant %s with %d Azure plan subscription(s); billing consolidated from now.", q.TenantID, len(q.Subscriptions)), By: "system"})
+		q.AddEvent(provider.Event{At: now, Status: provider.StatusActive, What: fmt.Sprintf("New customer account ready: tenant %s with %d Azure plan subscription(s); billing consolidated from now.", q.TenantID, len(q.Subscriptions)), By: "system"})
 		return
 	}
-	q.Timeline = append(q.Timeline, provider.Event{At: now, Status: provider.StatusActive, What: fmt.Sprintf("Migration complete: %d subscription(s) under the partner's care; billing consolidated from now.", len(q.Subscriptions)), By: "system"})
+	q.AddEvent(provider.Event{At: now, Status: provider.StatusActive, What: fmt.Sprintf("Migration complete: %d subscription(s) under the partner's care; billing consolidated from now.", len(q.Subscriptions)), By: "system"})
 }
 
 func reasonFor(in workflow.OutcomeInput) string {

@@ -40,16 +40,18 @@ type Mailer interface {
 }
 
 // Handler serves POST /providers/{id}/resend: the consent email again, with
-// the same link and expiry, at most once per Interval per provider.
+// the same link and expiry, at most once per Interval and provider.MaxResends
+// times per invitation (the rule is the invitation's: Invitation.ClaimResend).
 //
 // Any user of the provider's account may resend (the spec reserves nothing
 // to administrators here, and the email goes only to the address the admin
 // who created the provider gave). Another account's provider is 404.
 //
-// The rate limit holds under concurrency: a resend first claims the slot by
-// writing Invitation.LastResentAt with the store's optimistic UpdateProvider,
-// re-checking the interval inside mutate, so of two concurrent requests only
-// one can write; the other re-reads, sees the claim and gets 429.
+// The limits hold under concurrency: a resend first claims the slot
+// (Invitation.ClaimResend: LastResentAt and the claim count) with the store's
+// optimistic UpdateProvider, re-checking the limits inside mutate, so of two
+// concurrent requests only one can write; the other re-reads, sees the claim
+// and gets 429.
 //
 // When SES fails after the slot was claimed the slot is not released: SES may
 // have accepted the message before the error (a timeout), and releasing it
@@ -66,11 +68,6 @@ type Handler struct {
 	Interval time.Duration
 	Now      func() time.Time
 }
-
-// tooSoon is the 429 of a resend within the interval.
-type tooSoon struct{ retryAfter time.Duration }
-
-func (e *tooSoon) Error() string { return "resend within the interval" }
 
 // Handle answers one request.
 func (h *Handler) Handle(ctx context.Context, req api.Request) (api.Response, error) {
@@ -95,9 +92,7 @@ func (h *Handler) Handle(ctx context.Context, req api.Request) (api.Response, er
 		if err := h.check(q, now); err != nil {
 			return err
 		}
-		t := now
-		q.Invitation.LastResentAt = &t
-		return nil
+		return q.Invitation.ClaimResend(now, h.Interval)
 	})
 	if err != nil {
 		return h.refuse(req, err)
@@ -119,7 +114,7 @@ func (h *Handler) Handle(ctx context.Context, req api.Request) (api.Response, er
 		if q.Invitation != nil {
 			q.Invitation.Resends++
 		}
-		q.Timeline = append(q.Timeline, provider.Event{At: now, Status: q.Status, What: "Consent email resent by " + by + ".", By: by})
+		q.AddEvent(provider.Event{At: now, Status: q.Status, Kind: provider.EventConsentResent, What: "Consent email resent by " + by + ".", By: by})
 		return nil
 	})
 	if err != nil {
@@ -146,21 +141,23 @@ func (h *Handler) check(p *provider.Provider, now time.Time) error {
 		return apperr.New(apperr.InvalidState, fmt.Sprintf(
 			"The consent link expired on %s; create a new provider to try again.", inv.ExpiresAt.UTC().Format("2 January 2006 15:04 MST")))
 	}
-	if last := inv.LastResentAt; last != nil {
-		if next := last.Add(h.Interval); now.Before(next) {
-			return &tooSoon{retryAfter: next.Sub(now)}
-		}
-	}
-	return nil
+	return inv.CheckResend(now, h.Interval)
 }
 
-// refuse turns a check's error into the response; a 429 carries Retry-After.
+// refuse turns a check's error into the response; a 429 within the interval
+// carries Retry-After, one for used-up resends says what to do instead.
 func (h *Handler) refuse(req api.Request, err error) (api.Response, error) {
-	var soon *tooSoon
-	if !errors.As(err, &soon) {
+	var refused *provider.ResendRefused
+	if !errors.As(err, &refused) {
 		return api.Response{}, err
 	}
-	secs := seconds(soon.retryAfter)
+	if refused.Exhausted {
+		e := apperr.New(apperr.TooManyRequests, fmt.Sprintf(
+			"The consent email was already resent %d times, the most for one invitation. Ask the Azure administrator to use the link in one of the emails already sent (it works until it expires), or cancel this provider and create a new one.", provider.MaxResends))
+		e.Extra = map[string]any{"maxResends": provider.MaxResends}
+		return api.Error(req, e), nil
+	}
+	secs := seconds(refused.RetryAfter)
 	e := apperr.New(apperr.TooManyRequests, fmt.Sprintf(
 		"The consent email can be resent at most once every %s; try again in %d seconds.", minutes(h.Interval), secs))
 	e.Extra = map[string]any{"retryAfterSeconds": secs}

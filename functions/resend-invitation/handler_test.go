@@ -219,7 +219,7 @@ func checkResent(t *testing.T, e *env, resp api.Response, sub string, resends in
 		t.Errorf("stored invitation = %+v", inv)
 	}
 	last := p.Timeline[len(p.Timeline)-1]
-	if len(p.Timeline) != 1+resends || last.What != "Consent email resent by user:"+sub+"." || last.By != "user:"+sub ||
+	if len(p.Timeline) != 2 || last.Occurrences() != resends || last.Kind != provider.EventConsentResent || last.What != "Consent email resent by user:"+sub+"." || last.By != "user:"+sub ||
 		last.Status != provider.StatusPendingConsent || !last.At.Equal(e.now) {
 		t.Errorf("timeline = %+v", p.Timeline)
 	}
@@ -375,6 +375,70 @@ func TestRefusals(t *testing.T) {
 				t.Errorf("a refused resend wrote the provider (version %d → %d)", before.Version, after.Version)
 			}
 		})
+	}
+}
+
+// TestResendLimit: at most provider.MaxResends resends per invitation; the
+// next is a 429 that says so and changes nothing. Failed sends count too.
+func TestResendLimit(t *testing.T) {
+	e := newEnv(t, store.NewProviderID(t0))
+	for i := 1; i <= provider.MaxResends; i++ {
+		if i == 3 { // SES fails once: the claim still counts
+			e.mailer.err = &workflow.TransientError{Reason: apitest.Fault}
+			apitest.ExpectError(t, e.do(t, apitest.Member("acct-1")), 500, apperr.Internal)
+			e.mailer.err = nil
+			e.now = e.now.Add(DefaultInterval)
+			continue
+		}
+		want := e.mailer.count() + 1
+		checkResent(t, e, e.do(t, apitest.Member("acct-1")), "user-member", want)
+		e.now = e.now.Add(DefaultInterval)
+	}
+	if e.mailer.count() != provider.MaxResends-1 {
+		t.Fatalf("%d emails", e.mailer.count())
+	}
+	before := e.stored(t)
+	for _, later := range []time.Duration{0, 24 * time.Hour} {
+		e.now = e.now.Add(later)
+		resp := e.do(t, apitest.Admin("acct-1"))
+		body := apitest.ExpectError(t, resp, 429, apperr.TooManyRequests)
+		if !strings.Contains(body.Message, "already resent 10 times") || !strings.Contains(body.Message, "create a new one") {
+			t.Errorf("message %q", body.Message)
+		}
+		if string(body.Raw["maxResends"]) != "10" || resp.Headers["Retry-After"] != "" {
+			t.Errorf("maxResends %s, Retry-After %q", body.Raw["maxResends"], resp.Headers["Retry-After"])
+		}
+	}
+	after := e.stored(t)
+	if e.mailer.count() != provider.MaxResends-1 || after.Version != before.Version || len(after.Timeline) != len(before.Timeline) {
+		t.Fatalf("the refused resend changed something: %d emails, version %d → %d", e.mailer.count(), before.Version, after.Version)
+	}
+	if ev := after.Timeline[len(after.Timeline)-1]; len(after.Timeline) != 2 || ev.Occurrences() != provider.MaxResends-1 {
+		t.Fatalf("timeline %+v", after.Timeline)
+	}
+}
+
+func TestResendRuleOfTheInvitation(t *testing.T) {
+	now := t0.Add(time.Hour)
+	var inv provider.Invitation
+	for i := range provider.MaxResends {
+		if err := inv.ClaimResend(now, time.Minute); err != nil {
+			t.Fatalf("claim %d: %v", i+1, err)
+		}
+		var refused *provider.ResendRefused
+		if err := inv.ClaimResend(now.Add(30*time.Second), time.Minute); i < provider.MaxResends-1 && (!errors.As(err, &refused) || refused.Exhausted || refused.RetryAfter != 30*time.Second) {
+			t.Fatalf("claim within the interval: %v", err)
+		}
+		now = now.Add(time.Minute)
+	}
+	var refused *provider.ResendRefused
+	if err := inv.ClaimResend(now.Add(time.Hour), time.Minute); !errors.As(err, &refused) || !refused.Exhausted {
+		t.Fatalf("claim %d: %v", provider.MaxResends+1, err)
+	}
+	// An item from before claims were counted: its resends count.
+	old := provider.Invitation{Resends: provider.MaxResends}
+	if err := old.CheckResend(now, time.Minute); !errors.As(err, &refused) || !refused.Exhausted {
+		t.Fatalf("old item: %v", err)
 	}
 }
 

@@ -24,6 +24,9 @@ type Store interface {
 type Handler struct {
 	Store Store
 	Now   func() time.Time
+	// OperatorRole is the roles-claim value of operators (OPERATOR_ROLE);
+	// "" is api.DefaultOperatorRole.
+	OperatorRole string
 }
 
 type body struct {
@@ -36,7 +39,7 @@ func (h *Handler) Handle(ctx context.Context, req api.Request) (api.Response, er
 	if err != nil {
 		return api.Response{}, err
 	}
-	if !caller.Has("operator") {
+	if !caller.IsOperator(h.OperatorRole) {
 		return api.Response{}, apperr.New(apperr.OperatorRequired, "Only operators may set the owner principal.")
 	}
 	raw, err := api.LimitedBody(req, 4<<10)
@@ -70,7 +73,7 @@ func (h *Handler) Handle(ctx context.Context, req api.Request) (api.Response, er
 		if principal == "" {
 			what = "Owner is now checked for the partner application's service principal."
 		}
-		q.Timeline = append(q.Timeline, provider.Event{At: now, Status: q.Status, What: what, By: "operator:" + caller.UserID})
+		q.AddEvent(provider.Event{At: now, Status: q.Status, Kind: provider.EventOwnerPrincipalSet, What: what, By: "operator:" + caller.UserID})
 		return nil
 	})
 	if err != nil {

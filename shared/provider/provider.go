@@ -139,6 +139,11 @@ type Event struct {
 	What string `json:"what" dynamodbav:"what"`
 	// By is who or what did it: "user:<sub>", "system", "azure-admin", "operator:<sub>".
 	By string `json:"by" dynamodbav:"by"`
+	// Kind names a repeatable kind of event (EventReminderSent, …); Count
+	// and FirstAt are set when repeats were folded into it (AddEvent).
+	Kind    string     `json:"kind,omitempty" dynamodbav:"kind,omitempty"`
+	Count   int        `json:"count,omitempty" dynamodbav:"count,omitempty"`
+	FirstAt *time.Time `json:"firstAt,omitempty" dynamodbav:"firstAt,omitempty"`
 }
 
 // SubscriptionState is the ownership state of one subscription (spec §7).
@@ -229,6 +234,8 @@ type Invitation struct {
 	// LastResentAt is when a user last claimed a resend (POST /providers/{id}/resend);
 	// resends are at most one per interval from it.
 	LastResentAt *time.Time `json:"lastResentAt,omitempty" dynamodbav:"lastResentAt,omitempty"`
+	// ResendClaims counts the resends claimed, sent or not (ClaimResend).
+	ResendClaims int `json:"-" dynamodbav:"resendClaims,omitempty"`
 	// ClaimID identifies the run that claimed the last email, so a run whose
 	// claim was written but whose reply was lost knows the claim is its own.
 	ClaimID string `json:"-" dynamodbav:"claimId,omitempty"`
@@ -270,7 +277,7 @@ func (p *Provider) RecordConsent(tenantID, oid string, at time.Time) bool {
 	if p.OwnerPrincipal == "" && oid != "" {
 		p.PrincipalID = oid
 	}
-	p.Timeline = append(p.Timeline, Event{At: at, Status: p.Status, What: "The Azure administrator consented in tenant " + tenantID + ".", By: "azure-admin"})
+	p.AddEvent(Event{At: at, Status: p.Status, What: "The Azure administrator consented in tenant " + tenantID + ".", By: "azure-admin"})
 	return true
 }
 

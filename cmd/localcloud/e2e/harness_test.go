@@ -257,6 +257,7 @@ type providerView struct {
 		Status string `json:"status"`
 		What   string `json:"what"`
 		By     string `json:"by"`
+		Count  int    `json:"count"` // repeats folded into the event
 	} `json:"timeline"`
 }
 

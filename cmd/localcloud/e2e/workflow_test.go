@@ -173,7 +173,7 @@ func wfCountEvents(p providerView, what string) int {
 	n := 0
 	for _, ev := range p.Timeline {
 		if strings.Contains(ev.What, what) {
-			n++
+			n += max(ev.Count, 1) // repeats of one kind are folded into one event
 		}
 	}
 	return n

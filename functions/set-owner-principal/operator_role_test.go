@@ -1,0 +1,39 @@
+package main
+
+import (
+	"context"
+	"testing"
+
+	"github.com/partnercloud/azure/shared/api"
+	"github.com/partnercloud/azure/shared/api/apitest"
+	"github.com/partnercloud/azure/shared/apperr"
+	"github.com/partnercloud/azure/shared/provider"
+)
+
+// TestOperatorRole: the operators' role is OPERATOR_ROLE's when set (then
+// "operator" is just another role), "operator" by default.
+func TestOperatorRole(t *testing.T) {
+	body := `{"principalId":"` + principal + `"}`
+	tests := []struct {
+		name, configured, roles string
+		want                    int
+	}{
+		{"default role", "", `["operator"]`, 200},
+		{"configured role", "partner-ops", `["partner-ops"]`, 200},
+		{"default role when another is configured", "partner-ops", `["operator"]`, 403},
+		{"configured role when the default applies", "", `["partner-ops"]`, 403},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h, _, p := setup(t, provider.StatusAwaitingOwnerAccess)
+			h.OperatorRole = tt.configured
+			req := request(apitest.Claims("op-1", "acct-partner", tt.roles), p.ID, body)
+			resp, _ := api.Handle(h.Handle)(context.Background(), req)
+			if tt.want == 403 {
+				apitest.ExpectError(t, resp, 403, apperr.OperatorRequired)
+			} else if resp.StatusCode != tt.want {
+				t.Fatalf("%d: %s", resp.StatusCode, resp.Body)
+			}
+		})
+	}
+}
