@@ -1,5 +1,6 @@
 // Package storetest runs the real store against an embedded DynamoDB
-// (minidyn) over HTTP, with the real aws-sdk-go-v2 client, for tests.
+// (minidyn, behind minidynwire so that empty lists, maps and binaries keep
+// their type) over HTTP, with the real aws-sdk-go-v2 client, for tests.
 package storetest
 
 import (
@@ -17,6 +18,7 @@ import (
 	"github.com/truora/minidyn/server"
 
 	"github.com/partnercloud/azure/shared/store"
+	"github.com/partnercloud/azure/shared/store/storetest/minidynwire"
 )
 
 // TableName is the name of the table NewTestStore creates.
@@ -39,7 +41,7 @@ func NewTestStore(t testing.TB) (*store.Store, *dynamodb.Client) {
 // of it.
 func NewClient(t testing.TB) *dynamodb.Client {
 	t.Helper()
-	srv := httptest.NewServer(WithCRC32(server.NewServer()))
+	srv := httptest.NewServer(WithCRC32(minidynwire.Wrap(server.NewServer())))
 	t.Cleanup(srv.Close)
 	return dynamodb.New(dynamodb.Options{
 		BaseEndpoint: aws.String(srv.URL),

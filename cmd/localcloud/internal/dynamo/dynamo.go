@@ -24,13 +24,21 @@ import (
 	"github.com/truora/minidyn/server"
 
 	"github.com/partnercloud/azure/cmd/localcloud/internal/samtemplate"
+	"github.com/partnercloud/azure/shared/store/storetest/minidynwire"
 )
 
-// Handler returns the minidyn DynamoDB handler wrapped so that every response
-// carries X-Amz-Crc32 (the CRC32 IEEE of the body, in decimal), which the AWS
-// SDK's DynamoDB client validates and minidyn omits.
+// Handler returns the minidyn DynamoDB handler wrapped so that every
+// attribute value comes back with its type, empty lists, maps and binaries
+// included (see minidynwire), and every response carries X-Amz-Crc32 (the
+// CRC32 IEEE of the body, in decimal), which the AWS SDK's DynamoDB client
+// validates and minidyn omits.
 func Handler() http.Handler {
-	return WithCRC32(server.NewServer())
+	return WithCRC32(minidyn())
+}
+
+// minidyn is a new embedded DynamoDB that keeps the type of empty values.
+func minidyn() http.Handler {
+	return minidynwire.Wrap(server.NewServer())
 }
 
 // WithCRC32 buffers each response of next and adds the X-Amz-Crc32 header.

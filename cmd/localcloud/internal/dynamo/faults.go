@@ -6,8 +6,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/truora/minidyn/server"
 )
 
 // Fault kinds.
@@ -84,7 +82,7 @@ func (f *Faults) Wrap(next http.Handler) http.Handler {
 // minidyn (inside the checksum, so injected answers carry X-Amz-Crc32 like
 // real ones), and counter in front of everything when not nil.
 func StartWithFaults(ln net.Listener, f *Faults, counter *Counter) *Server {
-	var h http.Handler = WithCRC32(f.Wrap(server.NewServer()))
+	var h http.Handler = WithCRC32(f.Wrap(minidyn()))
 	if counter != nil {
 		h = counter.Wrap(h)
 	}
