@@ -374,6 +374,8 @@ func (r *Resolver) ref(name string) (any, error) {
 			return nil, err
 		}
 		return SecretARN(n), nil
+	case TypeLogGroup:
+		return r.logGroupName(res)
 	}
 	// Functions (local function name = logical id) and every other type.
 	return name, nil
@@ -388,6 +390,14 @@ func (r *Resolver) resourceName(res *Resource) (string, error) {
 			return "", fmt.Errorf("%s Name: %w", res.LogicalID, err)
 		}
 		return s, nil
+	}
+	return res.LogicalID, nil
+}
+
+// logGroupName is a log group's LogGroupName, resolved, or its logical id.
+func (r *Resolver) logGroupName(res *Resource) (string, error) {
+	if n := get(res.Properties, "LogGroupName"); n != nil {
+		return r.String(n)
 	}
 	return res.LogicalID, nil
 }
@@ -422,6 +432,12 @@ func (r *Resolver) getAtt(id, attr string) (any, error) {
 			return nil, err
 		}
 		return "arn:aws:dynamodb:" + Region + ":" + AccountID + ":table/" + name, nil
+	case res.Type == TypeLogGroup && attr == "Arn":
+		name, err := r.logGroupName(res)
+		if err != nil {
+			return nil, err
+		}
+		return "arn:aws:logs:" + Region + ":" + AccountID + ":log-group:" + name + ":*", nil
 	}
 	return nil, fmt.Errorf("GetAtt %s.%s: attribute not supported locally for %s", id, attr, res.Type)
 }

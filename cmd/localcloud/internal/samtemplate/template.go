@@ -24,6 +24,7 @@ const (
 	TypeTable        = "AWS::DynamoDB::Table"
 	TypeStateMachine = "AWS::Serverless::StateMachine"
 	TypeSecret       = "AWS::SecretsManager::Secret"
+	TypeLogGroup     = "AWS::Logs::LogGroup"
 )
 
 // Template is a parsed SAM template. Values are resolved with a Resolver when
@@ -66,6 +67,9 @@ type Resource struct {
 	Properties *yaml.Node
 	Metadata   *yaml.Node
 	Condition  string
+	// DeletionPolicy and UpdateReplacePolicy as written ("Retain", ...), or "".
+	DeletionPolicy      string
+	UpdateReplacePolicy string
 }
 
 // FunctionGlobals is Globals.Function (the keys the local cloud uses).
@@ -257,6 +261,12 @@ func Parse(data []byte, params map[string]string) (*Template, error) {
 		}
 		if v := get(kv.val, "Condition"); v != nil {
 			r.Condition = v.Value
+		}
+		if v := get(kv.val, "DeletionPolicy"); v != nil {
+			r.DeletionPolicy = v.Value
+		}
+		if v := get(kv.val, "UpdateReplacePolicy"); v != nil {
+			r.UpdateReplacePolicy = v.Value
 		}
 		t.Resources[r.LogicalID] = r
 		t.resourceOrder = append(t.resourceOrder, r.LogicalID)

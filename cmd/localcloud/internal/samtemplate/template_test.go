@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"gopkg.in/yaml.v3"
 )
 
 func load(t *testing.T, params map[string]string) *Template {
@@ -202,5 +204,34 @@ Resources:
 	}
 	if !reflect.DeepEqual(tmpl.Secrets, wantSecrets) {
 		t.Errorf("secrets:\n got %+v\nwant %+v", tmpl.Secrets, wantSecrets)
+	}
+}
+
+// TestLogGroupsAndPolicies: Ref and GetAtt Arn of a log group (its
+// LogGroupName, else its logical id) and the resources' DeletionPolicy and
+// UpdateReplacePolicy.
+func TestLogGroupsAndPolicies(t *testing.T) {
+	tmpl := load(t, nil)
+	res := tmpl.Resolver(nil)
+	for src, want := range map[string]string{
+		`!Ref Logs`:                 "/aws/lambda/partner-cloud-local-dev",
+		`!GetAtt Logs.Arn`:          "arn:aws:logs:us-east-1:000000000000:log-group:/aws/lambda/partner-cloud-local-dev:*",
+		`!Sub "${UnnamedLogs.Arn}"`: "arn:aws:logs:us-east-1:000000000000:log-group:UnnamedLogs:*",
+		`{Ref: UnnamedLogs}`:        "UnnamedLogs",
+	} {
+		var doc yaml.Node
+		if err := yaml.Unmarshal([]byte(src), &doc); err != nil {
+			t.Fatal(err)
+		}
+		got, err := res.String(doc.Content[0])
+		if err != nil || got != want {
+			t.Errorf("%s = %q, %v; want %q", src, got, err, want)
+		}
+	}
+	if r := tmpl.Resources["Table"]; r.DeletionPolicy != "Retain" || r.UpdateReplacePolicy != "Snapshot" {
+		t.Errorf("Table policies %q, %q", r.DeletionPolicy, r.UpdateReplacePolicy)
+	}
+	if r := tmpl.Resources["PlainTable"]; r.DeletionPolicy != "" || r.UpdateReplacePolicy != "" {
+		t.Errorf("PlainTable policies %q, %q", r.DeletionPolicy, r.UpdateReplacePolicy)
 	}
 }
