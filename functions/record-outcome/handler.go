@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -159,7 +160,12 @@ func reasonFor(in workflow.OutcomeInput) string {
 }
 
 // email tells the requester how it ended, once: the flag is claimed with a
-// conditional write before sending.
+// conditional write before sending. A send that fails for a passing reason
+// (SES throttling or unavailable) gives the claim back and returns a
+// TransientError, which the state machine's Retry re-runs: the re-run claims
+// and sends again, so the email (with the credentials link of option new)
+// is neither lost nor sent twice. A message SES refuses for good is not
+// retried.
 func (h *Handler) email(ctx context.Context, p *provider.Provider) error {
 	// The claim carries this run's id: if the write succeeded but its reply
 	// was lost and the store re-runs this, the claim is recognised as ours.
@@ -224,9 +230,36 @@ func (h *Handler) email(ctx context.Context, p *provider.Provider) error {
 		return fmt.Errorf("render outcome email: %w", err)
 	}
 	if _, err := h.Mailer.Send(ctx, msg); err != nil {
-		logging.From(ctx).Error("outcome email not sent", "error", err.Error())
+		var rejected *workflow.EmailRejected
+		if errors.As(err, &rejected) {
+			logging.From(ctx).Error("outcome email refused by SES; not retried", "error", err.Error())
+			return nil
+		}
+		logging.From(ctx).Warn("outcome email not sent; the claim is given back for the retry", "error", err.Error())
+		h.unclaim(ctx, p, claim, linkHash)
+		return &workflow.TransientError{Reason: "the outcome email could not be sent yet"}
 	}
 	return nil
+}
+
+// unclaim gives back this run's claim of the outcome email, and the link
+// token it recorded, so that the retry sends the email with a fresh link.
+// If this write fails too the email is lost (the retry sees a claim that is
+// not its own): logged as an error.
+func (h *Handler) unclaim(ctx context.Context, p *provider.Provider, claim, linkHash string) {
+	_, err := h.Store.UpdateProvider(ctx, p.AccountID, p.ID, func(q *provider.Provider) error {
+		if q.OutcomeEmailClaim != claim {
+			return nil
+		}
+		q.OutcomeEmailSent, q.OutcomeEmailClaim = false, ""
+		if ia := q.InitialAdmin; ia != nil && ia.TokenHash == linkHash {
+			ia.TokenHash, ia.ExpiresAt = "", nil
+		}
+		return nil
+	})
+	if err != nil {
+		logging.From(ctx).Error("could not give back the outcome email's claim; the email is lost", "error", err.Error())
+	}
 }
 
 // DefaultLinkLifetime is how long the initial credentials link works.

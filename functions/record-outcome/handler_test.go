@@ -168,3 +168,82 @@ func TestNewCustomerLink(t *testing.T) {
 		t.Fatal("the provider holds the token")
 	}
 }
+
+// flakyMailer fails the first failures sends with err, then sends.
+type flakyMailer struct {
+	fakeMailer
+	failures int
+	err      error
+	attempts int
+}
+
+func (f *flakyMailer) Send(ctx context.Context, m mail.Message) (string, error) {
+	f.attempts++
+	if f.attempts <= f.failures {
+		return "", f.err
+	}
+	return f.fakeMailer.Send(ctx, m)
+}
+
+// TestOutcomeEmailRetriedOnTransientFailure: SES throttles the completion
+// email of a new customer once. The task fails with TransientError (the
+// state machine retries it), the re-run sends exactly one email, and its
+// initial credentials link is the one the store knows; later runs send
+// nothing more.
+func TestOutcomeEmailRetriedOnTransientFailure(t *testing.T) {
+	h, s, _, p := setup(t, provider.StatusAwaitingOwnerAccess)
+	m := &flakyMailer{failures: 1, err: &workflow.TransientError{Reason: "SES send failed (TooManyRequestsException); will retry"}}
+	h.Mailer, h.PublicBaseURL = m, "https://api.partner.example"
+	ctx := context.Background()
+	if _, err := s.UpdateProvider(ctx, "acct-1", p.ID, func(q *provider.Provider) error {
+		q.Option, q.Status = provider.OptionNew, provider.StatusProvisioning
+		q.InitialAdmin = &provider.InitialAdmin{UserName: "admin@fabrikam.onmicrosoft.com", SecretARN: "arn:secret"}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	in := workflow.OutcomeInput{Input: workflow.Input{AccountID: "acct-1", ProviderID: p.ID}, Outcome: provider.StatusActive, TenantID: "tenant-new"}
+	_, err := h.Handle(ctx, in)
+	if workflow.ErrorName(err) != "TransientError" {
+		t.Fatalf("first run: %v (%s), want TransientError for the state machine's Retry", err, workflow.ErrorName(err))
+	}
+	got, _ := s.GetProvider(ctx, "acct-1", p.ID)
+	if got.Status != provider.StatusActive || got.OutcomeEmailSent || got.InitialAdmin.TokenHash != "" || len(m.sent) != 0 {
+		t.Fatalf("after the failed send: status %s, claimed %v, token hash %q, %d mails", got.Status, got.OutcomeEmailSent, got.InitialAdmin.TokenHash, len(m.sent))
+	}
+	for range 3 { // the Retry, then at-least-once repeats
+		if out, err := h.Handle(ctx, in); err != nil || out.Status != provider.StatusActive {
+			t.Fatalf("retry: %+v, %v", out, err)
+		}
+	}
+	if len(m.sent) != 1 || m.attempts != 2 {
+		t.Fatalf("%d emails after %d attempts, want exactly 1 after 2", len(m.sent), m.attempts)
+	}
+	prefix := "https://api.partner.example/providers/" + p.ID + "/initial-credentials?token="
+	i := strings.Index(m.sent[0].Text, prefix)
+	if i < 0 {
+		t.Fatalf("no link in %s", m.sent[0].Text)
+	}
+	sum := sha256.Sum256([]byte(strings.Fields(m.sent[0].Text[i+len(prefix):])[0]))
+	got, _ = s.GetProvider(ctx, "acct-1", p.ID)
+	if !got.OutcomeEmailSent || got.InitialAdmin.TokenHash != hex.EncodeToString(sum[:]) {
+		t.Fatalf("the emailed link is not the stored one: %+v", got.InitialAdmin)
+	}
+}
+
+// TestOutcomeEmailRefusedIsNotRetried: an address SES refuses for good is
+// not retried (the outcome stands; a retry cannot help).
+func TestOutcomeEmailRefusedIsNotRetried(t *testing.T) {
+	h, _, _, p := setup(t, provider.StatusAwaitingOwnerAccess)
+	m := &flakyMailer{failures: 5, err: &workflow.EmailRejected{Reason: "rejected"}}
+	h.Mailer = m
+	in := workflow.OutcomeInput{Input: workflow.Input{AccountID: "acct-1", ProviderID: p.ID}, Outcome: provider.StatusActive}
+	for range 2 {
+		if _, err := h.Handle(context.Background(), in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if m.attempts != 1 {
+		t.Fatalf("%d attempts, want 1", m.attempts)
+	}
+}
