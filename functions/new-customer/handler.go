@@ -25,7 +25,7 @@ type PartnerCenter interface {
 	ValidateAddress(ctx context.Context, a partnercenter.Address) error
 	CreateCustomer(ctx context.Context, n partnercenter.NewCustomer) (partnercenter.Customer, error)
 	AcceptAgreement(ctx context.Context, customerID, templateID, firstName, lastName, email, phone string, at time.Time) error
-	OrderAzurePlan(ctx context.Context, customerID string) (string, error)
+	OrderAzurePlan(ctx context.Context, customerID, requestKey string) (string, error)
 	Subscriptions(ctx context.Context, customerID string) ([]partnercenter.Subscription, error)
 }
 
@@ -91,6 +91,14 @@ func (h *Handler) Handle(ctx context.Context, in workflow.NewCustomerInput) (wor
 	return out, nil
 }
 
+// requestKey names a step's Partner Center request for this provider, the
+// same in every run of the step: a task Step Functions runs again (its
+// Lambda timed out, crashed, or lost Partner Center's reply) sends the same
+// MS-RequestId, and Partner Center answers it with what it already did.
+func requestKey(p *provider.Provider, step string) string {
+	return "provider/" + p.AccountID + "/" + p.ID + "/" + step
+}
+
 func address(c *provider.Company) partnercenter.Address {
 	return partnercenter.Address{
 		Country: c.Address.Country, Region: c.Address.State, City: c.Address.City, State: c.Address.State,
@@ -108,6 +116,7 @@ func (h *Handler) createCustomer(ctx context.Context, p *provider.Provider) (str
 	domain := p.Company.DomainPrefix + ".onmicrosoft.com"
 	c, err := h.PartnerCenter.CreateCustomer(ctx, partnercenter.NewCustomer{
 		CompanyName: p.Company.Name, Domain: domain, Email: p.Company.Contact.Email, Address: address(p.Company),
+		RequestKey: requestKey(p, workflow.StepCreateCustomer),
 	})
 	if err != nil {
 		return "", err
@@ -162,7 +171,7 @@ func (h *Handler) order(ctx context.Context, p *provider.Provider) error {
 	if p.OrderID != "" {
 		return nil
 	}
-	id, err := h.PartnerCenter.OrderAzurePlan(ctx, p.CustomerID)
+	id, err := h.PartnerCenter.OrderAzurePlan(ctx, p.CustomerID, requestKey(p, workflow.StepOrder))
 	if err != nil {
 		return err
 	}

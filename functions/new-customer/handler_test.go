@@ -22,10 +22,13 @@ type fakePC struct {
 	addressErr, createErr, orderErr error
 	creates, orders, agreements     int
 	polls, pollsBeforeSub           int
+	// keys are the request keys of the creations and orders asked for.
+	keys []string
 }
 
 func (f *fakePC) ValidateAddress(context.Context, partnercenter.Address) error { return f.addressErr }
 func (f *fakePC) CreateCustomer(_ context.Context, n partnercenter.NewCustomer) (partnercenter.Customer, error) {
+	f.keys = append(f.keys, n.RequestKey)
 	if f.createErr != nil {
 		return partnercenter.Customer{}, f.createErr
 	}
@@ -39,7 +42,8 @@ func (f *fakePC) AcceptAgreement(_ context.Context, id, tpl, fn, ln, email, phon
 	f.agreements++
 	return nil
 }
-func (f *fakePC) OrderAzurePlan(context.Context, string) (string, error) {
+func (f *fakePC) OrderAzurePlan(_ context.Context, _, key string) (string, error) {
+	f.keys = append(f.keys, key)
 	if f.orderErr != nil {
 		return "", f.orderErr
 	}
@@ -170,4 +174,41 @@ func TestErrorsAreNamed(t *testing.T) {
 			t.Fatalf("error = %v", err)
 		}
 	})
+}
+
+// TestRequestKeysAreStableAcrossRuns: a step that fails with Partner Center
+// unavailable (its reply lost) and runs again asks with the same request
+// key, so Partner Center can answer the repeat with what it already did;
+// another step or another provider has another key.
+func TestRequestKeysAreStableAcrossRuns(t *testing.T) {
+	h, _, pc, p := setup(t, provider.OptionNew)
+	ctx := context.Background()
+	pc.createErr = fmt.Errorf("%w: connection reset", partnercenter.ErrUnavailable)
+	if _, err := h.Handle(ctx, in(p, workflow.StepCreateCustomer)); workflow.ErrorName(err) != "TransientError" {
+		t.Fatalf("lost reply: %v, want TransientError (retried by the state machine)", err)
+	}
+	pc.createErr = nil
+	if _, err := h.Handle(ctx, in(p, workflow.StepCreateCustomer)); err != nil {
+		t.Fatal(err)
+	}
+	pc.orderErr = fmt.Errorf("%w: timeout", partnercenter.ErrUnavailable)
+	if _, err := h.Handle(ctx, in(p, workflow.StepOrder)); workflow.ErrorName(err) != "TransientError" {
+		t.Fatalf("lost checkout reply: %v", err)
+	}
+	pc.orderErr = nil
+	if _, err := h.Handle(ctx, in(p, workflow.StepOrder)); err != nil {
+		t.Fatal(err)
+	}
+	k := pc.keys
+	if len(k) != 4 || k[0] == "" || k[0] != k[1] || k[2] == "" || k[2] != k[3] || k[0] == k[2] {
+		t.Fatalf("request keys %q: want one per step, the same in both runs", k)
+	}
+
+	h2, _, pc2, p2 := setup(t, provider.OptionNew)
+	if _, err := h2.Handle(ctx, in(p2, workflow.StepCreateCustomer)); err != nil {
+		t.Fatal(err)
+	}
+	if pc2.keys[0] == k[0] || partnercenter.RequestID(pc2.keys[0], "customers") == partnercenter.RequestID(k[0], "customers") {
+		t.Fatalf("two providers share a request key: %q", pc2.keys[0])
+	}
 }

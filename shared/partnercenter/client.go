@@ -7,8 +7,16 @@
 // It is hand-written REST over net/http: Microsoft publishes no Go SDK for
 // Partner Center (only .NET and Java). Requests carry an app-only token of
 // the partner's application in the partner tenant, for the scope
-// https://api.partnercenter.microsoft.com/.default. A 429 (and a 5xx) is
-// retried a bounded number of times, waiting what Retry-After asks.
+// https://api.partnercenter.microsoft.com/.default. A 429 (and a 5xx, or a
+// reply that never arrives) is retried a bounded number of times, waiting
+// what Retry-After asks.
+//
+// Retries are safe for the calls that create something: every attempt of
+// one call carries the same MS-RequestId, which Partner Center uses for
+// idempotency (a retried request with the same id gets the original result
+// instead of being performed again). Callers that may repeat a call in a
+// later run (a retried Step Functions task) pass a request key, from which
+// the id is derived (RequestID), so the repeat is recognised too.
 package partnercenter
 
 import (
@@ -85,7 +93,39 @@ type NewCustomer struct {
 	Domain  string
 	Email   string
 	Address Address
+	// RequestKey names this creation, the same in every run that may
+	// repeat it (e.g. the provider and the step): the MS-RequestId is
+	// derived from it, so a creation Partner Center already performed,
+	// whose reply was lost, is answered with the original customer instead
+	// of a second one or a "domain taken" error. Empty: a random id, stable
+	// only across this call's own retries.
+	RequestKey string
 }
+
+// requestNamespace is the UUIDv5 namespace of derived request ids.
+var requestNamespace = uuid.NewSHA1(uuid.NameSpaceURL, []byte("https://github.com/partnercloud/azure/partnercenter/ms-requestid"))
+
+// RequestID derives a stable MS-RequestId (a name-based UUID, version 5)
+// from a request key and the parts that tell one call of it from another.
+func RequestID(key string, parts ...string) string {
+	name := key
+	for _, p := range parts {
+		name += "\x00" + p
+	}
+	return uuid.NewSHA1(requestNamespace, []byte(name)).String()
+}
+
+// ids returns the MS-RequestId and MS-CorrelationId of one call: derived
+// from key and parts when key is set, else random.
+func ids(key string, parts ...string) callIDs {
+	if key == "" {
+		return callIDs{request: uuid.NewString(), correlation: uuid.NewString()}
+	}
+	return callIDs{request: RequestID(key, parts...), correlation: RequestID(key, append(parts, "correlation")...)}
+}
+
+// callIDs are the ids every attempt of one call carries.
+type callIDs struct{ request, correlation string }
 
 // Customer is a created customer. Password is the initial admin's
 // password: a secret, never to be logged or stored in clear.
@@ -115,7 +155,7 @@ const (
 // (GET /v1/validations/checkdomainavailability/{domainPrefix}).
 func (c *Client) CheckDomainAvailable(ctx context.Context, prefix string) (bool, error) {
 	var available bool
-	if err := c.do(ctx, http.MethodGet, "/v1/validations/checkdomainavailability/"+url.PathEscape(prefix), nil, &available); err != nil {
+	if err := c.do(ctx, ids(""), http.MethodGet, "/v1/validations/checkdomainavailability/"+url.PathEscape(prefix), nil, &available); err != nil {
 		return false, err
 	}
 	return available, nil
@@ -127,7 +167,7 @@ func (c *Client) ValidateAddress(ctx context.Context, a Address) error {
 	var out struct {
 		Status string `json:"status"`
 	}
-	err := c.do(ctx, http.MethodPost, "/v1/validations/addresses", a, &out)
+	err := c.do(ctx, ids(""), http.MethodPost, "/v1/validations/addresses", a, &out)
 	if errors.Is(err, ErrRejected) {
 		return fmt.Errorf("%w: %v", ErrInvalidAddress, err)
 	}
@@ -142,7 +182,8 @@ func (c *Client) ValidateAddress(ctx context.Context, a Address) error {
 
 // CreateCustomer creates the customer (POST /v1/customers): a new tenant,
 // the reseller relationship and the initial admin user. A domain in use is
-// ErrDomainTaken.
+// ErrDomainTaken. With n.RequestKey, repeating the call (in this run or a
+// later one) returns the customer the first call created.
 func (c *Client) CreateCustomer(ctx context.Context, n NewCustomer) (Customer, error) {
 	body := map[string]any{
 		"companyProfile": map[string]any{"domain": n.Domain},
@@ -164,7 +205,7 @@ func (c *Client) CreateCustomer(ctx context.Context, n NewCustomer) (Customer, e
 			Password string `json:"password"`
 		} `json:"userCredentials"`
 	}
-	if err := c.do(ctx, http.MethodPost, "/v1/customers", body, &out); err != nil {
+	if err := c.do(ctx, ids(n.RequestKey, "customers"), http.MethodPost, "/v1/customers", body, &out); err != nil {
 		var pe *Error
 		if errors.As(err, &pe) && (pe.Code == "600041" || pe.Status == http.StatusConflict) {
 			return Customer{}, fmt.Errorf("%w: %s", ErrDomainTaken, n.Domain)
@@ -190,13 +231,16 @@ func (c *Client) AcceptAgreement(ctx context.Context, customerID, templateID, fi
 		"templateId":     templateID,
 		"type":           "MicrosoftCustomerAgreement",
 	}
-	return c.do(ctx, http.MethodPost, "/v1/customers/"+url.PathEscape(customerID)+"/agreements", body, nil)
+	return c.do(ctx, ids(""), http.MethodPost, "/v1/customers/"+url.PathEscape(customerID)+"/agreements", body, nil)
 }
 
 // OrderAzurePlan buys an Azure plan: a cart with the plan's line item
 // (POST /v1/customers/{id}/carts), then its checkout
-// (POST …/carts/{cartId}/checkout). It returns the order id.
-func (c *Client) OrderAzurePlan(ctx context.Context, customerID string) (string, error) {
+// (POST …/carts/{cartId}/checkout). It returns the order id. requestKey
+// names this order as NewCustomer.RequestKey names a creation: the cart's
+// and the checkout's request ids derive from it, so a repeated order (its
+// checkout reply lost) gets the original cart and order, not a second plan.
+func (c *Client) OrderAzurePlan(ctx context.Context, customerID, requestKey string) (string, error) {
 	base := "/v1/customers/" + url.PathEscape(customerID) + "/carts"
 	cart := map[string]any{
 		"lineItems": []map[string]any{{
@@ -209,7 +253,7 @@ func (c *Client) OrderAzurePlan(ctx context.Context, customerID string) (string,
 	var created struct {
 		ID string `json:"id"`
 	}
-	if err := c.do(ctx, http.MethodPost, base, cart, &created); err != nil {
+	if err := c.do(ctx, ids(requestKey, "carts", customerID), http.MethodPost, base, cart, &created); err != nil {
 		return "", err
 	}
 	if created.ID == "" {
@@ -224,7 +268,7 @@ func (c *Client) OrderAzurePlan(ctx context.Context, customerID string) (string,
 			ErrorText string `json:"errorText"`
 		} `json:"orderErrors"`
 	}
-	if err := c.do(ctx, http.MethodPost, base+"/"+url.PathEscape(created.ID)+"/checkout", nil, &checkout); err != nil {
+	if err := c.do(ctx, ids(requestKey, "checkout", customerID), http.MethodPost, base+"/"+url.PathEscape(created.ID)+"/checkout", nil, &checkout); err != nil {
 		return "", err
 	}
 	if len(checkout.OrderErrors) > 0 {
@@ -242,7 +286,7 @@ func (c *Client) Subscriptions(ctx context.Context, customerID string) ([]Subscr
 	var out struct {
 		Items []Subscription `json:"items"`
 	}
-	if err := c.do(ctx, http.MethodGet, "/v1/customers/"+url.PathEscape(customerID)+"/subscriptions", nil, &out); err != nil {
+	if err := c.do(ctx, ids(""), http.MethodGet, "/v1/customers/"+url.PathEscape(customerID)+"/subscriptions", nil, &out); err != nil {
 		return nil, err
 	}
 	return out.Items, nil
@@ -267,8 +311,9 @@ func (e *Error) Unwrap() error {
 	return ErrRejected
 }
 
-// do sends one call with its retries and decodes the answer into out.
-func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
+// do sends one call with its retries and decodes the answer into out. Every
+// attempt carries the same ids.
+func (c *Client) do(ctx context.Context, id callIDs, method, path string, in, out any) error {
 	endpoint := strings.TrimSuffix(c.Endpoint, "/")
 	if endpoint == "" {
 		endpoint = DefaultEndpoint
@@ -284,9 +329,8 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 	if retries <= 0 {
 		retries = 4
 	}
-	correlation := uuid.NewString()
 	for attempt := 0; ; attempt++ {
-		wait, err := c.once(ctx, method, endpoint+path, payload, correlation, out)
+		wait, err := c.once(ctx, method, endpoint+path, payload, id, out)
 		if err == nil {
 			return nil
 		}
@@ -327,7 +371,7 @@ func (c *Client) sleep(ctx context.Context, d time.Duration) error {
 }
 
 // once sends one attempt; it returns the Retry-After wait of a 429 or 5xx.
-func (c *Client) once(ctx context.Context, method, u string, payload []byte, correlation string, out any) (time.Duration, error) {
+func (c *Client) once(ctx context.Context, method, u string, payload []byte, id callIDs, out any) (time.Duration, error) {
 	tok, err := c.Credential.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{Scope}})
 	if err != nil {
 		return 0, fmt.Errorf("%w: token: %v", ErrUnavailable, err)
@@ -342,8 +386,8 @@ func (c *Client) once(ctx context.Context, method, u string, payload []byte, cor
 	}
 	req.Header.Set("Authorization", "Bearer "+tok.Token)
 	req.Header.Set("Accept", "application/json")
-	req.Header.Set("MS-CorrelationId", correlation)
-	req.Header.Set("MS-RequestId", uuid.NewString())
+	req.Header.Set("MS-CorrelationId", id.correlation)
+	req.Header.Set("MS-RequestId", id.request)
 	if payload != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}

@@ -28,6 +28,11 @@ type Fault struct {
 	// Off, in a request, removes the faults for Call ("*": all of them)
 	// instead of adding one.
 	Off bool `json:"off,omitempty"`
+	// DropReply (Partner Center calls only) performs the call and then
+	// loses its reply, as a timeout on the way back does: the answer is
+	// replaced by Status, or with Status 0 the connection is cut. A caller
+	// that retries with the same MS-RequestId then gets the original result.
+	DropReply bool `json:"dropReply,omitempty"`
 }
 
 func (f *Fault) matches(kind string) bool {
@@ -51,11 +56,16 @@ func (s *Server) SetFault(f Fault) error {
 		s.faults = kept
 		return nil
 	}
-	if f.Status == http.StatusForbidden {
+	if f.DropReply && !pcCall(f.Call) {
+		return fmt.Errorf("fault: dropReply is for Partner Center calls only (partnerCenter or partnerCenter.<kind>)")
+	}
+	switch {
+	case f.DropReply && f.Status == 0: // the connection is cut
+	case f.Status == http.StatusForbidden:
 		if !armCall(f.Call) {
 			return fmt.Errorf("fault: status 403 is for Resource Manager calls only (subscriptions, subscriptions.list, subscriptions.get, roleAssignments)")
 		}
-	} else if f.Status != http.StatusTooManyRequests && (f.Status < 500 || f.Status > 599) {
+	case f.Status != http.StatusTooManyRequests && (f.Status < 500 || f.Status > 599):
 		return fmt.Errorf("fault: status %d is not 429, 5xx or (for Resource Manager) 403", f.Status)
 	}
 	if f.Count < 0 || f.RetryAfter < 0 {
@@ -72,6 +82,11 @@ func armCall(call string) bool {
 		return true
 	}
 	return false
+}
+
+// pcCall reports whether call aims at Partner Center calls only.
+func pcCall(call string) bool {
+	return call == CallPartnerCenter || strings.HasPrefix(call, CallPartnerCenter+".")
 }
 
 // Faults returns the active faults.
@@ -113,6 +128,13 @@ func (s *Server) injectFault(w http.ResponseWriter, r *http.Request, kind string
 	if f == nil {
 		return false
 	}
+	s.answerFault(w, r, kind, f)
+	return true
+}
+
+// answerFault writes the fault's answer in the shape of the service that
+// owns the call.
+func (s *Server) answerFault(w http.ResponseWriter, r *http.Request, kind string, f *Fault) {
 	if f.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(f.RetryAfter))
 	}
@@ -146,5 +168,4 @@ func (s *Server) injectFault(w http.ResponseWriter, r *http.Request, kind string
 			armError(w, f.Status, "InternalServerError", "Encountered internal server error (fault injected by the local Microsoft double).")
 		}
 	}
-	return true
 }

@@ -1,6 +1,7 @@
 package microsoft
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
@@ -31,7 +32,16 @@ import (
 // relationship gives it delegated administration). After checkout, the Azure
 // plan's subscription appears on the subscriptions list, and in the tenant
 // for Resource Manager, after SubscriptionPolls lists (Partner Center orders
-// take minutes). Faults aim at call "partnerCenter" (or one of its kinds).
+// take minutes). Faults aim at call "partnerCenter" (or one of its kinds);
+// a dropReply fault performs the call and loses its reply.
+//
+// MS-RequestId makes the calls that create something idempotent, as
+// Partner Center documents ("if there's a timeout, the retry call should
+// include the same value"): the answer of a customer creation, an
+// agreement, a cart or a checkout (a success or a business failure, not a
+// 429 or 5xx) is kept by call kind and request id, and a request with the
+// same id gets that answer again instead of creating a second customer or
+// order, or failing because the domain is now taken.
 
 // PartnerCenterResource is Partner Center's token audience.
 const PartnerCenterResource = "https://api.partnercenter.microsoft.com"
@@ -120,12 +130,29 @@ func (s *Server) servePartnerCenter(w http.ResponseWriter, r *http.Request, segs
 		kind = CallPartnerCenterSubscriptions
 	}
 	s.count(kind)
-	w.Header().Set("MS-RequestId", uuid.NewString())
+	rid := r.Header.Get("MS-RequestId")
+	if rid != "" {
+		w.Header().Set("MS-RequestId", rid)
+	} else {
+		w.Header().Set("MS-RequestId", uuid.NewString())
+	}
 	if cid := r.Header.Get("MS-CorrelationId"); cid != "" {
 		w.Header().Set("MS-CorrelationId", cid)
 	}
-	if s.injectFault(w, r, kind) {
-		return
+	if f := s.takeFault(kind); f != nil {
+		if !f.DropReply {
+			s.answerFault(w, r, kind, f)
+			return
+		}
+		// Performed below; the reply is lost on the way back.
+		client := w
+		w = &pcRecorder{header: http.Header{}}
+		defer func() {
+			if f.Status == 0 {
+				panic(http.ErrAbortHandler) // the connection is cut
+			}
+			s.answerFault(client, r, kind, f)
+		}()
 	}
 	raw, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if !ok {
@@ -167,6 +194,69 @@ func (s *Server) servePartnerCenter(w http.ResponseWriter, r *http.Request, segs
 			}
 		}
 	}
+	if rid != "" && pcIdempotent(kind) {
+		s.pcCreate.Lock()
+		defer s.pcCreate.Unlock()
+		key := kind + " " + strings.ToLower(rid)
+		s.mu.Lock()
+		rep, seen := s.pcReplies[key]
+		s.mu.Unlock()
+		if !seen {
+			rec := &pcRecorder{header: http.Header{}}
+			s.pcServe(rec, kind, segs, body)
+			rep = pcReply{status: rec.status, body: rec.body.Bytes()}
+			if rep.status < 500 && rep.status != http.StatusTooManyRequests {
+				s.mu.Lock()
+				s.pcReplies[key] = rep
+				s.mu.Unlock()
+			}
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(rep.status)
+		_, _ = w.Write(rep.body)
+		return
+	}
+	s.pcServe(w, kind, segs, body)
+}
+
+// pcIdempotent reports whether calls of the kind create something, so that
+// a repeat with the same MS-RequestId gets the original answer.
+func pcIdempotent(kind string) bool {
+	switch kind {
+	case CallPartnerCenterCustomers, CallPartnerCenterAgreements, CallPartnerCenterCarts, CallPartnerCenterCheckout:
+		return true
+	}
+	return false
+}
+
+// pcReply is a kept answer.
+type pcReply struct {
+	status int
+	body   []byte
+}
+
+// pcRecorder keeps an answer instead of sending it.
+type pcRecorder struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (r *pcRecorder) Header() http.Header { return r.header }
+
+func (r *pcRecorder) WriteHeader(status int) {
+	if r.status == 0 {
+		r.status = status
+	}
+}
+
+func (r *pcRecorder) Write(b []byte) (int, error) {
+	r.WriteHeader(http.StatusOK)
+	return r.body.Write(b)
+}
+
+// pcServe answers a checked call of a known kind.
+func (s *Server) pcServe(w http.ResponseWriter, kind string, segs []string, body map[string]any) {
 	switch kind {
 	case CallPartnerCenterDomain:
 		prefix := strings.ToLower(segs[3])

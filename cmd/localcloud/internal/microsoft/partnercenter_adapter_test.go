@@ -71,7 +71,7 @@ func TestPartnerCenterAdapter(t *testing.T) {
 	if err := pc.AcceptAgreement(ctx, c.ID, "117a69e3-2a16-4c1d-9d5e-6bd0e7b8c1a0", "Ada", "Lovelace", "ada@fabrikam.com", "+1 425 555 0100", time.Now()); err != nil {
 		t.Fatalf("AcceptAgreement: %v", err)
 	}
-	order, err := pc.OrderAzurePlan(ctx, c.ID)
+	order, err := pc.OrderAzurePlan(ctx, c.ID, "")
 	if err != nil || order == "" {
 		t.Fatalf("OrderAzurePlan = %q, %v", order, err)
 	}

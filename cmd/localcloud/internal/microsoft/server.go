@@ -77,6 +77,12 @@ type Server struct {
 	calls   map[string]int64
 	// pcCustomers are the customers created through Partner Center.
 	pcCustomers []*PartnerCenterCustomer
+	// pcReplies are the answers of Partner Center calls that create
+	// something, by call kind and MS-RequestId (partnercenter.go).
+	pcReplies map[string]pcReply
+	// pcCreate runs those calls one at a time (taken before mu, never
+	// while holding it), so a repeat waits for the original's answer.
+	pcCreate sync.Mutex
 }
 
 // tenantState is a tenant with what changes at run time.
@@ -169,6 +175,7 @@ func (s *Server) Reset() {
 	s.faults = nil
 	s.calls = map[string]int64{}
 	s.pcCustomers = nil
+	s.pcReplies = map[string]pcReply{}
 }
 
 func assignmentName(scope, roleID, principalID string) string {
