@@ -123,6 +123,19 @@ func Wrap(cause error, msg string) *Error {
 	return &Error{Code: Internal, Message: "An internal error occurred.", Cause: fmt.Errorf("%s: %w", msg, cause)}
 }
 
+// ErrUndecodable is the cause, inside an internal error, of stored data that
+// cannot be decoded (an item of the wrong shape). Retrying cannot fix it: the
+// same bytes decode the same way. Test for it with errors.Is.
+var ErrUndecodable = errors.New("stored data cannot be decoded")
+
+// Undecodable returns the internal error of stored data that cannot be
+// decoded: what names the data (e.g. "decode provider"), cause is the
+// decoder's error. Clients see internal (500); errors.Is(err,
+// ErrUndecodable) tells it from a fault worth retrying.
+func Undecodable(cause error, what string) *Error {
+	return &Error{Code: Internal, Message: "An internal error occurred.", Cause: fmt.Errorf("%s: %w: %w", what, ErrUndecodable, cause)}
+}
+
 // As extracts an *Error from err; anything else becomes an internal error whose
 // cause is err (so its text is logged but never shown).
 func As(err error) *Error {

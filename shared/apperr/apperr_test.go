@@ -63,3 +63,20 @@ func TestAsHidesForeignErrors(t *testing.T) {
 		t.Fatal("As did not find an *Error in the chain")
 	}
 }
+
+func TestUndecodable(t *testing.T) {
+	cause := errors.New("unmarshal failed, cannot unmarshal string into Go value type []provider.Subscription")
+	err := Undecodable(cause, "decode provider")
+	if err.Code != Internal || HTTPStatus(err.Code) != http.StatusInternalServerError {
+		t.Errorf("code %s, status %d; want internal, 500", err.Code, HTTPStatus(err.Code))
+	}
+	if err.Message != "An internal error occurred." {
+		t.Errorf("message %q shows more than an internal error", err.Message)
+	}
+	if !errors.Is(err, ErrUndecodable) || !errors.Is(err, cause) {
+		t.Errorf("%v: want both ErrUndecodable and the decoder's error in the chain", err)
+	}
+	if wrapped := Wrap(errors.New("timeout"), "get provider"); errors.Is(wrapped, ErrUndecodable) {
+		t.Error("an ordinary internal error is reported as undecodable")
+	}
+}

@@ -134,6 +134,10 @@ type (
 	PartnerCenterRejected struct{ Reason string }
 	// InvalidInput is a task input that cannot be processed; retrying won't help.
 	InvalidInput struct{ Reason string }
+	// UndecodableData means a stored item cannot be decoded (its shape is
+	// wrong): a permanent fault, never retried; the execution's catch-all
+	// ends it as failed.
+	UndecodableData struct{ Reason string }
 )
 
 func (e *TransientError) Error() string            { return e.Reason }
@@ -148,6 +152,7 @@ func (e *SubscriptionPending) Error() string       { return e.Reason }
 func (e *DomainTaken) Error() string               { return e.Reason }
 func (e *AddressInvalid) Error() string            { return e.Reason }
 func (e *PartnerCenterRejected) Error() string     { return e.Reason }
+func (e *UndecodableData) Error() string           { return e.Reason }
 
 // ErrorName is the Step Functions error name of err: its type name without
 // the pointer, as aws-lambda-go reports it.
@@ -165,9 +170,14 @@ func (in Input) Validate() error {
 
 // StoreError names a storage failure for Step Functions: a product error
 // (not found, invalid state) cannot be fixed by retrying and becomes
-// InvalidInput with its safe message; anything else (throttling, faults) is
-// a TransientError, retried.
+// InvalidInput with its safe message; a stored item that cannot be decoded
+// (apperr.ErrUndecodable) is UndecodableData, never retried (the Record*
+// states' catch-all retry has MaxAttempts 0 for it); anything else
+// (throttling, faults) is a TransientError, retried.
 func StoreError(err error) error {
+	if errors.Is(err, apperr.ErrUndecodable) {
+		return &UndecodableData{Reason: "stored data cannot be decoded"}
+	}
 	var ae *apperr.Error
 	if errors.As(err, &ae) && ae.Code != apperr.Internal {
 		return &InvalidInput{Reason: ae.Message}
