@@ -39,9 +39,9 @@ type leakWatch struct {
 	raw []string
 }
 
-func (w *leakWatch) call(t *testing.T, method, path, token string, body any) response {
+func (w *leakWatch) call(t *testing.T, method, path, token string, body any, headers ...string) response {
 	t.Helper()
-	r := w.e.call(t, method, path, token, body)
+	r := w.e.call(t, method, path, token, body, headers...)
 	w.mu.Lock()
 	w.raw = append(w.raw, string(r.raw))
 	for k, vs := range r.header {

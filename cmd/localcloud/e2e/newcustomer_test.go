@@ -138,16 +138,38 @@ func TestNewCustomerProvider(t *testing.T) {
 	if !slices.Contains(e.providerSecrets(t, account), secretName) {
 		t.Errorf("no secret %s before the link is used", secretName)
 	}
-	// No JWT: the token is the authentication. Shown once, then 410.
+	// No JWT: the token is the authentication. Opening the link (a mail
+	// scanner, a preview, the person) shows a button and uses nothing up;
+	// the button's POST, with the token in the form body, shows the
+	// credentials once, then 410.
 	u, err := url.Parse(link)
 	if err != nil {
 		t.Fatal(err)
 	}
-	first := e.call(t, "GET", u.RequestURI(), "", nil)
+	tok := u.Query().Get("token")
+	for i := range 2 {
+		r := w.call(t, "GET", u.RequestURI(), "", nil)
+		if r.status != 200 || strings.Contains(string(r.raw), cust.AdminPassword) || !strings.Contains(string(r.raw), `<form method="post"`) ||
+			r.header.Get("Cache-Control") != "no-store" || r.header.Get("Strict-Transport-Security") == "" {
+			t.Fatalf("GET %d: %d %v %s", i+1, r.status, r.header, r.raw)
+		}
+	}
+	if !slices.Contains(e.providerSecrets(t, account), secretName) {
+		t.Fatal("opening the link deleted the secret")
+	}
+	form := url.Values{"token": {tok}}.Encode()
+	formType := []string{"Content-Type", "application/x-www-form-urlencoded"}
+	if r := w.call(t, "POST", u.Path, "", form, append(formType, "Sec-Fetch-Site", "cross-site")...); r.status != 403 {
+		t.Fatalf("a cross-site POST: %d", r.status)
+	}
+	if r := w.call(t, "POST", u.Path, "", form, "Content-Type", "text/plain"); r.status != 415 {
+		t.Fatalf("a text/plain POST: %d", r.status)
+	}
+	first := e.call(t, "POST", u.Path, "", form, append(formType, "Sec-Fetch-Site", "same-origin", "Origin", "null")...)
 	if first.status != 200 || !strings.Contains(string(first.raw), cust.AdminPassword) || first.header.Get("Cache-Control") != "no-store" {
 		t.Fatalf("first use: %d %v", first.status, first.header)
 	}
-	second := w.call(t, "GET", u.RequestURI(), "", nil)
+	second := w.call(t, "POST", u.Path, "", form, formType...)
 	if second.status != 410 || strings.Contains(string(second.raw), cust.AdminPassword) {
 		t.Fatalf("second use: %d", second.status)
 	}
@@ -155,6 +177,9 @@ func TestNewCustomerProvider(t *testing.T) {
 		t.Error("the secret survived the link's use")
 	}
 	if r := w.call(t, "GET", "/providers/"+id+"/initial-credentials?token=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "", nil); r.status != 404 {
+		t.Errorf("a forged token: %d", r.status)
+	}
+	if r := w.call(t, "POST", u.Path, "", "token=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", formType...); r.status != 404 {
 		t.Errorf("a forged token: %d", r.status)
 	}
 
