@@ -39,7 +39,7 @@ func (s *Store) GetAccount(ctx context.Context, accountID string) (*account.Acco
 	}
 	var a account.Account
 	if err := attributevalue.UnmarshalMap(item, &a); err != nil {
-		return nil, apperr.Wrap(err, "decode account")
+		return nil, apperr.Undecodable(err, "decode account")
 	}
 	return &a, nil
 }
@@ -71,7 +71,7 @@ func (s *Store) TermsAccepted(ctx context.Context, accountID string) ([]account.
 	}
 	out := make([]account.Acceptance, 0, len(items))
 	if err := attributevalue.UnmarshalListOfMaps(items, &out); err != nil {
-		return nil, apperr.Wrap(err, "decode terms acceptances")
+		return nil, apperr.Undecodable(err, "decode terms acceptances")
 	}
 	return out, nil
 }

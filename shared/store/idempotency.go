@@ -71,7 +71,7 @@ func (s *Store) GetIdempotency(ctx context.Context, accountID, key string) (*Ide
 	}
 	var rec idempotencyItem
 	if err := attributevalue.UnmarshalMap(item, &rec); err != nil {
-		return nil, apperr.Wrap(err, "decode idempotency record")
+		return nil, apperr.Undecodable(err, "decode idempotency record")
 	}
 	if s.now().Unix() >= rec.ExpiresAt {
 		return nil, nil

@@ -75,7 +75,7 @@ func (s *Store) GetInvitation(ctx context.Context, hash string) (*consent.Record
 	}
 	var r consent.Record
 	if err := attributevalue.UnmarshalMap(item, &r); err != nil {
-		return nil, apperr.Wrap(err, "decode invitation")
+		return nil, apperr.Undecodable(err, "decode invitation")
 	}
 	return &r, nil
 }
@@ -113,7 +113,7 @@ func (s *Store) CloseInvitation(ctx context.Context, hash string, to consent.Sta
 	}
 	var r consent.Record
 	if err := attributevalue.UnmarshalMap(out.Attributes, &r); err != nil {
-		return nil, apperr.Wrap(err, "decode invitation")
+		return nil, apperr.Undecodable(err, "decode invitation")
 	}
 	return &r, nil
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/partnercloud/azure/shared/apperr"
+	"github.com/partnercloud/azure/shared/logging"
 	"github.com/partnercloud/azure/shared/provider"
 )
 
@@ -53,8 +54,17 @@ func nameTaken() *apperr.Error {
 }
 
 // providerItem is the stored form of p: its attributes plus keys and gsi1 keys.
+// The subscriptions and the timeline are always stored as lists, empty ones
+// included (the SDK's encoder would store a nil slice as NULL).
 func providerItem(p *provider.Provider) (map[string]types.AttributeValue, error) {
-	item, err := attributevalue.MarshalMap(p)
+	stored := *p
+	if stored.Subscriptions == nil {
+		stored.Subscriptions = []provider.Subscription{}
+	}
+	if stored.Timeline == nil {
+		stored.Timeline = []provider.Event{}
+	}
+	item, err := attributevalue.MarshalMap(&stored)
 	if err != nil {
 		return nil, err
 	}
@@ -64,10 +74,13 @@ func providerItem(p *provider.Provider) (map[string]types.AttributeValue, error)
 	return item, nil
 }
 
+// decodeProvider reads a stored provider. A NULL list (items written before
+// lists were always stored as lists) reads as an empty one. An item that
+// cannot be decoded is apperr.Undecodable: permanent, never worth a retry.
 func decodeProvider(item map[string]types.AttributeValue) (*provider.Provider, error) {
 	var p provider.Provider
 	if err := attributevalue.UnmarshalMap(item, &p); err != nil {
-		return nil, apperr.Wrap(err, "decode provider")
+		return nil, apperr.Undecodable(err, "decode provider")
 	}
 	return &p, nil
 }
@@ -269,12 +282,35 @@ func (s *Store) GetProvider(ctx context.Context, accountID, providerID string) (
 	return decodeProvider(item)
 }
 
+// ProviderPage is a page of an account's providers.
+type ProviderPage struct {
+	// Providers are the page's providers that could be read, newest first.
+	Providers []provider.Provider
+	// Next is the cursor of the next page ("" on the last page).
+	Next string
+	// Skipped counts the page's items that could not be decoded and were
+	// left out (each is logged with its key); the page then holds fewer
+	// providers than asked for, and Next still continues after them.
+	Skipped int
+}
+
 // ListProviders returns a page of the account's providers, newest first, and
-// the cursor of the next page ("" on the last page). limit is clamped to
-// 1..100. A cursor that is not one this method returned is invalid_request.
+// the cursor of the next page ("" on the last page); see ListProvidersPage.
 func (s *Store) ListProviders(ctx context.Context, accountID string, limit int, cursor string) ([]provider.Provider, string, error) {
-	if err := requireAccount(accountID); err != nil {
+	page, err := s.ListProvidersPage(ctx, accountID, limit, cursor)
+	if err != nil {
 		return nil, "", err
+	}
+	return page.Providers, page.Next, nil
+}
+
+// ListProvidersPage returns a page of the account's providers, newest first.
+// limit is clamped to 1..100. A cursor that is not one this method returned
+// is invalid_request. An item that cannot be decoded does not fail the page:
+// it is logged (its key only), counted in Skipped and left out.
+func (s *Store) ListProvidersPage(ctx context.Context, accountID string, limit int, cursor string) (ProviderPage, error) {
+	if err := requireAccount(accountID); err != nil {
+		return ProviderPage{}, err
 	}
 	limit = min(max(limit, MinListLimit), MaxListLimit)
 	in := &dynamodb.QueryInput{
@@ -288,25 +324,57 @@ func (s *Store) ListProviders(ctx context.Context, accountID string, limit int, 
 	if cursor != "" {
 		sk, err := decodeCursor(cursor)
 		if err != nil {
-			return nil, "", err
+			return ProviderPage{}, err
 		}
 		in.ExclusiveStartKey = keyOf(accountID, sk)
 	}
 	// One item more than the page tells whether a next page exists.
 	items, err := s.queryUpTo(ctx, in, limit+1)
 	if err != nil {
-		return nil, "", apperr.Wrap(err, "query providers")
+		return ProviderPage{}, apperr.Wrap(err, "query providers")
 	}
-	next := ""
+	page := ProviderPage{Providers: make([]provider.Provider, 0, min(len(items), limit))}
 	if len(items) > limit {
 		items = items[:limit]
-		next = encodeCursor(items[limit-1][AttrSK])
+		page.Next = encodeCursor(items[limit-1][AttrSK])
 	}
-	out := make([]provider.Provider, 0, len(items))
-	if err := attributevalue.UnmarshalListOfMaps(items, &out); err != nil {
-		return nil, "", apperr.Wrap(err, "decode providers")
+	for _, item := range items {
+		p, err := decodeProvider(item)
+		if err != nil {
+			page.Skipped++
+			logging.From(ctx).Error("skipped a provider item that cannot be decoded",
+				"pk", keyString(item[AttrPK]), "sk", keyString(item[AttrSK]), "problem", decodeProblem(err))
+			continue
+		}
+		page.Providers = append(page.Providers, *p)
 	}
-	return out, next, nil
+	return page, nil
+}
+
+// decodeProblem describes a decode failure for logs by types only: the
+// decoder's own text can quote the stored value.
+func decodeProblem(err error) string {
+	var te *attributevalue.UnmarshalTypeError
+	if errors.As(err, &te) && te.Type != nil {
+		switch te.Value {
+		case "binary", "binary set", "bool", "list", "map", "number", "number set", "string", "string set":
+			return "a " + te.Value + " where " + te.Type.String() + " was expected"
+		}
+		return "a value that does not fit " + te.Type.String()
+	}
+	var ue *attributevalue.UnmarshalError
+	if errors.As(err, &ue) && ue.Type != nil {
+		return "a value that does not fit " + ue.Type.String()
+	}
+	return "the item does not decode"
+}
+
+// keyString is the text of a key attribute, for logs.
+func keyString(v types.AttributeValue) string {
+	if s, ok := v.(*types.AttributeValueMemberS); ok {
+		return s.Value
+	}
+	return ""
 }
 
 // queryUpTo runs in until it has n items or the results end.

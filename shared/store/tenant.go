@@ -128,7 +128,7 @@ func (s *Store) tenantHolder(ctx context.Context, tenantID string) (TenantHolder
 	}
 	var h TenantHolder
 	if err := attributevalue.UnmarshalMap(item, &h); err != nil {
-		return TenantHolder{}, false, apperr.Wrap(err, "decode tenant")
+		return TenantHolder{}, false, apperr.Undecodable(err, "decode tenant")
 	}
 	return h, true, nil
 }
