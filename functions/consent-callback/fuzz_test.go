@@ -36,6 +36,9 @@ func FuzzCallbackQuery(f *testing.F) {
 	f.Add("True", tenantID, "", "", "", "admin_consent=True&state=%zz")
 	f.Add("true", "common", "a.b", "<b>", "\x00\r\n", "state=a.b&state=c.d")
 	f.Add("True", strings.Repeat("f", 5000), strings.Repeat("A", 600), "", "", "")
+	_, signInState := e.signInState(f)
+	f.Add("", "", "", "", "", "code=0.AXoA-abc_def&state="+signInState)
+	f.Add("", "", "", "", "", "code=<b>&admin_consent=True&tenant="+tenantID+"&state="+signInState)
 	f.Fuzz(func(t *testing.T, adminConsent, tenant, state, errCode, errDesc, raw string) {
 		if state == "fresh" {
 			state = e.state(t)

@@ -16,6 +16,8 @@ import (
 	"github.com/partnercloud/azure/shared/logging"
 	"github.com/partnercloud/azure/shared/ownership"
 	"github.com/partnercloud/azure/shared/provider"
+	"github.com/partnercloud/azure/shared/signin"
+	"github.com/partnercloud/azure/shared/store"
 	"github.com/partnercloud/azure/shared/workflow"
 )
 
@@ -31,6 +33,13 @@ const DeclineError = "ConsentDeclined"
 
 const declineCause = "The Azure administrator declined the partner's admin consent request."
 
+// Step Functions error names the AwaitConsent Catch sends to RecordFailed
+// when the signed-in tenant is connected elsewhere.
+var refusalErrors = map[string]string{
+	provider.FailureTenantAlreadyConnected: "TenantAlreadyConnected",
+	provider.FailureMigrationInProgress:    "MigrationInProgress",
+}
+
 // Store is what the consent pages read and write.
 type Store interface {
 	GetInvitation(ctx context.Context, hash string) (*consent.Record, error)
@@ -39,9 +48,24 @@ type Store interface {
 	CloseInvitation(ctx context.Context, hash string, to consent.Status, tenantID string) (*consent.Record, error)
 	// ConsumeState records a state's JTI; a replay gets invalid_state.
 	ConsumeState(ctx context.Context, jti string, expires time.Time) error
+	// StateUsed reports whether a state's JTI was consumed.
+	StateUsed(ctx context.Context, jti string) (bool, error)
 	GetProvider(ctx context.Context, accountID, providerID string) (*provider.Provider, error)
 	UpdateProvider(ctx context.Context, accountID, providerID string, mutate func(*provider.Provider) error) (*provider.Provider, error)
 	GetAccount(ctx context.Context, accountID string) (*account.Account, error)
+	// ClaimTenant makes the provider the tenant's holder unless another
+	// open or active provider holds it; it returns the holder.
+	ClaimTenant(ctx context.Context, tenantID, accountID, providerID string) (store.TenantHolder, error)
+	// CountStateMint counts a state issued for an invitation in a window;
+	// too_many_requests past max.
+	CountStateMint(ctx context.Context, invitationHash string, windowStart time.Time, window time.Duration, max int) error
+}
+
+// SignIn redeems a sign-in's authorization code and returns what the
+// validated ID token proves. Errors wrap signin.ErrCodeRejected,
+// signin.ErrTokenInvalid or signin.ErrUnavailable.
+type SignIn interface {
+	Redeem(ctx context.Context, code, verifier, nonce string) (signin.Proof, error)
 }
 
 // TaskResumer resumes the AwaitConsent task waiting behind an invitation.
@@ -63,6 +87,7 @@ type Handler struct {
 	Store   Store
 	Tasks   TaskResumer
 	Tenants TenantVerifier
+	SignIn  SignIn
 	Key     consent.Key
 	Site    Site
 	// StateTTL is how long a state issued by the landing page is valid.
@@ -142,6 +167,14 @@ func (h *Handler) landing(ctx context.Context, req api.Request) api.Response {
 		logging.From(ctx).Info("landing refused", "reason", reason)
 		return h.message(req, http.StatusGone, goneMessages[reason])
 	}
+	window := now.Truncate(consent.StateMintWindow)
+	if err := h.Store.CountStateMint(ctx, hash, window, consent.StateMintWindow, consent.MaxStatesPerWindow); err != nil {
+		if apperr.Is(err, apperr.TooManyRequests) {
+			logging.From(ctx).Warn("landing refused", "reason", "too many states issued for this invitation")
+			return h.message(req, http.StatusTooManyRequests, tooManyAttempts)
+		}
+		return h.internal(ctx, req, "count state", err)
+	}
 	st, err := consent.NewState(hash, now, h.StateTTL)
 	if err != nil {
 		return h.internal(ctx, req, "new state", err)
@@ -152,7 +185,7 @@ func (h *Handler) landing(ctx context.Context, req api.Request) api.Response {
 		Requester:     requester(p),
 		Subscriptions: subscriptionIDs(p),
 		ResellerURL:   h.Site.ResellerURL(),
-		ConsentURL:    h.Site.ConsentURL(h.Key.Sign(st)),
+		SignInURL:     h.Site.SignInURL(h.Key.Sign(st), consent.PKCEChallenge(h.Key.PKCEVerifier(st)), h.Key.Nonce(st)),
 		ExpiresText:   rec.ExpiresAt.UTC().Format("Monday 2 January 2006, 15:04 MST"),
 	}
 	logging.From(ctx).Info("landing page shown")
@@ -161,10 +194,10 @@ func (h *Handler) landing(ctx context.Context, req api.Request) api.Response {
 
 type landingData struct {
 	chrome
-	OrgName, Requester      string
-	Subscriptions           []string
-	ResellerURL, ConsentURL string
-	ExpiresText             string
+	OrgName, Requester     string
+	Subscriptions          []string
+	ResellerURL, SignInURL string
+	ExpiresText            string
 }
 
 // Reasons a link no longer leads to Microsoft sign-in.
@@ -201,6 +234,8 @@ func closedReason(rec *consent.Record, p *provider.Provider, now time.Time) stri
 		return reasonCancelled
 	case consent.StatusExpired:
 		return reasonExpired
+	case consent.StatusRefused:
+		return reasonClosed
 	}
 	if !rec.Usable(now) {
 		return reasonExpired
@@ -223,6 +258,18 @@ func (h *Handler) callback(ctx context.Context, req api.Request) api.Response {
 		log.Info("callback refused", "reason", stateReason(err))
 		return h.message(req, http.StatusBadRequest, invalidResponse)
 	}
+	// The response must answer the step its state was issued for: a code
+	// answers a sign-in, admin_consent answers the consent in the tenant
+	// the sign-in proved. Checked before anything is read or written.
+	switch {
+	case q.Code != "" && st.Step != consent.StepSignIn,
+		q.Tenant != "" && st.Step != consent.StepConsent:
+		log.Warn("callback refused", "reason", "response does not answer its state's step", "step", st.Step)
+		return h.message(req, http.StatusBadRequest, invalidResponse)
+	case q.Tenant != "" && q.Tenant != st.Tenant:
+		log.Warn("callback refused", "reason", "tenant differs from the tenant the sign-in proved", "tenant_id", q.Tenant, "proven_tenant_id", st.Tenant)
+		return h.message(req, http.StatusBadRequest, invalidResponse)
+	}
 	rec, err := h.Store.GetInvitation(ctx, st.Invitation)
 	if apperr.Is(err, apperr.NotFound) {
 		log.Warn("callback refused", "reason", "signed state of an unknown invitation")
@@ -233,6 +280,9 @@ func (h *Handler) callback(ctx context.Context, req api.Request) api.Response {
 	}
 	ctx = h.withProvider(ctx, rec)
 	log = logging.From(ctx)
+	if q.Code != "" {
+		return h.signedIn(ctx, req, rec, st, q.Code, now)
+	}
 
 	// Single use: consume the state before acting on it. A replay (reload,
 	// back button, a second tab) shows the page the records now lead to.
@@ -267,6 +317,114 @@ func (h *Handler) callback(ctx context.Context, req api.Request) api.Response {
 		return h.message(req, http.StatusOK, notCompleted(q))
 	}
 	return h.consented(ctx, req, rec, q.Tenant, now)
+}
+
+// signedIn handles the sign-in's redirect. Only a validated ID token of a
+// user who may grant admin consent moves anything: nothing is written
+// before that (the code is single-use at Microsoft, so a replayed or
+// foreign code fails there and changes nothing here). Then the state is
+// consumed, the tenant claimed for this provider, and the administrator
+// sent to admin consent in the proven tenant.
+func (h *Handler) signedIn(ctx context.Context, req api.Request, rec *consent.Record, st consent.State, code string, now time.Time) api.Response {
+	log := logging.From(ctx)
+	if rec.Status != consent.StatusOpen {
+		return h.outcome(ctx, req, rec, "")
+	}
+	p, err := h.Store.GetProvider(ctx, rec.AccountID, rec.ProviderID)
+	if err != nil {
+		return h.internal(ctx, req, "get provider", err)
+	}
+	if reason := closedReason(rec, p, now); reason != "" {
+		log.Info("sign-in refused", "reason", reason)
+		return h.message(req, http.StatusBadRequest, closedMessages[reason])
+	}
+	proof, err := h.SignIn.Redeem(ctx, code, h.Key.PKCEVerifier(st), h.Key.Nonce(st))
+	switch {
+	case errors.Is(err, signin.ErrUnavailable):
+		log.Warn("sign-in unavailable", "error", err.Error())
+		return h.message(req, http.StatusServiceUnavailable, unavailable)
+	case err != nil:
+		// A code that was already redeemed may be this state's own first
+		// use (a reload): show what the records say.
+		if used, uerr := h.Store.StateUsed(ctx, st.JTI); uerr == nil && used {
+			log.Info("sign-in response replayed")
+			return h.replay(ctx, req, rec)
+		}
+		log.Warn("sign-in refused", "reason", err.Error())
+		return h.message(req, http.StatusBadRequest, invalidResponse)
+	}
+	log = log.With("tenant_id", proof.TenantID)
+	ctx = logging.With(ctx, log)
+	if !proof.CanGrantAdminConsent() {
+		log.Info("sign-in refused", "reason", "the user holds no directory role that can grant admin consent")
+		return h.message(req, http.StatusForbidden, needsAdminRole(proof))
+	}
+	if err := h.Store.ConsumeState(ctx, st.JTI, time.Unix(st.Expires, 0)); err != nil {
+		if !apperr.Is(err, apperr.InvalidState) {
+			return h.internal(ctx, req, "consume state", err)
+		}
+		log.Info("sign-in response replayed")
+		return h.replay(ctx, req, rec)
+	}
+	holder, err := h.Store.ClaimTenant(ctx, proof.TenantID, rec.AccountID, rec.ProviderID)
+	if err != nil {
+		return h.internal(ctx, req, "claim tenant", err)
+	}
+	if !holder.Is(rec.AccountID, rec.ProviderID) {
+		code := provider.FailureTenantAlreadyConnected
+		if holder.AccountID == rec.AccountID {
+			code = provider.FailureMigrationInProgress
+		}
+		log.Warn("tenant refused", "reason", code, "holder_provider_id", holder.ProviderID)
+		return h.refuseTenant(ctx, req, rec, proof.TenantID, code, now)
+	}
+	if _, err := h.Store.UpdateProvider(ctx, rec.AccountID, rec.ProviderID, func(q *provider.Provider) error {
+		if !q.RecordSignIn(proof.TenantID, now) {
+			return errUnchanged
+		}
+		return nil
+	}); err != nil && !errors.Is(err, errUnchanged) {
+		// The tenant record holds the proof; the consent step records the
+		// tenant on the provider too. Go on.
+		log.Error("provider not updated after sign-in", "error", err.Error())
+	}
+	cs, err := consent.NewConsentState(rec.Hash, proof.TenantID, now, h.StateTTL)
+	if err != nil {
+		return h.internal(ctx, req, "new state", err)
+	}
+	log.Info("sign-in proved the tenant; admin consent is next")
+	return redirect(req, h.Site.AdminConsentURL(proof.TenantID, h.Key.Sign(cs)))
+}
+
+// errUnchanged aborts an update that would change nothing.
+var errUnchanged = errors.New("nothing to change")
+
+// refuseTenant ends this migration because its tenant is connected through
+// another provider: the invitation closes (one winner), the provider fails
+// with the reason, the workflow records it. The page names nothing of the
+// other provider or its organization.
+func (h *Handler) refuseTenant(ctx context.Context, req api.Request, rec *consent.Record, tenantID, code string, now time.Time) api.Response {
+	log := logging.From(ctx)
+	closed, err := h.Store.CloseInvitation(ctx, rec.Hash, consent.StatusRefused, "")
+	if apperr.Is(err, apperr.InvalidState) {
+		return h.reread(ctx, req, rec.Hash, "")
+	}
+	if err != nil {
+		return h.internal(ctx, req, "close invitation", err)
+	}
+	if _, err := h.Store.UpdateProvider(ctx, rec.AccountID, rec.ProviderID, func(q *provider.Provider) error {
+		if !q.RefuseTenant(tenantID, code, now) {
+			return errUnchanged
+		}
+		return nil
+	}); err != nil && !errors.Is(err, errUnchanged) {
+		// RecordFailed records the failure from the error name below.
+		log.Error("provider not updated after refusing the tenant", "error", err.Error())
+	}
+	h.resume(ctx, "fail", closed.TaskToken, func(ctx context.Context) error {
+		return h.Tasks.Fail(ctx, closed.TaskToken, refusalErrors[code], provider.TenantRefusalReason(code))
+	})
+	return h.message(req, http.StatusConflict, tenantRefused(code))
 }
 
 // decline closes the invitation as declined; the winner fails the waiting
@@ -455,6 +613,12 @@ func (h *Handler) outcome(ctx context.Context, req api.Request, rec *consent.Rec
 		return h.message(req, http.StatusBadRequest, closedMessages[reasonCancelled])
 	case consent.StatusExpired:
 		return h.message(req, http.StatusBadRequest, closedMessages[reasonExpired])
+	case consent.StatusRefused:
+		p, err := h.Store.GetProvider(ctx, rec.AccountID, rec.ProviderID)
+		if err != nil {
+			return h.internal(ctx, req, "get provider", err)
+		}
+		return h.message(req, http.StatusConflict, tenantRefused(p.FailureCode))
 	}
 	return h.message(req, http.StatusBadRequest, usedResponse)
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/partnercloud/azure/shared/logging"
 	"github.com/partnercloud/azure/shared/ownership"
 	"github.com/partnercloud/azure/shared/provider"
+	"github.com/partnercloud/azure/shared/signin"
 	"github.com/partnercloud/azure/shared/store"
 	"github.com/partnercloud/azure/shared/store/storetest"
 	"github.com/partnercloud/azure/shared/workflow"
@@ -61,6 +62,30 @@ func (f *fakeVerifier) TenantOf(_ context.Context, tenant string) (string, strin
 }
 
 func (f *fakeVerifier) count() int { f.mu.Lock(); defer f.mu.Unlock(); return f.calls }
+
+// fakeSignIn answers Redeem with proof (or err) and records what it got.
+type fakeSignIn struct {
+	mu              sync.Mutex
+	calls           int
+	proof           signin.Proof
+	err             error
+	verifier, nonce string
+}
+
+func (f *fakeSignIn) Redeem(_ context.Context, code, verifier, nonce string) (signin.Proof, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls++
+	f.verifier, f.nonce = verifier, nonce
+	if f.err != nil {
+		return signin.Proof{}, f.err
+	}
+	return f.proof, nil
+}
+
+// adminProof is a Global Administrator's sign-in in tenantID.
+var adminProof = signin.Proof{TenantID: tenantID, ObjectID: "5e1f0000-0000-4000-8000-0000000000e1", Name: "Contoso Admin",
+	Username: adminEmail, Roles: []string{signin.RoleGlobalAdministrator}}
 
 type failCall struct{ token, name, cause string }
 
@@ -110,6 +135,7 @@ type env struct {
 	store    *store.Store
 	tasks    *fakeTasks
 	verifier *fakeVerifier
+	signIn   *fakeSignIn
 	now      time.Time
 	mu       sync.Mutex
 	p        *provider.Provider
@@ -145,12 +171,12 @@ var testSite = Site{
 func newEnv(t testing.TB) *env {
 	t.Helper()
 	s, _ := storetest.NewTestStore(t)
-	e := &env{store: s, tasks: &fakeTasks{}, verifier: &fakeVerifier{}, now: t0, logs: &syncBuffer{}}
+	e := &env{store: s, tasks: &fakeTasks{}, verifier: &fakeVerifier{}, signIn: &fakeSignIn{proof: adminProof}, now: t0, logs: &syncBuffer{}}
 	s.Now = e.clock
 	if err := s.PutAccount(context.Background(), account.Account{ID: "acct-1", Name: "Contoso Ltd", Billable: true, USOffice: true}); err != nil {
 		t.Fatal(err)
 	}
-	e.h = &Handler{Store: s, Tasks: e.tasks, Tenants: e.verifier, Key: testKey, Site: testSite, StateTTL: 30 * time.Minute, Now: e.clock}
+	e.h = &Handler{Store: s, Tasks: e.tasks, Tenants: e.verifier, SignIn: e.signIn, Key: testKey, Site: testSite, StateTTL: 30 * time.Minute, Now: e.clock}
 	e.p, e.id = e.addProvider(t, "Contoso", []string{sub1, sub2}, "")
 	e.hash = consent.Hash(e.id)
 	return e
@@ -225,16 +251,28 @@ func (e *env) callback(t testing.TB, params map[string]string) api.Response {
 	return resp
 }
 
-// state is a fresh signed state for the env's invitation.
+// state is a fresh signed admin-consent state for the env's invitation,
+// bound to tenantID as after a validated sign-in there.
 func (e *env) state(t testing.TB) string { return stateFor(t, testKey, e.hash, e.clock()) }
 
 func stateFor(t testing.TB, k consent.Key, hash string, now time.Time) string {
 	t.Helper()
-	st, err := consent.NewState(hash, now, 30*time.Minute)
+	st, err := consent.NewConsentState(hash, tenantID, now, 30*time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return k.Sign(st)
+}
+
+// signInState is a fresh sign-in state for the env's invitation, as the
+// landing page issues it.
+func (e *env) signInState(t testing.TB) (consent.State, string) {
+	t.Helper()
+	st, err := consent.NewState(e.hash, e.clock(), 30*time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st, testKey.Sign(st)
 }
 
 func success(state string) map[string]string {
@@ -264,13 +302,14 @@ func (e *env) snap(t *testing.T, p *provider.Provider, hash string) snapshot {
 func checkPage(t testing.TB, resp api.Response) {
 	t.Helper()
 	want := map[string]string{
-		"Content-Type":            "text/html; charset=utf-8",
-		"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action https: ; frame-ancestors 'none'; base-uri 'none'",
-		"X-Frame-Options":         "DENY",
-		"Referrer-Policy":         "no-referrer",
-		"Cache-Control":           "no-store",
-		"X-Content-Type-Options":  "nosniff",
-		"X-Request-Id":            apitest.RequestID,
+		"Content-Type":              "text/html; charset=utf-8",
+		"Content-Security-Policy":   "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action https: ; frame-ancestors 'none'; base-uri 'none'",
+		"X-Frame-Options":           "DENY",
+		"Referrer-Policy":           "no-referrer",
+		"Cache-Control":             "no-store",
+		"X-Content-Type-Options":    "nosniff",
+		"X-Request-Id":              apitest.RequestID,
+		"Strict-Transport-Security": "max-age=63072000; includeSubDomains",
 	}
 	for k, v := range want {
 		if got := resp.Headers[k]; got != v {
@@ -318,16 +357,16 @@ func links(body string) []string {
 	return out
 }
 
-// consentLink is the landing page's Microsoft link, parsed.
+// consentLink is the landing page's Microsoft sign-in link, parsed.
 func consentLink(t *testing.T, body string) *url.URL {
 	t.Helper()
 	for _, l := range links(body) {
 		u, err := url.Parse(l)
-		if err == nil && strings.HasSuffix(u.Path, "/adminconsent") {
+		if err == nil && strings.HasSuffix(u.Path, "/oauth2/v2.0/authorize") {
 			return u
 		}
 	}
-	t.Fatalf("no admin-consent link in %s", body)
+	t.Fatalf("no sign-in link in %s", body)
 	return nil
 }
 
@@ -350,20 +389,25 @@ func TestLandingPage(t *testing.T) {
 	}
 
 	u := consentLink(t, resp.Body)
-	if u.Scheme != "https" || u.Host != "login.microsoftonline.com" || u.Path != "/organizations/v2.0/adminconsent" || u.Fragment != "" {
-		t.Fatalf("consent link %s: wrong endpoint", u)
+	if u.Scheme != "https" || u.Host != "login.microsoftonline.com" || u.Path != "/organizations/oauth2/v2.0/authorize" || u.Fragment != "" {
+		t.Fatalf("sign-in link %s: wrong endpoint", u)
 	}
 	q := u.Query()
-	if len(q) != 4 || q.Get("client_id") != testSite.ClientID || q.Get("scope") != "https://management.azure.com/.default" ||
-		q.Get("redirect_uri") != "https://api.partner.example/consent/callback" {
-		t.Fatalf("consent link query %v", q)
-	}
 	st, err := testKey.Verify(q.Get("state"), t0.Add(29*time.Minute))
 	if err != nil {
 		t.Fatalf("state does not verify: %v", err)
 	}
-	if st.Invitation != e.hash || st.Expires != t0.Add(30*time.Minute).Unix() {
-		t.Fatalf("state %+v not bound to the invitation %s for 30 minutes", st, e.hash)
+	if st.Invitation != e.hash || st.Expires != t0.Add(30*time.Minute).Unix() || st.Step != consent.StepSignIn || st.Tenant != "" {
+		t.Fatalf("state %+v not a sign-in state bound to the invitation %s for 30 minutes", st, e.hash)
+	}
+	want := url.Values{
+		"client_id": {testSite.ClientID}, "response_type": {"code"}, "response_mode": {"query"},
+		"redirect_uri": {"https://api.partner.example/consent/callback"}, "scope": {"openid profile"},
+		"state": {q.Get("state")}, "nonce": {testKey.Nonce(st)}, "prompt": {"select_account"},
+		"code_challenge": {consent.PKCEChallenge(testKey.PKCEVerifier(st))}, "code_challenge_method": {"S256"},
+	}
+	if !reflect.DeepEqual(q, want) {
+		t.Fatalf("sign-in link query\n got %v\nwant %v", q, want)
 	}
 	if _, err := testKey.Verify(q.Get("state"), t0.Add(30*time.Minute)); !errors.Is(err, consent.ErrStateExpired) {
 		t.Fatalf("state still valid after its TTL: %v", err)
@@ -385,8 +429,12 @@ func TestLandingAuthorityWithPath(t *testing.T) {
 	e.h.Site.AuthorityHost = "https://127.0.0.1:8443/login/"
 	e.h.Site.ResourceManager = "https://127.0.0.1:8444/"
 	u := consentLink(t, e.landing(t, e.id).Body)
-	if u.Host != "127.0.0.1:8443" || u.Path != "/login/organizations/v2.0/adminconsent" || u.Query().Get("scope") != "https://127.0.0.1:8444/.default" {
-		t.Fatalf("consent link %s", u)
+	if u.Host != "127.0.0.1:8443" || u.Path != "/login/organizations/oauth2/v2.0/authorize" {
+		t.Fatalf("sign-in link %s", u)
+	}
+	c, err := url.Parse(e.h.Site.AdminConsentURL(tenantID, "s"))
+	if err != nil || c.Host != "127.0.0.1:8443" || c.Path != "/login/"+tenantID+"/v2.0/adminconsent" || c.Query().Get("scope") != "https://127.0.0.1:8444/.default" {
+		t.Fatalf("admin-consent link %s", c)
 	}
 }
 

@@ -21,6 +21,7 @@ import (
 	"github.com/partnercloud/azure/shared/consent"
 	"github.com/partnercloud/azure/shared/logging"
 	"github.com/partnercloud/azure/shared/ownership"
+	"github.com/partnercloud/azure/shared/signin"
 	"github.com/partnercloud/azure/shared/store"
 	"github.com/partnercloud/azure/shared/workflow"
 )
@@ -29,6 +30,7 @@ var (
 	_ Store          = (*store.Store)(nil)
 	_ TaskResumer    = (*workflow.Tasks)(nil)
 	_ TenantVerifier = (*ownership.Azure)(nil)
+	_ SignIn         = (*signin.Microsoft)(nil)
 )
 
 func main() {
@@ -69,6 +71,11 @@ func main() {
 		log.Error("partner credential unusable", "error", err.Error(), "variable", "PARTNER_CREDENTIAL_SECRET_ARN")
 		os.Exit(1)
 	}
+	cred, err := signin.NewCredential(settings)
+	if err != nil {
+		log.Error("partner credential unusable for sign-in", "error", err.Error())
+		os.Exit(1)
+	}
 	key, err := consent.LoadKey(ctx, sm, keyARN)
 	if err != nil {
 		log.Error("invalid configuration", "error", err.Error())
@@ -78,6 +85,7 @@ func main() {
 		Store:         store.New(dynamodb.NewFromConfig(cfg), table),
 		Tasks:         &workflow.Tasks{Client: sfn.NewFromConfig(cfg)},
 		Tenants:       &ownership.Azure{NewCredential: factory, Options: settings.ARMOptions(nil)},
+		SignIn:        &signin.Microsoft{Authority: site.AuthorityHost, ClientID: site.ClientID, RedirectURI: site.RedirectURI(), Credential: cred},
 		Key:           key,
 		Site:          site,
 		StateTTL:      ttl,

@@ -1,6 +1,10 @@
 package main
 
-import "github.com/partnercloud/azure/shared/api"
+import (
+	"github.com/partnercloud/azure/shared/api"
+	"github.com/partnercloud/azure/shared/provider"
+	"github.com/partnercloud/azure/shared/signin"
+)
 
 // message is the content of a plain page: a heading, paragraphs, steps.
 type message struct {
@@ -131,5 +135,47 @@ func notCompleted(q callbackQuery) message {
 		m.Steps = []string{"Microsoft's service was briefly unavailable. Wait a minute, then open the link in your email again."}
 	}
 	m.Steps = append(m.Steps, "If it keeps happening, write to the contact address below with the error code.")
+	return m
+}
+
+var tooManyAttempts = message{
+	Title:      "Too many attempts",
+	Heading:    "Too many attempts with this link",
+	Paragraphs: []string{"This link was opened too many times in a short while, so we paused it. Nothing was changed, and your invitation is still open."},
+	Steps:      []string{"Wait an hour, then open the link in your email again."},
+}
+
+// needsAdminRole is the page for a user who signed in but cannot grant
+// tenant-wide admin consent: it names the roles that can.
+func needsAdminRole(p signin.Proof) message {
+	roles := make([]string, 0, len(signin.ConsentRoles))
+	for _, r := range signin.ConsentRoles {
+		roles = append(roles, r.Name)
+	}
+	who := "The account you signed in with"
+	if p.Username != "" {
+		who = "The account " + p.Username
+	}
+	return message{
+		Title:      "An administrator must sign in",
+		Heading:    "An administrator of your organization must sign in",
+		Paragraphs: []string{who + " cannot authorize an application for the whole organization. Nothing was changed, and your invitation is still open."},
+		Steps: append([]string{"Ask a person who holds one of these Microsoft Entra roles to open the link in the email and sign in:"}, append(roles,
+			"Or forward the email to them: the link works for any administrator of your organization.")...),
+	}
+}
+
+// tenantRefused is the page for a tenant connected through another
+// provider. It says whom to contact and nothing of the other provider.
+func tenantRefused(code string) message {
+	m := message{
+		Title:      "Already connected",
+		Heading:    "This Azure tenant is already connected",
+		Paragraphs: []string{provider.TenantRefusalReason(code), "Nothing was changed in your tenant, and this request is now closed."},
+		Steps:      []string{"Write to the contact address below, quoting the reference shown, and the partner will sort out which request should go ahead."},
+	}
+	if code == provider.FailureMigrationInProgress {
+		m.Steps = []string{"Ask the person who requested the move: your organization already has a request for this tenant in progress.", "If you have questions, write to the contact address below."}
+	}
 	return m
 }

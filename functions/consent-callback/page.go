@@ -39,14 +39,15 @@ type chrome struct {
 // pageHeaders are the headers of every HTML response.
 func pageHeaders(req api.Request) map[string]string {
 	return map[string]string{
-		"Content-Type":            "text/html; charset=utf-8",
-		"Content-Security-Policy": ContentSecurityPolicy,
-		"X-Frame-Options":         "DENY",
-		"Referrer-Policy":         "no-referrer",
-		"Cache-Control":           "no-store",
-		"X-Content-Type-Options":  "nosniff",
-		"X-Robots-Tag":            "noindex, nofollow",
-		"X-Request-Id":            api.RequestID(req),
+		"Content-Type":              "text/html; charset=utf-8",
+		"Content-Security-Policy":   ContentSecurityPolicy,
+		"X-Frame-Options":           "DENY",
+		"Referrer-Policy":           "no-referrer",
+		"Cache-Control":             "no-store",
+		"X-Content-Type-Options":    "nosniff",
+		"X-Robots-Tag":              "noindex, nofollow",
+		"Strict-Transport-Security": "max-age=63072000; includeSubDomains",
+		"X-Request-Id":              api.RequestID(req),
 	}
 }
 
@@ -68,3 +69,11 @@ func render(req api.Request, status int, name string, data any) api.Response {
 const fallbackPage = `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Something went wrong</title></head>
 <body><main><h1>Something went wrong</h1><p>Please try again in a few minutes. If it keeps happening, contact the partner who sent you the link.</p></main></body></html>`
+
+// redirect sends the browser on to Microsoft's next step.
+func redirect(req api.Request, location string) api.Response {
+	h := pageHeaders(req)
+	h["Location"] = location
+	delete(h, "Content-Type")
+	return api.Response{StatusCode: http.StatusFound, Headers: h}
+}

@@ -11,9 +11,13 @@ import (
 )
 
 // callbackQuery is Microsoft's redirect, checked for shape only: the state's
-// signature, the tenant and the records are checked by the handler.
+// signature, the tenant and the records are checked by the handler. It is
+// one of: an error; a sign-in response (Code); an admin-consent response
+// (Tenant).
 type callbackQuery struct {
 	State string
+	// Code is the authorization code of a sign-in response.
+	Code string
 	// Tenant is the lower-cased tenant GUID of a success response.
 	Tenant string
 	// Error is Microsoft's error code (a-z and _ only), empty on success.
@@ -28,12 +32,15 @@ const (
 	maxDescriptionLen = 4096
 	maxScopeLen       = 2048
 	maxErrorLen       = 64
+	maxCodeLen        = 4096
 )
 
 var (
 	guidRE   = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 	errorRE  = regexp.MustCompile(`^[a-z_]{1,64}$`)
 	aadstsRE = regexp.MustCompile(`\bAADSTS[0-9]{1,9}\b`)
+	// codeRE: Entra ID's authorization codes are URL-safe text.
+	codeRE = regexp.MustCompile(`^[A-Za-z0-9._~+/=*!-]+$`)
 )
 
 // errMalformed is a query that no real redirect from Microsoft carries.
@@ -67,9 +74,10 @@ func queryParams(req api.Request) (map[string]string, error) {
 	return out, nil
 }
 
-// parseCallback checks the shape of Microsoft's redirect. A response is
-// either an error (error, optional error_description) or a success
-// (admin_consent=True and a tenant GUID); anything else is malformed.
+// parseCallback checks the shape of Microsoft's redirect. A response is an
+// error (error, optional error_description), a sign-in success (code), or
+// an admin-consent success (admin_consent=True and a tenant GUID); anything
+// else, including a mix of the two successes, is malformed.
 func parseCallback(req api.Request) (callbackQuery, error) {
 	params, err := queryParams(req)
 	if err != nil {
@@ -93,6 +101,13 @@ func parseCallback(req api.Request) (callbackQuery, error) {
 		}
 		q.Error = e
 		q.AADSTS = aadstsRE.FindString(desc)
+		return q, nil
+	}
+	if code, ok := params["code"]; ok {
+		if _, mixed := params["admin_consent"]; mixed || code == "" || len(code) > maxCodeLen || !codeRE.MatchString(code) {
+			return callbackQuery{}, errMalformed
+		}
+		q.Code = code
 		return q, nil
 	}
 	if !strings.EqualFold(params["admin_consent"], "true") {

@@ -59,21 +59,44 @@ func (s Site) RedirectURI() string {
 	return strings.TrimRight(s.PublicBaseURL, "/") + "/consent/callback"
 }
 
-// ConsentURL is Microsoft's admin-consent endpoint for any organization
-// ("organizations": the customer tenant is not known yet), with the signed state.
-func (s Site) ConsentURL(state string) string {
-	u, err := url.Parse(s.AuthorityHost)
-	if err != nil {
-		return ""
-	}
-	u.Path = strings.TrimRight(u.Path, "/") + "/organizations/v2.0/adminconsent"
-	u.RawPath, u.RawQuery, u.Fragment = "", "", ""
-	u.RawQuery = url.Values{
+// SignInURL is Microsoft's OpenID Connect authorization endpoint for any
+// organization: the authorization code flow with PKCE (S256) and a nonce,
+// scope openid profile. The sign-in proves the administrator's tenant.
+func (s Site) SignInURL(state, codeChallenge, nonce string) string {
+	return s.authorityURL("organizations/oauth2/v2.0/authorize", url.Values{
+		"client_id":             {s.ClientID},
+		"response_type":         {"code"},
+		"response_mode":         {"query"},
+		"redirect_uri":          {s.RedirectURI()},
+		"scope":                 {"openid profile"},
+		"state":                 {state},
+		"nonce":                 {nonce},
+		"code_challenge":        {codeChallenge},
+		"code_challenge_method": {"S256"},
+		"prompt":                {"select_account"},
+	})
+}
+
+// AdminConsentURL is Microsoft's admin-consent endpoint in the tenant the
+// sign-in proved, with the signed state bound to that tenant.
+func (s Site) AdminConsentURL(tenantID, state string) string {
+	return s.authorityURL(url.PathEscape(tenantID)+"/v2.0/adminconsent", url.Values{
 		"client_id":    {s.ClientID},
 		"scope":        {strings.TrimRight(s.ResourceManager, "/") + "/.default"},
 		"redirect_uri": {s.RedirectURI()},
 		"state":        {state},
-	}.Encode()
+	})
+}
+
+// authorityURL is the authority host with path and query.
+func (s Site) authorityURL(path string, q url.Values) string {
+	u, err := url.Parse(s.AuthorityHost)
+	if err != nil {
+		return ""
+	}
+	u.Path = strings.TrimRight(u.Path, "/") + "/" + path
+	u.RawPath, u.Fragment = "", ""
+	u.RawQuery = q.Encode()
 	return u.String()
 }
 

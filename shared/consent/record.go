@@ -11,6 +11,16 @@ const (
 	StatusDeclined  Status = "declined"
 	StatusCancelled Status = "cancelled"
 	StatusExpired   Status = "expired"
+	// StatusRefused: the administrator signed in to a tenant that another
+	// provider already connects (provider.RefuseTenant).
+	StatusRefused Status = "refused"
+)
+
+// Bounds on the states a landing page issues for one invitation: each view
+// issues one, and a script reloading the page must not mint without end.
+const (
+	StateMintWindow    = time.Hour
+	MaxStatesPerWindow = 30
 )
 
 // Record is what is stored behind an invitation link, keyed by the hash of

@@ -140,3 +140,15 @@ func (s *Store) ConsumeState(ctx context.Context, jti string, expires time.Time)
 	}
 	return nil
 }
+
+// StateUsed reports whether ConsumeState recorded the state's id.
+func (s *Store) StateUsed(ctx context.Context, jti string) (bool, error) {
+	if len(jti) != 32 {
+		return false, nil
+	}
+	item, err := s.getItem(ctx, key(statePrefix+jti, stateSK))
+	if err != nil {
+		return false, apperr.Wrap(err, "get state")
+	}
+	return item != nil, nil
+}
