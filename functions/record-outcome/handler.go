@@ -3,10 +3,10 @@ package main
 import (
 	"context"
 	"crypto/rand"
-	"errors"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -59,6 +59,8 @@ var reasons = map[string]string{
 	"AddressInvalid":            "Partner Center did not accept the company's address.",
 	"PartnerCenterRejected":     "Partner Center refused to create the new customer account.",
 	"SubscriptionPending":       "The Azure plan's subscription did not appear in time.",
+	"TenantAlreadyConnected":    provider.TenantRefusalReason(provider.FailureTenantAlreadyConnected),
+	"MigrationInProgress":       provider.TenantRefusalReason(provider.FailureMigrationInProgress),
 }
 
 // Handle records one outcome.
