@@ -209,12 +209,15 @@ type Provider struct {
 	OutcomeEmailSent        bool          `json:"-" dynamodbav:"outcomeEmailSent"`
 	OutcomeEmailClaim       string        `json:"-" dynamodbav:"outcomeEmailClaim,omitempty"`
 	FailureReason           string        `json:"failureReason,omitempty" dynamodbav:"failureReason,omitempty"`
-	ExecutionARN            string        `json:"-" dynamodbav:"executionArn,omitempty"`
-	CreatedBy               string        `json:"createdBy" dynamodbav:"createdBy"`
-	RequesterName           string        `json:"requesterName,omitempty" dynamodbav:"requesterName,omitempty"`
-	RequesterEmail          string        `json:"-" dynamodbav:"requesterEmail,omitempty"`
-	CreatedAt               time.Time     `json:"createdAt" dynamodbav:"createdAt"`
-	UpdatedAt               time.Time     `json:"updatedAt" dynamodbav:"updatedAt"`
+	// FailureCode names why a failed provider failed, when a rule refused it
+	// (FailureTenantAlreadyConnected, FailureMigrationInProgress).
+	FailureCode    string    `json:"failureCode,omitempty" dynamodbav:"failureCode,omitempty"`
+	ExecutionARN   string    `json:"-" dynamodbav:"executionArn,omitempty"`
+	CreatedBy      string    `json:"createdBy" dynamodbav:"createdBy"`
+	RequesterName  string    `json:"requesterName,omitempty" dynamodbav:"requesterName,omitempty"`
+	RequesterEmail string    `json:"-" dynamodbav:"requesterEmail,omitempty"`
+	CreatedAt      time.Time `json:"createdAt" dynamodbav:"createdAt"`
+	UpdatedAt      time.Time `json:"updatedAt" dynamodbav:"updatedAt"`
 	// Version increments on every write; writes are conditional on it.
 	Version  int     `json:"version" dynamodbav:"version"`
 	Timeline []Event `json:"timeline" dynamodbav:"timeline"`

@@ -431,6 +431,7 @@ func (s *Store) UpdateProvider(ctx context.Context, accountID, providerID string
 			return nil, err
 		}
 		if done {
+			s.releaseIfEnded(ctx, p, false)
 			return p, nil
 		}
 	}
@@ -521,6 +522,7 @@ func (s *Store) DeleteProvider(ctx context.Context, accountID, providerID string
 		}
 		_, err = s.client.TransactWriteItems(ctx, s.deleteTransaction(p, keepClaim))
 		if err == nil {
+			s.releaseIfEnded(ctx, p, true)
 			return nil
 		}
 		var tce *types.TransactionCanceledException
