@@ -8,6 +8,7 @@ import (
 	"github.com/partnercloud/azure/shared/api"
 	"github.com/partnercloud/azure/shared/apperr"
 	"github.com/partnercloud/azure/shared/provider"
+	"github.com/partnercloud/azure/shared/store"
 )
 
 // Page size of GET /providers.
@@ -20,9 +21,11 @@ const (
 
 // ProviderLister is what GET /providers needs from the store.
 type ProviderLister interface {
-	// ListProviders returns a page newest first and the next page's cursor
-	// ("" on the last page); a cursor it did not make is invalid_request.
-	ListProviders(ctx context.Context, accountID string, limit int, cursor string) ([]provider.Provider, string, error)
+	// ListProvidersPage returns a page newest first, the next page's cursor
+	// ("" on the last page) and how many of the page's items could not be
+	// read (left out and logged); a cursor it did not make is
+	// invalid_request.
+	ListProvidersPage(ctx context.Context, accountID string, limit int, cursor string) (store.ProviderPage, error)
 }
 
 // Handler serves GET /providers?limit=&cursor=: the caller's account's
@@ -34,6 +37,11 @@ type Handler struct {
 type listResponse struct {
 	Providers  []provider.View `json:"providers"`
 	NextCursor string          `json:"nextCursor,omitempty"`
+	// Skipped counts the page's providers that could not be read (a stored
+	// item the store cannot decode: a fault, logged); absent when none. The
+	// page then holds fewer providers than the limit and nextCursor still
+	// continues after them.
+	Skipped int `json:"skipped,omitempty"`
 }
 
 // Handle answers one request.
@@ -46,13 +54,13 @@ func (h *Handler) Handle(ctx context.Context, req api.Request) (api.Response, er
 	if err != nil {
 		return api.Response{}, err
 	}
-	ps, next, err := h.Store.ListProviders(ctx, caller.AccountID, limit, cursor)
+	page, err := h.Store.ListProvidersPage(ctx, caller.AccountID, limit, cursor)
 	if err != nil {
 		return api.Response{}, err
 	}
-	out := listResponse{Providers: make([]provider.View, len(ps)), NextCursor: next}
-	for i := range ps {
-		out.Providers[i] = ps[i].View()
+	out := listResponse{Providers: make([]provider.View, len(page.Providers)), NextCursor: page.Next, Skipped: page.Skipped}
+	for i := range page.Providers {
+		out.Providers[i] = page.Providers[i].View()
 	}
 	return api.JSON(req, api.StatusOK, out), nil
 }

@@ -11,6 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
 	"github.com/partnercloud/azure/shared/api"
 	"github.com/partnercloud/azure/shared/api/apitest"
 	"github.com/partnercloud/azure/shared/apperr"
@@ -30,12 +34,13 @@ type fakeLister struct {
 	gotLimit              int
 	providers             []provider.Provider
 	next                  string
+	skipped               int
 	err                   error
 }
 
-func (f *fakeLister) ListProviders(_ context.Context, accountID string, limit int, cursor string) ([]provider.Provider, string, error) {
+func (f *fakeLister) ListProvidersPage(_ context.Context, accountID string, limit int, cursor string) (store.ProviderPage, error) {
 	f.gotAccount, f.gotLimit, f.gotCursor = accountID, limit, cursor
-	return f.providers, f.next, f.err
+	return store.ProviderPage{Providers: f.providers, Next: f.next, Skipped: f.skipped}, f.err
 }
 
 type listBody struct {
@@ -188,5 +193,60 @@ func TestEvent(t *testing.T) {
 	resp, err := api.Handle((&Handler{Store: &fakeLister{}}).Handle)(context.Background(), req)
 	if err != nil || resp.StatusCode != 200 || resp.Headers["X-Request-Id"] != req.RequestContext.RequestID {
 		t.Fatalf("event answered %d %v: %s", resp.StatusCode, err, resp.Body)
+	}
+}
+
+// TestSkippedIsReported: items the store could not read are counted in the
+// optional field skipped, which is absent when none were.
+func TestSkippedIsReported(t *testing.T) {
+	st := &fakeLister{providers: []provider.Provider{{AccountID: "acct-1", ID: "prv_1", Name: "A", Status: provider.StatusActive}}, skipped: 2}
+	resp, err := api.Handle((&Handler{Store: st}).Handle)(context.Background(), apitest.Request("GET /providers", apitest.Member("acct-1")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body struct {
+		Providers []provider.View `json:"providers"`
+		Skipped   int             `json:"skipped"`
+	}
+	apitest.ExpectJSON(t, resp, 200, &body)
+	if len(body.Providers) != 1 || body.Skipped != 2 {
+		t.Fatalf("body = %s", resp.Body)
+	}
+}
+
+// TestWithStoreSkipsUndecodableItem: one provider item that does not decode
+// (here: subscriptions stored as a string, what the local cloud's DynamoDB
+// once gave back) does not take the account's list down.
+func TestWithStoreSkipsUndecodableItem(t *testing.T) {
+	ctx := context.Background()
+	st, client := storetest.NewTestStore(t)
+	base := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := range 3 {
+		p := &provider.Provider{AccountID: "acct-1", Name: fmt.Sprintf("p%d", i), Type: provider.TypeAzure, Option: provider.OptionMigrate,
+			Status: provider.StatusPendingConsent, CreatedAt: base.Add(time.Duration(i) * time.Minute)}
+		if err := st.CreateProvider(ctx, p, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bad := store.NewProviderID(base.Add(time.Hour))
+	_, err := client.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(storetest.TableName), Item: map[string]types.AttributeValue{
+		"pk": &types.AttributeValueMemberS{Value: "ACCOUNT#acct-1"}, "sk": &types.AttributeValueMemberS{Value: "PROVIDER#" + bad},
+		"id": &types.AttributeValueMemberS{Value: bad}, "status": &types.AttributeValueMemberS{Value: "pending_consent"},
+		"subscriptions": &types.AttributeValueMemberS{Value: "pending_consent"},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := api.Handle((&Handler{Store: st}).Handle)(ctx, apitest.Request("GET /providers", apitest.Member("acct-1")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body struct {
+		Providers []provider.View `json:"providers"`
+		Skipped   int             `json:"skipped"`
+	}
+	apitest.ExpectJSON(t, resp, 200, &body)
+	if len(body.Providers) != 3 || body.Skipped != 1 || body.Providers[0].Name != "p2" {
+		t.Fatalf("body = %s", resp.Body)
 	}
 }
