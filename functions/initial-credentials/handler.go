@@ -149,7 +149,7 @@ func (h *Handler) reveal(ctx context.Context, req api.Request) api.Response {
 		}
 		t := now
 		q.InitialAdmin.ViewedAt = &t
-		q.Timeline = append(q.Timeline, provider.Event{At: now, Status: q.Status, What: "The initial administrator's credentials were shown once through the emailed link.", By: "requester-link"})
+		q.AddEvent(provider.Event{At: now, Status: q.Status, What: "The initial administrator's credentials were shown once through the emailed link.", By: "requester-link"})
 		return nil
 	})
 	switch {
