@@ -246,7 +246,7 @@ func (s *Server) grantConsent(pathTenant *tenantState, login string) (string, st
 			if pathTenant != nil && pathTenant != t {
 				return "", fmt.Sprintf("AADSTS50020: User account '%s' from identity provider '%s' does not exist in tenant '%s' and cannot access the application '%s' in that tenant.", login, t.Name, pathTenant.Name, s.scenario.Partner.AppID)
 			}
-			if !u.Admin {
+			if !u.CanConsent() {
 				return "", fmt.Sprintf("AADSTS90094: %s is not an administrator of %s; an administrator must grant consent for this app.", login, t.Name)
 			}
 			t.consented = true

@@ -28,10 +28,13 @@ type PartnerState struct {
 
 // TenantState describes a tenant.
 type TenantState struct {
-	Name                      string                `json:"name"`
-	ID                        string                `json:"id"`
-	DisplayName               string                `json:"displayName,omitempty"`
-	Domains                   []string              `json:"domains"`
+	Name        string   `json:"name"`
+	ID          string   `json:"id"`
+	DisplayName string   `json:"displayName,omitempty"`
+	Domains     []string `json:"domains"`
+	// Admins are the users who can grant admin consent (they hold Global
+	// Administrator, Privileged Role Administrator or Cloud Application
+	// Administrator).
 	Admins                    []string              `json:"admins"`
 	PartnerServicePrincipalID string                `json:"partnerServicePrincipalId"`
 	PartnerConsented          bool                  `json:"partnerConsented"`
@@ -97,7 +100,7 @@ func (s *Server) State() State {
 			Subscriptions:    []SubscriptionState{}, RoleAssignments: []RoleAssignmentState{},
 		}
 		for _, u := range t.Users {
-			if u.Admin {
+			if u.CanConsent() {
 				ts.Admins = append(ts.Admins, u.UserPrincipalName)
 			}
 		}

@@ -330,6 +330,27 @@ func TestAdminConsentFlow(t *testing.T) {
 	}
 }
 
+func TestAdminConsentByDirectoryRole(t *testing.T) {
+	const redirect = "https://partner.example/consent/callback"
+	for _, role := range []string{"Cloud Application Administrator", "privileged role administrator", CloudApplicationAdministratorRoleID} {
+		t.Run(role, func(t *testing.T) {
+			sc := defaultScenario(t)
+			sc.Tenants[0].Users[1].Roles = []string{role} // dev@contoso.example
+			e := newEnv(t, sc)
+			resp := consentFlow(t, e, "organizations", url.Values{"client_id": {partnerApp}, "scope": {managementScope}, "redirect_uri": {redirect}, "state": {"s"}, "login": {"dev@contoso.example"}, "decision": {"accept"}})
+			if resp.StatusCode != http.StatusFound || !strings.Contains(resp.Header.Get("Location"), "admin_consent=True&tenant="+contosoTenant) {
+				b, _ := io.ReadAll(resp.Body)
+				t.Fatalf("status %d Location %q body %s", resp.StatusCode, resp.Header.Get("Location"), b)
+			}
+			for _, tn := range e.srv.State().Tenants {
+				if tn.Name == "contoso" && (!tn.PartnerConsented || len(tn.Admins) != 2) {
+					t.Fatalf("contoso state = %+v", tn)
+				}
+			}
+		})
+	}
+}
+
 func TestAdminConsentRefusesBadRequestsWithoutRedirect(t *testing.T) {
 	e := newEnv(t, defaultScenario(t))
 	tests := []struct {
@@ -800,6 +821,7 @@ func TestScenarioValidation(t *testing.T) {
 		{"bad tenant id", func(s *Scenario) { s.Tenants[0].ID = "contoso" }, "not a GUID"},
 		{"unknown management group", func(s *Scenario) { s.Tenants[0].Subscriptions[0].ManagementGroup = "nope" }, "unknown management group"},
 		{"unknown role", func(s *Scenario) { s.Tenants[0].RoleAssignments[0].Role = "Superuser" }, "unknown role"},
+		{"unknown directory role", func(s *Scenario) { s.Tenants[0].Users[1].Roles = []string{"Superuser"} }, "unknown directory role"},
 		{"duplicate subscription", func(s *Scenario) {
 			s.Tenants[1].Subscriptions = append(s.Tenants[1].Subscriptions, s.Tenants[0].Subscriptions[0])
 		}, "already used"},

@@ -68,7 +68,10 @@ type Tenant struct {
 	// Domains are the tenant's verified domains (accepted as tenant names);
 	// "<name>.onmicrosoft.com" is always added.
 	Domains []string `json:"domains,omitempty"`
-	// Users are the tenant's users. Users with Admin set may sign in on the
+	// Users are the tenant's users. Any of them can sign in (the
+	// authorization-code flow); those holding a directory role that can
+	// grant tenant-wide consent (Global Administrator, Privileged Role
+	// Administrator, Cloud Application Administrator) can also consent on the
 	// admin-consent page.
 	Users []User `json:"users,omitempty"`
 	// PartnerServicePrincipalID is the object id the partner application's
@@ -96,8 +99,73 @@ type User struct {
 	UserPrincipalName string `json:"userPrincipalName"`
 	// DisplayName is the user's name.
 	DisplayName string `json:"displayName,omitempty"`
-	// Admin marks a global administrator, who can grant admin consent.
+	// Admin marks a Global Administrator (the same as listing "Global
+	// Administrator" in Roles).
 	Admin bool `json:"admin,omitempty"`
+	// Roles are the user's Microsoft Entra directory roles: role template
+	// ids, or the names "Global Administrator", "Privileged Role
+	// Administrator" and "Cloud Application Administrator". They reach ID
+	// tokens as the wids claim.
+	Roles []string `json:"roles,omitempty"`
+}
+
+// Directory role template ids (Microsoft Entra built-in roles).
+const (
+	GlobalAdministratorRoleID           = "62e90394-69f5-4237-9190-012177145e10"
+	PrivilegedRoleAdministratorRoleID   = "e8611ab8-c189-46e8-94e1-60213ab1f814"
+	CloudApplicationAdministratorRoleID = "158c047a-c907-4556-b7ef-446551a6b5f7"
+)
+
+var directoryRoleNames = map[string]string{
+	"global administrator":            GlobalAdministratorRoleID,
+	"privileged role administrator":   PrivilegedRoleAdministratorRoleID,
+	"cloud application administrator": CloudApplicationAdministratorRoleID,
+}
+
+// directoryRoleID resolves a directory role name or template id.
+func directoryRoleID(role string) (string, error) {
+	if id, ok := directoryRoleNames[strings.ToLower(strings.TrimSpace(role))]; ok {
+		return id, nil
+	}
+	if _, err := uuid.Parse(role); err == nil && len(role) == 36 {
+		return strings.ToLower(role), nil
+	}
+	return "", fmt.Errorf("unknown directory role %q (use Global Administrator, Privileged Role Administrator, Cloud Application Administrator or a role template id)", role)
+}
+
+// DirectoryRoles returns the template ids of the user's directory roles
+// (Global Administrator first when Admin is set), without repeats: the wids
+// claim of the user's tokens.
+func (u User) DirectoryRoles() []string {
+	var out []string
+	seen := map[string]bool{}
+	add := func(id string) {
+		if !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	if u.Admin {
+		add(GlobalAdministratorRoleID)
+	}
+	for _, r := range u.Roles {
+		if id, err := directoryRoleID(r); err == nil { // validated
+			add(id)
+		}
+	}
+	return out
+}
+
+// CanConsent tells whether the user holds a directory role that can grant
+// tenant-wide admin consent to an application.
+func (u User) CanConsent() bool {
+	for _, id := range u.DirectoryRoles() {
+		switch id {
+		case GlobalAdministratorRoleID, PrivilegedRoleAdministratorRoleID, CloudApplicationAdministratorRoleID:
+			return true
+		}
+	}
+	return false
 }
 
 // App is a single-tenant application registration with its service principal.
@@ -263,6 +331,11 @@ func (sc Scenario) Validate() error {
 		for _, u := range t.Users {
 			isGUID("user id", u.ID)
 			claim("user", u.UserPrincipalName)
+			for _, role := range u.Roles {
+				if _, err := directoryRoleID(role); err != nil {
+					bad("user %s: %v", u.UserPrincipalName, err)
+				}
+			}
 		}
 		for _, a := range t.Apps {
 			isGUID("app id", a.AppID)
