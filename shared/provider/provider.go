@@ -335,6 +335,9 @@ func (p *Provider) NextStep() string {
 	case StatusExpired:
 		return "The invitation expired before the Azure administrator consented. Create a new provider to try again."
 	case StatusFailed:
+		if p.FailureCode != "" {
+			return p.FailureReason
+		}
 		return "The migration failed. Contact support with this provider's id."
 	case StatusCancelled:
 		return "The migration was cancelled."
