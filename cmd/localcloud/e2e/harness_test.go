@@ -46,6 +46,11 @@ type env struct {
 	ep     map[string]string
 	http   *http.Client // trusts the Microsoft double's CA
 	logBuf *lockedBuffer
+
+	// contosoMu is held by the test whose administrator signed in to
+	// contoso (holdContoso): one tenant, one open or active provider.
+	contosoMu sync.Mutex
+	holders   sync.Map // test name → holding
 }
 
 type lockedBuffer struct {
@@ -514,30 +519,37 @@ func (p page) form(t *testing.T) (string, url.Values) {
 	return u.String(), vals
 }
 
-// microsoftLink is the admin-consent link on the landing page.
+// microsoftLink is the sign-in link on the landing page (Microsoft's
+// OpenID Connect authorization endpoint).
 func (e *env) microsoftLink(t *testing.T, landing page) string {
 	t.Helper()
 	for _, l := range landing.links() {
-		if strings.HasPrefix(l, e.ep["microsoft"]) && strings.Contains(l, "/adminconsent") {
+		if strings.HasPrefix(l, e.ep["microsoft"]) && strings.Contains(l, "/oauth2/v2.0/authorize") {
 			return l
 		}
 	}
-	t.Fatalf("no admin-consent link on the landing page: %s", tail(landing.body, 2000))
+	t.Fatalf("no sign-in link on the landing page: %s", tail(landing.body, 2000))
 	return ""
 }
 
-// signIn plays the administrator at Microsoft: sign in with login and press
-// the decision button; the double redirects to the callback, which is followed.
-func (e *env) signIn(t *testing.T, consentURL, login, decision string) page {
+// signIn plays the administrator at Microsoft from the landing page's
+// sign-in link: each of Microsoft's pages (the sign-in, then admin consent)
+// is submitted with login and the decision button, redirects are followed,
+// until the browser is back on the product's pages. An accepted sign-in to
+// contoso holds the tenant for this test (holdContoso).
+func (e *env) signIn(t *testing.T, signInURL, login, decision string) page {
 	t.Helper()
-	form := e.fetch(t, "GET", consentURL, nil)
-	if form.status != 200 {
-		t.Fatalf("Microsoft consent page: %d %s", form.status, form.body)
+	if decision == "accept" {
+		e.holdContoso(t)
 	}
-	action, vals := form.form(t)
-	vals.Set("login", login)
-	vals.Set("decision", decision)
-	return e.fetch(t, "POST", action, vals)
+	p := e.fetch(t, "GET", signInURL, nil)
+	for i := 0; i < 3 && p.status == 200 && strings.HasPrefix(p.url.String(), e.ep["microsoft"]); i++ {
+		action, vals := p.form(t)
+		vals.Set("login", login)
+		vals.Set("decision", decision)
+		p = e.fetch(t, "POST", action, vals)
+	}
+	return p
 }
 
 // consent does the administrator's whole path for a provider: the email,

@@ -65,35 +65,17 @@ func (e *env) landingFor(t *testing.T, name string) (string, page) {
 	return link, landing
 }
 
-// callbackURL plays the administrator at Microsoft (sign in, press decision)
-// and returns the callback URL Microsoft redirects to, without visiting it.
+// callbackURL plays the administrator at Microsoft (sign in, then press
+// decision on the admin-consent page) and returns the admin-consent
+// callback URL Microsoft redirects to, without visiting it.
 func (e *env) callbackURL(t *testing.T, landing page, decision string) string {
 	t.Helper()
-	form := e.fetch(t, "GET", e.microsoftLink(t, landing), nil)
-	if form.status != 200 {
-		t.Fatalf("Microsoft consent page: %d %s", form.status, form.text())
+	e.holdContoso(t)
+	consentPage := e.fetch(t, "GET", e.signInCallbackURL(t, landing, contosoAdmin, "accept"), nil)
+	if consentPage.status != 200 || !strings.HasPrefix(consentPage.url.String(), e.ep["microsoft"]) {
+		t.Fatalf("after the sign-in: %d at %s: %s", consentPage.status, consentPage.url, consentPage.text())
 	}
-	action, vals := form.form(t)
-	vals.Set("login", contosoAdmin)
-	vals.Set("decision", decision)
-	req, err := http.NewRequest("POST", action, strings.NewReader(vals.Encode()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	resp, err := e.noRedirect().Do(req)
-	if err != nil {
-		t.Fatalf("POST %s: %v", action, err)
-	}
-	resp.Body.Close()
-	loc, err := resp.Location()
-	if err != nil || resp.StatusCode/100 != 3 {
-		t.Fatalf("Microsoft answered %d without a redirect (%v)", resp.StatusCode, err)
-	}
-	if !strings.HasPrefix(loc.String(), e.api+"/consent/callback?") {
-		t.Fatalf("Microsoft redirected to %s, not the callback", loc)
-	}
-	return loc.String()
+	return e.submitNoRedirect(t, consentPage, contosoAdmin, decision)
 }
 
 // rawGet is a goroutine-safe GET (no t.Fatal): status and body.
@@ -422,9 +404,10 @@ func TestWorkflowCallbackStates(t *testing.T) {
 	linkA, landingA := e.landingFor(t, nameA)
 	_, landingB := e.landingFor(t, nameB)
 	linkC, landingC := e.landingFor(t, nameC)
-	cbA := e.callbackURL(t, landingA, "accept")
-	cbB := e.callbackURL(t, landingB, "accept")
-	cbC := e.callbackURL(t, landingC, "accept")
+	// Sign-in responses, not visited: one tenant can be held by only one of them.
+	cbA := e.signInCallbackURL(t, landingA, contosoAdmin, "accept")
+	cbB := e.signInCallbackURL(t, landingB, contosoAdmin, "accept")
+	cbC := e.signInCallbackURL(t, landingC, contosoAdmin, "accept")
 	before := e.get(t, tok, idA)
 
 	stA, stB := stateOf(t, cbA), stateOf(t, cbB)
