@@ -136,7 +136,13 @@ func (s *Server) serveAdminConsent(w http.ResponseWriter, r *http.Request, tenan
 	if page.AppName == "" {
 		page.AppName = s.scenario.Partner.Name
 	}
+	// A browser already signed in here (the sign-in form or an earlier
+	// consent) may leave the login field empty.
+	sess := s.session(r)
 	if r.Method == http.MethodGet {
+		if sess != nil {
+			page.Login = sess.login
+		}
 		renderConsent(w, http.StatusOK, page)
 		return
 	}
@@ -153,12 +159,18 @@ func (s *Server) serveAdminConsent(w http.ResponseWriter, r *http.Request, tenan
 	}
 
 	login := strings.TrimSpace(r.PostForm.Get("login"))
+	if login == "" && sess != nil {
+		login = sess.login
+	}
 	page.Login = login
 	tid, errMsg := s.grantConsent(pathTenant, login)
 	if errMsg != "" {
 		page.Error = errMsg
 		renderConsent(w, http.StatusOK, page)
 		return
+	}
+	if sess == nil || !strings.EqualFold(sess.login, login) {
+		s.startSession(w, r, login, tid)
 	}
 	redirectWith(w, r, req.RedirectURI, [][2]string{{"admin_consent", "True"}, {"tenant", tid}, {"scope", req.Scope}}, req.State)
 }
@@ -238,22 +250,15 @@ func (s *Server) grantConsent(pathTenant *tenantState, login string) (string, st
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, t := range s.tenants {
-		for _, u := range t.Users {
-			if !strings.EqualFold(u.UserPrincipalName, login) {
-				continue
-			}
-			if pathTenant != nil && pathTenant != t {
-				return "", fmt.Sprintf("AADSTS50020: User account '%s' from identity provider '%s' does not exist in tenant '%s' and cannot access the application '%s' in that tenant.", login, t.Name, pathTenant.Name, s.scenario.Partner.AppID)
-			}
-			if !u.CanConsent() {
-				return "", fmt.Sprintf("AADSTS90094: %s is not an administrator of %s; an administrator must grant consent for this app.", login, t.Name)
-			}
-			t.consented = true
-			return t.ID, ""
-		}
+	t, u, msg := s.lookupUser(pathTenant, login)
+	if msg != "" {
+		return "", msg
 	}
-	return "", fmt.Sprintf("AADSTS50034: The user account %s does not exist in the directory. Check the email address and try again.", login)
+	if !u.CanConsent() {
+		return "", fmt.Sprintf("AADSTS90094: %s is not an administrator of %s; an administrator must grant consent for this app.", login, t.Name)
+	}
+	t.consented = true
+	return t.ID, ""
 }
 
 // redirectWith redirects to target with the given query parameters (in

@@ -16,6 +16,11 @@ type State struct {
 	Tenants []TenantState    `json:"tenants"`
 	Faults  []Fault          `json:"faults"`
 	Calls   map[string]int64 `json:"calls"`
+	// AuthorizationCodes is the number of authorization codes issued and
+	// not yet redeemed nor expired (the codes themselves are not shown).
+	AuthorizationCodes int `json:"authorizationCodes"`
+	// SignInSessions is the number of browsers signed in at the double.
+	SignInSessions int `json:"signInSessions"`
 }
 
 // PartnerState describes the partner application.
@@ -91,6 +96,14 @@ func (s *Server) State() State {
 		Tenants: []TenantState{},
 		Faults:  faults,
 		Calls:   calls,
+
+		SignInSessions: len(s.sessions),
+	}
+	now := s.now()
+	for _, c := range s.codes {
+		if !c.redeemed && now.Before(c.expires) {
+			st.AuthorizationCodes++
+		}
 	}
 	for _, t := range s.tenants {
 		ts := TenantState{
@@ -369,13 +382,15 @@ Partner service principal <code>{{.PartnerServicePrincipalID}}</code>:
 <h2>Faults</h2>
 {{if .Faults}}<ul>{{range .Faults}}<li>{{.Call}}: {{.Status}}{{if .RetryAfter}}, Retry-After {{.RetryAfter}}s{{end}}{{if .Count}}, {{.Count}} more{{else}}, until switched off{{end}}</li>{{end}}</ul>{{else}}<p>None.</p>{{end}}
 <form method="post" action="/_control/faults">
-<label>Call <select name="call"><option>*</option><option>token</option><option>subscriptions</option><option>roleAssignments</option></select></label>
+<label>Call <select name="call"><option>*</option><option>token</option><option>authorize</option><option>adminConsent</option><option>subscriptions</option><option>roleAssignments</option></select></label>
 <label>Status <input name="status" value="429" size="4"></label>
 <label>Retry-After <input name="retryAfter" value="2" size="3"></label>
 <label>Count <input name="count" value="3" size="3"></label>
 <button>Add fault</button>
 </form>
 <form method="post" action="/_control/faults"><input type="hidden" name="call" value="*"><input type="hidden" name="off" value="true"><button>Clear faults</button></form>
+<h2>Sign-in</h2>
+<p>{{.AuthorizationCodes}} authorization code(s) waiting to be redeemed; {{.SignInSessions}} browser session(s) signed in.</p>
 <h2>Calls</h2>
 <table><tbody>{{range $k, $v := .Calls}}<tr><td>{{$k}}</td><td>{{$v}}</td></tr>{{end}}</tbody></table>
 <form method="post" action="/_control/reset"><button>Reset to the scenario</button></form>

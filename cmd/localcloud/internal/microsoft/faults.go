@@ -10,7 +10,7 @@ import (
 // Fault makes calls of a kind fail with an HTTP status, as Microsoft's
 // services do when throttling (429 with Retry-After) or failing (5xx).
 type Fault struct {
-	// Call is a call kind (token, discovery, adminConsent,
+	// Call is a call kind (token, discovery, authorize, adminConsent,
 	// subscriptions.list, subscriptions.get, roleAssignments,
 	// partnerCenter.domain, .address, .customers, .agreements, .carts,
 	// .checkout, .subscriptions), a prefix of
@@ -153,7 +153,7 @@ func (s *Server) answerFault(w http.ResponseWriter, r *http.Request, kind string
 		} else {
 			pcError(w, f.Status, f.Status, "Internal error (fault injected by the local Microsoft double).")
 		}
-	case CallAdminConsent:
+	case CallAdminConsent, CallAuthorize:
 		http.Error(w, fmt.Sprintf("%d %s (fault injected by the local Microsoft double)", f.Status, http.StatusText(f.Status)), f.Status)
 	default:
 		if f.Status == http.StatusForbidden {

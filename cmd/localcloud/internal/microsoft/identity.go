@@ -1,6 +1,9 @@
 package microsoft
 
 import (
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha1"
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
@@ -16,7 +19,8 @@ import (
 )
 
 // Claims are the claims of an access token the double issues. They follow
-// Entra ID's app-only tokens.
+// Entra ID's app-only tokens (client credentials) and, with scp, name, upn
+// and wids, its delegated tokens (authorization code).
 type Claims struct {
 	jwt.RegisteredClaims
 	// Audience is the resource (aud), a single string as Entra ID writes it.
@@ -33,6 +37,12 @@ type Claims struct {
 	IDP      string `json:"idp"`
 	Version  string `json:"ver"`
 	UTI      string `json:"uti"`
+	// Scope (scp), Name, UPN and WIDs are set in delegated (user) tokens
+	// only, issued by the authorization-code flow.
+	Scope string   `json:"scp,omitempty"`
+	Name  string   `json:"name,omitempty"`
+	UPN   string   `json:"upn,omitempty"`
+	WIDs  []string `json:"wids,omitempty"`
 }
 
 // issuer is the token issuer for a tenant, matching the openid-configuration.
@@ -68,16 +78,19 @@ func appNotFoundMessage(appID, tenant string) string {
 }
 
 // serveOpenIDConfiguration serves the tenant discovery document MSAL reads
-// before its first token request.
+// before its first token request. For common and organizations, as at
+// Microsoft, the endpoints keep the path's key and the issuer holds the
+// literal placeholder {tenantid} (the issuer of a token is that of the
+// tenant the user signed in to).
 func (s *Server) serveOpenIDConfiguration(w http.ResponseWriter, r *http.Request, tenantKey string) {
 	s.count(CallDiscovery)
 	if s.injectFault(w, r, CallDiscovery) {
 		return
 	}
-	var tid string
-	switch strings.ToLower(tenantKey) {
+	var key, tid string
+	switch lower := strings.ToLower(tenantKey); lower {
 	case "common", "organizations":
-		tid = "{tenantid}"
+		key, tid = lower, "{tenantid}"
 	default:
 		s.mu.Lock()
 		t := s.tenant(tenantKey)
@@ -86,13 +99,13 @@ func (s *Server) serveOpenIDConfiguration(w http.ResponseWriter, r *http.Request
 			s.entraError(w, r, http.StatusBadRequest, "invalid_tenant", 90002, tenantNotFoundMessage(tenantKey))
 			return
 		}
-		tid = t.ID
+		key, tid = t.ID, t.ID
 	}
 	base := baseURL(r)
 	writeJSON(w, http.StatusOK, map[string]any{
-		"token_endpoint":                        base + "/" + tid + "/oauth2/v2.0/token",
+		"token_endpoint":                        base + "/" + key + "/oauth2/v2.0/token",
 		"token_endpoint_auth_methods_supported": []string{"client_secret_post", "private_key_jwt", "client_secret_basic"},
-		"jwks_uri":                              base + "/" + tid + "/discovery/v2.0/keys",
+		"jwks_uri":                              base + "/" + key + "/discovery/v2.0/keys",
 		"response_modes_supported":              []string{"query", "fragment", "form_post"},
 		"subject_types_supported":               []string{"pairwise"},
 		"id_token_signing_alg_values_supported": []string{"RS256"},
@@ -100,8 +113,9 @@ func (s *Server) serveOpenIDConfiguration(w http.ResponseWriter, r *http.Request
 		"scopes_supported":                      []string{"openid", "profile", "email", "offline_access"},
 		"issuer":                                base + "/" + tid + "/v2.0",
 		"request_uri_parameter_supported":       false,
-		"authorization_endpoint":                base + "/" + tid + "/oauth2/v2.0/authorize",
-		"end_session_endpoint":                  base + "/" + tid + "/oauth2/v2.0/logout",
+		"authorization_endpoint":                base + "/" + key + "/oauth2/v2.0/authorize",
+		"end_session_endpoint":                  base + "/" + key + "/oauth2/v2.0/logout",
+		"claims_supported":                      []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "preferred_username", "name", "tid", "ver", "oid", "wids"},
 		"tenant_region_scope":                   "NA",
 		"cloud_instance_name":                   "microsoftonline.com",
 		"cloud_graph_host_name":                 "graph.windows.net",
@@ -109,24 +123,97 @@ func (s *Server) serveOpenIDConfiguration(w http.ResponseWriter, r *http.Request
 	})
 }
 
-// serveKeys serves the JWKS holding the token signing key.
-func (s *Server) serveKeys(w http.ResponseWriter, r *http.Request) {
+// signingKey is an RSA key with its key id.
+type signingKey struct {
+	key *rsa.PrivateKey
+	kid string
+}
+
+// newSigningKey makes a 2048-bit RSA key whose kid is, like Microsoft's,
+// a base64url thumbprint.
+func newSigningKey() (*signingKey, error) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return nil, err
+	}
+	sum := sha1.Sum(key.PublicKey.N.Bytes())
+	return &signingKey{key: key, kid: base64.RawURLEncoding.EncodeToString(sum[:])}, nil
+}
+
+// idTokenKey returns the tenant's ID-token signing key, made on first use
+// and kept for the server's life (a reset does not change it).
+func (s *Server) idTokenKey(tenantID string) (*signingKey, error) {
+	s.idKeysMu.Lock()
+	defer s.idKeysMu.Unlock()
+	if k, ok := s.idKeys[tenantID]; ok {
+		return k, nil
+	}
+	k, err := newSigningKey()
+	if err != nil {
+		return nil, err
+	}
+	s.idKeys[tenantID] = k
+	return k, nil
+}
+
+func jwk(pub *rsa.PublicKey, kid, iss string) map[string]any {
+	k := map[string]any{
+		"kty": "RSA",
+		"use": "sig",
+		"kid": kid,
+		"alg": "RS256",
+		"n":   base64.RawURLEncoding.EncodeToString(pub.N.Bytes()),
+		"e":   base64.RawURLEncoding.EncodeToString(big.NewInt(int64(pub.E)).Bytes()),
+	}
+	if iss != "" {
+		k["issuer"] = iss
+	}
+	return k
+}
+
+// serveKeys serves a tenant's JWKS: the access-token signing key and the
+// tenant's own ID-token signing key, so that an ID token of one tenant does
+// not verify against another tenant's keys. common and organizations list
+// every tenant's ID-token key, as Microsoft's common keys cover all tenants.
+func (s *Server) serveKeys(w http.ResponseWriter, r *http.Request, tenantKey string) {
 	s.count(CallDiscovery)
 	if s.injectFault(w, r, CallDiscovery) {
 		return
 	}
-	pub := s.key.PublicKey
-	writeJSON(w, http.StatusOK, map[string]any{"keys": []map[string]any{{
-		"kty": "RSA",
-		"use": "sig",
-		"kid": s.keyID,
-		"alg": "RS256",
-		"n":   base64.RawURLEncoding.EncodeToString(pub.N.Bytes()),
-		"e":   base64.RawURLEncoding.EncodeToString(big.NewInt(int64(pub.E)).Bytes()),
-	}}})
+	var tenants []string
+	iss := func(tid string) string { return baseURL(r) + "/" + tid + "/v2.0" }
+	switch strings.ToLower(tenantKey) {
+	case "common", "organizations":
+		s.mu.Lock()
+		for _, t := range s.tenants {
+			tenants = append(tenants, t.ID)
+		}
+		s.mu.Unlock()
+	default:
+		s.mu.Lock()
+		t := s.tenant(tenantKey)
+		s.mu.Unlock()
+		if t == nil {
+			s.entraError(w, r, http.StatusBadRequest, "invalid_tenant", 90002, tenantNotFoundMessage(tenantKey))
+			return
+		}
+		tenants = []string{t.ID}
+	}
+	keys := []map[string]any{jwk(&s.key.PublicKey, s.keyID, "")}
+	for _, tid := range tenants {
+		k, err := s.idTokenKey(tid)
+		if err != nil {
+			s.entraError(w, r, http.StatusInternalServerError, "server_error", 90033, "Could not make the signing key.")
+			return
+		}
+		keys = append(keys, jwk(&k.key.PublicKey, k.kid, iss(tid)))
+	}
+	w.Header().Set("Cache-Control", "max-age=86400, private")
+	writeJSON(w, http.StatusOK, map[string]any{"keys": keys})
 }
 
-// serveToken implements the client-credentials grant.
+// serveToken implements the client-credentials grant and, in signin.go, the
+// authorization-code grant.
 func (s *Server) serveToken(w http.ResponseWriter, r *http.Request, tenantKey string) {
 	s.count(CallToken)
 	if s.injectFault(w, r, CallToken) {
@@ -146,6 +233,11 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request, tenantKey st
 		clientID, secret = u, p
 	}
 
+	if form.Get("grant_type") == "authorization_code" {
+		s.redeemCode(w, r, tenantKey, form, clientID, secret)
+		return
+	}
+
 	s.mu.Lock()
 	t := s.tenant(tenantKey)
 	s.mu.Unlock()
@@ -157,7 +249,7 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request, tenantKey st
 		if gt == "" {
 			s.entraError(w, r, http.StatusBadRequest, "invalid_request", 900144, "The request body must contain the following parameter: 'grant_type'.")
 		} else {
-			s.entraError(w, r, http.StatusBadRequest, "unsupported_grant_type", 70003, fmt.Sprintf("The app requested an unsupported grant type '%s'. The local Microsoft double supports client_credentials only.", gt))
+			s.entraError(w, r, http.StatusBadRequest, "unsupported_grant_type", 70003, fmt.Sprintf("The app requested an unsupported grant type '%s'. The local Microsoft double supports client_credentials and authorization_code only.", gt))
 		}
 		return
 	}

@@ -1,15 +1,32 @@
 // Package microsoft is a test double of the Microsoft cloud for the local
 // cloud: the parts of Microsoft Entra ID and Azure Resource Manager the
-// project calls, served over TLS on one listener so that azidentity and the
-// Azure SDK's Resource Manager clients talk to it unchanged.
+// project calls, served over TLS on one listener so that azidentity, MSAL
+// and the Azure SDK's Resource Manager clients talk to it unchanged.
 //
 // Identity (Entra ID):
 //
-//	POST /{tenant}/oauth2/v2.0/token                   client credentials (client_secret)
 //	GET  /{tenant}/v2.0/.well-known/openid-configuration
-//	GET  /{tenant}/discovery/v2.0/keys                 JWKS of the token signing key
-//	GET  /{tenant}/v2.0/adminconsent                   admin-consent sign-in form
-//	POST /{tenant}/v2.0/adminconsent                   its submission (302 as Microsoft)
+//	     discovery; for common and organizations the endpoints keep that key
+//	     and the issuer is {base}/{tenantid}/v2.0, as at Microsoft
+//	GET  /{tenant}/discovery/v2.0/keys
+//	     JWKS: the access-token key and the tenant's own ID-token key
+//	GET  /{tenant}/oauth2/v2.0/authorize
+//	     sign-in form of the authorization code flow (PKCE, nonce;
+//	     prompt=none answers from the browser's session)
+//	POST /{tenant}/oauth2/v2.0/authorize
+//	     its submission: 302 to redirect_uri with code and session_state, or
+//	     with error (access_denied when declined)
+//	POST /{tenant}/oauth2/v2.0/token
+//	     client_credentials (client_secret); authorization_code: a Graph
+//	     access token, an ID token (tid, oid, wids, nonce), client_info
+//	GET  /{tenant}/v2.0/adminconsent
+//	     admin-consent sign-in form
+//	POST /{tenant}/v2.0/adminconsent
+//	     its submission (302 as Microsoft)
+//
+// Signing in (the sign-in form or a consent) sets a session cookie for the
+// double's host; the sign-in and consent pages of that browser then prefill,
+// and accept an empty, login field.
 //
 // Resource Manager:
 //
@@ -23,9 +40,12 @@
 // /_control/state, /_control/owner, /_control/consent, /_control/faults,
 // /_control/calls, /_control/reset, /_control/partnercenter.
 //
-// {tenant} is a tenant id, its short name or one of its domains. Tenants,
-// subscriptions, management groups and role assignments come from a Scenario
-// and change at run time through the control API or the consent page.
+// {tenant} is a tenant id, its short name or one of its domains, or (for
+// discovery, keys, authorize and the authorization-code grant)
+// organizations or common. Tenants, their users and directory roles,
+// subscriptions, management groups and role assignments come from a
+// Scenario and change at run time through the control API or the consent
+// page.
 package microsoft
 
 import (
@@ -45,6 +65,7 @@ const (
 	CallToken             = "token"
 	CallDiscovery         = "discovery"
 	CallAdminConsent      = "adminConsent"
+	CallAuthorize         = "authorize"
 	CallSubscriptionsList = "subscriptions.list"
 	CallSubscriptionsGet  = "subscriptions.get"
 	CallRoleAssignments   = "roleAssignments"
@@ -71,6 +92,11 @@ type Server struct {
 	key       *rsa.PrivateKey
 	keyID     string
 
+	// idKeys are the tenants' ID-token signing keys, by tenant id, made on
+	// first use and kept for the server's life.
+	idKeysMu sync.Mutex
+	idKeys   map[string]*signingKey
+
 	mu      sync.Mutex
 	tenants []*tenantState
 	faults  []*Fault
@@ -80,6 +106,10 @@ type Server struct {
 	// pcReplies are the answers of Partner Center calls that create
 	// something, by call kind and MS-RequestId (partnercenter.go).
 	pcReplies map[string]pcReply
+	// codes are the issued authorization codes, by code (signin.go).
+	codes map[string]*authCode
+	// sessions are the browsers' sign-in sessions, by cookie value.
+	sessions map[string]*signInSession
 	// pcCreate runs those calls one at a time (taken before mu, never
 	// while holding it), so a repeat waits for the original's answer.
 	pcCreate sync.Mutex
@@ -119,6 +149,7 @@ func New(sc Scenario, opts Options) (*Server, error) {
 		resources: sc.Resources,
 		key:       key,
 		keyID:     uuid.NewString(),
+		idKeys:    map[string]*signingKey{},
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -140,7 +171,8 @@ func New(sc Scenario, opts Options) (*Server, error) {
 	return s, nil
 }
 
-// Reset restores the scenario's state and clears faults and call counters.
+// Reset restores the scenario's state and clears faults, call counters,
+// authorization codes and sign-in sessions. Signing keys are kept.
 func (s *Server) Reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -176,6 +208,8 @@ func (s *Server) Reset() {
 	s.calls = map[string]int64{}
 	s.pcCustomers = nil
 	s.pcReplies = map[string]pcReply{}
+	s.codes = map[string]*authCode{}
+	s.sessions = map[string]*signInSession{}
 }
 
 func assignmentName(scope, roleID, principalID string) string {
@@ -277,12 +311,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case strings.HasSuffix(lower, "/providers/microsoft.authorization/roleassignments"):
 		scope := path[:len(strings.TrimSuffix(path, "/"))-len("/providers/microsoft.authorization/roleassignments")]
 		s.serveARM(w, r, CallRoleAssignments, func(c *caller) { s.listRoleAssignments(w, r, c, scope) })
+	case len(segs) == 4 && strings.EqualFold(segs[1], "oauth2") && strings.EqualFold(segs[2], "v2.0") && strings.EqualFold(segs[3], "authorize"):
+		s.serveAuthorize(w, r, segs[0])
 	case len(segs) == 4 && strings.EqualFold(segs[1], "oauth2") && strings.EqualFold(segs[2], "v2.0") && strings.EqualFold(segs[3], "token"):
 		s.serveToken(w, r, segs[0])
 	case len(segs) == 4 && strings.EqualFold(segs[1], "v2.0") && lower == strings.ToLower("/"+segs[0]+"/v2.0/.well-known/openid-configuration"):
 		s.serveOpenIDConfiguration(w, r, segs[0])
 	case len(segs) == 4 && strings.EqualFold(segs[1], "discovery") && strings.EqualFold(segs[2], "v2.0") && strings.EqualFold(segs[3], "keys"):
-		s.serveKeys(w, r)
+		s.serveKeys(w, r, segs[0])
 	case len(segs) == 3 && strings.EqualFold(segs[1], "v2.0") && strings.EqualFold(segs[2], "adminconsent"):
 		s.serveAdminConsent(w, r, segs[0])
 	default:
