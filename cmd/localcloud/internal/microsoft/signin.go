@@ -537,7 +537,8 @@ func (s *Server) redeemCode(w http.ResponseWriter, r *http.Request, tenantKey st
 	case !strings.EqualFold(c.clientID, clientID):
 		status, errCode, aadsts, msg = http.StatusBadRequest, "invalid_grant", 70000, "The provided value for the 'code' parameter is not valid. The code was issued to a different client."
 	case c.redirectURI != redirectURI:
-		status, errCode, aadsts, msg = http.StatusBadRequest, "invalid_grant", 500112, fmt.Sprintf("The reply address '%s' does not match the reply address '%s' provided when requesting Authorization code.", redirectURI, c.redirectURI)
+		// Microsoft files a reply-address mismatch under invalid_client.
+		status, errCode, aadsts, msg = http.StatusBadRequest, "invalid_client", 500112, fmt.Sprintf("The reply address '%s' does not match the reply address '%s' provided when requesting Authorization code.", redirectURI, c.redirectURI)
 	case c.challenge != "" && !pkceMatches(c.challenge, c.method, form.Get("code_verifier")):
 		status, errCode, aadsts, msg = http.StatusBadRequest, "invalid_grant", 501481, "The Code_Verifier does not match the code_challenge supplied in the authorization request."
 	default:

@@ -511,7 +511,7 @@ func TestCodeRedemptionErrors(t *testing.T) {
 		{"unknown code", "organizations", form("not-a-code"), 400, "invalid_grant", 70000},
 		{"wrong verifier", "organizations", form(code, "code_verifier", newPKCE().verifier), 400, "invalid_grant", 501481},
 		{"no verifier", "organizations", form(code, "code_verifier", ""), 400, "invalid_grant", 501481},
-		{"other redirect_uri", "organizations", form(code, "redirect_uri", "https://partner.example/other"), 400, "invalid_grant", 500112},
+		{"other redirect_uri", "organizations", form(code, "redirect_uri", "https://partner.example/other"), 400, "invalid_client", 500112},
 		{"other tenant", "fabrikam", form(code), 400, "invalid_grant", 700005},
 		{"wrong secret", "organizations", form(code, "client_secret", "nope"), 401, "invalid_client", 7000215},
 		{"no secret", "organizations", form(code, "client_secret", ""), 401, "invalid_client", 7000218},
