@@ -10,6 +10,7 @@ import (
 	"html"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"net/url"
 	"os"
 	"os/signal"
@@ -30,6 +31,7 @@ import (
 // where it does not.
 const (
 	demoTenant       = "contoso"
+	demoTenantID     = "20000000-0000-4000-8000-000000000001"
 	demoAdmin        = "admin@contoso.example"
 	demoOwnedSub     = "20000000-0000-4000-8000-000000000101"
 	demoMissingSub   = "20000000-0000-4000-8000-000000000102"
@@ -112,8 +114,13 @@ func demo(args []string, stdout io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("the Microsoft double's CA: %w", err)
 	}
-	// Redirects are followed by hand, to show each one.
+	// Redirects are followed by hand, to show each one. The cookie jar is
+	// the administrator's browser: Microsoft's sign-in sets a session that
+	// its admin-consent page then uses.
 	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	if client.Jar, err = cookiejar.New(nil); err != nil {
+		return err
+	}
 	d.http = client
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
@@ -152,6 +159,7 @@ type demoRun struct {
 // demoProvider is the part of GET /providers/{id} the demo shows.
 type demoProvider struct {
 	ID            string             `json:"id"`
+	Name          string             `json:"name"`
 	Status        string             `json:"status"`
 	NextStep      string             `json:"nextStep"`
 	TenantID      string             `json:"tenantId"`
@@ -179,6 +187,12 @@ func (d *demoRun) run(ctx context.Context) error {
 	api, outbox, ms := d.eps[cloud.EndpointAPI], d.eps[cloud.EndpointOutbox], d.eps[cloud.EndpointMicrosoft]
 	before, err := d.messageIDs(ctx, outbox)
 	if err != nil {
+		return err
+	}
+
+	// 0. One tenant connects through one provider at a time: a provider of
+	// an earlier run that still holds contoso would refuse this sign-in.
+	if err := d.releaseTenant(ctx, api); err != nil {
 		return err
 	}
 
@@ -223,7 +237,7 @@ func (d *demoRun) run(ctx context.Context) error {
 	}
 
 	// 3. The administrator opens the link: the landing page sends them to
-	// Microsoft's admin consent.
+	// Microsoft's sign-in (OpenID Connect), which proves their tenant.
 	d.say("GET %s (the landing page)", link)
 	status, page, err := d.do(ctx, http.MethodGet, link, nil, false)
 	if err != nil {
@@ -232,50 +246,48 @@ func (d *demoRun) run(ctx context.Context) error {
 	if status != http.StatusOK {
 		return fmt.Errorf("landing page: %d %.300s", status, page)
 	}
-	consentURL := findLink(page, ms, "adminconsent")
-	if consentURL == "" {
-		return fmt.Errorf("the landing page has no link to %s/.../adminconsent: %.500s", ms, page)
+	signInURL := findLink(page, ms, "/oauth2/v2.0/authorize")
+	if signInURL == "" {
+		return fmt.Errorf("the landing page has no link to %s/.../oauth2/v2.0/authorize: %.500s", ms, page)
 	}
-	d.say("  -> 200 %q, with the Microsoft sign-in link %s", pageTitle(page), shorten(consentURL))
+	d.say("  -> 200 %q, with the Microsoft sign-in link %s", pageTitle(page), shorten(signInURL))
 
-	// 4. Microsoft's admin-consent page: sign in as the administrator and accept.
-	status, form, err := d.do(ctx, http.MethodGet, consentURL, nil, false)
+	// 4. Microsoft's sign-in page: sign in as the administrator and accept.
+	callback, err := d.microsoftForm(ctx, "sign-in", signInURL, demoAdmin)
 	if err != nil {
 		return err
 	}
+
+	// 5. Back at the callback with a code: it redeems it, validates the ID
+	// token, claims the tenant for this provider and sends the
+	// administrator on to admin consent in that tenant.
+	status, result, hdr, err := d.request(ctx, http.MethodGet, callback, "", nil, false)
+	if err != nil {
+		return err
+	}
+	consentURL := hdr.Get("Location")
+	if status != http.StatusFound || !strings.HasPrefix(consentURL, ms+"/") || !strings.Contains(consentURL, "/v2.0/adminconsent") {
+		return fmt.Errorf("the callback did not send the administrator to admin consent: %d %q %s", status, pageTitle(result), pageText(result, 400))
+	}
+	d.say("GET /consent/callback?code=... -> %d to %s (the tenant the sign-in proved)", status, shorten(consentURL))
+
+	// 6. Microsoft's admin-consent page, in the same browser session.
+	final, err := d.microsoftForm(ctx, "admin consent", consentURL, demoAdmin)
+	if err != nil {
+		return err
+	}
+
+	// 7. Microsoft redirects back to the consent callback.
+	status, result, err = d.do(ctx, http.MethodGet, final, nil, false)
+	if err != nil {
+		return err
+	}
+	d.say("GET /consent/callback?admin_consent=True... -> %d %q", status, pageTitle(result))
 	if status != http.StatusOK {
-		return fmt.Errorf("admin-consent page: %d %.300s", status, form)
-	}
-	fields := hiddenFields(form)
-	fields.Set("login", demoAdmin)
-	fields.Set("decision", "accept")
-	action := formAction(form, consentURL)
-	d.say("POST %s: sign in as %s and accept", shorten(action), demoAdmin)
-	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, action, strings.NewReader(fields.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	r, err := d.http.Do(req)
-	if err != nil {
-		return err
-	}
-	io.Copy(io.Discard, r.Body)
-	r.Body.Close()
-	callback := r.Header.Get("Location")
-	if r.StatusCode != http.StatusFound || callback == "" {
-		return fmt.Errorf("admin consent: %s, Location %q", r.Status, callback)
-	}
-	d.say("  -> %s to %s", r.Status, shorten(callback))
-
-	// 5. Microsoft redirects back to the consent callback.
-	status, result, err := d.do(ctx, http.MethodGet, callback, nil, false)
-	if err != nil {
-		return err
-	}
-	d.say("GET /consent/callback -> %d %q", status, pageTitle(result))
-	if status != http.StatusOK {
-		return fmt.Errorf("consent callback: %d %.500s", status, result)
+		return fmt.Errorf("consent callback: %d %s", status, pageText(result, 500))
 	}
 
-	// 6. The ownership check finds Owner missing on ...102.
+	// 8. The ownership check finds Owner missing on ...102.
 	p, err = d.waitFor(ctx, api, p.ID, "the ownership check", func(p demoProvider) bool {
 		return p.Status == "active" || p.Status == "awaiting_owner_access" &&
 			slices.ContainsFunc(p.Subscriptions, func(s demoSubscription) bool { return s.State == "missing_owner" })
@@ -290,7 +302,7 @@ func (d *demoRun) run(ctx context.Context) error {
 		if p.NextStep != "" {
 			d.say("  next step: %s", p.NextStep)
 		}
-		// 7. The customer grants Owner to the partner's principal.
+		// 9. The customer grants Owner to the partner's principal.
 		grant, _ := json.Marshal(map[string]any{"tenant": demoTenant, "subscriptionId": demoMissingSub, "grant": true})
 		d.say("POST %s/_control/owner: the customer grants Owner on %s", ms, demoMissingSub)
 		status, resp, err := d.do(ctx, http.MethodPost, ms+"/_control/owner", grant, false)
@@ -308,7 +320,7 @@ func (d *demoRun) run(ctx context.Context) error {
 		d.say("  (Owner was already held on every subscription: granted in an earlier run)")
 	}
 
-	// 8. Done.
+	// 10. Done.
 	d.say("provider %s is active: tenant %s, billing %s", p.ID, p.TenantID, p.Billing)
 	for _, s := range p.Subscriptions {
 		d.say("  subscription %s: %s", s.ID, s.State)
@@ -322,27 +334,141 @@ func (d *demoRun) run(ctx context.Context) error {
 
 // do sends a request and returns the status and body; auth adds the token.
 func (d *demoRun) do(ctx context.Context, method, u string, body []byte, auth bool) (int, []byte, error) {
+	status, b, _, err := d.request(ctx, method, u, "application/json", body, auth)
+	return status, b, err
+}
+
+// request sends a request with a body of contentType (if body is not nil)
+// and returns the status, body and headers; auth adds the token.
+func (d *demoRun) request(ctx context.Context, method, u, contentType string, body []byte, auth bool) (int, []byte, http.Header, error) {
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, u, rd)
 	if err != nil {
-		return 0, nil, err
+		return 0, nil, nil, err
 	}
 	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Content-Type", contentType)
 	}
 	if auth {
 		req.Header.Set("Authorization", "Bearer "+d.token)
 	}
 	resp, err := d.http.Do(req)
 	if err != nil {
-		return 0, nil, err
+		return 0, nil, nil, err
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
-	return resp.StatusCode, b, err
+	return resp.StatusCode, b, resp.Header, err
+}
+
+// microsoftForm plays the administrator on one of Microsoft's pages (the
+// sign-in or the admin consent): it opens the form, signs in as login
+// unless the browser's session already filled the field, accepts, and
+// returns where Microsoft redirects.
+func (d *demoRun) microsoftForm(ctx context.Context, what, pageURL, login string) (string, error) {
+	status, form, err := d.do(ctx, http.MethodGet, pageURL, nil, false)
+	if err != nil {
+		return "", err
+	}
+	if status != http.StatusOK {
+		return "", fmt.Errorf("Microsoft's %s page: %d %s", what, status, pageText(form, 300))
+	}
+	fields := hiddenFields(form)
+	action := formAction(form, pageURL)
+	if prefilled := inputValue(form, "login"); prefilled != "" {
+		fields.Set("login", prefilled)
+		d.say("POST %s: Microsoft's %s page, %s already signed in (the session fills the login); accept", shorten(action), what, prefilled)
+	} else {
+		fields.Set("login", login)
+		d.say("POST %s: Microsoft's %s page, sign in as %s and accept", shorten(action), what, login)
+	}
+	fields.Set("decision", "accept")
+	status, answer, hdr, err := d.request(ctx, http.MethodPost, action, "application/x-www-form-urlencoded", []byte(fields.Encode()), false)
+	if err != nil {
+		return "", err
+	}
+	next := hdr.Get("Location")
+	if status != http.StatusFound || next == "" {
+		msg := formError(answer)
+		if msg == "" {
+			msg = pageText(answer, 300)
+		}
+		return "", fmt.Errorf("Microsoft's %s page: %d without a redirect: %s", what, status, msg)
+	}
+	d.say("  -> %d %s to %s", status, http.StatusText(status), shorten(next))
+	return next, nil
+}
+
+// releaseTenant ends the account's providers that hold the demo's tenant
+// (a run before this one, on the same cloud): an open one is cancelled, an
+// active one deleted, each of which releases the tenant.
+func (d *demoRun) releaseTenant(ctx context.Context, api string) error {
+	cursor := ""
+	var holders []demoProvider
+	for page := 0; page < 100; page++ {
+		u := api + "/providers?limit=100"
+		if cursor != "" {
+			u += "&cursor=" + url.QueryEscape(cursor)
+		}
+		status, body, err := d.do(ctx, http.MethodGet, u, nil, true)
+		if err != nil {
+			return err
+		}
+		if status != http.StatusOK {
+			return fmt.Errorf("GET /providers: %d %s", status, body)
+		}
+		var out struct {
+			Providers  []demoProvider `json:"providers"`
+			NextCursor string         `json:"nextCursor"`
+		}
+		if err := json.Unmarshal(body, &out); err != nil {
+			return fmt.Errorf("GET /providers: %w", err)
+		}
+		for _, p := range out.Providers {
+			if tenantRelease(p, demoTenantID) != "" {
+				holders = append(holders, p)
+			}
+		}
+		if cursor = out.NextCursor; cursor == "" {
+			break
+		}
+	}
+	for _, p := range holders {
+		method, path, verb := http.MethodPost, "/providers/"+p.ID+"/cancel", "cancels"
+		if tenantRelease(p, demoTenantID) == "delete" {
+			method, path, verb = http.MethodDelete, "/providers/"+p.ID, "deletes"
+		}
+		d.say("%s %s: provider %s %q (%s) of an earlier run connects %s, and one tenant connects through one provider at a time, so the demo %s it first",
+			method, path, p.ID, p.Name, p.Status, demoTenant, verb)
+		status, body, err := d.do(ctx, method, api+path, nil, true)
+		if err != nil {
+			return err
+		}
+		if status != http.StatusOK && status != http.StatusNoContent && status != http.StatusNotFound {
+			return fmt.Errorf("%s %s: %d %s", method, path, status, body)
+		}
+	}
+	return nil
+}
+
+// tenantRelease says how to release the tenant tenantID that p holds:
+// "cancel" when p is open, "delete" when it is active, "" when p does not
+// hold it (another tenant, or ended otherwise: an ended provider has
+// released its tenant).
+func tenantRelease(p demoProvider, tenantID string) string {
+	if !strings.EqualFold(p.TenantID, tenantID) {
+		return ""
+	}
+	switch p.Status {
+	case "pending_consent", "provisioning", "awaiting_owner_access":
+		return "cancel"
+	case "active":
+		return "delete"
+	}
+	return ""
 }
 
 // waitStatus polls the provider, printing new timeline events, until its
@@ -444,6 +570,8 @@ var (
 	attrRe  = regexp.MustCompile(`(?is)\b(type|name|value)\s*=\s*"([^"]*)"`)
 	formRe  = regexp.MustCompile(`(?is)<form\b[^>]*\baction\s*=\s*"([^"]*)"`)
 	titleRe = regexp.MustCompile(`(?is)<title>(.*?)</title>`)
+	errorRe = regexp.MustCompile(`(?is)<p\b[^>]*\bclass\s*=\s*"error"[^>]*>(.*?)</p>`)
+	tagRe   = regexp.MustCompile(`(?is)<(script|style|head)\b.*?</(script|style|head)>|<[^>]*>`)
 )
 
 // findLink returns the first link of page that starts with prefix and contains part.
@@ -469,6 +597,38 @@ func hiddenFields(page []byte) url.Values {
 		}
 	}
 	return v
+}
+
+// inputValue returns the value of the page's input named name ("" if none).
+func inputValue(page []byte, name string) string {
+	for _, in := range inputRe.FindAll(page, -1) {
+		attrs := map[string]string{}
+		for _, a := range attrRe.FindAllSubmatch(in, -1) {
+			attrs[strings.ToLower(string(a[1]))] = html.UnescapeString(string(a[2]))
+		}
+		if attrs["name"] == name {
+			return attrs["value"]
+		}
+	}
+	return ""
+}
+
+// formError returns the error a form page shows (Microsoft's AADSTS
+// message), or "".
+func formError(page []byte) string {
+	if m := errorRe.FindSubmatch(page); m != nil {
+		return strings.Join(strings.Fields(html.UnescapeString(string(tagRe.ReplaceAll(m[1], []byte(" "))))), " ")
+	}
+	return ""
+}
+
+// pageText is the visible text of an HTML page, cut to at most n characters.
+func pageText(page []byte, n int) string {
+	t := strings.Join(strings.Fields(html.UnescapeString(string(tagRe.ReplaceAll(page, []byte(" "))))), " ")
+	if r := []rune(t); len(r) > n {
+		t = string(r[:n]) + "..."
+	}
+	return t
 }
 
 // formAction resolves the form's action against the page's URL ("" is the page itself).

@@ -44,9 +44,10 @@ type bench struct {
 }
 
 // startCloud starts a local cloud on ephemeral loopback ports with its own
-// state directory under .local/bench; the functions are built once, by the
-// first cloud, and reused by the others.
-func (b *bench) startCloud(ctx context.Context, name string, scale float64, overrides map[string]string) (*cloud.Cloud, error) {
+// state directory under .local/bench, on the scenario file scenario (""
+// for the default scenario); the functions are built once, by the first
+// cloud, and reused by the others.
+func (b *bench) startCloud(ctx context.Context, name string, scale float64, overrides map[string]string, scenario string) (*cloud.Cloud, error) {
 	state := filepath.Join(b.cfg.work, "cloud-"+name)
 	if err := os.RemoveAll(state); err != nil {
 		return nil, err
@@ -73,7 +74,7 @@ func (b *bench) startCloud(ctx context.Context, name string, scale float64, over
 	c, err := cloud.Start(sctx, cloud.Options{
 		Root: b.cfg.root, StateDir: state, TimeScale: scale, EnvOverrides: overrides, SkipBuild: skip,
 		APIAddr: local, DynamoAddr: local, StepFunctionsAddr: local, SESAddr: local, OutboxAddr: local,
-		SecretsManagerAddr: local, MicrosoftAddr: local, Log: logf, CountDynamoDB: true,
+		SecretsManagerAddr: local, MicrosoftAddr: local, Log: logf, CountDynamoDB: true, Scenario: scenario,
 	})
 	if err != nil {
 		logf.Close()
@@ -97,7 +98,7 @@ func (b *bench) anyCloud(ctx context.Context) (*cloud.Cloud, error) {
 		return c, nil
 	}
 	b.mu.Unlock()
-	return b.startCloud(ctx, "standard", 2000, map[string]string{"STATE_TTL": "2m"})
+	return b.startCloud(ctx, "standard", 2000, map[string]string{"STATE_TTL": "2m"}, "")
 }
 
 func (b *bench) closeAll() {

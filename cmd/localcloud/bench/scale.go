@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -19,10 +20,24 @@ import (
 )
 
 // scale runs N migrations at once on a cloud of its own: all are created,
-// each administrator consents as their email arrives, and all must reach
-// active; then providers and completion emails are counted.
+// each administrator signs in and consents as their email arrives, and all
+// must reach active; then providers and completion emails are counted. A
+// tenant connects through one open or active provider at a time, so the
+// cloud runs on a scenario with N customer tenants (scenario.go) and
+// migration i moves tenant i's subscription, its administrator consenting.
 func (b *bench) scale(ctx context.Context) error {
 	n := b.cfg.scaleN
+	if n < 1 {
+		return fmt.Errorf("-scale-n %d: at least one migration", n)
+	}
+	tenants := make([]benchTenant, n)
+	for i := range tenants {
+		tenants[i] = benchTenantOf(i)
+	}
+	scenario := filepath.Join(b.cfg.work, "scale-scenario.json")
+	if err := writeBenchScenario(b.cfg.root, scenario, n); err != nil {
+		return err
+	}
 	// The earlier phases' clouds are no longer needed: stop them (and their
 	// function processes) so that the memory sampled is the scale cloud's.
 	b.mu.Lock()
@@ -33,7 +48,7 @@ func (b *bench) scale(ctx context.Context) error {
 		c.Close()
 	}
 	b.costCloud = nil
-	c, err := b.startCloud(ctx, "scale", b.cfg.scaleTimeScale, map[string]string{"STATE_TTL": "2m"})
+	c, err := b.startCloud(ctx, "scale", b.cfg.scaleTimeScale, map[string]string{"STATE_TTL": "2m"}, scenario)
 	if err != nil {
 		return err
 	}
@@ -65,7 +80,7 @@ func (b *bench) scale(ctx context.Context) error {
 		go func() {
 			defer wg.Done()
 			for i := range work {
-				id, err := d.create(sctx, createBody(name(i), ownedSub), "")
+				id, err := d.create(sctx, createBody(name(i), tenants[i].admin, tenants[i].subscription), "")
 				if err != nil {
 					createErrs.Add(1)
 					firstErr.CompareAndSwap(nil, err)
@@ -89,16 +104,20 @@ func (b *bench) scale(ctx context.Context) error {
 	}
 	consented := make([]bool, n)
 	var consentErrs atomic.Int64
-	jobs := make(chan [2]string, n)
+	type consentJob struct {
+		i    int
+		link string
+	}
+	jobs := make(chan consentJob, n)
 	var cwg sync.WaitGroup
 	for w := 0; w < b.cfg.scaleClients; w++ {
 		cwg.Add(1)
 		go func() {
 			defer cwg.Done()
 			for j := range jobs {
-				if err := d.consent(sctx, j[1]); err != nil {
+				if err := d.consent(sctx, j.link, tenants[j.i].admin); err != nil {
 					consentErrs.Add(1)
-					firstErr.CompareAndSwap(nil, fmt.Errorf("%s: %w", j[0], err))
+					firstErr.CompareAndSwap(nil, fmt.Errorf("%s (%s): %w", name(j.i), tenants[j.i].admin, err))
 				}
 			}
 		}()
@@ -116,14 +135,14 @@ func (b *bench) scale(ctx context.Context) error {
 				continue
 			}
 			seen[m.ID] = true
-			if len(m.To) == 0 || m.To[0] != contosoAdmin || !strings.Contains(m.Subject, "approve moving") {
+			if len(m.To) == 0 || !strings.Contains(m.Subject, "approve moving") {
 				continue
 			}
 			nm := nameRe.FindString(m.Subject + "\n" + m.Text)
-			if i, ok := index[nm]; ok && !consented[i] && ids[i] != "" {
+			if i, ok := index[nm]; ok && m.To[0] == tenants[i].admin && !consented[i] && ids[i] != "" {
 				consented[i] = true
 				pending--
-				jobs <- [2]string{nm, d.consentLink(m.Links)}
+				jobs <- consentJob{i, d.consentLink(m.Links)}
 			}
 		}
 		time.Sleep(200 * time.Millisecond)
@@ -156,6 +175,7 @@ func (b *bench) scale(ctx context.Context) error {
 	// Count: providers through the API (every page), completion emails in the outbox.
 	byName := map[string]int{}
 	statuses := map[string]int{}
+	wrongTenant := 0
 	cursor := ""
 	for page := 0; page < n/100+50; page++ {
 		u := d.api + "/providers?limit=100"
@@ -169,6 +189,7 @@ func (b *bench) scale(ctx context.Context) error {
 		var out struct {
 			Providers []struct {
 				ID, Name, Status string
+				TenantID         string `json:"tenantId"`
 			} `json:"providers"`
 			NextCursor string `json:"nextCursor"`
 		}
@@ -179,6 +200,9 @@ func (b *bench) scale(ctx context.Context) error {
 			if strings.HasPrefix(p.Name, "Bench scale "+run+" ") {
 				byName[p.Name]++
 				statuses[p.Status]++
+				if i, ok := index[p.Name]; !ok || !strings.EqualFold(p.TenantID, tenants[i].id) {
+					wrongTenant++
+				}
 			}
 		}
 		if cursor = out.NextCursor; cursor == "" {
@@ -194,7 +218,7 @@ func (b *bench) scale(ctx context.Context) error {
 		if m.To[0] == requester && strings.Contains(m.Subject, "now under the partner's care") {
 			completion[nm]++
 		}
-		if m.To[0] == contosoAdmin && strings.Contains(m.Subject, "approve moving") {
+		if m.To[0] == tenants[index[nm]].admin && strings.Contains(m.Subject, "approve moving") {
 			invitations[nm]++
 		}
 	}
@@ -227,13 +251,14 @@ func (b *bench) scale(ctx context.Context) error {
 	}
 
 	b.r.h2(fmt.Sprintf("Scale: %d concurrent migrations", n))
-	b.r.line("On a local cloud of its own at time scale %g (STATE_TTL 2m so that a consent state outlives the queueing), up to 8 instances per function; %d HTTP clients create every migration (subscription …101, which the partner already owns), then each administrator's path (landing page, Microsoft sign-in, callback) runs as its invitation arrives; the run waits for every execution to end.", b.cfg.scaleTimeScale, b.cfg.scaleClients)
+	b.r.line("On a local cloud of its own at time scale %g (STATE_TTL 2m so that a consent state outlives the queueing), up to 8 instances per function, whose scenario adds %d customer tenants to the default one (a tenant connects through one open or active provider at a time): migration i moves tenant-i's one subscription, on which the partner already holds Owner, and admin@tenant-i.example consents. %d HTTP clients create every migration, then each administrator's path (landing page, Microsoft sign-in, the callback with the code, Microsoft admin consent, the callback; a cookie jar per administrator) runs as its invitation arrives; the run waits for every execution to end.", b.cfg.scaleTimeScale, n, b.cfg.scaleClients)
 	b.r.line("")
 	b.r.table([]string{"figure", "value"}, [][]string{
 		{"created (202)", fmt.Sprintf("%d of %d (%d errors), in %s", n-int(createErrs.Load()), n, createErrs.Load(), created.Round(time.Second))},
 		{"consented", fmt.Sprintf("%d (%d errors), all by %s", countTrue(consented), consentErrs.Load(), consentDone.Round(time.Second))},
 		{"active (GET /providers, every page)", fmt.Sprintf("%d of %d; statuses %v", active, n, statuses)},
 		{"lost / duplicated providers", fmt.Sprintf("%d / %d", n-len(byName), dupProviders)},
+		{"providers not in their own tenant", fmt.Sprint(wrongTenant)},
 		{"completion emails: missing / duplicated", fmt.Sprintf("%d / %d (invitation emails: %d for %d migrations)", missingEmails, dupEmails, sumInts(invitations), len(invitations))},
 		{"executions not ended in time", fmt.Sprint(notDone)},
 		{"time, first create to last execution ended", fmt.Sprintf("%s (%.1f migrations/s)", took.Round(time.Second), float64(n)/took.Seconds())},
@@ -251,8 +276,8 @@ func (b *bench) scale(ctx context.Context) error {
 			break
 		}
 	}
-	if active != n || dupProviders > 0 || dupEmails > 0 || missingEmails > 0 {
-		return fmt.Errorf("%d of %d active, %d duplicated providers, %d missing and %d duplicated completion emails", active, n, dupProviders, missingEmails, dupEmails)
+	if active != n || dupProviders > 0 || dupEmails > 0 || missingEmails > 0 || wrongTenant > 0 {
+		return fmt.Errorf("%d of %d active, %d duplicated providers, %d missing and %d duplicated completion emails, %d providers not in their own tenant", active, n, dupProviders, missingEmails, dupEmails, wrongTenant)
 	}
 	return nil
 }
