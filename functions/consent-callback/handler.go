@@ -261,13 +261,24 @@ func (h *Handler) callback(ctx context.Context, req api.Request) api.Response {
 	// The response must answer the step its state was issued for: a code
 	// answers a sign-in, admin_consent answers the consent in the tenant
 	// the sign-in proved. Checked before anything is read or written.
+	mismatch := ""
 	switch {
 	case q.Code != "" && st.Step != consent.StepSignIn,
 		q.Tenant != "" && st.Step != consent.StepConsent:
-		log.Warn("callback refused", "reason", "response does not answer its state's step", "step", st.Step)
-		return h.message(req, http.StatusBadRequest, invalidResponse)
+		mismatch = "response does not answer its state's step"
 	case q.Tenant != "" && q.Tenant != st.Tenant:
-		log.Warn("callback refused", "reason", "tenant differs from the tenant the sign-in proved", "tenant_id", q.Tenant, "proven_tenant_id", st.Tenant)
+		mismatch = "tenant differs from the tenant the sign-in proved"
+	}
+	if mismatch != "" {
+		// A state that was already used shows the page it led to, whatever
+		// a replay changed in the query; an unused one is refused.
+		if used, err := h.Store.StateUsed(ctx, st.JTI); err == nil && used {
+			if rec, err := h.Store.GetInvitation(ctx, st.Invitation); err == nil {
+				log.Info("callback replayed with a changed query")
+				return h.replay(h.withProvider(ctx, rec), req, rec)
+			}
+		}
+		log.Warn("callback refused", "reason", mismatch, "step", st.Step, "tenant_id", q.Tenant, "proven_tenant_id", st.Tenant)
 		return h.message(req, http.StatusBadRequest, invalidResponse)
 	}
 	rec, err := h.Store.GetInvitation(ctx, st.Invitation)
