@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -283,6 +284,17 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request, lower stri
 			return
 		}
 		done(s.Faults())
+	case lower == "/_control/idtoken" && r.Method == http.MethodPost:
+		var ch IDTokenTamper
+		if err := decodeBody(r, &ch); err != nil {
+			fail(http.StatusBadRequest, err)
+			return
+		}
+		if err := s.SetIDTokenTamper(ch.Tamper); err != nil {
+			fail(http.StatusBadRequest, err)
+			return
+		}
+		done(ch)
 	case lower == "/_control/reset" && r.Method == http.MethodPost:
 		s.Reset()
 		done(s.State())
@@ -401,4 +413,27 @@ Partner service principal <code>{{.PartnerServicePrincipalID}}</code>:
 func (s *Server) serveControlPage(w http.ResponseWriter) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	_ = controlTemplate.Execute(w, s.State())
+}
+
+// IDTokenTamper is the body of POST /_control/idtoken: how every ID token
+// issued from now on is spoiled ("" for none), so tests can show a product
+// refuses it.
+type IDTokenTamper struct {
+	Tamper string `json:"tamper"`
+}
+
+// IDTokenTampers are the ways an ID token can be spoiled: another audience,
+// a signature by a key the tenant never published, another nonce, the
+// issuer of another tenant, already expired.
+var IDTokenTampers = []string{"audience", "signature", "nonce", "issuer", "expired"}
+
+// SetIDTokenTamper spoils the ID tokens issued from now on ("" stops it).
+func (s *Server) SetIDTokenTamper(how string) error {
+	if how != "" && !slices.Contains(IDTokenTampers, how) {
+		return fmt.Errorf("unknown tamper %q (want one of %s, or empty)", how, strings.Join(IDTokenTampers, ", "))
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.idTokenTamper = how
+	return nil
 }

@@ -38,7 +38,7 @@
 //
 // Control (not part of Microsoft's API): /_control (HTML page),
 // /_control/state, /_control/owner, /_control/consent, /_control/faults,
-// /_control/calls, /_control/reset, /_control/partnercenter.
+// /_control/calls, /_control/reset, /_control/partnercenter, /_control/idtoken.
 //
 // {tenant} is a tenant id, its short name or one of its domains, or (for
 // discovery, keys, authorize and the authorization-code grant)
@@ -110,6 +110,9 @@ type Server struct {
 	codes map[string]*authCode
 	// sessions are the browsers' sign-in sessions, by cookie value.
 	sessions map[string]*signInSession
+	// idTokenTamper, when set, spoils every ID token issued (a test hook,
+	// POST /_control/idtoken): IDTokenTampers lists the ways.
+	idTokenTamper string
 	// pcCreate runs those calls one at a time (taken before mu, never
 	// while holding it), so a repeat waits for the original's answer.
 	pcCreate sync.Mutex
@@ -210,6 +213,7 @@ func (s *Server) Reset() {
 	s.pcReplies = map[string]pcReply{}
 	s.codes = map[string]*authCode{}
 	s.sessions = map[string]*signInSession{}
+	s.idTokenTamper = ""
 }
 
 func assignmentName(scope, roleID, principalID string) string {

@@ -2,6 +2,7 @@ package microsoft
 
 import (
 	"crypto/rand"
+	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
@@ -650,9 +651,28 @@ func (s *Server) issueUserTokens(w http.ResponseWriter, r *http.Request, c authC
 	if len(wids) > 0 {
 		id["wids"] = wids
 	}
+	s.mu.Lock()
+	tamper := s.idTokenTamper
+	s.mu.Unlock()
+	signer := key.key
+	switch tamper {
+	case "audience":
+		id["aud"] = GraphAppID
+	case "nonce":
+		id["nonce"] = "tampered-" + randomToken(8)
+	case "issuer":
+		id["iss"] = issuer(r, s.scenario.Partner.TenantID)
+	case "expired":
+		id["iat"], id["nbf"], id["exp"] = now.Add(-2*time.Hour).Unix(), now.Add(-2*time.Hour).Unix(), now.Add(-time.Hour).Unix()
+	case "signature":
+		if signer, err = rsa.GenerateKey(rand.Reader, 2048); err != nil {
+			s.entraError(w, r, http.StatusInternalServerError, "server_error", 90033, "Could not make a key.")
+			return
+		}
+	}
 	itok := jwt.NewWithClaims(jwt.SigningMethodRS256, id)
 	itok.Header["kid"] = key.kid
-	idToken, err := itok.SignedString(key.key)
+	idToken, err := itok.SignedString(signer)
 	if err != nil {
 		s.entraError(w, r, http.StatusInternalServerError, "server_error", 90033, "Could not sign the token.")
 		return
