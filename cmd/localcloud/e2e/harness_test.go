@@ -542,7 +542,14 @@ func (e *env) signIn(t *testing.T, signInURL, login, decision string) page {
 	if decision == "accept" {
 		e.holdContoso(t)
 	}
-	p := e.fetch(t, "GET", signInURL, nil)
+	return e.throughMicrosoft(t, e.fetch(t, "GET", signInURL, nil), login, decision)
+}
+
+// throughMicrosoft submits each of Microsoft's pages from p on with login
+// and decision, following redirects, and returns the first page that is
+// not Microsoft's.
+func (e *env) throughMicrosoft(t *testing.T, p page, login, decision string) page {
+	t.Helper()
 	for i := 0; i < 3 && p.status == 200 && strings.HasPrefix(p.url.String(), e.ep["microsoft"]); i++ {
 		action, vals := p.form(t)
 		vals.Set("login", login)

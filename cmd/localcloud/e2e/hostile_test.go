@@ -106,6 +106,7 @@ func TestHostileInputs(t *testing.T) {
 	t.Run("raw CR in Idempotency-Key", func(t *testing.T) { e.rawHeaderInjection(t, fx.admin) })
 	t.Run("replays", func(t *testing.T) { e.hostileReplays(t, fx) })
 	t.Run("concurrent", func(t *testing.T) { e.hostileConcurrent(t, fx) })
+	t.Run("tampered ID tokens", func(t *testing.T) { e.hostileIDTokens(t, fx) })
 
 	after := hostileScan(t, e)
 	hostileDiffTables(t, before, after)
@@ -134,8 +135,12 @@ type hostileFixture struct {
 	unusedDeclinedState      string // a state of the declined invitation, never used
 	openID, openName         string
 	openInvitation           string
-	openState                string // a valid, unused state of the open invitation
-	idemKey                  string // the Idempotency-Key the declined provider was created with
+	openState                string            // a valid, unused state of the open invitation
+	openBState               string            // a valid, unused sign-in state of a second open invitation
+	codeOfA                  string            // a sign-in callback (code and state) of the open invitation, never visited
+	redeemedCallback         string            // a sign-in callback visited once: its code was redeemed
+	tamperCallbacks          map[string]string // by tamper: sign-in callbacks of the second invitation, never visited
+	idemKey                  string            // the Idempotency-Key the declined provider was created with
 }
 
 func hostileSetup(t *testing.T, e *env) *hostileFixture {
@@ -208,7 +213,67 @@ func hostileSetup(t *testing.T, e *env) *hostileFixture {
 	if r := e.call(t, "POST", "/providers/"+fx.openID+"/resend", fx.user, nil); r.status != 202 {
 		t.Fatalf("resend: %d %s", r.status, r.raw)
 	}
+
+	// Sign-in responses: the open invitation's administrator signs in once
+	// (its code redeemed, the tenant held), and Microsoft issues codes that
+	// are never used, some for a second open invitation.
+	e.holdContoso(t)
+	landingA := e.fetch(t, "GET", link, nil)
+	fx.codeOfA = e.signInCallbackURL(t, landingA, contosoAdmin, "accept")
+	fx.redeemedCallback = e.signInCallbackURL(t, landingA, contosoAdmin, "accept")
+	if pg := e.fetch(t, "GET", fx.redeemedCallback, nil); pg.status != 200 || !strings.HasPrefix(pg.url.String(), e.ep["microsoft"]) {
+		t.Fatalf("the open invitation's sign-in: %d at %s: %s", pg.status, pg.url, pg.text())
+	}
+	openB := "Hostile open B " + stamp
+	e.create(t, fx.admin, migrate(openB, ownedSub))
+	m = e.waitMessage(t, contosoAdmin, "approve moving", openB, 30*time.Second)
+	landingB := e.fetch(t, "GET", e.consentLink(t, m), nil)
+	fx.openBState = hostileStateOf(t, e.microsoftLink(t, landingB))
+	fx.tamperCallbacks = map[string]string{}
+	for _, how := range []string{"audience", "signature", "nonce", "issuer", "expired"} {
+		fx.tamperCallbacks[how] = e.signInCallbackURL(t, landingB, contosoAdmin, "accept")
+	}
 	return fx
+}
+
+// hostileIDTokens redeems sign-in codes while the Microsoft double spoils
+// the ID tokens it issues: each is refused as not valid, and (checked by
+// the caller's table scan) nothing changes.
+func (e *env) hostileIDTokens(t *testing.T, fx *hostileFixture) {
+	t.Cleanup(func() { e.setIDTokenTamper(t, "") })
+	for how, u := range fx.tamperCallbacks {
+		t.Run(how, func(t *testing.T) {
+			e.setIDTokenTamper(t, how)
+			pg := e.fetch(t, "GET", u, nil)
+			if pg.status != 400 || !strings.Contains(pg.text(), "This sign-in response is not valid") {
+				t.Fatalf("ID token spoiled by %s: %d %s", how, pg.status, pg.text())
+			}
+		})
+	}
+}
+
+// setIDTokenTamper sets how the Microsoft double spoils ID tokens.
+func (e *env) setIDTokenTamper(t *testing.T, how string) {
+	t.Helper()
+	body := strings.NewReader(`{"tamper":"` + how + `"}`)
+	resp, err := e.http.Post(e.ep["microsoft"]+"/_control/idtoken", "application/json", body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("POST /_control/idtoken %q: %d", how, resp.StatusCode)
+	}
+}
+
+// hostileQueryOf is the query of a URL.
+func hostileQueryOf(t *testing.T, raw string) url.Values {
+	t.Helper()
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.Query()
 }
 
 func hostileStateOf(t *testing.T, microsoftURL string) string {
@@ -579,6 +644,17 @@ func hostileCases(t *testing.T, e *env, fx *hostileFixture) []hostileCase {
 	callback("valid state, query over 8 KiB", with(okQ(fx.openState), "scope", pad(9000)), fx.openState)
 	callback("unused state of the declined invitation, malformed tenant", with(okQ(fx.unusedDeclinedState), "tenant", tmplish), fx.unusedDeclinedState)
 	callback("malformed percent-encoding", "admin_consent=True&tenant="+contosoTenant+"&state=%zz", "%zz")
+
+	// --- the sign-in response: codes Microsoft refuses, replayed codes, a
+	// state of one step answering another, a tenant other than the proven one
+	codeA := hostileQueryOf(t, fx.codeOfA)
+	callback("code Microsoft never issued", url.Values{"code": {"0.AXoA-never-issued"}, "state": {fx.openBState}}, "never-issued")
+	callback("code of another invitation", url.Values{"code": {codeA.Get("code")}, "state": {fx.openBState}}, codeA.Get("code"))
+	callback("code with markup", url.Values{"code": {script}, "state": {fx.openBState}}, script, "alert(1)")
+	callback("code of 5000 characters", url.Values{"code": {pad(5000)}, "state": {fx.openBState}})
+	callback("code and admin_consent together", with(okQ(fx.openBState), "code", codeA.Get("code")), codeA.Get("code"))
+	callback("sign-in state answering admin consent with another tenant", with(okQ(fx.openBState), "tenant", fabrikamTenant), fx.openBState)
+	page("callback: replayed code", strings.TrimPrefix(fx.redeemedCallback, e.api), 400, "This sign-in response was already used")
 	return cs
 }
 

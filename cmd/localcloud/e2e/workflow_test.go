@@ -452,8 +452,10 @@ func TestWorkflowCallbackStates(t *testing.T) {
 		t.Fatalf("A's link after refused callbacks: %d %s", again.status, again.text())
 	}
 
-	// A's genuine callback still works, and B's is untouched by the splice.
-	if ok := e.fetch(t, "GET", cbA, nil); ok.status != 200 || !strings.Contains(ok.text(), "Thank you") {
+	// A's genuine sign-in response still works (on through admin consent),
+	// and B's is untouched by the splice.
+	e.holdContoso(t)
+	if ok := e.throughMicrosoft(t, e.fetch(t, "GET", cbA, nil), contosoAdmin, "accept"); ok.status != 200 || !strings.Contains(ok.text(), "Thank you") {
 		t.Fatalf("A's genuine callback: %d %s", ok.status, ok.text())
 	}
 	p := e.waitStatus(t, tok, idA, "active", 30*time.Second)
