@@ -1,6 +1,7 @@
 package ownership
 
 import (
+	"container/list"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -32,25 +33,67 @@ type Azure struct {
 	// retries (429/5xx honouring Retry-After) and the transport.
 	Options arm.ClientOptions
 
+	// MaxTenants bounds the cached credentials (and the tokens inside
+	// them); the least recently used is dropped first. Default
+	// DefaultMaxTenants.
+	MaxTenants int
+
 	mu    sync.Mutex
-	creds map[string]azcore.TokenCredential
+	creds map[string]*list.Element // tenant → element of lru (a cachedCredential)
+	lru   list.List                // front: most recently used
+}
+
+// DefaultMaxTenants is the default bound of Azure's credential cache: a
+// warm function that checks many tenants keeps the recent ones only.
+const DefaultMaxTenants = 128
+
+type cachedCredential struct {
+	tenant string
+	cred   azcore.TokenCredential
 }
 
 func (a *Azure) credential(tenantID string) (azcore.TokenCredential, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if c, ok := a.creds[tenantID]; ok {
-		return c, nil
+	if el, ok := a.creds[tenantID]; ok {
+		a.lru.MoveToFront(el)
+		return el.Value.(cachedCredential).cred, nil
 	}
 	c, err := a.NewCredential(tenantID)
 	if err != nil {
 		return nil, err
 	}
 	if a.creds == nil {
-		a.creds = map[string]azcore.TokenCredential{}
+		a.creds = map[string]*list.Element{}
 	}
-	a.creds[tenantID] = c
+	limit := a.MaxTenants
+	if limit <= 0 {
+		limit = DefaultMaxTenants
+	}
+	for a.lru.Len() >= limit {
+		oldest := a.lru.Back()
+		delete(a.creds, oldest.Value.(cachedCredential).tenant)
+		a.lru.Remove(oldest)
+	}
+	a.creds[tenantID] = a.lru.PushFront(cachedCredential{tenant: tenantID, cred: c})
 	return c, nil
+}
+
+// forget drops the tenant's cached credential.
+func (a *Azure) forget(tenantID string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if el, ok := a.creds[tenantID]; ok {
+		delete(a.creds, tenantID)
+		a.lru.Remove(el)
+	}
+}
+
+// cached reports how many credentials are cached.
+func (a *Azure) cached() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.lru.Len()
 }
 
 // Check acquires a token in the tenant (which also proves the tenant trusts
@@ -111,9 +154,7 @@ func anyVisible(res Result) bool {
 // reconfirm drops the tenant's cached credential and acquires a token with
 // a new one: ErrConsentRevoked when the tenant no longer trusts the app.
 func (a *Azure) reconfirm(ctx context.Context, tenantID string) error {
-	a.mu.Lock()
-	delete(a.creds, tenantID)
-	a.mu.Unlock()
+	a.forget(tenantID)
 	cred, err := a.credential(tenantID)
 	if err != nil {
 		return fmt.Errorf("credential for tenant: %w", err)
