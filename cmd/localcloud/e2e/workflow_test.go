@@ -285,6 +285,7 @@ func TestWorkflowReplayedCallback(t *testing.T) {
 
 	t.Run("reload", func(t *testing.T) {
 		t.Parallel()
+		e.holdContoso(t) // before the invitation's days start passing
 		name := wfName("WF reload")
 		id := e.create(t, tok, migrate(name, ownedSub))
 		t.Cleanup(func() { e.cancelIfOpen(t, tok, id) })
@@ -314,6 +315,7 @@ func TestWorkflowReplayedCallback(t *testing.T) {
 	})
 
 	concurrent := func(t *testing.T, label string, urls func(t *testing.T, name string) []string) {
+		e.holdContoso(t)
 		name := wfName("WF " + label)
 		id := e.create(t, tok, migrate(name, ownedSub))
 		t.Cleanup(func() { e.cancelIfOpen(t, tok, id) })
@@ -392,6 +394,7 @@ func TestWorkflowReplayedCallback(t *testing.T) {
 func TestWorkflowCallbackStates(t *testing.T) {
 	t.Parallel()
 	e := cloudFor(t, "fast")
+	e.holdContoso(t) // a day a second: hold the tenant before the invitation is sent
 	tok := e.token(t, "acct-eligible", "admin")
 	nameA, nameB, nameC := wfName("WF state A"), wfName("WF state B"), wfName("WF state C")
 	idA := e.create(t, tok, migrate(nameA, ownedSub))
@@ -531,6 +534,7 @@ func TestWorkflowExpiredAfterReminders(t *testing.T) {
 func TestWorkflowOwnershipDeadline(t *testing.T) {
 	t.Parallel()
 	e := cloudFor(t, "fast")
+	e.holdContoso(t) // a day a second: hold the tenant before the invitation is sent
 	tok := e.token(t, "acct-eligible", "admin")
 	name := wfName("WF deadline")
 	id := e.create(t, tok, migrate(name, ownedSub, missingSub))
@@ -620,6 +624,7 @@ func TestWorkflowUnknownSubscription(t *testing.T) {
 // Not parallel: consent is shared by every migration on the fast cloud.
 func TestWorkflowConsentRevoked(t *testing.T) {
 	e := cloudFor(t, "fast")
+	e.holdContoso(t) // a day a second: hold the tenant before the invitation is sent
 	tok := e.token(t, "acct-eligible", "admin")
 	name := wfName("WF revoked")
 	id := e.create(t, tok, migrate(name, ownedSub, missingSub))
