@@ -323,7 +323,7 @@ func TestRefusals(t *testing.T) {
 			}
 			before := e.stored(t)
 			resp := e.do(t, claims, id)
-			body := apitest.ExpectError(t, resp, apperr.HTTPStatus(tt.wantCode), tt.wantCode)
+			body := apitest.ExpectError(t, resp, api.HTTPStatus(tt.wantCode), tt.wantCode)
 			if !strings.Contains(body.Message, tt.wantMsg) {
 				t.Errorf("message %q lacks %q", body.Message, tt.wantMsg)
 			}

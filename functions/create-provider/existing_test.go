@@ -194,7 +194,7 @@ func TestExistingRefusals(t *testing.T) {
 			st := newFakeStore()
 			h := newHandler(st)
 			proverOf(h).err = tt.err
-			e := apitest.ExpectError(t, do(t, h, newRequest(apitest.Member("acct-eligible"), existingBody(t, nil))), apperr.HTTPStatus(tt.wantCode), tt.wantCode)
+			e := apitest.ExpectError(t, do(t, h, newRequest(apitest.Member("acct-eligible"), existingBody(t, nil))), api.HTTPStatus(tt.wantCode), tt.wantCode)
 			if tt.wantField != "" && (len(e.Details) != 1 || e.Details[0].Field != tt.wantField || e.Message == "") {
 				t.Errorf("details = %+v", e.Details)
 			}
@@ -203,7 +203,7 @@ func TestExistingRefusals(t *testing.T) {
 			}
 		})
 	}
-	if s := apperr.HTTPStatus(apperr.InvalidClientSecret); s != 422 {
+	if s := api.HTTPStatus(apperr.InvalidClientSecret); s != 422 {
 		t.Fatalf("invalid_client_secret is %d, want 422", s)
 	}
 }
@@ -244,7 +244,7 @@ func TestExistingNothingStoredOnFailure(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			apitest.ExpectError(t, resp, apperr.HTTPStatus(tt.wantCode), tt.wantCode)
+			apitest.ExpectError(t, resp, api.HTTPStatus(tt.wantCode), tt.wantCode)
 			if st.count() != 0 {
 				t.Fatalf("%d providers stored", st.count())
 			}

@@ -430,7 +430,7 @@ func TestHandleErrors(t *testing.T) {
 			}
 			h := newHandler(st)
 			resp := do(t, h, tt.req)
-			e := apitest.ExpectError(t, resp, apperr.HTTPStatus(tt.wantCode), tt.wantCode)
+			e := apitest.ExpectError(t, resp, api.HTTPStatus(tt.wantCode), tt.wantCode)
 			if n := len(starterOf(h).started()); n != 0 {
 				t.Errorf("a refused request started %d executions", n)
 			}

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/partnercloud/azure/shared/api"
 	"github.com/partnercloud/azure/shared/api/apitest"
 	"github.com/partnercloud/azure/shared/apperr"
 )
@@ -47,7 +48,7 @@ func FuzzIdempotencyKey(f *testing.F) {
 			}
 		default:
 			var e *apperr.Error
-			if !errors.As(err, &e) || e.Code != apperr.InvalidRequest || apperr.HTTPStatus(e.Code) != 400 || has || key != "" {
+			if !errors.As(err, &e) || e.Code != apperr.InvalidRequest || api.HTTPStatus(e.Code) != 400 || has || key != "" {
 				t.Fatalf("invalid key %q: %q %v %v", value, key, has, err)
 			}
 			if len(e.Details) != 1 || e.Details[0].Field != "Idempotency-Key" {

@@ -183,7 +183,7 @@ func TestRefusals(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newEnv(t, id, tt.option, tt.status)
-			apitest.ExpectError(t, e.do(t, tt.claims, tt.path), apperr.HTTPStatus(tt.wantCode), tt.wantCode)
+			apitest.ExpectError(t, e.do(t, tt.claims, tt.path), api.HTTPStatus(tt.wantCode), tt.wantCode)
 			if !e.exists(t) || len(e.secrets.deletes) != 0 {
 				t.Fatalf("a refused delete changed something: exists %v, secret deletions %v", e.exists(t), e.secrets.deletes)
 			}

@@ -89,7 +89,7 @@ func TestHandle(t *testing.T) {
 				t.Fatal(err)
 			}
 			if tt.wantCode != "" {
-				e := apitest.ExpectError(t, resp, apperr.HTTPStatus(tt.wantCode), tt.wantCode)
+				e := apitest.ExpectError(t, resp, api.HTTPStatus(tt.wantCode), tt.wantCode)
 				if tt.wantCode == apperr.NotFound && strings.Contains(resp.Body, "acct-1") {
 					t.Errorf("404 reveals the owner: %s", e.Message)
 				}

@@ -90,7 +90,7 @@ func TestHandle(t *testing.T) {
 				t.Fatal(err)
 			}
 			if tt.wantCode != "" {
-				apitest.ExpectError(t, resp, apperr.HTTPStatus(tt.wantCode), tt.wantCode)
+				apitest.ExpectError(t, resp, api.HTTPStatus(tt.wantCode), tt.wantCode)
 				return
 			}
 			var body listBody

@@ -112,7 +112,7 @@ func TestHandle(t *testing.T) {
 				t.Fatal(err)
 			}
 			if tt.wantCode != "" {
-				e := apitest.ExpectError(t, resp, apperr.HTTPStatus(tt.wantCode), tt.wantCode)
+				e := apitest.ExpectError(t, resp, api.HTTPStatus(tt.wantCode), tt.wantCode)
 				var fields []string
 				for _, d := range e.Details {
 					fields = append(fields, d.Field)

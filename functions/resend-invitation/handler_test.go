@@ -345,7 +345,7 @@ func TestRefusals(t *testing.T) {
 				claims = apitest.Member("acct-1")
 			}
 			resp := e.doID(t, claims, id)
-			body := apitest.ExpectError(t, resp, apperr.HTTPStatus(tt.wantCode), tt.wantCode)
+			body := apitest.ExpectError(t, resp, api.HTTPStatus(tt.wantCode), tt.wantCode)
 			if got := resp.Headers["Retry-After"]; got != tt.wantRetry {
 				t.Errorf("Retry-After = %q, want %q", got, tt.wantRetry)
 			}

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/partnercloud/azure/shared/api"
 	"github.com/partnercloud/azure/shared/apperr"
 )
 
@@ -51,7 +52,7 @@ func TestIneligibility(t *testing.T) {
 func TestIneligibleError(t *testing.T) {
 	reasons := []Reason{NotBillable, IsReseller, ResellerCustomer, NoUSOffice, DemoAccount, InternalAccount}
 	e := IneligibleError(reasons, "help@partner.example")
-	if e.Code != apperr.Ineligible || apperr.HTTPStatus(e.Code) != 422 {
+	if e.Code != apperr.Ineligible || api.HTTPStatus(e.Code) != 422 {
 		t.Fatalf("code = %s", e.Code)
 	}
 	if !strings.Contains(e.Message, "help@partner.example") {

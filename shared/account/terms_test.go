@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/partnercloud/azure/shared/api"
 	"github.com/partnercloud/azure/shared/apperr"
 	"github.com/partnercloud/azure/shared/config"
 )
@@ -46,8 +47,8 @@ func TestCheckRequest(t *testing.T) {
 				if !ok || e.Code != tt.wantCode {
 					t.Fatalf("err = %v, want %s", err, tt.wantCode)
 				}
-				if apperr.HTTPStatus(e.Code) != 428 {
-					t.Errorf("status = %d", apperr.HTTPStatus(e.Code))
+				if api.HTTPStatus(e.Code) != 428 {
+					t.Errorf("status = %d", api.HTTPStatus(e.Code))
 				}
 				fields := map[string]bool{}
 				for _, d := range e.Details {

@@ -249,7 +249,7 @@ type errorBody struct {
 // internal error is logged, never returned.
 func Error(req Request, err error) Response {
 	e := apperr.As(err)
-	status := apperr.HTTPStatus(e.Code)
+	status := HTTPStatus(e.Code)
 	body := map[string]any{"code": e.Code, "message": e.Message, "requestId": RequestID(req)}
 	details := e.Details
 	if details == nil {
@@ -301,7 +301,7 @@ func Handle(h HandlerFunc) func(context.Context, Request) (Response, error) {
 			if e.Code == apperr.Internal {
 				level = slog.LevelError
 			}
-			log.Log(ctx, level, "request failed", "code", e.Code, "status", apperr.HTTPStatus(e.Code), "error", e.Error())
+			log.Log(ctx, level, "request failed", "code", e.Code, "status", HTTPStatus(e.Code), "error", e.Error())
 			return Error(req, e), nil
 		}
 		log.Info("request served", "status", resp.StatusCode)

@@ -79,7 +79,7 @@ func FuzzCallerFrom(f *testing.F) {
 		c, err := CallerFrom(req)
 		if err != nil {
 			var e *apperr.Error
-			if !errors.As(err, &e) || e.Code != apperr.Unauthenticated || apperr.HTTPStatus(e.Code) != http.StatusUnauthorized {
+			if !errors.As(err, &e) || e.Code != apperr.Unauthenticated || HTTPStatus(e.Code) != http.StatusUnauthorized {
 				t.Fatalf("error %v, want unauthenticated", err)
 			}
 			if ValidAccountID(strings.TrimSpace(accountID)) && validClaimID(strings.TrimSpace(sub), MaxUserIDLen) {

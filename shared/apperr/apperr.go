@@ -1,15 +1,21 @@
-// Package apperr is the one error type of the product: a code the client can act
-// on, a message safe to show, optional details, and the internal cause (logged,
-// never returned). Codes map to HTTP status in exactly one place: HTTPStatus.
+// Package apperr is the one error type of the product: a code that says what
+// went wrong, a message safe to show, optional details, and the internal
+// cause (logged, never returned).
+//
+// The codes are neutral: the domain packages and the adapters (store, mail,
+// ownership, partnercenter) speak only in them. Two adapters translate them,
+// each in one table: shared/api to an HTTP status (api.HTTPStatus), and
+// shared/workflow to the error name the state machines' Retry and Catch match
+// (workflow.Named).
 package apperr
 
 import (
 	"errors"
 	"fmt"
-	"net/http"
 )
 
-// Code is a stable, machine-readable error code (spec §4).
+// Code is a stable, machine-readable error code. The codes an HTTP client can
+// receive are the "code" of the API's error body and never change.
 type Code string
 
 const (
@@ -44,46 +50,29 @@ const (
 	AzureUnavailable Code = "azure_unavailable"
 	// DomainTaken: the onmicrosoft.com domain prefix of option new is in use.
 	DomainTaken Code = "domain_taken"
+
+	// Unavailable: a service the product calls (email, storage) throttled
+	// or failed for a passing reason; the same request may succeed later.
+	Unavailable Code = "unavailable"
+	// Timeout: a step took longer than it may.
+	Timeout Code = "timeout"
+	// Rejected: a service refused a request for good (Partner Center);
+	// repeating it will not help.
+	Rejected Code = "rejected"
+	// EmailRejected: the mail service refused a message for good (an
+	// address that cannot receive email from the partner).
+	EmailRejected Code = "email_rejected"
+
+	// How a migration stops before it is active, and the waits on its way.
+	ConsentDeclined           Code = "consent_declined"            // the customer's administrator declined
+	InvitationExpired         Code = "invitation_expired"          // nobody consented before the invitation expired
+	ConsentRevoked            Code = "consent_revoked"             // the customer tenant no longer trusts the partner application
+	OwnershipPending          Code = "ownership_pending"           // a subscription still lacks Owner for the partner: check again later
+	OwnershipDeadlineExceeded Code = "ownership_deadline_exceeded" // Owner was not granted in time
+	TenantAlreadyConnected    Code = "tenant_already_connected"    // another organization's provider connects the tenant
+	SubscriptionPending       Code = "subscription_pending"        // a new customer's Azure plan has no subscription yet
+	AddressInvalid            Code = "address_invalid"             // Partner Center refused the company's address
 )
-
-// statusByCode is the single mapping from code to HTTP status.
-var statusByCode = map[Code]int{
-	InvalidRequest:      http.StatusBadRequest,
-	Unauthenticated:     http.StatusUnauthorized,
-	AdminRequired:       http.StatusForbidden,
-	OperatorRequired:    http.StatusForbidden,
-	NotFound:            http.StatusNotFound,
-	MethodNotAllowed:    http.StatusMethodNotAllowed,
-	NameTaken:           http.StatusConflict,
-	DomainTaken:         http.StatusConflict,
-	MigrationInProgress: http.StatusConflict,
-	InvalidState:        http.StatusConflict,
-	IdempotencyConflict: http.StatusConflict,
-	BodyTooLarge:        http.StatusRequestEntityTooLarge,
-	UnsupportedMedia:    http.StatusUnsupportedMediaType,
-	Ineligible:          http.StatusUnprocessableEntity,
-	TermsNotAccepted:    http.StatusPreconditionRequired,
-	TermsOutdated:       http.StatusPreconditionRequired,
-	TooManyRequests:     http.StatusTooManyRequests,
-	NotImplemented:      http.StatusNotImplemented,
-	Internal:            http.StatusInternalServerError,
-
-	InvalidClientSecret:      http.StatusUnprocessableEntity,
-	TenantNotFound:           http.StatusUnprocessableEntity,
-	AppNotFound:              http.StatusUnprocessableEntity,
-	CredentialsRejected:      http.StatusUnprocessableEntity,
-	SubscriptionNotFound:     http.StatusUnprocessableEntity,
-	SubscriptionAccessDenied: http.StatusUnprocessableEntity,
-	AzureUnavailable:         http.StatusServiceUnavailable,
-}
-
-// HTTPStatus returns the HTTP status for a code; unknown codes are 500.
-func HTTPStatus(c Code) int {
-	if s, ok := statusByCode[c]; ok {
-		return s
-	}
-	return http.StatusInternalServerError
-}
 
 // Detail is one entry of an error's details: a field problem or a reason code.
 type Detail struct {

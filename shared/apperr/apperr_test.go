@@ -2,45 +2,8 @@ package apperr
 
 import (
 	"errors"
-	"net/http"
 	"testing"
 )
-
-func TestHTTPStatus(t *testing.T) {
-	tests := []struct {
-		code Code
-		want int
-	}{
-		{InvalidRequest, http.StatusBadRequest},
-		{Unauthenticated, http.StatusUnauthorized},
-		{AdminRequired, http.StatusForbidden},
-		{NotFound, http.StatusNotFound},
-		{NameTaken, http.StatusConflict},
-		{MigrationInProgress, http.StatusConflict},
-		{InvalidState, http.StatusConflict},
-		{BodyTooLarge, http.StatusRequestEntityTooLarge},
-		{Ineligible, http.StatusUnprocessableEntity},
-		{TermsNotAccepted, 428},
-		{TermsOutdated, 428},
-		{TooManyRequests, http.StatusTooManyRequests},
-		{Internal, http.StatusInternalServerError},
-		{InvalidClientSecret, http.StatusUnprocessableEntity},
-		{TenantNotFound, http.StatusUnprocessableEntity},
-		{AppNotFound, http.StatusUnprocessableEntity},
-		{CredentialsRejected, http.StatusUnprocessableEntity},
-		{SubscriptionNotFound, http.StatusUnprocessableEntity},
-		{SubscriptionAccessDenied, http.StatusUnprocessableEntity},
-		{AzureUnavailable, http.StatusServiceUnavailable},
-		{Code("made_up"), http.StatusInternalServerError},
-	}
-	for _, tt := range tests {
-		t.Run(string(tt.code), func(t *testing.T) {
-			if got := HTTPStatus(tt.code); got != tt.want {
-				t.Errorf("HTTPStatus(%q) = %d, want %d", tt.code, got, tt.want)
-			}
-		})
-	}
-}
 
 func TestAsHidesForeignErrors(t *testing.T) {
 	cause := errors.New("dynamodb: secret table name leaked")
@@ -67,8 +30,8 @@ func TestAsHidesForeignErrors(t *testing.T) {
 func TestUndecodable(t *testing.T) {
 	cause := errors.New("unmarshal failed, cannot unmarshal string into Go value type []provider.Subscription")
 	err := Undecodable(cause, "decode provider")
-	if err.Code != Internal || HTTPStatus(err.Code) != http.StatusInternalServerError {
-		t.Errorf("code %s, status %d; want internal, 500", err.Code, HTTPStatus(err.Code))
+	if err.Code != Internal {
+		t.Errorf("code %s; want internal", err.Code)
 	}
 	if err.Message != "An internal error occurred." {
 		t.Errorf("message %q shows more than an internal error", err.Message)

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/partnercloud/azure/shared/api"
 	"github.com/partnercloud/azure/shared/apperr"
 )
 
@@ -49,7 +50,7 @@ func FuzzListCursor(f *testing.F) {
 		_, next, err := s.ListProviders(context.Background(), "acct-1", 10, cursor)
 		if err != nil {
 			var e *apperr.Error
-			if !errors.As(err, &e) || e.Code != apperr.InvalidRequest || apperr.HTTPStatus(e.Code) != 400 {
+			if !errors.As(err, &e) || e.Code != apperr.InvalidRequest || api.HTTPStatus(e.Code) != 400 {
 				t.Fatalf("cursor %q: error %v, want invalid_request", cursor, err)
 			}
 			if len(rec.queries) != 0 {
