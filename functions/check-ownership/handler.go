@@ -59,7 +59,7 @@ func (h *Handler) Handle(ctx context.Context, in workflow.OwnershipInput) (workf
 	ctx = logging.With(ctx, log)
 	p, err := h.Store.GetProvider(ctx, in.AccountID, in.ProviderID)
 	if err != nil {
-		return workflow.OwnershipOutput{}, workflow.StoreError(err)
+		return workflow.OwnershipOutput{}, workflow.Named(err)
 	}
 	if p.Status.Terminal() {
 		return workflow.OwnershipOutput{}, &workflow.InvalidInput{Reason: fmt.Sprintf("provider is %s", p.Status)}
@@ -95,7 +95,7 @@ func (h *Handler) Handle(ctx context.Context, in workflow.OwnershipInput) (workf
 		return apply(q, res, len(requested) == 0, now, h.Deadline)
 	})
 	if err != nil {
-		return workflow.OwnershipOutput{}, workflow.StoreError(err)
+		return workflow.OwnershipOutput{}, workflow.Named(err)
 	}
 	log.Info("ownership checked", "subscriptions", len(res.Subscriptions), "all_owned", res.AllOwned())
 	if res.AllOwned() {
@@ -202,7 +202,7 @@ func (h *Handler) notify(ctx context.Context, p *provider.Provider, now time.Tim
 		return nil
 	})
 	if err != nil {
-		return workflow.StoreError(err)
+		return workflow.Named(err)
 	}
 	if !claimed {
 		return nil

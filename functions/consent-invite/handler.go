@@ -64,7 +64,7 @@ func (h *Handler) Handle(ctx context.Context, in workflow.InviteInput) (workflow
 
 	p, err := h.Store.GetProvider(ctx, in.AccountID, in.ProviderID)
 	if err != nil {
-		return workflow.InviteOutput{}, workflow.StoreError(err)
+		return workflow.InviteOutput{}, workflow.Named(err)
 	}
 	switch {
 	case p.Status == provider.StatusAwaitingOwnerAccess || p.Status == provider.StatusActive:
@@ -105,7 +105,7 @@ func (h *Handler) Handle(ctx context.Context, in workflow.InviteInput) (workflow
 		if apperr.Is(err, apperr.InvalidState) {
 			return h.closed(ctx, p.Invitation.Hash, in.TaskToken)
 		}
-		return workflow.InviteOutput{}, workflow.StoreError(err)
+		return workflow.InviteOutput{}, workflow.Named(err)
 	}
 	if action == consent.ActionWait {
 		log.Info("invitation task token renewed; nothing to send")
@@ -154,7 +154,7 @@ func (h *Handler) Handle(ctx context.Context, in workflow.InviteInput) (workflow
 		return nil
 	})
 	if err != nil {
-		return workflow.InviteOutput{}, workflow.StoreError(err)
+		return workflow.InviteOutput{}, workflow.Named(err)
 	}
 	if !claimed {
 		log.Info("email already sent by another run")
@@ -192,7 +192,7 @@ func (h *Handler) unclaim(ctx context.Context, p *provider.Provider, action cons
 func (h *Handler) closed(ctx context.Context, hash, token string) (workflow.InviteOutput, error) {
 	rec, err := h.Store.GetInvitation(ctx, hash)
 	if err != nil {
-		return workflow.InviteOutput{}, workflow.StoreError(err)
+		return workflow.InviteOutput{}, workflow.Named(err)
 	}
 	switch rec.Status {
 	case consent.StatusConsented:
@@ -202,7 +202,7 @@ func (h *Handler) closed(ctx context.Context, hash, token string) (workflow.Invi
 			q.RecordConsent(rec.TenantID, "", h.Now())
 			return nil
 		}); err != nil {
-			return workflow.InviteOutput{}, workflow.StoreError(err)
+			return workflow.InviteOutput{}, workflow.Named(err)
 		}
 		if err := h.Tasks.Succeed(ctx, token, workflow.ConsentResult{TenantID: rec.TenantID}); err != nil && !errors.Is(err, workflow.ErrTaskGone) {
 			return workflow.InviteOutput{}, &workflow.TransientError{Reason: "resume after recorded consent failed"}
@@ -238,7 +238,7 @@ func (h *Handler) ensureNonce(ctx context.Context, p *provider.Provider) (*provi
 		return nil
 	})
 	if err != nil {
-		return nil, workflow.StoreError(err)
+		return nil, workflow.Named(err)
 	}
 	return q, nil
 }

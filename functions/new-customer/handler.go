@@ -61,7 +61,7 @@ func (h *Handler) Handle(ctx context.Context, in workflow.NewCustomerInput) (wor
 	ctx = logging.With(ctx, log)
 	p, err := h.Store.GetProvider(ctx, in.AccountID, in.ProviderID)
 	if err != nil {
-		return workflow.NewCustomerOutput{}, workflow.StoreError(err)
+		return workflow.NewCustomerOutput{}, workflow.Named(err)
 	}
 	switch {
 	case p.Option != provider.OptionNew || p.Company == nil:
@@ -236,5 +236,5 @@ func classify(err error) error {
 	case errors.Is(err, partnercenter.ErrUnavailable):
 		return &workflow.TransientError{Reason: "Partner Center is unavailable"}
 	}
-	return workflow.StoreError(err)
+	return workflow.Named(err)
 }

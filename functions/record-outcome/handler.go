@@ -95,12 +95,12 @@ func (h *Handler) Handle(ctx context.Context, in workflow.OutcomeInput) (workflo
 		return nil
 	})
 	if err != nil {
-		return workflow.OutcomeOutput{}, workflow.StoreError(err)
+		return workflow.OutcomeOutput{}, workflow.Named(err)
 	}
 	if in.Outcome != provider.StatusActive && p.Invitation != nil && p.Invitation.Hash != "" {
 		closeAs := map[provider.Status]consent.Status{provider.StatusDeclined: consent.StatusDeclined, provider.StatusExpired: consent.StatusExpired, provider.StatusFailed: consent.StatusCancelled}[in.Outcome]
 		if _, err := h.Store.CloseInvitation(ctx, p.Invitation.Hash, closeAs, ""); err != nil && !apperr.Is(err, apperr.InvalidState) {
-			return workflow.OutcomeOutput{}, workflow.StoreError(err)
+			return workflow.OutcomeOutput{}, workflow.Named(err)
 		}
 	}
 	if p.Status == in.Outcome && !p.OutcomeEmailSent {
@@ -194,7 +194,7 @@ func (h *Handler) email(ctx context.Context, p *provider.Provider) error {
 		return nil
 	})
 	if err != nil {
-		return workflow.StoreError(err)
+		return workflow.Named(err)
 	}
 	if !claimed || p.RequesterEmail == "" {
 		return nil

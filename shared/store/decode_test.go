@@ -220,7 +220,7 @@ func TestListProvidersSkipsUndecodableItems(t *testing.T) {
 	if !apperr.Is(err, apperr.Internal) || !errors.Is(err, apperr.ErrUndecodable) {
 		t.Fatalf("GetProvider of the bad item: %v; want internal, undecodable", err)
 	}
-	if name := workflow.ErrorName(workflow.StoreError(err)); name != "UndecodableData" {
+	if name := workflow.ErrorName(workflow.Named(err)); name != "UndecodableData" {
 		t.Errorf("a task reading it fails with %s, want UndecodableData", name)
 	}
 	_, err = s.UpdateProvider(ctx, "acct-1", badValue, func(*provider.Provider) error { return nil })

@@ -88,7 +88,8 @@ func (e *Executions) Start(ctx context.Context, in Input) (string, error) {
 
 // Stop stops an execution; one that already ended or never existed is fine.
 func (e *Executions) Stop(ctx context.Context, executionARN, cause string) error {
-	_, err := e.Client.StopExecution(ctx, &sfn.StopExecutionInput{ExecutionArn: aws.String(executionARN), Error: aws.String("Cancelled"), Cause: aws.String(cause)})
+	name := ErrorName(&Cancelled{})
+	_, err := e.Client.StopExecution(ctx, &sfn.StopExecutionInput{ExecutionArn: aws.String(executionARN), Error: aws.String(name), Cause: aws.String(cause)})
 	var missing *types.ExecutionDoesNotExist
 	if errors.As(err, &missing) {
 		return nil

@@ -1,19 +1,19 @@
-// Package workflow holds the typed contracts of the migration state machine
-// (statemachine/migration.asl.json): the JSON each task receives and returns,
-// and the named errors its Retry and Catch rules match.
+// Package workflow is the adapter of the state machines
+// (statemachine/migration.asl.json, statemachine/new-customer.asl.json): the
+// JSON each task receives and returns, the task wrapper every task function
+// runs in (Run), the named errors their Retry and Catch rules match and the
+// one table that names the product's neutral error codes (Named), and the
+// Step Functions calls (Tasks, Executions).
 //
 // A Lambda function error's Go type name becomes its errorType, and Step
-// Functions matches Retry/Catch on that name; so each error here is its own
-// type and the type names are part of the contract with the definition.
+// Functions matches Retry/Catch on that name; so each named error is its own
+// type and the type names are part of the contract with the definitions.
 package workflow
 
 import (
-	"errors"
 	"fmt"
-	"strings"
 	"time"
 
-	"github.com/partnercloud/azure/shared/apperr"
 	"github.com/partnercloud/azure/shared/provider"
 )
 
@@ -28,11 +28,36 @@ type Input struct {
 	ProviderID string `json:"providerId"`
 }
 
+// Validate checks the provider reference every task needs.
+func (in Input) Validate() error {
+	if in.AccountID == "" || in.ProviderID == "" {
+		return &InvalidInput{Reason: "accountId and providerId are required"}
+	}
+	return nil
+}
+
+func (in Input) ref() Input { return in }
+
 // InviteInput is what AwaitConsent passes to the consent invitation function.
 type InviteInput struct {
 	Input
 	TaskToken    string `json:"taskToken"`
 	ExecutionARN string `json:"executionArn"`
+}
+
+// Validate checks the provider reference and the task token to keep.
+func (in InviteInput) Validate() error {
+	if err := in.Input.Validate(); err != nil {
+		return err
+	}
+	if in.TaskToken == "" {
+		return &InvalidInput{Reason: "taskToken is required"}
+	}
+	return nil
+}
+
+func (in InviteInput) logAttrs() []any {
+	return []any{"provider_id", in.ProviderID, "execution_arn", in.ExecutionARN}
 }
 
 // InviteOutput is what the invitation function returns (ignored by the
@@ -52,6 +77,10 @@ type OwnershipInput struct {
 	Input
 	TenantID     string `json:"tenantId"`
 	ExecutionARN string `json:"executionArn"`
+}
+
+func (in OwnershipInput) logAttrs() []any {
+	return []any{"provider_id", in.ProviderID, "execution_arn", in.ExecutionARN}
 }
 
 // OwnershipOutput is the ownership check's result when every subscription is owned.
@@ -78,6 +107,22 @@ type NewCustomerInput struct {
 	ExecutionARN string `json:"executionArn"`
 }
 
+// Validate checks the provider reference and the step.
+func (in NewCustomerInput) Validate() error {
+	if err := in.Input.Validate(); err != nil {
+		return err
+	}
+	switch in.Step {
+	case StepValidateAddress, StepCreateCustomer, StepAgreement, StepOrder, StepWaitSubscription:
+		return nil
+	}
+	return &InvalidInput{Reason: fmt.Sprintf("unknown step %q", in.Step)}
+}
+
+func (in NewCustomerInput) logAttrs() []any {
+	return []any{"provider_id", in.ProviderID, "execution_arn", in.ExecutionARN, "step", in.Step}
+}
+
 // NewCustomerOutput is a step's result: the customer's tenant once created,
 // and the Azure plan's subscriptions once they appeared. The initial admin
 // password is never part of it.
@@ -102,85 +147,25 @@ type OutcomeInput struct {
 	ExecutionARN string          `json:"executionArn"`
 }
 
+// Validate checks the provider reference and that the outcome is one a
+// migration ends in.
+func (in OutcomeInput) Validate() error {
+	if err := in.Input.Validate(); err != nil {
+		return err
+	}
+	switch in.Outcome {
+	case provider.StatusActive, provider.StatusDeclined, provider.StatusExpired, provider.StatusFailed:
+		return nil
+	}
+	return &InvalidInput{Reason: fmt.Sprintf("unknown outcome %q", in.Outcome)}
+}
+
+func (in OutcomeInput) logAttrs() []any {
+	return []any{"provider_id", in.ProviderID, "execution_arn", in.ExecutionARN, "outcome", in.Outcome}
+}
+
 // OutcomeOutput is the provider's status after the outcome was recorded.
 type OutcomeOutput struct {
 	Status provider.Status `json:"status"`
 }
 
-// Named errors. Their type names are matched by the definition.
-type (
-	// TransientError is worth retrying: throttling, a 5xx, a timeout.
-	TransientError struct{ Reason string }
-	// InvitationExpired ends the consent wait: the invitation's expiry passed.
-	InvitationExpired struct{ Reason string }
-	// ConsentDeclined is the SendTaskFailure error when the administrator declines.
-	ConsentDeclined struct{ Reason string }
-	// OwnershipPending means some subscription still lacks Owner: check again later.
-	OwnershipPending struct{ Reason string }
-	// OwnershipDeadlineExceeded ends the ownership wait as failed.
-	OwnershipDeadlineExceeded struct{ Reason string }
-	// ConsentRevoked means the customer tenant no longer trusts the partner app.
-	ConsentRevoked struct{ Reason string }
-	// EmailRejected means SES refused the address for good.
-	EmailRejected struct{ Reason string }
-	// SubscriptionPending means the Azure plan's subscription has not
-	// appeared yet: list again later.
-	SubscriptionPending struct{ Reason string }
-	// DomainTaken means the new customer's onmicrosoft.com domain is in use.
-	DomainTaken struct{ Reason string }
-	// AddressInvalid means Partner Center refused the company's address.
-	AddressInvalid struct{ Reason string }
-	// PartnerCenterRejected means Partner Center refused a request for good.
-	PartnerCenterRejected struct{ Reason string }
-	// InvalidInput is a task input that cannot be processed; retrying won't help.
-	InvalidInput struct{ Reason string }
-	// UndecodableData means a stored item cannot be decoded (its shape is
-	// wrong): a permanent fault, never retried; the execution's catch-all
-	// ends it as failed.
-	UndecodableData struct{ Reason string }
-)
-
-func (e *TransientError) Error() string            { return e.Reason }
-func (e *InvitationExpired) Error() string         { return e.Reason }
-func (e *ConsentDeclined) Error() string           { return e.Reason }
-func (e *OwnershipPending) Error() string          { return e.Reason }
-func (e *OwnershipDeadlineExceeded) Error() string { return e.Reason }
-func (e *ConsentRevoked) Error() string            { return e.Reason }
-func (e *EmailRejected) Error() string             { return e.Reason }
-func (e *InvalidInput) Error() string              { return e.Reason }
-func (e *SubscriptionPending) Error() string       { return e.Reason }
-func (e *DomainTaken) Error() string               { return e.Reason }
-func (e *AddressInvalid) Error() string            { return e.Reason }
-func (e *PartnerCenterRejected) Error() string     { return e.Reason }
-func (e *UndecodableData) Error() string           { return e.Reason }
-
-// ErrorName is the Step Functions error name of err: its type name without
-// the pointer, as aws-lambda-go reports it.
-func ErrorName(err error) string {
-	return strings.TrimPrefix(fmt.Sprintf("%T", err), "*workflow.")
-}
-
-// Validate checks the provider reference every task needs.
-func (in Input) Validate() error {
-	if in.AccountID == "" || in.ProviderID == "" {
-		return &InvalidInput{Reason: "accountId and providerId are required"}
-	}
-	return nil
-}
-
-// StoreError names a storage failure for Step Functions: a product error
-// (not found, invalid state) cannot be fixed by retrying and becomes
-// InvalidInput with its safe message; a stored item that cannot be decoded
-// (apperr.ErrUndecodable) is UndecodableData, never retried (the Record*
-// states' catch-all retry has MaxAttempts 0 for it); anything else
-// (throttling, faults) is a TransientError, retried.
-func StoreError(err error) error {
-	if errors.Is(err, apperr.ErrUndecodable) {
-		return &UndecodableData{Reason: "stored data cannot be decoded"}
-	}
-	var ae *apperr.Error
-	if errors.As(err, &ae) && ae.Code != apperr.Internal {
-		return &InvalidInput{Reason: ae.Message}
-	}
-	return &TransientError{Reason: "storage temporarily unavailable"}
-}

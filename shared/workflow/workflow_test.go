@@ -1,6 +1,7 @@
 package workflow
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,9 +13,10 @@ import (
 	"testing"
 
 	"github.com/partnercloud/azure/shared/apperr"
+	"github.com/partnercloud/azure/shared/provider"
 )
 
-func TestStoreError(t *testing.T) {
+func TestNamedStoreErrors(t *testing.T) {
 	decode := errors.New("unmarshal failed, cannot unmarshal string into Go value type []provider.Subscription")
 	tests := []struct {
 		name string
@@ -29,9 +31,9 @@ func TestStoreError(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := StoreError(tt.err)
+			got := Named(tt.err)
 			if name := ErrorName(got); name != tt.want {
-				t.Errorf("StoreError(%v) is %s, want %s", tt.err, name, tt.want)
+				t.Errorf("Named(%v) is %s, want %s", tt.err, name, tt.want)
 			}
 			var transient *TransientError
 			if tt.want == "UndecodableData" && errors.As(got, &transient) {
@@ -107,6 +109,97 @@ func TestUndecodableDataIsNeverRetried(t *testing.T) {
 		}
 		if tasks == 0 {
 			t.Errorf("%s: no task states read", f)
+		}
+	}
+}
+
+// TestNamedCodes: each neutral code the state machines act on reaches them
+// under the name their definitions match, with its safe message as the
+// reason; a named error passes through, wrapped or not.
+func TestNamedCodes(t *testing.T) {
+	for code, want := range map[apperr.Code]string{
+		apperr.Unavailable:               "TransientError",
+		apperr.AzureUnavailable:          "TransientError",
+		apperr.ConsentDeclined:           "ConsentDeclined",
+		apperr.InvitationExpired:         "InvitationExpired",
+		apperr.ConsentRevoked:            "ConsentRevoked",
+		apperr.OwnershipPending:          "OwnershipPending",
+		apperr.OwnershipDeadlineExceeded: "OwnershipDeadlineExceeded",
+		apperr.EmailRejected:             "EmailRejected",
+		apperr.TenantAlreadyConnected:    "TenantAlreadyConnected",
+		apperr.MigrationInProgress:       "MigrationInProgress",
+		apperr.SubscriptionPending:       "SubscriptionPending",
+		apperr.DomainTaken:               "DomainTaken",
+		apperr.AddressInvalid:            "AddressInvalid",
+		apperr.Rejected:                  "PartnerCenterRejected",
+		apperr.InvalidState:              "InvalidInput",
+	} {
+		err := fmt.Errorf("context: %w", apperr.New(code, "a safe reason"))
+		if got := ErrorName(err); got != want {
+			t.Errorf("%s is named %s, want %s", code, got, want)
+		}
+		if name, cause := Failure(err); name != want || cause != "a safe reason" {
+			t.Errorf("Failure(%s) = %q, %q", code, name, cause)
+		}
+		if want != "TransientError" && want != "InvalidInput" && CodeOf(want) != code {
+			t.Errorf("CodeOf(%s) = %q, want %s", want, CodeOf(want), code)
+		}
+	}
+	if got := Named(fmt.Errorf("x: %w", &OwnershipPending{Reason: "r"})); ErrorName(got) != "OwnershipPending" || got.Error() != "r" {
+		t.Errorf("a wrapped named error became %T %v", got, got)
+	}
+	if CodeOf("States.Timeout") != apperr.Timeout || CodeOf("Lambda.Unknown") != "" {
+		t.Error("CodeOf of the built-in names")
+	}
+	if Named(nil) != nil {
+		t.Error("Named(nil) is not nil")
+	}
+}
+
+type inputStore struct{ err error }
+
+func (s inputStore) GetProvider(_ context.Context, accountID, providerID string) (*provider.Provider, error) {
+	if s.err != nil {
+		return nil, s.err
+	}
+	return &provider.Provider{AccountID: accountID, ID: providerID}, nil
+}
+
+// TestRun: the wrapper validates, reads the provider and names errors.
+func TestRun(t *testing.T) {
+	ctx := context.Background()
+	in := OwnershipInput{Input: Input{AccountID: "acct-1", ProviderID: "prv_1"}, ExecutionARN: "arn"}
+	step := func(_ context.Context, p *provider.Provider) (string, error) {
+		if p == nil || p.ID != "prv_1" {
+			return "", errors.New("no provider")
+		}
+		return "done", nil
+	}
+	if out, err := Run(ctx, in, inputStore{}, step); err != nil || out != "done" {
+		t.Fatalf("Run = %q, %v", out, err)
+	}
+	if _, err := Run(ctx, OwnershipInput{}, inputStore{}, step); ErrorName(err) != "InvalidInput" {
+		t.Fatalf("no reference: %v", err)
+	}
+	if _, err := Run(ctx, in, inputStore{err: apperr.New(apperr.NotFound, "The provider does not exist.")}, step); ErrorName(err) != "InvalidInput" {
+		t.Fatalf("unknown provider: %v", err)
+	}
+	if _, err := Run(ctx, in, nil, step); ErrorName(err) != "TransientError" {
+		t.Fatalf("a step's fault: %v", err)
+	}
+	for _, tt := range []struct {
+		in   Task
+		want string
+	}{
+		{InviteInput{Input: in.Input}, "InvalidInput"},
+		{InviteInput{Input: in.Input, TaskToken: "t"}, ""},
+		{OutcomeInput{Input: in.Input, Outcome: provider.StatusPendingConsent}, "InvalidInput"},
+		{OutcomeInput{Input: in.Input, Outcome: provider.StatusExpired}, ""},
+		{NewCustomerInput{Input: in.Input, Step: "dance"}, "InvalidInput"},
+		{NewCustomerInput{Input: in.Input, Step: StepOrder}, ""},
+	} {
+		if err := tt.in.Validate(); (err == nil && tt.want != "") || (err != nil && ErrorName(err) != tt.want) {
+			t.Errorf("%+v: Validate = %v, want %q", tt.in, err, tt.want)
 		}
 	}
 }
