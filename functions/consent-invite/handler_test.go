@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/partnercloud/azure/shared/account"
+	"github.com/partnercloud/azure/shared/apperr"
 	"github.com/partnercloud/azure/shared/consent"
 	"github.com/partnercloud/azure/shared/mail"
 	"github.com/partnercloud/azure/shared/provider"
@@ -197,8 +198,8 @@ func TestErrors(t *testing.T) {
 		{"cancelled provider", func(e *env) {
 			e.store.UpdateProvider(context.Background(), "acct-1", e.p.ID, func(p *provider.Provider) error { p.Status = provider.StatusCancelled; return nil })
 		}, "t", "InvalidInput"},
-		{"SES refuses the address", func(e *env) { e.mailer.err = &workflow.EmailRejected{Reason: "rejected"} }, "t", "EmailRejected"},
-		{"SES throttles", func(e *env) { e.mailer.err = &workflow.TransientError{Reason: "slow down"} }, "t", "TransientError"},
+		{"SES refuses the address", func(e *env) { e.mailer.err = apperr.New(apperr.EmailRejected, "rejected") }, "t", "EmailRejected"},
+		{"SES throttles", func(e *env) { e.mailer.err = apperr.New(apperr.Unavailable, "slow down") }, "t", "TransientError"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -214,7 +215,7 @@ func TestErrors(t *testing.T) {
 
 func TestRetryAfterMailFailureSendsTheSameLink(t *testing.T) {
 	e := newEnv(t)
-	e.mailer.err = &workflow.TransientError{Reason: "throttled"}
+	e.mailer.err = apperr.New(apperr.Unavailable, "throttled")
 	if _, err := e.run(t, "t1"); err == nil {
 		t.Fatal("expected the transient error")
 	}
@@ -245,7 +246,7 @@ func TestFailedReminderKeepsTheEarlierOne(t *testing.T) {
 		}
 	}
 	e.now = t0.Add(7 * day)
-	e.mailer.err = &workflow.TransientError{Reason: "throttled"}
+	e.mailer.err = apperr.New(apperr.Unavailable, "throttled")
 	if _, err := e.run(t, "t"); workflow.ErrorName(err) != "TransientError" {
 		t.Fatalf("failed send: %v", err)
 	}

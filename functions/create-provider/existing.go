@@ -9,7 +9,6 @@ import (
 	"github.com/partnercloud/azure/shared/api"
 	"github.com/partnercloud/azure/shared/apperr"
 	"github.com/partnercloud/azure/shared/logging"
-	"github.com/partnercloud/azure/shared/ownership"
 	"github.com/partnercloud/azure/shared/provider"
 	"github.com/partnercloud/azure/shared/secret"
 	"github.com/partnercloud/azure/shared/store"
@@ -53,7 +52,10 @@ func (h *Handler) createExisting(ctx context.Context, req api.Request, caller ap
 	err := h.Prover.Prove(pctx, cr.TenantID, cr.ClientID, cr.ClientSecret, cr.SubscriptionID)
 	cancel()
 	if err != nil {
-		return api.Response{}, proofError(err)
+		// A refusal says what to fix (422), Azure's unavailability is 503
+		// (ownership's errors), anything else internal; the cause, which
+		// never holds the secret, is logged.
+		return api.Response{}, err
 	}
 	p := newExistingProvider(caller, cr, now)
 	p.ID = store.NewProviderID(now)
@@ -115,39 +117,4 @@ func newExistingProvider(caller api.Caller, cr provider.CreateRequest, now time.
 			By: by,
 		}},
 	}
-}
-
-// proofError is the answer to refused credentials: one code per cause, with
-// what to fix. The cause (never holding the secret) is kept for the logs.
-func proofError(err error) error {
-	refusal := func(code apperr.Code, field, msg string) error {
-		e := apperr.New(code, msg, apperr.Detail{Field: field, Code: string(code), Message: msg})
-		e.Cause = err
-		return e
-	}
-	switch {
-	case errors.Is(err, ownership.ErrInvalidClientSecret):
-		return refusal(apperr.InvalidClientSecret, "clientSecret",
-			"Microsoft Entra ID refused the client secret for this application. Send the secret's value (not its id), and check that it has not expired.")
-	case errors.Is(err, ownership.ErrTenantNotFound):
-		return refusal(apperr.TenantNotFound, "tenantId",
-			"Microsoft Entra ID has no tenant with this id. Check the directory (tenant) id of the customer's tenant.")
-	case errors.Is(err, ownership.ErrAppNotFound):
-		return refusal(apperr.AppNotFound, "clientId",
-			"The tenant has no application with this client id. Check the application (client) id, and that the app is registered in this tenant.")
-	case errors.Is(err, ownership.ErrCredentialsRejected):
-		return refusal(apperr.CredentialsRejected, "clientId",
-			"Microsoft Entra ID refused these credentials. Check that the application is enabled and may sign in to this tenant.")
-	case errors.Is(err, ownership.ErrSubscriptionNotFound):
-		return refusal(apperr.SubscriptionNotFound, "subscriptionId",
-			"The subscription was not found in this tenant, or the application has no role on it. Check the subscription id, and assign the application a role (Reader at least) on the subscription.")
-	case errors.Is(err, ownership.ErrSubscriptionAccessDenied):
-		return refusal(apperr.SubscriptionAccessDenied, "subscriptionId",
-			"The application may not read this subscription. Assign it a role (Reader at least) on the subscription.")
-	case errors.Is(err, ownership.ErrUnavailable):
-		e := apperr.New(apperr.AzureUnavailable, "Microsoft Azure is not answering right now; nothing was created. Try again in a few minutes.")
-		e.Cause = err
-		return e
-	}
-	return apperr.Wrap(err, "prove the credentials")
 }

@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -232,14 +231,13 @@ func (h *Handler) email(ctx context.Context, p *provider.Provider) error {
 		return fmt.Errorf("render outcome email: %w", err)
 	}
 	if _, err := h.Mailer.Send(ctx, msg); err != nil {
-		var rejected *workflow.EmailRejected
-		if errors.As(err, &rejected) {
+		if apperr.Is(err, apperr.EmailRejected) {
 			logging.From(ctx).Error("outcome email refused by SES; not retried", "error", err.Error())
 			return nil
 		}
 		logging.From(ctx).Warn("outcome email not sent; the claim is given back for the retry", "error", err.Error())
 		h.unclaim(ctx, p, claim, linkHash)
-		return &workflow.TransientError{Reason: "the outcome email could not be sent yet"}
+		return &apperr.Error{Code: apperr.Unavailable, Message: "the outcome email could not be sent yet", Cause: err}
 	}
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/partnercloud/azure/shared/apperr"
 	"github.com/partnercloud/azure/shared/consent"
 	"github.com/partnercloud/azure/shared/mail"
 	"github.com/partnercloud/azure/shared/provider"
@@ -192,7 +193,7 @@ func (f *flakyMailer) Send(ctx context.Context, m mail.Message) (string, error) 
 // nothing more.
 func TestOutcomeEmailRetriedOnTransientFailure(t *testing.T) {
 	h, s, _, p := setup(t, provider.StatusAwaitingOwnerAccess)
-	m := &flakyMailer{failures: 1, err: &workflow.TransientError{Reason: "SES send failed (TooManyRequestsException); will retry"}}
+	m := &flakyMailer{failures: 1, err: apperr.New(apperr.Unavailable, "SES send failed (TooManyRequestsException); will retry")}
 	h.Mailer, h.PublicBaseURL = m, "https://api.partner.example"
 	ctx := context.Background()
 	if _, err := s.UpdateProvider(ctx, "acct-1", p.ID, func(q *provider.Provider) error {
@@ -235,7 +236,7 @@ func TestOutcomeEmailRetriedOnTransientFailure(t *testing.T) {
 // not retried (the outcome stands; a retry cannot help).
 func TestOutcomeEmailRefusedIsNotRetried(t *testing.T) {
 	h, _, _, p := setup(t, provider.StatusAwaitingOwnerAccess)
-	m := &flakyMailer{failures: 5, err: &workflow.EmailRejected{Reason: "rejected"}}
+	m := &flakyMailer{failures: 5, err: apperr.New(apperr.EmailRejected, "rejected")}
 	h.Mailer = m
 	in := workflow.OutcomeInput{Input: workflow.Input{AccountID: "acct-1", ProviderID: p.ID}, Outcome: provider.StatusActive}
 	for range 2 {

@@ -15,7 +15,6 @@ import (
 	"github.com/partnercloud/azure/shared/logging"
 	"github.com/partnercloud/azure/shared/mail"
 	"github.com/partnercloud/azure/shared/provider"
-	"github.com/partnercloud/azure/shared/workflow"
 )
 
 // DefaultInterval is the least time between two resends of one provider's
@@ -100,8 +99,7 @@ func (h *Handler) Handle(ctx context.Context, req api.Request) (api.Response, er
 
 	if err := h.send(ctx, p); err != nil {
 		msg := fmt.Sprintf("The consent email could not be sent. Please try again in %s.", minutes(h.Interval))
-		var rejected *workflow.EmailRejected
-		if errors.As(err, &rejected) {
+		if apperr.Is(err, apperr.EmailRejected) {
 			msg = "The consent email could not be delivered to the Azure administrator's address. Contact support with this request id."
 		}
 		log.Error("consent email resend failed; the resend slot stays claimed", "by", by, "error", err.Error())

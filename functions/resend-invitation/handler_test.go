@@ -25,7 +25,6 @@ import (
 	"github.com/partnercloud/azure/shared/provider"
 	"github.com/partnercloud/azure/shared/store"
 	"github.com/partnercloud/azure/shared/store/storetest"
-	"github.com/partnercloud/azure/shared/workflow"
 )
 
 func TestMain(m *testing.M) {
@@ -313,9 +312,9 @@ func TestRefusals(t *testing.T) {
 		// 500
 		{name: "store read fails", fail: map[string]error{"GetProvider": errors.New(apitest.Fault)}, wantCode: apperr.Internal},
 		{name: "claim write fails", fail: map[string]error{"UpdateProvider": errors.New(apitest.Fault)}, wantCode: apperr.Internal},
-		{name: "SES throttles", fail: map[string]error{"Send": &workflow.TransientError{Reason: apitest.Fault}},
+		{name: "SES throttles", fail: map[string]error{"Send": &apperr.Error{Code: apperr.Unavailable, Message: "SES send failed; will retry", Cause: errors.New(apitest.Fault)}},
 			wantCode: apperr.Internal, wantRetry: "300", wantMsg: "try again in 5 minutes"},
-		{name: "SES rejects the address", fail: map[string]error{"Send": &workflow.EmailRejected{Reason: apitest.Fault}},
+		{name: "SES rejects the address", fail: map[string]error{"Send": &apperr.Error{Code: apperr.EmailRejected, Message: "SES rejected the message", Cause: errors.New(apitest.Fault)}},
 			wantCode: apperr.Internal, wantRetry: "300", wantMsg: "could not be delivered"},
 	}
 	for _, tt := range tests {
@@ -384,7 +383,7 @@ func TestResendLimit(t *testing.T) {
 	e := newEnv(t, store.NewProviderID(t0))
 	for i := 1; i <= provider.MaxResends; i++ {
 		if i == 3 { // SES fails once: the claim still counts
-			e.mailer.err = &workflow.TransientError{Reason: apitest.Fault}
+			e.mailer.err = &apperr.Error{Code: apperr.Unavailable, Message: "SES send failed; will retry", Cause: errors.New(apitest.Fault)}
 			apitest.ExpectError(t, e.do(t, apitest.Member("acct-1")), 500, apperr.Internal)
 			e.mailer.err = nil
 			e.now = e.now.Add(DefaultInterval)

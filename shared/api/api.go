@@ -301,7 +301,8 @@ func Handle(h HandlerFunc) func(context.Context, Request) (Response, error) {
 			if e.Code == apperr.Internal {
 				level = slog.LevelError
 			}
-			log.Log(ctx, level, "request failed", "code", e.Code, "status", HTTPStatus(e.Code), "error", e.Error())
+			// err, not e: a wrapped product error keeps its context in the log.
+			log.Log(ctx, level, "request failed", "code", e.Code, "status", HTTPStatus(e.Code), "error", err.Error())
 			return Error(req, e), nil
 		}
 		log.Info("request served", "status", resp.StatusCode)

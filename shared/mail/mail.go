@@ -11,7 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2/types"
 	"github.com/aws/smithy-go"
-	"github.com/partnercloud/azure/shared/workflow"
+	"github.com/partnercloud/azure/shared/apperr"
 )
 
 // Message is one email.
@@ -37,9 +37,9 @@ type SES struct {
 	ConfigurationSet string
 }
 
-// Send sends m and returns SES's message id. Throttling and SES faults are a
-// *workflow.TransientError (Step Functions retries them); an address SES
-// refuses is a *workflow.EmailRejected (the migration fails with that reason).
+// Send sends m and returns SES's message id. Its errors are neutral: an
+// address or message SES refuses for good is apperr.EmailRejected; throttling,
+// SES faults and the network are apperr.Unavailable (worth sending again).
 func (s *SES) Send(ctx context.Context, m Message) (string, error) {
 	in := &sesv2.SendEmailInput{
 		FromEmailAddress: aws.String(s.From),
@@ -62,18 +62,18 @@ func (s *SES) Send(ctx context.Context, m Message) (string, error) {
 	return aws.ToString(out.MessageId), nil
 }
 
-// classify turns an SES error into a named workflow error.
+// classify turns an SES error into a neutral one, keeping it as the cause.
 func classify(err error) error {
 	var rejected *types.MessageRejected
 	var notVerified *types.MailFromDomainNotVerifiedException
 	var badRequest *types.BadRequestException
 	switch {
 	case errors.As(err, &rejected):
-		return &workflow.EmailRejected{Reason: "SES rejected the message: the address cannot receive email from us."}
+		return &apperr.Error{Code: apperr.EmailRejected, Message: "SES rejected the message: the address cannot receive email from us.", Cause: err}
 	case errors.As(err, &notVerified), errors.As(err, &badRequest):
-		return &workflow.EmailRejected{Reason: "SES refused the message: " + apiCode(err)}
+		return &apperr.Error{Code: apperr.EmailRejected, Message: "SES refused the message: " + apiCode(err), Cause: err}
 	}
-	return &workflow.TransientError{Reason: fmt.Sprintf("SES send failed (%s); will retry", apiCode(err))}
+	return &apperr.Error{Code: apperr.Unavailable, Message: fmt.Sprintf("SES send failed (%s); will retry", apiCode(err)), Cause: err}
 }
 
 func apiCode(err error) string {

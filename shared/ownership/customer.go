@@ -15,29 +15,43 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/resources/armsubscriptions"
+	"github.com/partnercloud/azure/shared/apperr"
 )
 
 // Refusals of a customer's own application credentials (option existing).
-// Each says what the customer must fix; none is worth retrying as is.
+// Each is a neutral error whose message says what the customer must fix,
+// and whose detail names the field of the credentials (as the create
+// request names them) to fix; none is worth retrying as is.
 var (
 	// ErrInvalidClientSecret: the secret is wrong or expired (AADSTS7000215,
 	// AADSTS7000222, or any other invalid_client answer).
-	ErrInvalidClientSecret = errors.New("ownership: the client secret is not valid for the application")
+	ErrInvalidClientSecret = refusal(apperr.InvalidClientSecret, "clientSecret",
+		"Microsoft Entra ID refused the client secret for this application. Send the secret's value (not its id), and check that it has not expired.")
 	// ErrTenantNotFound: no such tenant (AADSTS90002).
-	ErrTenantNotFound = errors.New("ownership: the tenant was not found")
+	ErrTenantNotFound = refusal(apperr.TenantNotFound, "tenantId",
+		"Microsoft Entra ID has no tenant with this id. Check the directory (tenant) id of the customer's tenant.")
 	// ErrAppNotFound: no such application in the tenant (AADSTS700016).
-	ErrAppNotFound = errors.New("ownership: the application was not found in the tenant")
+	ErrAppNotFound = refusal(apperr.AppNotFound, "clientId",
+		"The tenant has no application with this client id. Check the application (client) id, and that the app is registered in this tenant.")
 	// ErrCredentialsRejected: Microsoft Entra ID refused the token for
 	// another reason (a disabled application, say).
-	ErrCredentialsRejected = errors.New("ownership: Microsoft Entra ID refused the credentials")
+	ErrCredentialsRejected = refusal(apperr.CredentialsRejected, "clientId",
+		"Microsoft Entra ID refused these credentials. Check that the application is enabled and may sign in to this tenant.")
 	// ErrSubscriptionNotFound: the subscription does not exist in the tenant,
 	// or the application has no role that lets it see it (Resource Manager
 	// answers 404 for both).
-	ErrSubscriptionNotFound = errors.New("ownership: the subscription was not found")
+	ErrSubscriptionNotFound = refusal(apperr.SubscriptionNotFound, "subscriptionId",
+		"The subscription was not found in this tenant, or the application has no role on it. Check the subscription id, and assign the application a role (Reader at least) on the subscription.")
 	// ErrSubscriptionAccessDenied: the subscription exists but the
 	// application may not read it (403 AuthorizationFailed).
-	ErrSubscriptionAccessDenied = errors.New("ownership: the application may not read the subscription")
+	ErrSubscriptionAccessDenied = refusal(apperr.SubscriptionAccessDenied, "subscriptionId",
+		"The application may not read this subscription. Assign it a role (Reader at least) on the subscription.")
 )
+
+// refusal is a refusal of the credentials: code, and what to fix in field.
+func refusal(code apperr.Code, field, msg string) *apperr.Error {
+	return apperr.New(code, msg, apperr.Detail{Field: field, Code: string(code), Message: msg})
+}
 
 // ProveRetry are the retries of a proof: it runs inside an API request, so
 // they are few and short (429 and 5xx, honouring Retry-After up to the cap).

@@ -5,9 +5,9 @@
 package ownership
 
 import (
-	"errors"
 	"strings"
 
+	"github.com/partnercloud/azure/shared/apperr"
 	"github.com/partnercloud/azure/shared/provider"
 )
 
@@ -41,13 +41,14 @@ func (r Result) AllOwned() bool {
 	return true
 }
 
-// Errors of a check.
+// Errors of a check, neutral (apperr codes) so that the API and workflow
+// adapters can answer them; test for them with errors.Is.
 var (
 	// ErrConsentRevoked: the tenant no longer has the partner app's service
 	// principal or consent; retrying will not help.
-	ErrConsentRevoked = errors.New("ownership: the customer tenant revoked the partner's consent")
+	ErrConsentRevoked = apperr.New(apperr.ConsentRevoked, "The customer tenant no longer trusts the partner application: consent was revoked or the application removed.")
 	// ErrUnavailable: Azure throttled or failed after the bounded retries; try later.
-	ErrUnavailable = errors.New("ownership: Azure is unavailable")
+	ErrUnavailable = apperr.New(apperr.AzureUnavailable, "Microsoft Azure is not answering right now; nothing was changed. Try again in a few minutes.")
 )
 
 // IsOwner reports whether a role definition id is the built-in Owner role.

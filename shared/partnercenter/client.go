@@ -1,5 +1,5 @@
 // Package partnercenter is a client of the Partner Center REST API for the
-// calls option new makes (protocols §6): address validation, the domain
+// calls option new makes: address validation, the domain
 // availability check, customer creation, the Microsoft Customer Agreement,
 // an Azure plan through a cart and its checkout, and the customer's
 // subscriptions.
@@ -35,6 +35,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/google/uuid"
+	"github.com/partnercloud/azure/shared/apperr"
 )
 
 // DefaultEndpoint is Partner Center's API; PARTNER_CENTER_ENDPOINT overrides it.
@@ -43,18 +44,19 @@ const DefaultEndpoint = "https://api.partnercenter.microsoft.com"
 // Scope is the token scope of Partner Center's API.
 const Scope = "https://api.partnercenter.microsoft.com/.default"
 
-// Errors callers tell apart.
+// Errors callers tell apart (with errors.Is). They are neutral (apperr
+// codes), so that the workflow adapter names them for the state machine.
 var (
 	// ErrDomainTaken: the onmicrosoft.com domain is in use by another tenant.
-	ErrDomainTaken = errors.New("partnercenter: the domain is already in use")
+	ErrDomainTaken = apperr.New(apperr.DomainTaken, "the onmicrosoft.com domain is already in use")
 	// ErrInvalidAddress: address validation refused the address.
-	ErrInvalidAddress = errors.New("partnercenter: the address is not valid")
+	ErrInvalidAddress = apperr.New(apperr.AddressInvalid, "Partner Center did not accept the company's address")
 	// ErrUnavailable: Partner Center throttled or failed beyond the retries,
 	// or was not reached; worth retrying later.
-	ErrUnavailable = errors.New("partnercenter: unavailable")
+	ErrUnavailable = apperr.New(apperr.Unavailable, "Partner Center is unavailable")
 	// ErrRejected: Partner Center refused the request (a 4xx other than
 	// 429); retrying it as is will not help.
-	ErrRejected = errors.New("partnercenter: request rejected")
+	ErrRejected = apperr.New(apperr.Rejected, "Partner Center refused the request")
 )
 
 // Client calls Partner Center.
