@@ -130,7 +130,7 @@ func TestBrowserPages(t *testing.T) {
 	t.Run("landing page", func(t *testing.T) {
 		text := browse(t, bin, link, filepath.Join(shots, "landing.png"))
 		wantText(t, "landing page", text, partner, "Eligible Org", "Sign in with Microsoft",
-			"Remove an existing partner", "Accept the partner relationship", "Authorize "+partner+"'s application",
+			"Remove an existing partner", "Accept the partner relationship", "Sign in and authorize "+partner+"'s application",
 			ownedSub, missingSub, "This link expires on")
 	})
 

@@ -80,13 +80,18 @@ var (
 
 // Clouds are shared by the tests of this package: "standard" runs 2000
 // times faster than real time; "fast" runs a day a second, for the 14-day
-// expiry and the 30-day ownership deadline.
+// expiry and the 30-day ownership deadline; "faults" is for fault injection.
 var cloudConfigs = map[string]struct {
 	scale     float64
 	overrides map[string]string
 }{
 	"standard": {2000, nil},
 	"fast":     {86400, map[string]string{"STATE_TTL": "2m"}},
+	// "faults" is the fault-injection tests' own (their switches are
+	// cloud-wide): 10000 times, so the invitation's 14 days last two
+	// minutes and the sign-in states half a minute, longer than a consent
+	// slowed by retries of throttled calls.
+	"faults": {10000, map[string]string{"STATE_TTL": "100h"}},
 }
 
 func TestMain(m *testing.M) {
