@@ -70,6 +70,31 @@ func (e *Env) Int(name string, def int) int {
 	return n
 }
 
+// Invalid records that the variable's value cannot be used: why says what
+// it must be ("must be secret, certificate or assertion").
+func (e *Env) Invalid(name, why, value string) {
+	e.errs = append(e.errs, fmt.Errorf("environment variable %s %s, got %q", name, why, value))
+}
+
+// Check returns the variable's value, or def when unset, and records the
+// problem check finds with it: check returns "" for a good value, else what
+// is wrong ("must be a single address").
+func (e *Env) Check(name, def string, check func(string) string) string {
+	v := e.Optional(name, def)
+	if why := check(v); why != "" {
+		e.Invalid(name, why, v)
+	}
+	return v
+}
+
+// Add records a problem found by other means (nil is ignored); its message
+// should name the variable.
+func (e *Env) Add(err error) {
+	if err != nil {
+		e.errs = append(e.errs, err)
+	}
+}
+
 // Err returns every problem found, joined, or nil.
 func (e *Env) Err() error { return errors.Join(e.errs...) }
 

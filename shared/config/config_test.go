@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -41,5 +42,36 @@ func TestEnv(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestInvalid(t *testing.T) {
+	e := FromMap(map[string]string{"KIND": "token"})
+	e.Invalid("KIND", "must be secret or certificate", e.Optional("KIND", ""))
+	err := e.Err()
+	if err == nil || err.Error() != `environment variable KIND must be secret or certificate, got "token"` {
+		t.Fatalf("Err() = %v", err)
+	}
+}
+
+func TestCheckAndAdd(t *testing.T) {
+	e := FromMap(map[string]string{"CONTACT_EMAIL": "not an address"})
+	check := func(v string) string {
+		if v == "ok@example.com" {
+			return ""
+		}
+		return "must be a single address"
+	}
+	if got := e.Check("CONTACT_EMAIL", "ok@example.com", check); got != "not an address" {
+		t.Errorf("Check = %q", got)
+	}
+	if got := e.Check("OTHER_EMAIL", "ok@example.com", check); got != "ok@example.com" {
+		t.Errorf("Check of an unset variable = %q, want the default", got)
+	}
+	e.Add(nil)
+	e.Add(errors.New("environment variable AZURE_AUTHORITY_HOST must be an https URL"))
+	want := "environment variable CONTACT_EMAIL must be a single address, got \"not an address\"\nenvironment variable AZURE_AUTHORITY_HOST must be an https URL"
+	if err := e.Err(); err == nil || err.Error() != want {
+		t.Fatalf("Err() = %v", err)
 	}
 }
