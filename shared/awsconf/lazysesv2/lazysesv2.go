@@ -1,0 +1,39 @@
+// Package lazysesv2 is the SES v2 client of the functions, built on its
+// first call from the function's awsconf.Config (endpoint
+// AWS_ENDPOINT_URL_SESV2). It has the operations the product calls (mail.SESAPI).
+package lazysesv2
+
+import (
+	"context"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/service/sesv2"
+
+	"github.com/partnercloud/azure/shared/awsconf"
+	"github.com/partnercloud/azure/shared/config"
+	"github.com/partnercloud/azure/shared/mail"
+)
+
+// Client is a SES v2 client whose SDK client is built on the first call.
+type Client struct {
+	sendEmail func(context.Context, *sesv2.SendEmailInput, ...func(*sesv2.Options)) (*sesv2.SendEmailOutput, error)
+}
+
+// New returns a client for cfg; nothing is built until the first call.
+func New(cfg *awsconf.Config) *Client {
+	client := sync.OnceValue(func() *sesv2.Client { return sesv2.NewFromConfig(cfg.For("SESV2")) })
+	return &Client{
+		sendEmail: awsconf.Op(client, (*sesv2.Client).SendEmail),
+	}
+}
+
+// SendEmail calls sesv2.Client.SendEmail.
+func (c *Client) SendEmail(ctx context.Context, in *sesv2.SendEmailInput, opts ...func(*sesv2.Options)) (*sesv2.SendEmailOutput, error) {
+	return c.sendEmail(ctx, in, opts...)
+}
+
+// Mailer sends the product's emails through a client for cfg, from
+// MAIL_FROM (recorded in env when unset).
+func Mailer(env *config.Env, cfg *awsconf.Config) *mail.SES {
+	return &mail.SES{Client: New(cfg), From: env.Required("MAIL_FROM")}
+}
