@@ -49,7 +49,7 @@ func (s Settings) ValidateEndpoints() error {
 			continue
 		}
 		if u, err := url.Parse(e.value); err != nil || u.Scheme != "https" || u.Host == "" {
-			errs = append(errs, fmt.Errorf("environment variable %s must be an https URL", e.name))
+			errs = append(errs, fmt.Errorf("environment variable %s must be an absolute https URL", e.name))
 		}
 	}
 	return errors.Join(errs...)

@@ -1,0 +1,126 @@
+package ownership
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/partnercloud/azure/shared/config"
+)
+
+// secrets is a Secrets Manager that counts reads and fails while down.
+type secrets struct {
+	reads int
+	down  bool
+}
+
+func (s *secrets) GetSecretValue(_ context.Context, in *secretsmanager.GetSecretValueInput, _ ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error) {
+	s.reads++
+	if s.down {
+		return nil, errors.New("secrets manager unavailable")
+	}
+	return &secretsmanager.GetSecretValueOutput{SecretString: aws.String("s3cret-of-" + aws.ToString(in.SecretId))}, nil
+}
+
+func partnerEnv(extra map[string]string) *config.Env {
+	m := map[string]string{"AZURE_CLIENT_ID": "app", "PARTNER_CREDENTIAL_SECRET_ARN": "arn:partner"}
+	for k, v := range extra {
+		m[k] = v
+	}
+	return config.FromMap(m)
+}
+
+func TestPartnerReadsTheSecretOnFirstUseOnce(t *testing.T) {
+	sm := &secrets{}
+	env := partnerEnv(nil)
+	p := PartnerFromEnv(env, sm)
+	if err := env.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.NewCredential("tenant-a"); err != nil {
+		t.Fatal(err)
+	}
+	p.Azure()
+	if sm.reads != 0 {
+		t.Fatalf("%d secret reads before first use", sm.reads)
+	}
+	for range 3 {
+		s, err := p.Load(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(s.Secret) != "s3cret-of-arn:partner" || s.ClientID != "app" {
+			t.Fatalf("settings %+v", s)
+		}
+	}
+	if _, err := p.factory.Get(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if sm.reads != 1 {
+		t.Fatalf("%d secret reads, want 1", sm.reads)
+	}
+}
+
+// A token request while Secrets Manager is down fails (the callers treat
+// it as Azure being unavailable); the next one reads the secret again.
+func TestPartnerCredentialRetriesTheSecret(t *testing.T) {
+	sm := &secrets{down: true}
+	p := PartnerFromEnv(partnerEnv(nil), sm)
+	cred, _ := p.NewCredential("tenant-a")
+	_, err := cred.GetToken(context.Background(), policy.TokenRequestOptions{Scopes: []string{"https://management.azure.com/.default"}})
+	if err == nil || !strings.Contains(err.Error(), "PARTNER_CREDENTIAL_SECRET_ARN") {
+		t.Fatalf("GetToken = %v, want the secret's error", err)
+	}
+	sm.down = false
+	if _, err := p.factory.Get(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if sm.reads != 2 {
+		t.Fatalf("%d secret reads, want 2 (the failed one and its retry)", sm.reads)
+	}
+}
+
+func TestPartnerFromEnvNamesProblems(t *testing.T) {
+	tests := []struct {
+		name string
+		env  map[string]string
+		want []string
+	}{
+		{"nothing set", map[string]string{"AZURE_CLIENT_ID": "", "PARTNER_CREDENTIAL_SECRET_ARN": ""}, []string{"AZURE_CLIENT_ID", "PARTNER_CREDENTIAL_SECRET_ARN"}},
+		{"unknown kind", map[string]string{"AZURE_CREDENTIAL_KIND": "password"}, []string{`AZURE_CREDENTIAL_KIND must be secret, certificate or assertion, got "password"`}},
+		{"assertion without file", map[string]string{"AZURE_CREDENTIAL_KIND": KindAssertion, "PARTNER_CREDENTIAL_SECRET_ARN": ""}, []string{"AZURE_FEDERATED_TOKEN_FILE"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := partnerEnv(tt.env)
+			PartnerFromEnv(env, &secrets{})
+			err := env.Err()
+			for _, w := range tt.want {
+				if err == nil || !strings.Contains(err.Error(), w) {
+					t.Errorf("error %v does not say %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+// With workload identity federation there is no secret to read.
+func TestPartnerAssertionReadsNoSecret(t *testing.T) {
+	sm := &secrets{}
+	env := partnerEnv(map[string]string{"AZURE_CREDENTIAL_KIND": KindAssertion, "AZURE_FEDERATED_TOKEN_FILE": "/var/run/token", "PARTNER_CREDENTIAL_SECRET_ARN": ""})
+	p := PartnerFromEnv(env, sm)
+	if err := env.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.factory.Get(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if sm.reads != 0 {
+		t.Fatalf("%d secret reads for an assertion credential", sm.reads)
+	}
+}
