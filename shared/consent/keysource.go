@@ -1,0 +1,32 @@
+package consent
+
+import (
+	"context"
+
+	"github.com/partnercloud/azure/shared/config"
+	"github.com/partnercloud/azure/shared/lazy"
+	"github.com/partnercloud/azure/shared/secret"
+)
+
+// KeySource gives the signing key to the requests that need one. A Key is
+// its own source (tests, tools); KeyFromEnv reads it from Secrets Manager on
+// first use.
+type KeySource interface {
+	SigningKey(ctx context.Context) (Key, error)
+}
+
+// SigningKey returns k.
+func (k Key) SigningKey(context.Context) (Key, error) { return k, nil }
+
+// KeyFromEnv is the key in the secret SIGNING_KEY_SECRET_ARN (recorded in
+// env when unset), read on the first SigningKey and kept for the life of
+// the function. A read that fails is that request's error; the next
+// SigningKey reads again.
+func KeyFromEnv(env *config.Env, sm secret.GetAPI) KeySource {
+	arn := env.Required("SIGNING_KEY_SECRET_ARN")
+	return secretKey{lazy.New(func(ctx context.Context) (Key, error) { return LoadKey(ctx, sm, arn) })}
+}
+
+type secretKey struct{ v *lazy.Value[Key] }
+
+func (s secretKey) SigningKey(ctx context.Context) (Key, error) { return s.v.Get(ctx) }
