@@ -4,63 +4,28 @@
 package main
 
 import (
-	"context"
-	"os"
 	"time"
 
-	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	"github.com/aws/aws-sdk-go-v2/service/sesv2"
-	"github.com/partnercloud/azure/shared/awsconf"
-
-	"github.com/partnercloud/azure/shared/config"
-	"github.com/partnercloud/azure/shared/logging"
+	"github.com/partnercloud/azure/shared/awsconf/lazydynamodb"
+	"github.com/partnercloud/azure/shared/awsconf/lazysecretsmanager"
+	"github.com/partnercloud/azure/shared/awsconf/lazysesv2"
 	"github.com/partnercloud/azure/shared/mail"
 	"github.com/partnercloud/azure/shared/ownership"
-	"github.com/partnercloud/azure/shared/store"
-)
-
-var (
-	_ Store            = (*store.Store)(nil)
-	_ OwnershipChecker = (*ownership.Azure)(nil)
-	_ Mailer           = (*mail.SES)(nil)
+	"github.com/partnercloud/azure/shared/startup"
 )
 
 func main() {
-	log := logging.Setup(nil)
-	ctx := context.Background()
-	env := config.FromOS()
-	table := env.Required("TABLE_NAME")
-	from := env.Required("MAIL_FROM")
-	reps := env.Required("REPRESENTATIVES_EMAIL")
-	deadline := env.Duration("OWNERSHIP_DEADLINE", 30*24*time.Hour)
-	warning := env.Duration("OWNERSHIP_WARNING", 36*time.Hour)
-	brand := mail.BrandFromEnv(env)
-	cfg, err := awsconf.Load(ctx)
-	if err != nil {
-		log.Error("AWS configuration", "error", err.Error())
-		os.Exit(1)
-	}
-	settings, err := ownership.SettingsFromEnv(ctx, env, secretsmanager.NewFromConfig(cfg))
-	if err != nil {
-		log.Error("invalid configuration", "error", err.Error())
-		os.Exit(1)
-	}
-	factory, err := settings.Factory(nil)
-	if err != nil {
-		log.Error("invalid Azure credential configuration", "error", err.Error())
-		os.Exit(1)
-	}
-	h := &Handler{
-		Store:           store.New(dynamodb.NewFromConfig(cfg), table),
-		Checker:         &ownership.Azure{NewCredential: factory, Options: settings.ARMOptions(nil)},
-		Mailer:          &mail.SES{Client: sesv2.NewFromConfig(cfg), From: from},
-		Brand:           brand,
-		Representatives: reps,
-		Deadline:        deadline,
-		Warning:         warning,
-		Now:             func() time.Time { return time.Now().UTC() },
-	}
-	lambda.Start(h.Handle)
+	startup.Run(func(env *startup.Env, aws *startup.AWS) (any, error) {
+		h := &Handler{
+			Store:           lazydynamodb.Store(env, aws),
+			Checker:         ownership.PartnerFromEnv(env, lazysecretsmanager.New(aws)).Azure(),
+			Mailer:          lazysesv2.Mailer(env, aws),
+			Brand:           mail.BrandFromEnv(env),
+			Representatives: env.Required("REPRESENTATIVES_EMAIL"),
+			Deadline:        env.Duration("OWNERSHIP_DEADLINE", 30*24*time.Hour),
+			Warning:         env.Duration("OWNERSHIP_WARNING", 36*time.Hour),
+			Now:             func() time.Time { return time.Now().UTC() },
+		}
+		return h.Handle, nil
+	})
 }

@@ -5,6 +5,11 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
+
+	"github.com/partnercloud/azure/shared/config"
+	"github.com/partnercloud/azure/shared/ownership"
 )
 
 // Site is what the pages show and link to, from configuration.
@@ -22,6 +27,23 @@ type Site struct {
 	AuthorityHost string
 	// ResourceManager (AZURE_RESOURCE_MANAGER_ENDPOINT) makes the scope.
 	ResourceManager string
+}
+
+// SiteFromEnv reads the site's settings: PARTNER_NAME, CONTACT_EMAIL,
+// PARTNER_TENANT_ID, PUBLIC_BASE_URL, and the partner app's client id,
+// authority and Resource Manager endpoint from its settings. Validate
+// checks them.
+func SiteFromEnv(env *config.Env, partner ownership.Settings) Site {
+	c := partner.Cloud()
+	return Site{
+		PartnerName:     env.Optional("PARTNER_NAME", "Partner Cloud"),
+		ContactEmail:    env.Optional("CONTACT_EMAIL", "cloudintegration@partner.example"),
+		PartnerTenantID: env.Required("PARTNER_TENANT_ID"),
+		PublicBaseURL:   env.Required("PUBLIC_BASE_URL"),
+		ClientID:        partner.ClientID,
+		AuthorityHost:   c.ActiveDirectoryAuthorityHost,
+		ResourceManager: c.Services[cloud.ResourceManager].Endpoint,
+	}
 }
 
 // Validate reports every unusable setting, naming its variable.

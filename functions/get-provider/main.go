@@ -2,35 +2,14 @@
 package main
 
 import (
-	"context"
-	"log/slog"
-	"os"
-
-	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/partnercloud/azure/shared/awsconf"
-
 	"github.com/partnercloud/azure/shared/api"
-	"github.com/partnercloud/azure/shared/config"
-	"github.com/partnercloud/azure/shared/logging"
-	"github.com/partnercloud/azure/shared/store"
+	"github.com/partnercloud/azure/shared/awsconf/lazydynamodb"
+	"github.com/partnercloud/azure/shared/startup"
 )
 
-var _ ProviderGetter = (*store.Store)(nil)
-
 func main() {
-	logging.Setup(nil)
-	env := config.FromOS()
-	table := env.Required("TABLE_NAME")
-	if err := env.Err(); err != nil {
-		slog.Error("invalid configuration", "error", err.Error())
-		os.Exit(1)
-	}
-	awsCfg, err := awsconf.Load(context.Background())
-	if err != nil {
-		slog.Error("cannot load the AWS configuration", "error", err.Error())
-		os.Exit(1)
-	}
-	h := &Handler{Store: store.New(dynamodb.NewFromConfig(awsCfg), table)}
-	lambda.Start(api.Handle(h.Handle))
+	startup.Run(func(env *startup.Env, aws *startup.AWS) (any, error) {
+		h := &Handler{Store: lazydynamodb.Store(env, aws)}
+		return api.Handle(h.Handle), nil
+	})
 }

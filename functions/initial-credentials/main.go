@@ -6,27 +6,17 @@ package main
 
 import (
 	"context"
-	"os"
 	"time"
 
-	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-
 	"github.com/partnercloud/azure/shared/api"
-	"github.com/partnercloud/azure/shared/awsconf"
-	"github.com/partnercloud/azure/shared/config"
-	"github.com/partnercloud/azure/shared/logging"
+	"github.com/partnercloud/azure/shared/awsconf/lazydynamodb"
+	"github.com/partnercloud/azure/shared/awsconf/lazysecretsmanager"
 	"github.com/partnercloud/azure/shared/secret"
-	"github.com/partnercloud/azure/shared/store"
+	"github.com/partnercloud/azure/shared/startup"
 )
 
-var _ Store = (*store.Store)(nil)
-
 // secrets reads with secret.Get and deletes with secret.Store.
-type secrets struct {
-	client *secretsmanager.Client
-}
+type secrets struct{ client *lazysecretsmanager.Client }
 
 func (s secrets) Get(ctx context.Context, arn string) ([]byte, error) {
 	return secret.Get(ctx, s.client, arn)
@@ -37,24 +27,13 @@ func (s secrets) Delete(ctx context.Context, arn string) error {
 }
 
 func main() {
-	log := logging.Setup(nil)
-	env := config.FromOS()
-	table := env.Required("TABLE_NAME")
-	publicBaseURL := env.Optional("PUBLIC_BASE_URL", "")
-	if err := env.Err(); err != nil {
-		log.Error("invalid configuration", "error", err.Error())
-		os.Exit(1)
-	}
-	cfg, err := awsconf.Load(context.Background())
-	if err != nil {
-		log.Error("AWS configuration", "error", err.Error())
-		os.Exit(1)
-	}
-	h := &Handler{
-		Store:         store.New(dynamodb.NewFromConfig(cfg), table),
-		Secrets:       secrets{client: secretsmanager.NewFromConfig(cfg)},
-		Now:           func() time.Time { return time.Now().UTC() },
-		PublicBaseURL: publicBaseURL,
-	}
-	lambda.Start(api.Handle(h.Handle))
+	startup.Run(func(env *startup.Env, aws *startup.AWS) (any, error) {
+		h := &Handler{
+			Store:         lazydynamodb.Store(env, aws),
+			Secrets:       secrets{client: lazysecretsmanager.New(aws)},
+			Now:           func() time.Time { return time.Now().UTC() },
+			PublicBaseURL: env.Optional("PUBLIC_BASE_URL", ""),
+		}
+		return api.Handle(h.Handle), nil
+	})
 }

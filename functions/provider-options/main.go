@@ -2,13 +2,13 @@
 package main
 
 import (
-	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/partnercloud/azure/shared/api"
-	"github.com/partnercloud/azure/shared/logging"
+	"github.com/partnercloud/azure/shared/startup"
 )
 
 func main() {
-	logging.Setup(nil)
-	h := &Handler{}
-	lambda.Start(api.Handle(h.Handle))
+	startup.Run(func(*startup.Env, *startup.AWS) (any, error) {
+		h := &Handler{}
+		return api.Handle(h.Handle), nil
+	})
 }
