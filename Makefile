@@ -8,7 +8,6 @@
 GO        ?= go
 GOFLAGS_LAMBDA := -tags lambda.norpc -trimpath -ldflags='-s -w -buildid='
 LAMBDA_ENV := GOOS=linux GOARCH=arm64 CGO_ENABLED=0
-ARTIFACTS_DIR ?= $(CURDIR)/.aws-sam/manual/$@
 TIME_SCALE ?= 1
 ACCOUNT   ?= acct-eligible
 ROLES     ?= admin
@@ -33,56 +32,25 @@ FUNCTIONS := \
 	NewCustomerFunction:new-customer \
 	InitialCredentialsFunction:initial-credentials \
 	SetOwnerPrincipalFunction:set-owner-principal
+FUNCTION_IDS := $(foreach f,$(FUNCTIONS),$(firstword $(subst :, ,$(f))))
+# folder_of,<LogicalId> is the function's folder under functions/, or empty.
+folder_of = $(patsubst $(1):%,%,$(filter $(1):%,$(FUNCTIONS)))
 
 .PHONY: all build test run token demo lint fmt vet tidy-check fuzz bench clean
 
 all: build
 
 # One linux/arm64 bootstrap per function into bin/<LogicalId>/bootstrap.
-build:
-	@set -e; for f in $(FUNCTIONS); do \
-		id=$${f%%:*}; dir=$${f#*:}; \
-		echo "build $$id"; \
-		$(LAMBDA_ENV) $(GO) build $(GOFLAGS_LAMBDA) -o bin/$$id/bootstrap ./functions/$$dir; \
-	done
+build: ARTIFACTS_DIR :=
+build: $(addprefix build-,$(FUNCTION_IDS))
 
-# sam build targets: one per LogicalId, writing $(ARTIFACTS_DIR)/bootstrap.
-define lambda_build
-	$(LAMBDA_ENV) $(GO) build $(GOFLAGS_LAMBDA) -o $(ARTIFACTS_DIR)/bootstrap ./functions/$(1)
-endef
-
-build-ProviderOptionsFunction:
-	$(call lambda_build,provider-options)
-build-TermsFunction:
-	$(call lambda_build,terms)
-build-CreateProviderFunction:
-	$(call lambda_build,create-provider)
-build-ListProvidersFunction:
-	$(call lambda_build,list-providers)
-build-GetProviderFunction:
-	$(call lambda_build,get-provider)
-build-PutAccountFunction:
-	$(call lambda_build,put-account)
-build-ResendInvitationFunction:
-	$(call lambda_build,resend-invitation)
-build-CancelProviderFunction:
-	$(call lambda_build,cancel-provider)
-build-DeleteProviderFunction:
-	$(call lambda_build,delete-provider)
-build-ConsentCallbackFunction:
-	$(call lambda_build,consent-callback)
-build-ConsentInviteFunction:
-	$(call lambda_build,consent-invite)
-build-CheckOwnershipFunction:
-	$(call lambda_build,check-ownership)
-build-RecordOutcomeFunction:
-	$(call lambda_build,record-outcome)
-build-NewCustomerFunction:
-	$(call lambda_build,new-customer)
-build-InitialCredentialsFunction:
-	$(call lambda_build,initial-credentials)
-build-SetOwnerPrincipalFunction:
-	$(call lambda_build,set-owner-principal)
+# sam build runs `make build-<LogicalId>` with ARTIFACTS_DIR set and takes
+# $(ARTIFACTS_DIR)/bootstrap; without it (make build) the bootstrap goes to
+# bin/<LogicalId>/. FUNCTIONS maps the LogicalId to its folder.
+build-%:
+	$(if $(call folder_of,$*),,$(error no function $* in FUNCTIONS (LogicalId:folder)))
+	@echo "build $*"
+	$(LAMBDA_ENV) $(GO) build $(GOFLAGS_LAMBDA) -o $(or $(ARTIFACTS_DIR),bin/$*)/bootstrap ./functions/$(call folder_of,$*)
 
 test:
 	$(GO) test -count=1 -timeout 25m ./...
