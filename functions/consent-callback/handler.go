@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -14,7 +13,6 @@ import (
 	"github.com/partnercloud/azure/shared/apperr"
 	"github.com/partnercloud/azure/shared/consent"
 	"github.com/partnercloud/azure/shared/logging"
-	"github.com/partnercloud/azure/shared/ownership"
 	"github.com/partnercloud/azure/shared/provider"
 	"github.com/partnercloud/azure/shared/signin"
 	"github.com/partnercloud/azure/shared/store"
@@ -27,18 +25,9 @@ const (
 	RouteCallback = "GET /consent/callback"
 )
 
-// DeclineError is the Step Functions error name the AwaitConsent Catch
-// matches when the administrator declines.
-const DeclineError = "ConsentDeclined"
-
+// declineCause is why the wait ends when the administrator declines (the
+// workflow records the migration declined).
 const declineCause = "The Azure administrator declined the partner's admin consent request."
-
-// Step Functions error names the AwaitConsent Catch sends to RecordFailed
-// when the signed-in tenant is connected elsewhere.
-var refusalErrors = map[string]string{
-	provider.FailureTenantAlreadyConnected: "TenantAlreadyConnected",
-	provider.FailureMigrationInProgress:    "MigrationInProgress",
-}
 
 // Store is what the consent pages read and write.
 type Store interface {
@@ -76,7 +65,8 @@ type TaskResumer interface {
 
 // TenantVerifier proves a tenant exists and trusts the partner app by
 // acquiring a token in it; it returns the token's tid and oid claims.
-// Errors wrap ownership.ErrConsentRevoked or ownership.ErrUnavailable.
+// Errors are neutral: consent_revoked (ownership.ErrConsentRevoked) or
+// azure_unavailable (ownership.ErrUnavailable).
 type TenantVerifier interface {
 	TenantOf(ctx context.Context, tenantID string) (tid, oid string, err error)
 }
@@ -113,27 +103,21 @@ const (
 	verifyAttempts = 3
 )
 
-// Handle serves one request. It never returns an error: every outcome is an
-// HTML page, and a panic becomes the static error page.
-func (h *Handler) Handle(ctx context.Context, req api.Request) (resp api.Response, _ error) {
-	log := logging.From(ctx).With("request_id", api.RequestID(req), "route", req.RouteKey)
-	ctx = logging.With(ctx, log)
-	defer func() {
-		if r := recover(); r != nil {
-			log.Error("handler panicked", "panic", fmt.Sprint(r))
-			resp = render(req, http.StatusInternalServerError, "nope", nil)
-		}
-	}()
+// Handle serves one request in api.HandlePage: every outcome is an HTML
+// page (it never returns an error), and a panic becomes the static error
+// page.
+func (h *Handler) Handle(ctx context.Context, req api.Request) (api.Response, error) {
+	return api.HandlePage(h.serve, errorPage)(ctx, req)
+}
+
+func (h *Handler) serve(ctx context.Context, req api.Request) api.Response {
 	switch req.RouteKey {
 	case RouteLanding:
-		resp = h.landing(ctx, req)
+		return h.landing(ctx, req)
 	case RouteCallback:
-		resp = h.callback(ctx, req)
-	default:
-		resp = h.message(req, http.StatusNotFound, notFound)
+		return h.callback(ctx, req)
 	}
-	logging.From(ctx).Info("page served", "status", resp.StatusCode)
-	return resp, nil
+	return h.message(req, http.StatusNotFound, notFound)
 }
 
 // --- GET /consent/{invitationId} ------------------------------------------
@@ -163,7 +147,7 @@ func (h *Handler) landing(ctx context.Context, req api.Request) api.Response {
 		return h.internal(ctx, req, "get provider", err)
 	}
 	now := h.Now()
-	if reason := closedReason(rec, p, now); reason != "" {
+	if reason := consent.ClosedReason(rec, p, now); reason != "" {
 		logging.From(ctx).Info("landing refused", "reason", reason)
 		return h.message(req, http.StatusGone, goneMessages[reason])
 	}
@@ -183,7 +167,7 @@ func (h *Handler) landing(ctx context.Context, req api.Request) api.Response {
 		chrome:        h.chrome(req, "Approve moving your Azure account"),
 		OrgName:       h.orgName(ctx, rec.AccountID),
 		Requester:     requester(p),
-		Subscriptions: subscriptionIDs(p),
+		Subscriptions: p.SubscriptionIDs(),
 		ResellerURL:   h.Site.ResellerURL(),
 		SignInURL:     h.Site.SignInURL(h.Key.Sign(st), consent.PKCEChallenge(h.Key.PKCEVerifier(st)), h.Key.Nonce(st)),
 		ExpiresText:   rec.ExpiresAt.UTC().Format("Monday 2 January 2006, 15:04 MST"),
@@ -198,49 +182,6 @@ type landingData struct {
 	Subscriptions          []string
 	ResellerURL, SignInURL string
 	ExpiresText            string
-}
-
-// Reasons a link no longer leads to Microsoft sign-in.
-const (
-	reasonExpired   = "expired"
-	reasonUsed      = "used"
-	reasonCancelled = "cancelled"
-	reasonDeclined  = "declined"
-	reasonClosed    = "closed"
-)
-
-// closedReason says why the invitation can no longer be used at now, or ""
-// when it can. The provider's status counts as much as the record's: a
-// cancelled migration closes the link even if the record lags behind.
-func closedReason(rec *consent.Record, p *provider.Provider, now time.Time) string {
-	switch p.Status {
-	case provider.StatusCancelled:
-		return reasonCancelled
-	case provider.StatusDeclined:
-		return reasonDeclined
-	case provider.StatusExpired:
-		return reasonExpired
-	case provider.StatusFailed:
-		return reasonClosed
-	case provider.StatusAwaitingOwnerAccess, provider.StatusActive:
-		return reasonUsed
-	}
-	switch rec.Status {
-	case consent.StatusConsented:
-		return reasonUsed
-	case consent.StatusDeclined:
-		return reasonDeclined
-	case consent.StatusCancelled:
-		return reasonCancelled
-	case consent.StatusExpired:
-		return reasonExpired
-	case consent.StatusRefused:
-		return reasonClosed
-	}
-	if !rec.Usable(now) {
-		return reasonExpired
-	}
-	return ""
 }
 
 // --- GET /consent/callback --------------------------------------------------
@@ -311,7 +252,7 @@ func (h *Handler) callback(ctx context.Context, req api.Request) api.Response {
 	if err != nil {
 		return h.internal(ctx, req, "get provider", err)
 	}
-	if reason := closedReason(rec, p, now); reason != "" {
+	if reason := consent.ClosedReason(rec, p, now); reason != "" {
 		// Another tab may have just closed the invitation: show its outcome.
 		if fresh, err := h.Store.GetInvitation(ctx, rec.Hash); err == nil && fresh.Status != consent.StatusOpen {
 			return h.outcome(ctx, req, fresh, "")
@@ -345,7 +286,7 @@ func (h *Handler) signedIn(ctx context.Context, req api.Request, rec *consent.Re
 	if err != nil {
 		return h.internal(ctx, req, "get provider", err)
 	}
-	if reason := closedReason(rec, p, now); reason != "" {
+	if reason := consent.ClosedReason(rec, p, now); reason != "" {
 		log.Info("sign-in refused", "reason", reason)
 		return h.message(req, http.StatusBadRequest, closedMessages[reason])
 	}
@@ -382,12 +323,9 @@ func (h *Handler) signedIn(ctx context.Context, req api.Request, rec *consent.Re
 		return h.internal(ctx, req, "claim tenant", err)
 	}
 	if !holder.Is(rec.AccountID, rec.ProviderID) {
-		code := provider.FailureTenantAlreadyConnected
-		if holder.AccountID == rec.AccountID {
-			code = provider.FailureMigrationInProgress
-		}
-		log.Warn("tenant refused", "reason", code, "holder_provider_id", holder.ProviderID)
-		return h.refuseTenant(ctx, req, rec, proof.TenantID, code, now)
+		refusal := provider.TenantRefusal(rec.AccountID, holder.AccountID)
+		log.Warn("tenant refused", "reason", refusal.Code, "holder_provider_id", holder.ProviderID)
+		return h.refuseTenant(ctx, req, rec, proof.TenantID, refusal, now)
 	}
 	if _, err := h.Store.UpdateProvider(ctx, rec.AccountID, rec.ProviderID, func(q *provider.Provider) error {
 		if !q.RecordSignIn(proof.TenantID, now) {
@@ -414,7 +352,7 @@ var errUnchanged = errors.New("nothing to change")
 // another provider: the invitation closes (one winner), the provider fails
 // with the reason, the workflow records it. The page names nothing of the
 // other provider or its organization.
-func (h *Handler) refuseTenant(ctx context.Context, req api.Request, rec *consent.Record, tenantID, code string, now time.Time) api.Response {
+func (h *Handler) refuseTenant(ctx context.Context, req api.Request, rec *consent.Record, tenantID string, refusal *apperr.Error, now time.Time) api.Response {
 	log := logging.From(ctx)
 	closed, err := h.Store.CloseInvitation(ctx, rec.Hash, consent.StatusRefused, "")
 	if apperr.Is(err, apperr.InvalidState) {
@@ -424,7 +362,7 @@ func (h *Handler) refuseTenant(ctx context.Context, req api.Request, rec *consen
 		return h.internal(ctx, req, "close invitation", err)
 	}
 	if _, err := h.Store.UpdateProvider(ctx, rec.AccountID, rec.ProviderID, func(q *provider.Provider) error {
-		if !q.RefuseTenant(tenantID, code, now) {
+		if !q.RefuseTenant(tenantID, refusal, now) {
 			return errUnchanged
 		}
 		return nil
@@ -432,10 +370,11 @@ func (h *Handler) refuseTenant(ctx context.Context, req api.Request, rec *consen
 		// RecordFailed records the failure from the error name below.
 		log.Error("provider not updated after refusing the tenant", "error", err.Error())
 	}
+	name, cause := workflow.Failure(refusal)
 	h.resume(ctx, "fail", closed.TaskToken, func(ctx context.Context) error {
-		return h.Tasks.Fail(ctx, closed.TaskToken, refusalErrors[code], provider.TenantRefusalReason(code))
+		return h.Tasks.Fail(ctx, closed.TaskToken, name, cause)
 	})
-	return h.message(req, http.StatusConflict, tenantRefused(code))
+	return h.message(req, http.StatusConflict, tenantRefused(string(refusal.Code)))
 }
 
 // decline closes the invitation as declined; the winner fails the waiting
@@ -450,8 +389,9 @@ func (h *Handler) decline(ctx context.Context, req api.Request, rec *consent.Rec
 		return h.internal(ctx, req, "close invitation", err)
 	}
 	log.Info("invitation declined")
+	name, cause := workflow.Failure(apperr.New(apperr.ConsentDeclined, declineCause))
 	h.resume(ctx, "fail", closed.TaskToken, func(ctx context.Context) error {
-		return h.Tasks.Fail(ctx, closed.TaskToken, DeclineError, declineCause)
+		return h.Tasks.Fail(ctx, closed.TaskToken, name, cause)
 	})
 	return h.message(req, http.StatusOK, declined)
 }
@@ -462,10 +402,10 @@ func (h *Handler) consented(ctx context.Context, req api.Request, rec *consent.R
 	log := logging.From(ctx)
 	tid, oid, err := h.verify(ctx, tenant)
 	switch {
-	case errors.Is(err, ownership.ErrConsentRevoked):
+	case apperr.Is(err, apperr.ConsentRevoked):
 		log.Info("tenant verification refused", "tenant_id", tenant, "error", err.Error())
 		return h.message(req, http.StatusOK, notEffective)
-	case errors.Is(err, ownership.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
+	case apperr.Is(err, apperr.AzureUnavailable), errors.Is(err, context.DeadlineExceeded):
 		log.Warn("tenant verification unavailable", "tenant_id", tenant, "error", err.Error())
 		return h.message(req, http.StatusServiceUnavailable, unavailable)
 	case err != nil:
@@ -522,7 +462,7 @@ func (h *Handler) verify(ctx context.Context, tenant string) (tid, oid string, e
 	delay := h.RetryDelay
 	for attempt := 1; ; attempt++ {
 		tid, oid, err = h.Tenants.TenantOf(ctx, tenant)
-		if err == nil || !errors.Is(err, ownership.ErrConsentRevoked) || attempt == verifyAttempts {
+		if err == nil || !apperr.Is(err, apperr.ConsentRevoked) || attempt == verifyAttempts {
 			return tid, oid, err
 		}
 		if !pause(ctx, delay) {
@@ -621,9 +561,9 @@ func (h *Handler) outcome(ctx context.Context, req api.Request, rec *consent.Rec
 	case consent.StatusDeclined:
 		return h.message(req, http.StatusOK, declined)
 	case consent.StatusCancelled:
-		return h.message(req, http.StatusBadRequest, closedMessages[reasonCancelled])
+		return h.message(req, http.StatusBadRequest, closedMessages[consent.ClosedCancelled])
 	case consent.StatusExpired:
-		return h.message(req, http.StatusBadRequest, closedMessages[reasonExpired])
+		return h.message(req, http.StatusBadRequest, closedMessages[consent.ClosedExpired])
 	case consent.StatusRefused:
 		p, err := h.Store.GetProvider(ctx, rec.AccountID, rec.ProviderID)
 		if err != nil {
@@ -660,18 +600,17 @@ func (h *Handler) consentedPage(ctx context.Context, req api.Request, accountID,
 		OrgName:       h.orgName(ctx, accountID),
 		TenantID:      tenantID,
 		Principal:     principal,
-		Subscriptions: subscriptionIDs(p),
+		Subscriptions: p.SubscriptionIDs(),
 	})
 }
 
-// principal is who must hold Owner: the operator's principal when set, else
-// the partner app's service principal in the tenant.
+// principal names who must hold Owner (provider.OwnerPrincipalID): oid,
+// the partner app's service principal in the tenant the consent was just
+// verified in, until the provider records it.
 func principal(p *provider.Provider, oid string) string {
-	switch {
-	case p.OwnerPrincipal != "":
-		return p.OwnerPrincipal
-	case p.PrincipalID != "":
-		return p.PrincipalID
+	switch id := p.OwnerPrincipalID(); {
+	case id != "":
+		return id
 	case oid != "":
 		return oid
 	}
@@ -705,14 +644,6 @@ func requester(p *provider.Provider) string {
 		return p.RequesterName
 	}
 	return "An administrator of your organization"
-}
-
-func subscriptionIDs(p *provider.Provider) []string {
-	out := make([]string, 0, len(p.Subscriptions))
-	for _, s := range p.Subscriptions {
-		out = append(out, s.ID)
-	}
-	return out
 }
 
 // internal logs a fault and shows the generic error page.

@@ -20,6 +20,7 @@ import (
 	"github.com/partnercloud/azure/shared/api"
 	"github.com/partnercloud/azure/shared/api/apitest"
 	"github.com/partnercloud/azure/shared/consent"
+	"github.com/partnercloud/azure/shared/fakes"
 	"github.com/partnercloud/azure/shared/logging"
 	"github.com/partnercloud/azure/shared/ownership"
 	"github.com/partnercloud/azure/shared/provider"
@@ -87,53 +88,10 @@ func (f *fakeSignIn) Redeem(_ context.Context, code, verifier, nonce string) (si
 var adminProof = signin.Proof{TenantID: tenantID, ObjectID: "5e1f0000-0000-4000-8000-0000000000e1", Name: "Contoso Admin",
 	Username: adminEmail, Roles: []string{signin.RoleGlobalAdministrator}}
 
-type failCall struct{ token, name, cause string }
-
-// fakeTasks records resumes; errs are returned by successive Succeed/Fail calls.
-type fakeTasks struct {
-	mu        sync.Mutex
-	succeeded []string
-	outputs   []any
-	failed    []failCall
-	errs      []error
-}
-
-func (f *fakeTasks) next() error {
-	if len(f.errs) == 0 {
-		return nil
-	}
-	err := f.errs[0]
-	if len(f.errs) > 1 {
-		f.errs = f.errs[1:]
-	}
-	return err
-}
-
-func (f *fakeTasks) Succeed(_ context.Context, token string, out any) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.succeeded = append(f.succeeded, token)
-	f.outputs = append(f.outputs, out)
-	return f.next()
-}
-
-func (f *fakeTasks) Fail(_ context.Context, token, name, cause string) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.failed = append(f.failed, failCall{token, name, cause})
-	return f.next()
-}
-
-func (f *fakeTasks) counts() (int, int) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return len(f.succeeded), len(f.failed)
-}
-
 type env struct {
 	h        *Handler
 	store    *store.Store
-	tasks    *fakeTasks
+	tasks    *fakes.Tasks
 	verifier *fakeVerifier
 	signIn   *fakeSignIn
 	now      time.Time
@@ -171,7 +129,7 @@ var testSite = Site{
 func newEnv(t testing.TB) *env {
 	t.Helper()
 	s, _ := storetest.NewTestStore(t)
-	e := &env{store: s, tasks: &fakeTasks{}, verifier: &fakeVerifier{}, signIn: &fakeSignIn{proof: adminProof}, now: t0, logs: &syncBuffer{}}
+	e := &env{store: s, tasks: &fakes.Tasks{}, verifier: &fakeVerifier{}, signIn: &fakeSignIn{proof: adminProof}, now: t0, logs: &syncBuffer{}}
 	s.Now = e.clock
 	if err := s.PutAccount(context.Background(), account.Account{ID: "acct-1", Name: "Contoso Ltd", Billable: true, USOffice: true}); err != nil {
 		t.Fatal(err)
@@ -531,11 +489,11 @@ func TestCallbackSuccessResumesOnce(t *testing.T) {
 	first := e.callback(t, success(state))
 	expectStatus(t, first, http.StatusOK, "Thank you", tenantID, appOID, sub1, sub2, "representatives will")
 
-	succeeded, failed := e.tasks.counts()
-	if succeeded != 1 || failed != 0 || e.tasks.succeeded[0] != taskToken {
-		t.Fatalf("resumes: %d succeed, %d fail, tokens %v", succeeded, failed, e.tasks.succeeded)
+	succeeded, failed := e.tasks.Counts()
+	if succeeded != 1 || failed != 0 || e.tasks.Succeeded[0] != taskToken {
+		t.Fatalf("resumes: %d succeed, %d fail, tokens %v", succeeded, failed, e.tasks.Succeeded)
 	}
-	if out := e.tasks.outputs[0].(workflow.ConsentResult); out.TenantID != tenantID || !out.ConsentedAt.Equal(t0.Add(time.Hour)) {
+	if out := e.tasks.Outputs[0].(workflow.ConsentResult); out.TenantID != tenantID || !out.ConsentedAt.Equal(t0.Add(time.Hour)) {
 		t.Fatalf("resumed with %+v", out)
 	}
 	s := e.snap(t, e.p, e.hash)
@@ -560,7 +518,7 @@ func TestCallbackSuccessResumesOnce(t *testing.T) {
 	if other.Body != first.Body {
 		t.Fatalf("second tab page differs:\n%s\n---\n%s", text(first.Body), text(other.Body))
 	}
-	if succeeded, _ := e.tasks.counts(); succeeded != 1 {
+	if succeeded, _ := e.tasks.Counts(); succeeded != 1 {
 		t.Fatalf("resumed %d times", succeeded)
 	}
 	// The link now says it was used.
@@ -629,7 +587,7 @@ func TestConcurrentCallbacksResumeOnce(t *testing.T) {
 			}
 			close(start)
 			wg.Wait()
-			if succeeded, failed := e.tasks.counts(); succeeded != 1 || failed != 0 {
+			if succeeded, failed := e.tasks.Counts(); succeeded != 1 || failed != 0 {
 				t.Fatalf("%d resumes and %d failures, want exactly one resume", succeeded, failed)
 			}
 			for i, r := range resps {
@@ -750,7 +708,7 @@ func TestCallbackRejectedChangesNothing(t *testing.T) {
 			if after := e.snap(t, e.p, e.hash); !reflect.DeepEqual(before, after) {
 				t.Fatalf("records changed:\nbefore %+v %+v\nafter  %+v %+v", before.p, before.rec, after.p, after.rec)
 			}
-			if s, f := e.tasks.counts(); s+f != 0 {
+			if s, f := e.tasks.Counts(); s+f != 0 {
 				t.Fatalf("workflow touched: %d succeed, %d fail", s, f)
 			}
 			if strings.Contains(resp.Body, "alert(1)") {
@@ -764,7 +722,7 @@ func TestCallbackDeclined(t *testing.T) {
 	for _, taskErr := range []error{nil, fmt.Errorf("%w: TaskTimedOut", workflow.ErrTaskGone)} {
 		t.Run(fmt.Sprintf("fail returns %v", taskErr), func(t *testing.T) {
 			e := newEnv(t)
-			e.tasks.errs = []error{taskErr}
+			e.tasks.Errs = []error{taskErr}
 			state := e.state(t)
 			params := map[string]string{"error": "access_denied", "error_description": "AADSTS65004: User declined to consent <script>alert(1)</script>", "state": state}
 			first := e.callback(t, params)
@@ -772,8 +730,8 @@ func TestCallbackDeclined(t *testing.T) {
 			if strings.Contains(first.Body, "alert(1)") {
 				t.Fatal("the page echoes error_description")
 			}
-			if _, failed := e.tasks.counts(); failed != 1 || e.tasks.failed[0] != (failCall{taskToken, "ConsentDeclined", declineCause}) {
-				t.Fatalf("failures %+v", e.tasks.failed)
+			if _, failed := e.tasks.Counts(); failed != 1 || e.tasks.Failed[0] != (fakes.TaskFailure{Token: taskToken, Name: "ConsentDeclined", Cause: declineCause}) {
+				t.Fatalf("failures %+v", e.tasks.Failed)
 			}
 			s := e.snap(t, e.p, e.hash)
 			if s.rec.Status != consent.StatusDeclined {
@@ -790,7 +748,7 @@ func TestCallbackDeclined(t *testing.T) {
 			if other := e.callback(t, params); other.Body != first.Body {
 				t.Fatalf("second tab page differs: %s", text(other.Body))
 			}
-			if succeeded, failed := e.tasks.counts(); failed != 1 || succeeded != 0 {
+			if succeeded, failed := e.tasks.Counts(); failed != 1 || succeeded != 0 {
 				t.Fatalf("%d failures, %d successes", failed, succeeded)
 			}
 			expectStatus(t, e.landing(t, e.id), http.StatusGone, "declined")
@@ -811,7 +769,7 @@ func TestCallbackOtherError(t *testing.T) {
 	if after := e.snap(t, e.p, e.hash); !reflect.DeepEqual(before, after) {
 		t.Fatal("records changed")
 	}
-	if s, f := e.tasks.counts(); s+f != 0 {
+	if s, f := e.tasks.Counts(); s+f != 0 {
 		t.Fatal("workflow touched")
 	}
 	// The state is spent: its replay cannot be used; a fresh one can.
@@ -851,7 +809,7 @@ func TestVerifierErrors(t *testing.T) {
 			if after := e.snap(t, e.p, e.hash); !reflect.DeepEqual(before, after) {
 				t.Fatal("records changed")
 			}
-			if s, f := e.tasks.counts(); s+f != 0 {
+			if s, f := e.tasks.Counts(); s+f != 0 {
 				t.Fatal("workflow touched")
 			}
 		})
@@ -865,7 +823,7 @@ func TestVerifierErrors(t *testing.T) {
 			return tenant, appOID, nil
 		}
 		expectStatus(t, e.callback(t, success(e.state(t))), http.StatusOK, "Thank you")
-		if s, _ := e.tasks.counts(); s != 1 {
+		if s, _ := e.tasks.Counts(); s != 1 {
 			t.Fatalf("%d resumes", s)
 		}
 	})
@@ -887,9 +845,9 @@ func TestResumeRetries(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newEnv(t)
-			e.tasks.errs = tt.errs
+			e.tasks.Errs = tt.errs
 			expectStatus(t, e.callback(t, success(e.state(t))), http.StatusOK, "Thank you")
-			if s, _ := e.tasks.counts(); s != tt.calls {
+			if s, _ := e.tasks.Counts(); s != tt.calls {
 				t.Fatalf("Succeed called %d times, want %d", s, tt.calls)
 			}
 			if s := e.snap(t, e.p, e.hash); s.p.Status != provider.StatusAwaitingOwnerAccess {

@@ -2,6 +2,8 @@ package main
 
 import (
 	"github.com/partnercloud/azure/shared/api"
+	"github.com/partnercloud/azure/shared/apperr"
+	"github.com/partnercloud/azure/shared/consent"
 	"github.com/partnercloud/azure/shared/provider"
 	"github.com/partnercloud/azure/shared/signin"
 )
@@ -84,27 +86,27 @@ var (
 
 // goneMessages are the landing page's 410 pages by reason.
 var goneMessages = map[string]message{
-	reasonExpired: {
+	consent.ClosedExpired: {
 		Title: "Link expired", Heading: "This link has expired",
 		Paragraphs: []string{"The invitation is no longer valid. Nothing was changed."},
 		Steps:      []string{"Ask the person who requested the move to create a new request, or write to the contact address below."},
 	},
-	reasonUsed: {
+	consent.ClosedUsed: {
 		Title: "Link already used", Heading: "This link was already used",
 		Paragraphs: []string{"The partner's application was already authorized with this invitation. There is nothing more to do on this page."},
 		Steps:      []string{"If you still need to grant Owner access, or have questions, write to the contact address below."},
 	},
-	reasonCancelled: {
+	consent.ClosedCancelled: {
 		Title: "Request cancelled", Heading: "This request was cancelled",
 		Paragraphs: []string{"The person who requested the move cancelled it, so this link no longer works. Nothing was changed."},
 		Steps:      []string{"If you expected to approve a move, ask the person who requested it, or write to the contact address below."},
 	},
-	reasonDeclined: {
+	consent.ClosedDeclined: {
 		Title: "Request declined", Heading: "This request was declined",
 		Paragraphs: []string{"An administrator declined this request, so the link no longer works."},
 		Steps:      []string{"If this was a mistake, ask the person who requested the move to create a new request, or write to the contact address below."},
 	},
-	reasonClosed: {
+	consent.ClosedOther: {
 		Title: "Request closed", Heading: "This request is closed",
 		Paragraphs: []string{"The move this link belongs to has ended, so the link no longer works."},
 		Steps:      []string{"Write to the contact address below if you have questions."},
@@ -168,10 +170,14 @@ func needsAdminRole(p signin.Proof) message {
 // tenantRefused is the page for a tenant connected through another
 // provider. It says whom to contact and nothing of the other provider.
 func tenantRefused(code string) message {
+	refusal := apperr.TenantAlreadyConnected
+	if code == provider.FailureMigrationInProgress {
+		refusal = apperr.MigrationInProgress
+	}
 	m := message{
 		Title:      "Already connected",
 		Heading:    "This Azure tenant is already connected",
-		Paragraphs: []string{provider.TenantRefusalReason(code), "Nothing was changed in your tenant, and this request is now closed."},
+		Paragraphs: []string{provider.EndReason(refusal, provider.StatusFailed), "Nothing was changed in your tenant, and this request is now closed."},
 		Steps:      []string{"Write to the contact address below, quoting the reference shown, and the partner will sort out which request should go ahead."},
 	}
 	if code == provider.FailureMigrationInProgress {

@@ -38,32 +38,27 @@ type chrome struct {
 
 // pageHeaders are the headers of every HTML response.
 func pageHeaders(req api.Request) map[string]string {
-	return map[string]string{
-		"Content-Type":              "text/html; charset=utf-8",
-		"Content-Security-Policy":   ContentSecurityPolicy,
-		"X-Frame-Options":           "DENY",
-		"Referrer-Policy":           "no-referrer",
-		"Cache-Control":             "no-store",
-		"X-Content-Type-Options":    "nosniff",
-		"X-Robots-Tag":              "noindex, nofollow",
-		"Strict-Transport-Security": "max-age=63072000; includeSubDomains",
-		"X-Request-Id":              api.RequestID(req),
-	}
+	return api.PageHeaders(req, ContentSecurityPolicy)
 }
 
 // render executes a page template into an API Gateway response. A template
-// failure (a programming error) becomes a static 500 page.
+// failure (a programming error) becomes the static error page.
 func render(req api.Request, status int, name string, data any) api.Response {
 	var buf bytes.Buffer
 	t, ok := pages[name]
 	if !ok {
-		return api.Response{StatusCode: http.StatusInternalServerError, Headers: pageHeaders(req), Body: fallbackPage}
+		return errorPage(req)
 	}
 	if err := t.ExecuteTemplate(&buf, "layout", data); err != nil {
 		slog.Error("page template failed", "page", name, "error", err.Error())
-		return api.Response{StatusCode: http.StatusInternalServerError, Headers: pageHeaders(req), Body: fallbackPage}
+		return errorPage(req)
 	}
 	return api.Response{StatusCode: status, Headers: pageHeaders(req), Body: buf.String()}
+}
+
+// errorPage is the static 500 page, for what went wrong in the code itself.
+func errorPage(req api.Request) api.Response {
+	return api.Response{StatusCode: http.StatusInternalServerError, Headers: pageHeaders(req), Body: fallbackPage}
 }
 
 const fallbackPage = `<!DOCTYPE html>

@@ -69,7 +69,7 @@ func TestSignInLeadsToAdminConsentInTheProvenTenant(t *testing.T) {
 	// The consent redirect naming the proven tenant completes the consent.
 	done := e.callback(t, success(loc.Query().Get("state")))
 	expectStatus(t, done, http.StatusOK, "Thank you", tenantID)
-	if s, f := e.tasks.counts(); s != 1 || f != 0 {
+	if s, f := e.tasks.Counts(); s != 1 || f != 0 {
 		t.Fatalf("resumes: %d succeed, %d fail", s, f)
 	}
 }
@@ -137,7 +137,7 @@ func TestForgedConsentRedirectChangesNothing(t *testing.T) {
 			if after := e.snap(t, e.p, e.hash); !reflect.DeepEqual(before, after) {
 				t.Fatalf("records changed:\nbefore %+v %+v\nafter  %+v %+v", before.p, before.rec, after.p, after.rec)
 			}
-			if s, f := e.tasks.counts(); s+f != 0 || e.verifier.count() != 0 {
+			if s, f := e.tasks.Counts(); s+f != 0 || e.verifier.count() != 0 {
 				t.Fatalf("workflow or tenant touched: %d succeed, %d fail, %d verifications", s, f, e.verifier.count())
 			}
 			if strings.Contains(resp.Body, "alert(1)") {
@@ -219,8 +219,8 @@ func TestSignInTenantHeldElsewhere(t *testing.T) {
 			if s.p.Status != provider.StatusFailed || s.p.FailureCode != tt.code || s.rec.Status != consent.StatusRefused {
 				t.Fatalf("provider %s (%s), invitation %s", s.p.Status, s.p.FailureCode, s.rec.Status)
 			}
-			if _, f := e.tasks.counts(); f != 1 || e.tasks.failed[0].name != tt.errName || e.tasks.failed[0].token != taskToken {
-				t.Fatalf("task failures %+v, want one %s", e.tasks.failed, tt.errName)
+			if _, f := e.tasks.Counts(); f != 1 || e.tasks.Failed[0].Name != tt.errName || e.tasks.Failed[0].Token != taskToken {
+				t.Fatalf("task failures %+v, want one %s", e.tasks.Failed, tt.errName)
 			}
 			// The holder keeps the tenant.
 			if h, _ := e.store.ClaimTenant(ctx, tenantID, "acct-3", "prv_x"); !h.Is(holder.AccountID, holder.ID) {
@@ -232,7 +232,7 @@ func TestSignInTenantHeldElsewhere(t *testing.T) {
 			if again.StatusCode != resp.StatusCode || text(again.Body) != text(resp.Body) {
 				t.Fatalf("reload page differs: %d %s", again.StatusCode, text(again.Body))
 			}
-			if _, f := e.tasks.counts(); f != 1 {
+			if _, f := e.tasks.Counts(); f != 1 {
 				t.Fatalf("%d task failures after a reload", f)
 			}
 		})

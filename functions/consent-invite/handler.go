@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"time"
@@ -51,48 +49,41 @@ type Handler struct {
 	Now     func() time.Time
 }
 
-// Handle runs one AwaitConsent invocation.
+// Handle runs one AwaitConsent invocation, in the task wrapper (input
+// validated, provider read, errors named, logs with the provider and
+// execution).
 func (h *Handler) Handle(ctx context.Context, in workflow.InviteInput) (workflow.InviteOutput, error) {
-	if err := in.Validate(); err != nil {
-		return workflow.InviteOutput{}, err
-	}
-	if in.TaskToken == "" {
-		return workflow.InviteOutput{}, &workflow.InvalidInput{Reason: "taskToken is required"}
-	}
-	log := logging.From(ctx).With("provider_id", in.ProviderID, "execution_arn", in.ExecutionARN)
-	ctx = logging.With(ctx, log)
+	return workflow.Run(ctx, in, h.Store, func(ctx context.Context, p *provider.Provider) (workflow.InviteOutput, error) {
+		return h.invite(ctx, in, p)
+	})
+}
 
-	p, err := h.Store.GetProvider(ctx, in.AccountID, in.ProviderID)
-	if err != nil {
-		return workflow.InviteOutput{}, workflow.Named(err)
-	}
+// invite keeps the task token behind the invitation and sends the email
+// the schedule finds due; at the expiry it ends the wait (invitation_expired).
+func (h *Handler) invite(ctx context.Context, in workflow.InviteInput, p *provider.Provider) (workflow.InviteOutput, error) {
+	log := logging.From(ctx)
 	switch {
-	case p.Status == provider.StatusAwaitingOwnerAccess || p.Status == provider.StatusActive:
+	case p.ConsentRecorded():
 		// Consent was recorded but the resume did not reach this wait
 		// (the callback's SendTaskSuccess failed or raced a timeout): resume now.
-		if err := h.Tasks.Succeed(ctx, in.TaskToken, workflow.ConsentResult{TenantID: p.TenantID}); err != nil && !errors.Is(err, workflow.ErrTaskGone) {
-			return workflow.InviteOutput{}, &workflow.TransientError{Reason: "resume after recorded consent failed"}
+		if err := h.resume(ctx, in.TaskToken, p.TenantID); err != nil {
+			return workflow.InviteOutput{}, err
 		}
 		log.Info("consent already recorded; workflow resumed")
-		return workflow.InviteOutput{Sent: string(consent.ActionResumeOK)}, nil
+		return workflow.InviteOutput{Sent: string(provider.ActionResumeOK)}, nil
 	case p.Status != provider.StatusPendingConsent:
-		return workflow.InviteOutput{}, &workflow.InvalidInput{Reason: fmt.Sprintf("provider is %s; no invitation to send", p.Status)}
+		return workflow.InviteOutput{}, apperr.New(apperr.InvalidState, fmt.Sprintf("provider is %s; no invitation to send", p.Status))
 	}
 
 	now := h.Now()
-	var sentAt time.Time
-	reminders := 0
-	if p.Invitation != nil && p.Invitation.SentAt != nil {
-		sentAt, reminders = *p.Invitation.SentAt, p.Invitation.RemindersSent
-	}
-	action := h.Schedule.Next(now, sentAt, reminders)
-	if action == consent.ActionExpire {
+	action := h.Schedule.Due(p.Invitation, now)
+	if action == provider.ActionExpire {
 		return workflow.InviteOutput{}, h.expire(ctx, p)
 	}
 
 	// The link is derived from a nonce kept on the provider; make sure one
 	// exists before anything is sent so every retry sends the same link.
-	p, err = h.ensureNonce(ctx, p)
+	p, err := h.ensureNonce(ctx, p)
 	if err != nil {
 		return workflow.InviteOutput{}, err
 	}
@@ -105,80 +96,54 @@ func (h *Handler) Handle(ctx context.Context, in workflow.InviteInput) (workflow
 		if apperr.Is(err, apperr.InvalidState) {
 			return h.closed(ctx, p.Invitation.Hash, in.TaskToken)
 		}
-		return workflow.InviteOutput{}, workflow.Named(err)
+		return workflow.InviteOutput{}, err
 	}
-	if action == consent.ActionWait {
+	if action == provider.ActionWait {
 		log.Info("invitation task token renewed; nothing to send")
 		return workflow.InviteOutput{Sent: string(action)}, nil
 	}
 
-	kind := "invitation"
-	if action == consent.ActionRemind {
-		kind = "reminder"
-	}
 	// Claim the email before sending it, with a conditional write on fresh
 	// data: two overlapping runs (a slow run and the next poll, or a retry)
 	// cannot both send it. If the send fails, the claim is given back so a
 	// retry sends it; only a crash between claim and send loses an email.
-	event := provider.Event{At: now, By: "system"}
-	claim := newClaimID()
-	claimed := false
+	claim := provider.NewClaimID()
+	var claimed bool
+	var event provider.Event
 	p, err = h.Store.UpdateProvider(ctx, p.AccountID, p.ID, func(q *provider.Provider) error {
-		claimed = false
-		inv := q.Invitation
-		if inv.ClaimID == claim {
-			claimed = true // our claim was written; the reply was lost
-			return nil
-		}
-		var sent time.Time
-		if inv.SentAt != nil {
-			sent = *inv.SentAt
-		}
-		if q.Status != provider.StatusPendingConsent || h.Schedule.Next(now, sent, inv.RemindersSent) != action {
-			return nil // another run sent it, or the provider moved on
-		}
-		t := now
-		inv.LastSentAt = &t
-		event.Status = q.Status
-		event.What = "Reminder email sent to the Azure administrator (" + logging.MaskEmail(q.AzureAdminEmail) + ")."
-		if action == consent.ActionSend {
-			inv.SentAt, inv.ExpiresAt = &t, &expires
-			event.What = "Consent email sent to the Azure administrator (" + logging.MaskEmail(q.AzureAdminEmail) + "); the link expires on " + expires.UTC().Format(time.RFC1123) + "."
-		} else {
-			inv.RemindersSent++
-			event.Kind = provider.EventReminderSent
-		}
-		q.AddEvent(event)
-		inv.ClaimID = claim
-		claimed = true
+		claimed, event = q.ClaimInvitationEmail(h.Schedule, action, claim, expires, now)
 		return nil
 	})
 	if err != nil {
-		return workflow.InviteOutput{}, workflow.Named(err)
+		return workflow.InviteOutput{}, err
 	}
 	if !claimed {
 		log.Info("email already sent by another run")
-		return workflow.InviteOutput{Sent: string(consent.ActionWait)}, nil
+		return workflow.InviteOutput{Sent: string(provider.ActionWait)}, nil
 	}
-	if err := h.send(ctx, p, kind, expires); err != nil {
+	mailing := consent.Mailing{Key: h.Key, BaseURL: h.BaseURL, Brand: h.Brand, Accounts: h.Store, Mailer: h.Mailer}
+	if err := mailing.Send(ctx, p, string(action), expires); err != nil {
 		h.unclaim(ctx, p, action, event)
 		return workflow.InviteOutput{}, err
 	}
-	log.Info("consent email sent", "kind", kind, "to", logging.MaskEmail(p.AzureAdminEmail))
+	log.Info("consent email sent", "kind", string(action), "to", logging.MaskEmail(p.AzureAdminEmail))
 	return workflow.InviteOutput{Sent: string(action)}, nil
+}
+
+// resume resumes the wait with the consent recorded in tenantID; a token
+// that no longer waits is fine (the wait moved on).
+func (h *Handler) resume(ctx context.Context, token, tenantID string) error {
+	if err := h.Tasks.Succeed(ctx, token, workflow.ConsentResult{TenantID: tenantID}); err != nil && !errors.Is(err, workflow.ErrTaskGone) {
+		return &apperr.Error{Code: apperr.Unavailable, Message: "resume after recorded consent failed", Cause: err}
+	}
+	return nil
 }
 
 // unclaim gives back a claimed email whose send failed, so that the retry
 // sends it. It removes exactly what the claim wrote.
-func (h *Handler) unclaim(ctx context.Context, p *provider.Provider, action consent.Action, event provider.Event) {
+func (h *Handler) unclaim(ctx context.Context, p *provider.Provider, action provider.InvitationAction, event provider.Event) {
 	_, err := h.Store.UpdateProvider(ctx, p.AccountID, p.ID, func(q *provider.Provider) error {
-		if q.RemoveEvent(event) {
-			if action == consent.ActionSend {
-				q.Invitation.SentAt, q.Invitation.ExpiresAt = nil, nil
-			} else if q.Invitation.RemindersSent > 0 {
-				q.Invitation.RemindersSent--
-			}
-		}
+		q.UnclaimInvitationEmail(action, event)
 		return nil
 	})
 	if err != nil {
@@ -192,7 +157,7 @@ func (h *Handler) unclaim(ctx context.Context, p *provider.Provider, action cons
 func (h *Handler) closed(ctx context.Context, hash, token string) (workflow.InviteOutput, error) {
 	rec, err := h.Store.GetInvitation(ctx, hash)
 	if err != nil {
-		return workflow.InviteOutput{}, workflow.Named(err)
+		return workflow.InviteOutput{}, err
 	}
 	switch rec.Status {
 	case consent.StatusConsented:
@@ -202,60 +167,33 @@ func (h *Handler) closed(ctx context.Context, hash, token string) (workflow.Invi
 			q.RecordConsent(rec.TenantID, "", h.Now())
 			return nil
 		}); err != nil {
-			return workflow.InviteOutput{}, workflow.Named(err)
+			return workflow.InviteOutput{}, err
 		}
-		if err := h.Tasks.Succeed(ctx, token, workflow.ConsentResult{TenantID: rec.TenantID}); err != nil && !errors.Is(err, workflow.ErrTaskGone) {
-			return workflow.InviteOutput{}, &workflow.TransientError{Reason: "resume after recorded consent failed"}
+		if err := h.resume(ctx, token, rec.TenantID); err != nil {
+			return workflow.InviteOutput{}, err
 		}
-		return workflow.InviteOutput{Sent: string(consent.ActionResumeOK)}, nil
+		return workflow.InviteOutput{Sent: string(provider.ActionResumeOK)}, nil
 	case consent.StatusDeclined:
-		return workflow.InviteOutput{}, &workflow.ConsentDeclined{Reason: "The Azure administrator declined the consent."}
+		return workflow.InviteOutput{}, provider.EndError(apperr.ConsentDeclined)
 	case consent.StatusExpired:
-		return workflow.InviteOutput{}, &workflow.InvitationExpired{Reason: "The invitation expired before the Azure administrator consented."}
+		return workflow.InviteOutput{}, provider.EndError(apperr.InvitationExpired)
 	}
-	return workflow.InviteOutput{}, &workflow.InvalidInput{Reason: "the invitation is closed (" + string(rec.Status) + ")"}
+	return workflow.InviteOutput{}, apperr.New(apperr.InvalidState, "the invitation is closed ("+string(rec.Status)+")")
 }
 
+// ensureNonce gives the invitation its nonce once (StartInvitation).
 func (h *Handler) ensureNonce(ctx context.Context, p *provider.Provider) (*provider.Provider, error) {
 	if p.Invitation != nil && p.Invitation.Nonce != "" {
 		return p, nil
 	}
 	nonce, err := consent.NewNonce()
 	if err != nil {
-		return nil, &workflow.TransientError{Reason: "no randomness for the invitation"}
+		return nil, &apperr.Error{Code: apperr.Unavailable, Message: "no randomness for the invitation", Cause: err}
 	}
-	q, err := h.Store.UpdateProvider(ctx, p.AccountID, p.ID, func(q *provider.Provider) error {
-		if q.Status != provider.StatusPendingConsent {
-			return apperr.New(apperr.InvalidState, "provider is "+string(q.Status)+"; no invitation to send")
-		}
-		if q.Invitation == nil {
-			q.Invitation = &provider.Invitation{}
-		}
-		if q.Invitation.Nonce == "" {
-			q.Invitation.Nonce = nonce
-			q.Invitation.Hash = consent.Hash(h.Key.InvitationID(q.ID, nonce))
-		}
-		return nil
+	hash := consent.Hash(h.Key.InvitationID(p.ID, nonce))
+	return h.Store.UpdateProvider(ctx, p.AccountID, p.ID, func(q *provider.Provider) error {
+		return q.StartInvitation(nonce, hash)
 	})
-	if err != nil {
-		return nil, workflow.Named(err)
-	}
-	return q, nil
-}
-
-func (h *Handler) send(ctx context.Context, p *provider.Provider, kind string, expires time.Time) error {
-	org := p.AccountID
-	if a, err := h.Store.GetAccount(ctx, p.AccountID); err == nil && a != nil && a.Name != "" {
-		org = a.Name
-	}
-	msg, err := h.Key.Email(h.BaseURL, h.Brand, p, org, kind, expires)
-	if err != nil {
-		return err
-	}
-	if _, err := h.Mailer.Send(ctx, msg); err != nil {
-		return err // already a named workflow error
-	}
-	return nil
 }
 
 // expire closes the invitation; the state machine records the status.
@@ -264,11 +202,5 @@ func (h *Handler) expire(ctx context.Context, p *provider.Provider) error {
 		// Closing is best effort here: the recorder closes it again.
 		_ = h.Store.PutInvitation(ctx, consent.Record{Hash: p.Invitation.Hash, AccountID: p.AccountID, ProviderID: p.ID, Status: consent.StatusExpired, ExpiresAt: *p.Invitation.ExpiresAt, UpdatedAt: h.Now()})
 	}
-	return &workflow.InvitationExpired{Reason: "The invitation expired before the Azure administrator consented."}
-}
-
-func newClaimID() string {
-	b := make([]byte, 12)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
+	return provider.EndError(apperr.InvitationExpired)
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/partnercloud/azure/shared/account"
 	"github.com/partnercloud/azure/shared/apperr"
 	"github.com/partnercloud/azure/shared/consent"
+	"github.com/partnercloud/azure/shared/fakes"
 	"github.com/partnercloud/azure/shared/mail"
 	"github.com/partnercloud/azure/shared/provider"
 	"github.com/partnercloud/azure/shared/store"
@@ -21,38 +22,11 @@ import (
 	"github.com/partnercloud/azure/shared/workflow"
 )
 
-type fakeMailer struct {
-	mu   sync.Mutex
-	sent []mail.Message
-	err  error
-}
-
-func (f *fakeMailer) Send(_ context.Context, m mail.Message) (string, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.err != nil {
-		return "", f.err
-	}
-	f.sent = append(f.sent, m)
-	return "id", nil
-}
-
-type fakeTasks struct {
-	tokens  []string
-	outputs []any
-}
-
-func (f *fakeTasks) Succeed(_ context.Context, token string, out any) error {
-	f.tokens = append(f.tokens, token)
-	f.outputs = append(f.outputs, out)
-	return nil
-}
-
 type env struct {
 	h      *Handler
 	store  *store.Store
-	mailer *fakeMailer
-	tasks  *fakeTasks
+	mailer *fakes.Mailer
+	tasks  *fakes.Tasks
 	now    time.Time
 	p      *provider.Provider
 }
@@ -62,7 +36,7 @@ var t0 = time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	s, _ := storetest.NewTestStore(t)
-	e := &env{store: s, mailer: &fakeMailer{}, tasks: &fakeTasks{}, now: t0}
+	e := &env{store: s, mailer: &fakes.Mailer{}, tasks: &fakes.Tasks{}, now: t0}
 	s.Now = func() time.Time { return e.now }
 	ctx := context.Background()
 	if err := s.PutAccount(ctx, account.Account{ID: "acct-1", Name: "Eligible Org", Billable: true, USOffice: true}); err != nil {
@@ -111,8 +85,8 @@ func TestInvitationSchedule(t *testing.T) {
 		if err != nil {
 			t.Fatalf("step %d: %v", i, err)
 		}
-		if out.Sent != st.wantSent || len(e.mailer.sent) != st.wantMails {
-			t.Fatalf("step %d: sent %q with %d mails, want %q with %d", i, out.Sent, len(e.mailer.sent), st.wantSent, st.wantMails)
+		if out.Sent != st.wantSent || len(e.mailer.Sent) != st.wantMails {
+			t.Fatalf("step %d: sent %q with %d mails, want %q with %d", i, out.Sent, len(e.mailer.Sent), st.wantSent, st.wantMails)
 		}
 		p, _ := e.store.GetProvider(ctx, "acct-1", e.p.ID)
 		rec, err := e.store.GetInvitation(ctx, p.Invitation.Hash)
@@ -122,7 +96,7 @@ func TestInvitationSchedule(t *testing.T) {
 		if st.subject == "" {
 			continue
 		}
-		m := e.mailer.sent[len(e.mailer.sent)-1]
+		m := e.mailer.Sent[len(e.mailer.Sent)-1]
 		if !strings.HasPrefix(m.Subject, st.subject) || m.To != "admin@contoso.example" {
 			t.Fatalf("step %d: mail %q to %q", i, m.Subject, m.To)
 		}
@@ -179,10 +153,10 @@ func TestResumesWhenConsentAlreadyRecorded(t *testing.T) {
 	if err != nil || out.Sent != "resume" {
 		t.Fatalf("Handle = %+v, %v", out, err)
 	}
-	if len(e.tasks.tokens) != 1 || e.tasks.tokens[0] != "token-x" || e.tasks.outputs[0].(workflow.ConsentResult).TenantID != "tenant-guid" {
-		t.Fatalf("resumed %v with %v", e.tasks.tokens, e.tasks.outputs)
+	if len(e.tasks.Succeeded) != 1 || e.tasks.Succeeded[0] != "token-x" || e.tasks.Outputs[0].(workflow.ConsentResult).TenantID != "tenant-guid" {
+		t.Fatalf("resumed %v with %v", e.tasks.Succeeded, e.tasks.Outputs)
 	}
-	if len(e.mailer.sent) != 0 {
+	if len(e.mailer.Sent) != 0 {
 		t.Fatal("an email was sent after consent")
 	}
 }
@@ -198,8 +172,8 @@ func TestErrors(t *testing.T) {
 		{"cancelled provider", func(e *env) {
 			e.store.UpdateProvider(context.Background(), "acct-1", e.p.ID, func(p *provider.Provider) error { p.Status = provider.StatusCancelled; return nil })
 		}, "t", "InvalidInput"},
-		{"SES refuses the address", func(e *env) { e.mailer.err = apperr.New(apperr.EmailRejected, "rejected") }, "t", "EmailRejected"},
-		{"SES throttles", func(e *env) { e.mailer.err = apperr.New(apperr.Unavailable, "slow down") }, "t", "TransientError"},
+		{"SES refuses the address", func(e *env) { e.mailer.Err = apperr.New(apperr.EmailRejected, "rejected") }, "t", "EmailRejected"},
+		{"SES throttles", func(e *env) { e.mailer.Err = apperr.New(apperr.Unavailable, "slow down") }, "t", "TransientError"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -215,18 +189,18 @@ func TestErrors(t *testing.T) {
 
 func TestRetryAfterMailFailureSendsTheSameLink(t *testing.T) {
 	e := newEnv(t)
-	e.mailer.err = apperr.New(apperr.Unavailable, "throttled")
+	e.mailer.Err = apperr.New(apperr.Unavailable, "throttled")
 	if _, err := e.run(t, "t1"); err == nil {
 		t.Fatal("expected the transient error")
 	}
-	e.mailer.err = nil
+	e.mailer.Err = nil
 	if _, err := e.run(t, "t2"); err != nil {
 		t.Fatal(err)
 	}
 	p, _ := e.store.GetProvider(context.Background(), "acct-1", e.p.ID)
-	link := linkRE.FindStringSubmatch(e.mailer.sent[0].Text)
-	if link == nil || consent.Hash(link[1]) != p.Invitation.Hash || len(e.mailer.sent) != 1 {
-		t.Fatalf("after a retry: %d mails, link %v", len(e.mailer.sent), link)
+	link := linkRE.FindStringSubmatch(e.mailer.Sent[0].Text)
+	if link == nil || consent.Hash(link[1]) != p.Invitation.Hash || len(e.mailer.Sent) != 1 {
+		t.Fatalf("after a retry: %d mails, link %v", len(e.mailer.Sent), link)
 	}
 	if p.Invitation.SentAt == nil {
 		t.Fatal("sentAt not recorded after the successful retry")
@@ -246,7 +220,7 @@ func TestFailedReminderKeepsTheEarlierOne(t *testing.T) {
 		}
 	}
 	e.now = t0.Add(7 * day)
-	e.mailer.err = apperr.New(apperr.Unavailable, "throttled")
+	e.mailer.Err = apperr.New(apperr.Unavailable, "throttled")
 	if _, err := e.run(t, "t"); workflow.ErrorName(err) != "TransientError" {
 		t.Fatalf("failed send: %v", err)
 	}
@@ -254,14 +228,14 @@ func TestFailedReminderKeepsTheEarlierOne(t *testing.T) {
 	if len(p.Timeline) != 2 || p.Timeline[1].Occurrences() != 1 || !p.Timeline[1].At.Equal(t0.Add(3*day)) || p.Invitation.RemindersSent != 1 {
 		t.Fatalf("after the failed reminder: reminders %d, timeline %+v", p.Invitation.RemindersSent, p.Timeline)
 	}
-	e.mailer.err = nil
+	e.mailer.Err = nil
 	e.now = t0.Add(7*day + time.Minute)
 	if out, err := e.run(t, "t"); err != nil || out.Sent != "reminder" {
 		t.Fatalf("retry: %+v, %v", out, err)
 	}
 	p, _ = e.store.GetProvider(context.Background(), "acct-1", e.p.ID)
-	if len(e.mailer.sent) != 3 || len(p.Timeline) != 2 || p.Timeline[1].Count != 2 || p.Invitation.RemindersSent != 2 {
-		t.Fatalf("after the retry: %d mails, reminders %d, timeline %+v", len(e.mailer.sent), p.Invitation.RemindersSent, p.Timeline)
+	if len(e.mailer.Sent) != 3 || len(p.Timeline) != 2 || p.Timeline[1].Count != 2 || p.Invitation.RemindersSent != 2 {
+		t.Fatalf("after the retry: %d mails, reminders %d, timeline %+v", len(e.mailer.Sent), p.Invitation.RemindersSent, p.Timeline)
 	}
 }
 
@@ -313,8 +287,8 @@ func TestResumesFromAClosedInvitation(t *testing.T) {
 				t.Fatalf("error %v, want %q", err, tt.wantErr)
 			}
 			if tt.resumeTo != "" {
-				if len(e.tasks.tokens) != 1 || e.tasks.tokens[0] != "t2" || e.tasks.outputs[0].(workflow.ConsentResult).TenantID != tt.resumeTo {
-					t.Fatalf("resumed %v %v", e.tasks.tokens, e.tasks.outputs)
+				if len(e.tasks.Succeeded) != 1 || e.tasks.Succeeded[0] != "t2" || e.tasks.Outputs[0].(workflow.ConsentResult).TenantID != tt.resumeTo {
+					t.Fatalf("resumed %v %v", e.tasks.Succeeded, e.tasks.Outputs)
 				}
 				q, _ := e.store.GetProvider(ctx, "acct-1", e.p.ID)
 				if q.Status != provider.StatusAwaitingOwnerAccess || q.TenantID != tt.resumeTo || !strings.Contains(q.Timeline[len(q.Timeline)-1].What, "consented in tenant") {
@@ -342,8 +316,8 @@ func TestOverlappingRunsSendOnce(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	if len(e.mailer.sent) != 1 {
-		t.Fatalf("%d emails sent by overlapping runs, want 1", len(e.mailer.sent))
+	if len(e.mailer.Sent) != 1 {
+		t.Fatalf("%d emails sent by overlapping runs, want 1", len(e.mailer.Sent))
 	}
 	p, _ := e.store.GetProvider(context.Background(), "acct-1", e.p.ID)
 	if len(p.Timeline) != 1 {

@@ -3,10 +3,9 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"time"
 
+	"github.com/partnercloud/azure/shared/apperr"
 	"github.com/partnercloud/azure/shared/logging"
 	"github.com/partnercloud/azure/shared/partnercenter"
 	"github.com/partnercloud/azure/shared/provider"
@@ -52,25 +51,22 @@ type Handler struct {
 	Now                 func() time.Time
 }
 
-// Handle runs in.Step.
+// Handle runs in.Step, in the task wrapper (input validated, provider
+// read, errors named, logs with the provider, execution and step).
 func (h *Handler) Handle(ctx context.Context, in workflow.NewCustomerInput) (workflow.NewCustomerOutput, error) {
-	if err := in.Validate(); err != nil {
+	return workflow.Run(ctx, in, h.Store, func(ctx context.Context, p *provider.Provider) (workflow.NewCustomerOutput, error) {
+		return h.step(ctx, in.Step, p)
+	})
+}
+
+// step runs one step on an unfinished new-customer provider.
+func (h *Handler) step(ctx context.Context, step string, p *provider.Provider) (workflow.NewCustomerOutput, error) {
+	if err := p.CheckNewCustomerStep(); err != nil {
 		return workflow.NewCustomerOutput{}, err
 	}
-	log := logging.From(ctx).With("provider_id", in.ProviderID, "execution_arn", in.ExecutionARN, "step", in.Step)
-	ctx = logging.With(ctx, log)
-	p, err := h.Store.GetProvider(ctx, in.AccountID, in.ProviderID)
-	if err != nil {
-		return workflow.NewCustomerOutput{}, workflow.Named(err)
-	}
-	switch {
-	case p.Option != provider.OptionNew || p.Company == nil:
-		return workflow.NewCustomerOutput{}, &workflow.InvalidInput{Reason: "the provider is not a new-customer provider"}
-	case !p.Open():
-		return workflow.NewCustomerOutput{}, &workflow.InvalidInput{Reason: "the provider is " + string(p.Status)}
-	}
-	out := workflow.NewCustomerOutput{Step: in.Step, TenantID: p.TenantID}
-	switch in.Step {
+	out := workflow.NewCustomerOutput{Step: step, TenantID: p.TenantID}
+	var err error
+	switch step {
 	case workflow.StepValidateAddress:
 		err = h.PartnerCenter.ValidateAddress(ctx, address(p.Company))
 	case workflow.StepCreateCustomer:
@@ -81,13 +77,11 @@ func (h *Handler) Handle(ctx context.Context, in workflow.NewCustomerInput) (wor
 		err = h.order(ctx, p)
 	case workflow.StepWaitSubscription:
 		out.Subscriptions, err = h.waitSubscription(ctx, p)
-	default:
-		return out, &workflow.InvalidInput{Reason: fmt.Sprintf("unknown step %q", in.Step)}
 	}
 	if err != nil {
-		return workflow.NewCustomerOutput{}, classify(err)
+		return workflow.NewCustomerOutput{}, err
 	}
-	log.Info("step done")
+	logging.From(ctx).Info("step done")
 	return out, nil
 }
 
@@ -126,13 +120,13 @@ func (h *Handler) createCustomer(ctx context.Context, p *provider.Provider) (str
 	// it cannot be stored the customer is still recorded (creating it again
 	// is impossible), and the requester resets the password at Microsoft.
 	admin := &provider.InitialAdmin{UserName: c.UserName}
-	what := fmt.Sprintf("Customer created in Partner Center: tenant %s (%s).", c.TenantID, domain)
+	lost := false
 	if c.Password != "" {
 		value, _ := json.Marshal(map[string]string{"userName": c.UserName, "password": c.Password})
 		arn, serr := h.Secrets.Create(ctx, InitialAdminSecretName(p.AccountID, p.ID), string(value), secret.ProviderTags(p.AccountID, p.ID))
 		if serr != nil {
 			logging.From(ctx).Error("initial admin password not stored", "error", serr.Error())
-			what += " The initial administrator's password could not be kept; reset it at Microsoft."
+			lost = true
 		} else {
 			admin.SecretARN = arn
 		}
@@ -140,12 +134,7 @@ func (h *Handler) createCustomer(ctx context.Context, p *provider.Provider) (str
 	c.Password = ""
 	now := h.Now().UTC()
 	_, err = h.Store.UpdateProvider(ctx, p.AccountID, p.ID, func(q *provider.Provider) error {
-		if q.CustomerID != "" {
-			return nil
-		}
-		q.CustomerID, q.TenantID = c.ID, c.TenantID
-		q.InitialAdmin = admin
-		q.AddEvent(provider.Event{At: now, Status: q.Status, What: what, By: "system"})
+		q.RecordCustomer(c.ID, c.TenantID, domain, admin, lost, now)
 		return nil
 	})
 	if err != nil {
@@ -156,8 +145,8 @@ func (h *Handler) createCustomer(ctx context.Context, p *provider.Provider) (str
 }
 
 func (h *Handler) agreement(ctx context.Context, p *provider.Provider) error {
-	if p.CustomerID == "" {
-		return &workflow.InvalidInput{Reason: "the customer is not created yet"}
+	if err := p.CheckCustomerCreated(); err != nil {
+		return err
 	}
 	ct := p.Company.Contact
 	return h.PartnerCenter.AcceptAgreement(ctx, p.CustomerID, h.AgreementTemplateID, ct.FirstName, ct.LastName, ct.Email, ct.Phone, h.Now())
@@ -165,8 +154,8 @@ func (h *Handler) agreement(ctx context.Context, p *provider.Provider) error {
 
 // order orders the Azure plan once and records the order id.
 func (h *Handler) order(ctx context.Context, p *provider.Provider) error {
-	if p.CustomerID == "" {
-		return &workflow.InvalidInput{Reason: "the customer is not created yet"}
+	if err := p.CheckCustomerCreated(); err != nil {
+		return err
 	}
 	if p.OrderID != "" {
 		return nil
@@ -177,11 +166,7 @@ func (h *Handler) order(ctx context.Context, p *provider.Provider) error {
 	}
 	now := h.Now().UTC()
 	_, err = h.Store.UpdateProvider(ctx, p.AccountID, p.ID, func(q *provider.Provider) error {
-		if q.OrderID != "" {
-			return nil
-		}
-		q.OrderID = id
-		q.AddEvent(provider.Event{At: now, Status: q.Status, What: "Azure plan ordered; waiting for its subscription.", By: "system"})
+		q.RecordOrder(id, now)
 		return nil
 	})
 	return err
@@ -191,8 +176,8 @@ func (h *Handler) order(ctx context.Context, p *provider.Provider) error {
 // SubscriptionPending (the state machine lists again later); otherwise
 // they are recorded on the provider.
 func (h *Handler) waitSubscription(ctx context.Context, p *provider.Provider) ([]string, error) {
-	if p.CustomerID == "" {
-		return nil, &workflow.InvalidInput{Reason: "the customer is not created yet"}
+	if err := p.CheckCustomerCreated(); err != nil {
+		return nil, err
 	}
 	subs, err := h.PartnerCenter.Subscriptions(ctx, p.CustomerID)
 	if err != nil {
@@ -205,36 +190,15 @@ func (h *Handler) waitSubscription(ctx context.Context, p *provider.Provider) ([
 		}
 	}
 	if len(ids) == 0 {
-		return nil, &workflow.SubscriptionPending{Reason: "the Azure plan's subscription has not appeared yet"}
+		return nil, apperr.New(apperr.SubscriptionPending, "the Azure plan's subscription has not appeared yet")
 	}
 	now := h.Now().UTC()
 	_, err = h.Store.UpdateProvider(ctx, p.AccountID, p.ID, func(q *provider.Provider) error {
-		q.Subscriptions = q.Subscriptions[:0]
-		for _, id := range ids {
-			t := now
-			q.Subscriptions = append(q.Subscriptions, provider.Subscription{ID: id, State: provider.SubscriptionOwned, ConfirmedAt: &t})
-		}
+		q.RecordPlanSubscriptions(ids, now)
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
 	return ids, nil
-}
-
-// classify maps an error to the named error the state machine matches.
-func classify(err error) error {
-	switch {
-	case errors.As(err, new(*workflow.InvalidInput)), errors.As(err, new(*workflow.SubscriptionPending)):
-		return err
-	case errors.Is(err, partnercenter.ErrDomainTaken):
-		return &workflow.DomainTaken{Reason: "the onmicrosoft.com domain is already in use"}
-	case errors.Is(err, partnercenter.ErrInvalidAddress):
-		return &workflow.AddressInvalid{Reason: "Partner Center did not accept the company's address"}
-	case errors.Is(err, partnercenter.ErrRejected):
-		return &workflow.PartnerCenterRejected{Reason: "Partner Center refused the request"}
-	case errors.Is(err, partnercenter.ErrUnavailable):
-		return &workflow.TransientError{Reason: "Partner Center is unavailable"}
-	}
-	return workflow.Named(err)
 }

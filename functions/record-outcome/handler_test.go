@@ -13,6 +13,7 @@ import (
 
 	"github.com/partnercloud/azure/shared/apperr"
 	"github.com/partnercloud/azure/shared/consent"
+	"github.com/partnercloud/azure/shared/fakes"
 	"github.com/partnercloud/azure/shared/mail"
 	"github.com/partnercloud/azure/shared/provider"
 	"github.com/partnercloud/azure/shared/store"
@@ -20,16 +21,9 @@ import (
 	"github.com/partnercloud/azure/shared/workflow"
 )
 
-type fakeMailer struct{ sent []mail.Message }
-
-func (f *fakeMailer) Send(_ context.Context, m mail.Message) (string, error) {
-	f.sent = append(f.sent, m)
-	return "id", nil
-}
-
 var t0 = time.Date(2026, 6, 1, 8, 0, 0, 0, time.UTC)
 
-func setup(t *testing.T, status provider.Status) (*Handler, *store.Store, *fakeMailer, *provider.Provider) {
+func setup(t *testing.T, status provider.Status) (*Handler, *store.Store, *fakes.Mailer, *provider.Provider) {
 	t.Helper()
 	s, _ := storetest.NewTestStore(t)
 	s.Now = func() time.Time { return t0 }
@@ -44,7 +38,7 @@ func setup(t *testing.T, status provider.Status) (*Handler, *store.Store, *fakeM
 	if err := s.PutInvitation(context.Background(), consent.Record{Hash: hash, AccountID: "acct-1", ProviderID: p.ID, Status: consent.StatusOpen, ExpiresAt: t0.Add(time.Hour), UpdatedAt: t0}); err != nil {
 		t.Fatal(err)
 	}
-	m := &fakeMailer{}
+	m := &fakes.Mailer{}
 	return &Handler{Store: s, Mailer: m, Brand: mail.Brand{PartnerName: "Partner Cloud", ContactEmail: "c@p.example"}, Now: func() time.Time { return t0 }}, s, m, p
 }
 
@@ -84,11 +78,11 @@ func TestOutcomes(t *testing.T) {
 			if tt.wantMail == "" {
 				wantMails = 0
 			}
-			if len(m.sent) != wantMails {
-				t.Fatalf("%d emails, want %d", len(m.sent), wantMails)
+			if len(m.Sent) != wantMails {
+				t.Fatalf("%d emails, want %d", len(m.Sent), wantMails)
 			}
-			if wantMails == 1 && (!strings.Contains(m.sent[0].Subject, tt.wantMail) || m.sent[0].To != "dana@eligible.example") {
-				t.Fatalf("email %q to %q", m.sent[0].Subject, m.sent[0].To)
+			if wantMails == 1 && (!strings.Contains(m.Sent[0].Subject, tt.wantMail) || m.Sent[0].To != "dana@eligible.example") {
+				t.Fatalf("email %q to %q", m.Sent[0].Subject, m.Sent[0].To)
 			}
 			if tt.wantStatus == provider.StatusActive {
 				if got.Billing != "consolidated" || got.BillingFrom == nil || !got.BillingFrom.Equal(t0) || len(got.Permissions) < 3 {
@@ -126,8 +120,8 @@ func TestEvent(t *testing.T) {
 	h, _, m, p := setup(t, provider.StatusAwaitingOwnerAccess)
 	in.AccountID, in.ProviderID = "acct-1", p.ID
 	out, err := h.Handle(context.Background(), in)
-	if err != nil || out.Status != provider.StatusFailed || len(m.sent) != 1 {
-		t.Fatalf("Handle = %+v, %v (%d mails)", out, err, len(m.sent))
+	if err != nil || out.Status != provider.StatusFailed || len(m.Sent) != 1 {
+		t.Fatalf("Handle = %+v, %v (%d mails)", out, err, len(m.Sent))
 	}
 }
 
@@ -150,15 +144,15 @@ func TestNewCustomerLink(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if len(m.sent) != 1 {
-		t.Fatalf("%d emails", len(m.sent))
+	if len(m.Sent) != 1 {
+		t.Fatalf("%d emails", len(m.Sent))
 	}
 	prefix := "https://api.partner.example/providers/" + p.ID + "/initial-credentials?token="
-	i := strings.Index(m.sent[0].Text, prefix)
-	if i < 0 || !strings.Contains(m.sent[0].Subject, "new Azure account is ready") {
-		t.Fatalf("email without the link: %s\n%s", m.sent[0].Subject, m.sent[0].Text)
+	i := strings.Index(m.Sent[0].Text, prefix)
+	if i < 0 || !strings.Contains(m.Sent[0].Subject, "new Azure account is ready") {
+		t.Fatalf("email without the link: %s\n%s", m.Sent[0].Subject, m.Sent[0].Text)
 	}
-	token := strings.Fields(m.sent[0].Text[i+len(prefix):])[0]
+	token := strings.Fields(m.Sent[0].Text[i+len(prefix):])[0]
 	got, _ := s.GetProvider(ctx, "acct-1", p.ID)
 	sum := sha256.Sum256([]byte(token))
 	ia := got.InitialAdmin
@@ -170,22 +164,6 @@ func TestNewCustomerLink(t *testing.T) {
 	}
 }
 
-// flakyMailer fails the first failures sends with err, then sends.
-type flakyMailer struct {
-	fakeMailer
-	failures int
-	err      error
-	attempts int
-}
-
-func (f *flakyMailer) Send(ctx context.Context, m mail.Message) (string, error) {
-	f.attempts++
-	if f.attempts <= f.failures {
-		return "", f.err
-	}
-	return f.fakeMailer.Send(ctx, m)
-}
-
 // TestOutcomeEmailRetriedOnTransientFailure: SES throttles the completion
 // email of a new customer once. The task fails with TransientError (the
 // state machine retries it), the re-run sends exactly one email, and its
@@ -193,7 +171,7 @@ func (f *flakyMailer) Send(ctx context.Context, m mail.Message) (string, error) 
 // nothing more.
 func TestOutcomeEmailRetriedOnTransientFailure(t *testing.T) {
 	h, s, _, p := setup(t, provider.StatusAwaitingOwnerAccess)
-	m := &flakyMailer{failures: 1, err: apperr.New(apperr.Unavailable, "SES send failed (TooManyRequestsException); will retry")}
+	m := &fakes.Mailer{Failures: 1, Err: apperr.New(apperr.Unavailable, "SES send failed (TooManyRequestsException); will retry")}
 	h.Mailer, h.PublicBaseURL = m, "https://api.partner.example"
 	ctx := context.Background()
 	if _, err := s.UpdateProvider(ctx, "acct-1", p.ID, func(q *provider.Provider) error {
@@ -209,23 +187,23 @@ func TestOutcomeEmailRetriedOnTransientFailure(t *testing.T) {
 		t.Fatalf("first run: %v (%s), want TransientError for the state machine's Retry", err, workflow.ErrorName(err))
 	}
 	got, _ := s.GetProvider(ctx, "acct-1", p.ID)
-	if got.Status != provider.StatusActive || got.OutcomeEmailSent || got.InitialAdmin.TokenHash != "" || len(m.sent) != 0 {
-		t.Fatalf("after the failed send: status %s, claimed %v, token hash %q, %d mails", got.Status, got.OutcomeEmailSent, got.InitialAdmin.TokenHash, len(m.sent))
+	if got.Status != provider.StatusActive || got.OutcomeEmailSent || got.InitialAdmin.TokenHash != "" || len(m.Sent) != 0 {
+		t.Fatalf("after the failed send: status %s, claimed %v, token hash %q, %d mails", got.Status, got.OutcomeEmailSent, got.InitialAdmin.TokenHash, len(m.Sent))
 	}
 	for range 3 { // the Retry, then at-least-once repeats
 		if out, err := h.Handle(ctx, in); err != nil || out.Status != provider.StatusActive {
 			t.Fatalf("retry: %+v, %v", out, err)
 		}
 	}
-	if len(m.sent) != 1 || m.attempts != 2 {
-		t.Fatalf("%d emails after %d attempts, want exactly 1 after 2", len(m.sent), m.attempts)
+	if len(m.Sent) != 1 || m.Attempts != 2 {
+		t.Fatalf("%d emails after %d attempts, want exactly 1 after 2", len(m.Sent), m.Attempts)
 	}
 	prefix := "https://api.partner.example/providers/" + p.ID + "/initial-credentials?token="
-	i := strings.Index(m.sent[0].Text, prefix)
+	i := strings.Index(m.Sent[0].Text, prefix)
 	if i < 0 {
-		t.Fatalf("no link in %s", m.sent[0].Text)
+		t.Fatalf("no link in %s", m.Sent[0].Text)
 	}
-	sum := sha256.Sum256([]byte(strings.Fields(m.sent[0].Text[i+len(prefix):])[0]))
+	sum := sha256.Sum256([]byte(strings.Fields(m.Sent[0].Text[i+len(prefix):])[0]))
 	got, _ = s.GetProvider(ctx, "acct-1", p.ID)
 	if !got.OutcomeEmailSent || got.InitialAdmin.TokenHash != hex.EncodeToString(sum[:]) {
 		t.Fatalf("the emailed link is not the stored one: %+v", got.InitialAdmin)
@@ -236,7 +214,7 @@ func TestOutcomeEmailRetriedOnTransientFailure(t *testing.T) {
 // not retried (the outcome stands; a retry cannot help).
 func TestOutcomeEmailRefusedIsNotRetried(t *testing.T) {
 	h, _, _, p := setup(t, provider.StatusAwaitingOwnerAccess)
-	m := &flakyMailer{failures: 5, err: apperr.New(apperr.EmailRejected, "rejected")}
+	m := &fakes.Mailer{Failures: 5, Err: apperr.New(apperr.EmailRejected, "rejected")}
 	h.Mailer = m
 	in := workflow.OutcomeInput{Input: workflow.Input{AccountID: "acct-1", ProviderID: p.ID}, Outcome: provider.StatusActive}
 	for range 2 {
@@ -244,7 +222,7 @@ func TestOutcomeEmailRefusedIsNotRetried(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if m.attempts != 1 {
-		t.Fatalf("%d attempts, want 1", m.attempts)
+	if m.Attempts != 1 {
+		t.Fatalf("%d attempts, want 1", m.Attempts)
 	}
 }

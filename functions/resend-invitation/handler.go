@@ -18,7 +18,7 @@ import (
 )
 
 // DefaultInterval is the least time between two resends of one provider's
-// consent email (spec §4: at most once per 5 minutes).
+// consent email.
 const DefaultInterval = 5 * time.Minute
 
 // Store is what POST /providers/{id}/resend reads and writes.
@@ -40,11 +40,11 @@ type Mailer interface {
 
 // Handler serves POST /providers/{id}/resend: the consent email again, with
 // the same link and expiry, at most once per Interval and provider.MaxResends
-// times per invitation (the rule is the invitation's: Invitation.ClaimResend).
+// times per invitation (the rules are the provider's: Provider.ClaimResend).
 //
-// Any user of the provider's account may resend (the spec reserves nothing
-// to administrators here, and the email goes only to the address the admin
-// who created the provider gave). Another account's provider is 404.
+// Any user of the provider's account may resend (nothing here is reserved
+// to administrators, and the email goes only to the address the admin who
+// created the provider gave). Another account's provider is 404.
 //
 // The limits hold under concurrency: a resend first claims the slot
 // (Invitation.ClaimResend: LastResentAt and the claim count) with the store's
@@ -82,22 +82,20 @@ func (h *Handler) Handle(ctx context.Context, req api.Request) (api.Response, er
 	ctx = logging.With(ctx, log)
 	now := h.Now().UTC()
 	// Refuse early without a write; the claim checks again.
-	if err := h.check(p, now); err != nil {
+	if err := p.CheckResend(now, h.Interval); err != nil {
 		return h.refuse(req, err)
 	}
 
 	by := "user:" + caller.UserID
 	p, err = h.Store.UpdateProvider(ctx, p.AccountID, p.ID, func(q *provider.Provider) error {
-		if err := h.check(q, now); err != nil {
-			return err
-		}
-		return q.Invitation.ClaimResend(now, h.Interval)
+		return q.ClaimResend(now, h.Interval)
 	})
 	if err != nil {
 		return h.refuse(req, err)
 	}
 
-	if err := h.send(ctx, p); err != nil {
+	mailing := consent.Mailing{Key: h.Key, BaseURL: h.BaseURL, Brand: h.Brand, Accounts: h.Store, Mailer: h.Mailer}
+	if err := mailing.Send(ctx, p, "resend", *p.Invitation.ExpiresAt); err != nil {
 		msg := fmt.Sprintf("The consent email could not be sent. Please try again in %s.", minutes(h.Interval))
 		if apperr.Is(err, apperr.EmailRejected) {
 			msg = "The consent email could not be delivered to the Azure administrator's address. Contact support with this request id."
@@ -109,10 +107,7 @@ func (h *Handler) Handle(ctx context.Context, req api.Request) (api.Response, er
 	}
 
 	q, err := h.Store.UpdateProvider(ctx, p.AccountID, p.ID, func(q *provider.Provider) error {
-		if q.Invitation != nil {
-			q.Invitation.Resends++
-		}
-		q.AddEvent(provider.Event{At: now, Status: q.Status, Kind: provider.EventConsentResent, What: "Consent email resent by " + by + ".", By: by})
+		q.RecordResent(by, now)
 		return nil
 	})
 	if err != nil {
@@ -123,23 +118,6 @@ func (h *Handler) Handle(ctx context.Context, req api.Request) (api.Response, er
 	}
 	log.Info("consent email resent", "by", by, "to", logging.MaskEmail(q.AzureAdminEmail))
 	return api.JSON(req, api.StatusAccepted, q.View()), nil
-}
-
-// check returns the 409 or 429 that refuses a resend of p at now, or nil.
-func (h *Handler) check(p *provider.Provider, now time.Time) error {
-	if p.Status != provider.StatusPendingConsent {
-		return apperr.New(apperr.InvalidState, fmt.Sprintf(
-			"The migration is not waiting for consent (its status is %s); there is no consent email to resend.", p.Status))
-	}
-	inv := p.Invitation
-	if inv == nil || inv.SentAt == nil || inv.ExpiresAt == nil || inv.Nonce == "" {
-		return apperr.New(apperr.InvalidState, "The consent email has not been sent yet; it goes out shortly after the provider is created.")
-	}
-	if !now.Before(*inv.ExpiresAt) {
-		return apperr.New(apperr.InvalidState, fmt.Sprintf(
-			"The consent link expired on %s; create a new provider to try again.", inv.ExpiresAt.UTC().Format("2 January 2006 15:04 MST")))
-	}
-	return inv.CheckResend(now, h.Interval)
 }
 
 // refuse turns a check's error into the response; a 429 within the interval
@@ -162,21 +140,6 @@ func (h *Handler) refuse(req api.Request, err error) (api.Response, error) {
 	resp := api.Error(req, e)
 	resp.Headers["Retry-After"] = strconv.Itoa(secs)
 	return resp, nil
-}
-
-// send sends the consent email again: the same link (derived from the stored
-// nonce) and the same expiry.
-func (h *Handler) send(ctx context.Context, p *provider.Provider) error {
-	org := p.AccountID
-	if a, err := h.Store.GetAccount(ctx, p.AccountID); err == nil && a != nil && a.Name != "" {
-		org = a.Name
-	}
-	msg, err := h.Key.Email(h.BaseURL, h.Brand, p, org, "resend", *p.Invitation.ExpiresAt)
-	if err != nil {
-		return err
-	}
-	_, err = h.Mailer.Send(ctx, msg)
-	return err
 }
 
 // seconds is a Retry-After value: whole seconds, rounded up, at least 1.

@@ -12,7 +12,6 @@ import (
 	"regexp"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -21,6 +20,7 @@ import (
 	"github.com/partnercloud/azure/shared/api/apitest"
 	"github.com/partnercloud/azure/shared/apperr"
 	"github.com/partnercloud/azure/shared/consent"
+	"github.com/partnercloud/azure/shared/fakes"
 	"github.com/partnercloud/azure/shared/mail"
 	"github.com/partnercloud/azure/shared/provider"
 	"github.com/partnercloud/azure/shared/store"
@@ -43,65 +43,10 @@ var (
 	linkRE  = regexp.MustCompile(`https://api\.example/consent/([A-Za-z0-9_-]{43})`)
 )
 
-// fakeMailer records the messages sent; err makes Send fail.
-type fakeMailer struct {
-	mu   sync.Mutex
-	sent []mail.Message
-	err  error
-}
-
-func (f *fakeMailer) Send(_ context.Context, m mail.Message) (string, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.err != nil {
-		return "", f.err
-	}
-	f.sent = append(f.sent, m)
-	return "msg-id", nil
-}
-
-func (f *fakeMailer) count() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return len(f.sent)
-}
-
-// faultyStore is the real store with injectable faults: fail[method] makes
-// that method fail; failUpdateAfter lets that many UpdateProvider calls
-// through before failing.
-type faultyStore struct {
-	*store.Store
-	fail            map[string]error
-	failUpdateAfter int
-	updates         atomic.Int32
-}
-
-func (f *faultyStore) GetProvider(ctx context.Context, accountID, id string) (*provider.Provider, error) {
-	if err := f.fail["GetProvider"]; err != nil {
-		return nil, err
-	}
-	return f.Store.GetProvider(ctx, accountID, id)
-}
-
-func (f *faultyStore) GetAccount(ctx context.Context, accountID string) (*account.Account, error) {
-	if err := f.fail["GetAccount"]; err != nil {
-		return nil, err
-	}
-	return f.Store.GetAccount(ctx, accountID)
-}
-
-func (f *faultyStore) UpdateProvider(ctx context.Context, accountID, id string, mutate func(*provider.Provider) error) (*provider.Provider, error) {
-	n := int(f.updates.Add(1))
-	if err := f.fail["UpdateProvider"]; err != nil && n > f.failUpdateAfter {
-		return nil, err
-	}
-	return f.Store.UpdateProvider(ctx, accountID, id, mutate)
-}
-
 type env struct {
 	h      *Handler
-	st     *faultyStore
-	mailer *fakeMailer
+	st     *fakes.FaultyStore
+	mailer *fakes.Mailer
 	now    time.Time
 	p      *provider.Provider
 }
@@ -111,7 +56,7 @@ type env struct {
 func newEnv(t *testing.T, id string) *env {
 	t.Helper()
 	s, _ := storetest.NewTestStore(t)
-	e := &env{st: &faultyStore{Store: s, fail: map[string]error{}}, mailer: &fakeMailer{}, now: t0.Add(time.Hour)}
+	e := &env{st: fakes.NewFaultyStore(s), mailer: &fakes.Mailer{}, now: t0.Add(time.Hour)}
 	ctx := context.Background()
 	if err := s.PutAccount(ctx, account.Account{ID: "acct-1", Name: "Eligible Org", Billable: true, USOffice: true}); err != nil {
 		t.Fatal(err)
@@ -193,10 +138,10 @@ func checkResent(t *testing.T, e *env, resp api.Response, sub string, resends in
 			t.Errorf("response shows %q: %s", secret, resp.Body)
 		}
 	}
-	if e.mailer.count() != resends {
-		t.Fatalf("%d emails, want %d", e.mailer.count(), resends)
+	if e.mailer.Count() != resends {
+		t.Fatalf("%d emails, want %d", e.mailer.Count(), resends)
 	}
-	m := e.mailer.sent[len(e.mailer.sent)-1]
+	m := e.mailer.Sent[len(e.mailer.Sent)-1]
 	if m.To != "admin@contoso.example" || !strings.HasPrefix(m.Subject, "Resent: Eligible Org") {
 		t.Errorf("email %q to %q", m.Subject, m.To)
 	}
@@ -239,24 +184,24 @@ func TestResend(t *testing.T) {
 		e.set(t, func(p *provider.Provider) { p.RequesterName = "" })
 		resp := e.do(t, apitest.Member("acct-1"))
 		apitest.ExpectJSON(t, resp, 202, nil)
-		if !strings.Contains(e.mailer.sent[0].Text, "An administrator") {
-			t.Errorf("email text: %s", e.mailer.sent[0].Text)
+		if !strings.Contains(e.mailer.Sent[0].Text, "An administrator") {
+			t.Errorf("email text: %s", e.mailer.Sent[0].Text)
 		}
 	})
 	t.Run("the account's name cannot be read: the account id names the organization", func(t *testing.T) {
 		e := newEnv(t, store.NewProviderID(t0))
-		e.st.fail["GetAccount"] = errors.New(apitest.Fault)
+		e.st.Fail["GetAccount"] = errors.New(apitest.Fault)
 		apitest.ExpectJSON(t, e.do(t, apitest.Member("acct-1")), 202, nil)
-		if !strings.HasPrefix(e.mailer.sent[0].Subject, "Resent: acct-1") {
-			t.Errorf("subject %q", e.mailer.sent[0].Subject)
+		if !strings.HasPrefix(e.mailer.Sent[0].Subject, "Resent: acct-1") {
+			t.Errorf("subject %q", e.mailer.Sent[0].Subject)
 		}
 	})
 	t.Run("the timeline write fails after the email went out: still 202, one email", func(t *testing.T) {
 		e := newEnv(t, store.NewProviderID(t0))
-		e.st.fail["UpdateProvider"], e.st.failUpdateAfter = errors.New(apitest.Fault), 1
+		e.st.Fail["UpdateProvider"], e.st.PassFirst["UpdateProvider"] = errors.New(apitest.Fault), 1
 		apitest.ExpectJSON(t, e.do(t, apitest.Member("acct-1")), 202, nil)
-		if e.mailer.count() != 1 || e.stored(t).Invitation.LastResentAt == nil {
-			t.Fatalf("%d emails, invitation %+v", e.mailer.count(), e.stored(t).Invitation)
+		if e.mailer.Count() != 1 || e.stored(t).Invitation.LastResentAt == nil {
+			t.Fatalf("%d emails, invitation %+v", e.mailer.Count(), e.stored(t).Invitation)
 		}
 	})
 }
@@ -325,9 +270,9 @@ func TestRefusals(t *testing.T) {
 			}
 			for k, v := range tt.fail {
 				if k == "Send" {
-					e.mailer.err = v
+					e.mailer.Err = v
 				} else {
-					e.st.fail[k] = v
+					e.st.Fail[k] = v
 				}
 			}
 			before := e.stored(t)
@@ -354,8 +299,8 @@ func TestRefusals(t *testing.T) {
 			if !strings.Contains(body.Message, tt.wantMsg) {
 				t.Errorf("message %q lacks %q", body.Message, tt.wantMsg)
 			}
-			if e.mailer.count() != 0 {
-				t.Errorf("a refused resend sent %d emails", e.mailer.count())
+			if e.mailer.Count() != 0 {
+				t.Errorf("a refused resend sent %d emails", e.mailer.Count())
 			}
 			after := e.stored(t)
 			if len(after.Timeline) != len(before.Timeline) || (after.Invitation != nil && after.Invitation.Resends != 0) {
@@ -366,7 +311,7 @@ func TestRefusals(t *testing.T) {
 				if after.Invitation.LastResentAt == nil || !after.Invitation.LastResentAt.Equal(e.now) {
 					t.Errorf("the slot was not kept: %+v", after.Invitation)
 				}
-				e.mailer.err = nil
+				e.mailer.Err = nil
 				apitest.ExpectError(t, e.do(t, apitest.Member("acct-1")), 429, apperr.TooManyRequests)
 				e.now = e.now.Add(DefaultInterval)
 				checkResent(t, e, e.do(t, apitest.Member("acct-1")), "user-member", 1)
@@ -383,18 +328,18 @@ func TestResendLimit(t *testing.T) {
 	e := newEnv(t, store.NewProviderID(t0))
 	for i := 1; i <= provider.MaxResends; i++ {
 		if i == 3 { // SES fails once: the claim still counts
-			e.mailer.err = &apperr.Error{Code: apperr.Unavailable, Message: "SES send failed; will retry", Cause: errors.New(apitest.Fault)}
+			e.mailer.Err = &apperr.Error{Code: apperr.Unavailable, Message: "SES send failed; will retry", Cause: errors.New(apitest.Fault)}
 			apitest.ExpectError(t, e.do(t, apitest.Member("acct-1")), 500, apperr.Internal)
-			e.mailer.err = nil
+			e.mailer.Err = nil
 			e.now = e.now.Add(DefaultInterval)
 			continue
 		}
-		want := e.mailer.count() + 1
+		want := e.mailer.Count() + 1
 		checkResent(t, e, e.do(t, apitest.Member("acct-1")), "user-member", want)
 		e.now = e.now.Add(DefaultInterval)
 	}
-	if e.mailer.count() != provider.MaxResends-1 {
-		t.Fatalf("%d emails", e.mailer.count())
+	if e.mailer.Count() != provider.MaxResends-1 {
+		t.Fatalf("%d emails", e.mailer.Count())
 	}
 	before := e.stored(t)
 	for _, later := range []time.Duration{0, 24 * time.Hour} {
@@ -409,8 +354,8 @@ func TestResendLimit(t *testing.T) {
 		}
 	}
 	after := e.stored(t)
-	if e.mailer.count() != provider.MaxResends-1 || after.Version != before.Version || len(after.Timeline) != len(before.Timeline) {
-		t.Fatalf("the refused resend changed something: %d emails, version %d → %d", e.mailer.count(), before.Version, after.Version)
+	if e.mailer.Count() != provider.MaxResends-1 || after.Version != before.Version || len(after.Timeline) != len(before.Timeline) {
+		t.Fatalf("the refused resend changed something: %d emails, version %d → %d", e.mailer.Count(), before.Version, after.Version)
 	}
 	if ev := after.Timeline[len(after.Timeline)-1]; len(after.Timeline) != 2 || ev.Occurrences() != provider.MaxResends-1 {
 		t.Fatalf("timeline %+v", after.Timeline)
@@ -470,8 +415,8 @@ func TestConcurrentResends(t *testing.T) {
 	}
 	close(start)
 	wg.Wait()
-	if statuses[202] != 1 || statuses[429] != 9 || e.mailer.count() != 1 {
-		t.Fatalf("statuses %v, %d emails; want one 202, nine 429, one email", statuses, e.mailer.count())
+	if statuses[202] != 1 || statuses[429] != 9 || e.mailer.Count() != 1 {
+		t.Fatalf("statuses %v, %d emails; want one 202, nine 429, one email", statuses, e.mailer.Count())
 	}
 	p := e.stored(t)
 	if p.Invitation.Resends != 1 || len(p.Timeline) != 2 {
@@ -514,7 +459,7 @@ func TestEvent(t *testing.T) {
 	if err != nil || resp.StatusCode != 202 || resp.Headers["X-Request-Id"] != req.RequestContext.RequestID {
 		t.Fatalf("event answered %d %v: %s", resp.StatusCode, err, resp.Body)
 	}
-	if e.mailer.count() != 1 || !strings.HasPrefix(e.mailer.sent[0].Subject, "Resent: ") {
-		t.Fatalf("emails: %+v", e.mailer.sent)
+	if e.mailer.Count() != 1 || !strings.HasPrefix(e.mailer.Sent[0].Subject, "Resent: ") {
+		t.Fatalf("emails: %+v", e.mailer.Sent)
 	}
 }

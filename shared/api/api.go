@@ -1,6 +1,8 @@
 // Package api adapts the product's HTTP routes to API Gateway HTTP API
 // (payload format 2.0): the caller from the JWT authorizer's claims, JSON
-// responses, the error body of spec §4 and the X-Request-Id header.
+// responses and HTML pages, the error body
+// ({"error":{"code","message","requestId","details"}}) with the one table
+// from error codes to HTTP statuses (HTTPStatus), and the X-Request-Id header.
 package api
 
 import (
@@ -240,12 +242,13 @@ func NoContent(req Request) Response {
 	}
 }
 
-// errorBody is the error shape of spec §4.
+// errorBody is the error shape of every error answer:
+// {"error":{"code","message","requestId","details",…}}.
 type errorBody struct {
 	Error map[string]any `json:"error"`
 }
 
-// Error maps any error to the spec's error body and status. The detail of an
+// Error maps any error to the error body and its status (HTTPStatus). The detail of an
 // internal error is logged, never returned.
 func Error(req Request, err error) Response {
 	e := apperr.As(err)
@@ -282,18 +285,12 @@ func Error(req Request, err error) Response {
 // HandlerFunc is a route's logic: it returns a response or an error.
 type HandlerFunc func(ctx context.Context, req Request) (Response, error)
 
-// Handle wraps a route: it puts the request id in the context's logger, maps
-// errors to the spec's body, logs every outcome once, and never panics out.
+// Handle wraps a JSON route: it puts the request id in the context's logger,
+// maps errors to the error body (HTTPStatus), logs every outcome once, and
+// never panics out.
 func Handle(h HandlerFunc) func(context.Context, Request) (Response, error) {
-	return func(ctx context.Context, req Request) (resp Response, _ error) {
-		log := logging.From(ctx).With("request_id", RequestID(req), "route", req.RouteKey)
-		ctx = logging.With(ctx, log)
-		defer func() {
-			if r := recover(); r != nil {
-				log.Error("handler panicked", "panic", r)
-				resp = Error(req, apperr.New(apperr.Internal, "An internal error occurred."))
-			}
-		}()
+	return serve(func(ctx context.Context, req Request) Response {
+		log := logging.From(ctx)
 		resp, err := h(ctx, req)
 		if err != nil {
 			e := apperr.As(err)
@@ -303,10 +300,60 @@ func Handle(h HandlerFunc) func(context.Context, Request) (Response, error) {
 			}
 			// err, not e: a wrapped product error keeps its context in the log.
 			log.Log(ctx, level, "request failed", "code", e.Code, "status", HTTPStatus(e.Code), "error", err.Error())
-			return Error(req, e), nil
+			return Error(req, e)
 		}
 		log.Info("request served", "status", resp.StatusCode)
-		return resp, nil
+		return resp
+	}, func(req Request) Response {
+		return Error(req, apperr.New(apperr.Internal, "An internal error occurred."))
+	})
+}
+
+// PageFunc is an HTML route's logic: every outcome is a page, so it
+// returns no error.
+type PageFunc func(ctx context.Context, req Request) Response
+
+// HandlePage wraps an HTML route as Handle wraps a JSON one: the request id
+// in the context's logger, the page's status logged once, and a panic
+// answered with failed(req) (a static error page) instead of escaping.
+func HandlePage(h PageFunc, failed func(Request) Response) func(context.Context, Request) (Response, error) {
+	return serve(func(ctx context.Context, req Request) Response {
+		resp := h(ctx, req)
+		logging.From(ctx).Info("page served", "status", resp.StatusCode)
+		return resp
+	}, failed)
+}
+
+// serve runs h with the request id and route in the context's logger; a
+// panic is logged and answered with failed(req).
+func serve(h PageFunc, failed func(Request) Response) func(context.Context, Request) (Response, error) {
+	return func(ctx context.Context, req Request) (resp Response, _ error) {
+		log := logging.From(ctx).With("request_id", RequestID(req), "route", req.RouteKey)
+		ctx = logging.With(ctx, log)
+		defer func() {
+			if r := recover(); r != nil {
+				log.Error("handler panicked", "panic", fmt.Sprint(r))
+				resp = failed(req)
+			}
+		}()
+		return h(ctx, req), nil
+	}
+}
+
+// PageHeaders are the headers of every HTML page: never cached, framed,
+// sniffed, indexed or followed by a referrer, HTTPS only, with the content
+// security policy csp and the request id.
+func PageHeaders(req Request, csp string) map[string]string {
+	return map[string]string{
+		"Content-Type":              "text/html; charset=utf-8",
+		"Content-Security-Policy":   csp,
+		"X-Frame-Options":           "DENY",
+		"Referrer-Policy":           "no-referrer",
+		"Cache-Control":             "no-store",
+		"X-Content-Type-Options":    "nosniff",
+		"X-Robots-Tag":              "noindex, nofollow",
+		"Strict-Transport-Security": "max-age=63072000; includeSubDomains",
+		"X-Request-Id":              RequestID(req),
 	}
 }
 

@@ -1,6 +1,8 @@
 // Package consent is the customer administrator's side of a migration: the
-// invitation behind the email link, its expiry and reminders, and the signed
-// state that binds Microsoft's admin-consent redirect to an invitation.
+// invitation behind the email link (its id, the record kept behind it, and
+// when the link no longer leads anywhere), and the signed states that bind
+// Microsoft's sign-in and admin-consent redirects to an invitation. When the
+// consent emails are due is the provider's rule (provider.InvitationSchedule).
 package consent
 
 import (
@@ -12,8 +14,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"time"
 
+	"github.com/partnercloud/azure/shared/provider"
 	"github.com/partnercloud/azure/shared/secret"
 )
 
@@ -67,41 +69,13 @@ func WellFormedID(s string) bool {
 	return err == nil
 }
 
-// Schedule is when reminders go out and when the invitation expires,
-// measured from when the invitation was first sent.
-type Schedule struct {
-	Expiry    time.Duration
-	Reminders []time.Duration
-}
+// Schedule is when the consent email's reminders go out and when the
+// invitation expires: provider.InvitationSchedule, which decides when an
+// email is due. The function mains configure it under this name.
+type Schedule = provider.InvitationSchedule
 
 // DefaultSchedule: expires after 14 days, reminders after 3 and 7 days.
-var DefaultSchedule = Schedule{Expiry: 14 * 24 * time.Hour, Reminders: []time.Duration{3 * 24 * time.Hour, 7 * 24 * time.Hour}}
-
-// Action is what the invitation function must do when it runs.
-type Action string
-
-const (
-	ActionSend     Action = "invitation" // first run: send the invitation
-	ActionRemind   Action = "reminder"   // a reminder is due
-	ActionWait     Action = "none"       // nothing due: keep waiting
-	ActionExpire   Action = "expired"    // the invitation expired
-	ActionResumeOK Action = "resume"     // consent is recorded: resume the workflow
-)
-
-// Next decides the action at now for an invitation sent at sentAt (zero when
-// not sent yet) that has had remindersSent reminders.
-func (s Schedule) Next(now, sentAt time.Time, remindersSent int) Action {
-	if sentAt.IsZero() {
-		return ActionSend
-	}
-	if !now.Before(sentAt.Add(s.Expiry)) {
-		return ActionExpire
-	}
-	if remindersSent < len(s.Reminders) && !now.Before(sentAt.Add(s.Reminders[remindersSent])) {
-		return ActionRemind
-	}
-	return ActionWait
-}
+var DefaultSchedule = provider.DefaultInvitationSchedule
 
 // LoadKey reads the signing key from Secrets Manager and checks it.
 func LoadKey(ctx context.Context, sm secret.GetAPI, arn string) (Key, error) {

@@ -1,6 +1,10 @@
 package consent
 
-import "time"
+import (
+	"time"
+
+	"github.com/partnercloud/azure/shared/provider"
+)
 
 // Status is the state of an invitation record.
 type Status string
@@ -42,4 +46,61 @@ type Record struct {
 // Usable reports whether the link still leads to Microsoft sign-in at now.
 func (r Record) Usable(now time.Time) bool {
 	return r.Status == StatusOpen && now.Before(r.ExpiresAt)
+}
+
+// Reasons an invitation link no longer leads to Microsoft sign-in.
+const (
+	ClosedExpired   = "expired"
+	ClosedUsed      = "used"
+	ClosedCancelled = "cancelled"
+	ClosedDeclined  = "declined"
+	ClosedOther     = "closed"
+)
+
+// ClosedReason says why the invitation of provider p can no longer be used
+// at now, or "" when it can. The provider's status counts as much as the
+// record's: a cancelled migration closes the link even if the record lags
+// behind.
+func ClosedReason(r *Record, p *provider.Provider, now time.Time) string {
+	switch p.Status {
+	case provider.StatusCancelled:
+		return ClosedCancelled
+	case provider.StatusDeclined:
+		return ClosedDeclined
+	case provider.StatusExpired:
+		return ClosedExpired
+	case provider.StatusFailed:
+		return ClosedOther
+	case provider.StatusAwaitingOwnerAccess, provider.StatusActive:
+		return ClosedUsed
+	}
+	switch r.Status {
+	case StatusConsented:
+		return ClosedUsed
+	case StatusDeclined:
+		return ClosedDeclined
+	case StatusCancelled:
+		return ClosedCancelled
+	case StatusExpired:
+		return ClosedExpired
+	case StatusRefused:
+		return ClosedOther
+	}
+	if !r.Usable(now) {
+		return ClosedExpired
+	}
+	return ""
+}
+
+// ClosedBy is how the invitation record of a migration closes when the
+// migration ends with outcome (declined, expired, failed): a failed one's
+// link is cancelled.
+func ClosedBy(outcome provider.Status) Status {
+	switch outcome {
+	case provider.StatusDeclined:
+		return StatusDeclined
+	case provider.StatusExpired:
+		return StatusExpired
+	}
+	return StatusCancelled
 }

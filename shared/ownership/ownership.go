@@ -15,11 +15,9 @@ import (
 // properties.roleDefinitionId).
 const OwnerRoleID = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
 
-// Subscription is the outcome for one subscription.
-type Subscription struct {
-	ID    string                     `json:"id"`
-	State provider.SubscriptionState `json:"state"`
-}
+// Subscription is the outcome for one subscription: its id and state
+// (provider.Subscription, whose ConfirmedAt a check leaves empty).
+type Subscription = provider.Subscription
 
 // Result is one check of a tenant.
 type Result struct {
@@ -29,17 +27,7 @@ type Result struct {
 }
 
 // AllOwned reports whether every subscription is owned (and there is one).
-func (r Result) AllOwned() bool {
-	if len(r.Subscriptions) == 0 {
-		return false
-	}
-	for _, s := range r.Subscriptions {
-		if s.State != provider.SubscriptionOwned {
-			return false
-		}
-	}
-	return true
-}
+func (r Result) AllOwned() bool { return provider.AllOwned(r.Subscriptions) }
 
 // Errors of a check, neutral (apperr codes) so that the API and workflow
 // adapters can answer them; test for them with errors.Is.

@@ -305,10 +305,7 @@ func (p *Provider) NextStep() string {
 				unknown = append(unknown, s.ID)
 			}
 		}
-		principal := p.PrincipalID
-		if p.OwnerPrincipal != "" {
-			principal = p.OwnerPrincipal
-		}
+		principal := p.OwnerPrincipalID()
 		if principal == "" {
 			principal = "the partner's principal"
 		}
@@ -343,4 +340,13 @@ func (p *Provider) NextStep() string {
 		return "The migration was cancelled."
 	}
 	return ""
+}
+
+// SubscriptionIDs are the ids of the provider's subscriptions, in order.
+func (p *Provider) SubscriptionIDs() []string {
+	ids := make([]string, 0, len(p.Subscriptions))
+	for _, s := range p.Subscriptions {
+		ids = append(ids, s.ID)
+	}
+	return ids
 }

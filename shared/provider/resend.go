@@ -3,10 +3,12 @@ package provider
 import (
 	"fmt"
 	"time"
+
+	"github.com/partnercloud/azure/shared/apperr"
 )
 
 // MaxResends is the most times one invitation's consent email may be resent
-// (spec §4: at most once per 5 minutes and 10 times per invitation).
+// (and at most once per interval: see Invitation.CheckResend).
 const MaxResends = 10
 
 // ResendRefused is why a resend is refused: too soon after the last one
@@ -58,3 +60,39 @@ func (inv *Invitation) ClaimResend(now time.Time, interval time.Duration) error 
 // resendsClaimed counts the claims; items written before claims were
 // counted have only the resends sent.
 func (inv *Invitation) resendsClaimed() int { return max(inv.ResendClaims, inv.Resends) }
+
+// CheckResend refuses a resend of the consent email at now: invalid_state
+// for a migration not waiting for consent, or whose invitation was not sent
+// yet or expired; a *ResendRefused past the invitation's limits.
+func (p *Provider) CheckResend(now time.Time, interval time.Duration) error {
+	if p.Status != StatusPendingConsent {
+		return apperr.New(apperr.InvalidState, fmt.Sprintf(
+			"The migration is not waiting for consent (its status is %s); there is no consent email to resend.", p.Status))
+	}
+	inv := p.Invitation
+	if inv == nil || inv.SentAt == nil || inv.ExpiresAt == nil || inv.Nonce == "" {
+		return apperr.New(apperr.InvalidState, "The consent email has not been sent yet; it goes out shortly after the provider is created.")
+	}
+	if !now.Before(*inv.ExpiresAt) {
+		return apperr.New(apperr.InvalidState, fmt.Sprintf(
+			"The consent link expired on %s; create a new provider to try again.", inv.ExpiresAt.UTC().Format("2 January 2006 15:04 MST")))
+	}
+	return inv.CheckResend(now, interval)
+}
+
+// ClaimResend checks (CheckResend) and claims one resend at now
+// (Invitation.ClaimResend), inside a conditional write.
+func (p *Provider) ClaimResend(now time.Time, interval time.Duration) error {
+	if err := p.CheckResend(now, interval); err != nil {
+		return err
+	}
+	return p.Invitation.ClaimResend(now, interval)
+}
+
+// RecordResent records that the consent email was resent, by a user (by).
+func (p *Provider) RecordResent(by string, now time.Time) {
+	if p.Invitation != nil {
+		p.Invitation.Resends++
+	}
+	p.AddEvent(Event{At: now, Status: p.Status, Kind: EventConsentResent, What: "Consent email resent by " + by + ".", By: by})
+}

@@ -1,16 +1,21 @@
 package provider
 
-import "time"
+import (
+	"time"
 
-// Why a migration's tenant was refused at sign-in (FailureCode).
+	"github.com/partnercloud/azure/shared/apperr"
+)
+
+// Why a migration's tenant was refused at sign-in (FailureCode): the
+// neutral codes of the refusal.
 const (
 	// FailureTenantAlreadyConnected: another organization's open or active
 	// provider connects the tenant.
-	FailureTenantAlreadyConnected = "tenant_already_connected"
+	FailureTenantAlreadyConnected = string(apperr.TenantAlreadyConnected)
 	// FailureMigrationInProgress: another open or active provider of the
 	// same organization connects the tenant (one migration per account and
 	// tenant).
-	FailureMigrationInProgress = "migration_in_progress"
+	FailureMigrationInProgress = string(apperr.MigrationInProgress)
 )
 
 // HoldsTenant reports whether the provider keeps its tenant to itself: an
@@ -33,26 +38,30 @@ func (p *Provider) RecordSignIn(tenantID string, at time.Time) bool {
 	return true
 }
 
+// TenantRefusal is why a migration of accountID may not connect a tenant
+// that another open or active provider, of holderAccountID, holds: one of
+// the same organization is migration_in_progress (one migration per account
+// and tenant), one of another organization tenant_already_connected. Its
+// message is the user-facing reason, which never names the other provider.
+func TenantRefusal(accountID, holderAccountID string) *apperr.Error {
+	code := apperr.TenantAlreadyConnected
+	if holderAccountID == accountID {
+		code = apperr.MigrationInProgress
+	}
+	return apperr.New(code, EndReason(code, StatusFailed))
+}
+
 // RefuseTenant ends a migration waiting for consent as failed because its
-// tenant is connected elsewhere (code: FailureTenantAlreadyConnected or
-// FailureMigrationInProgress). The other provider is never named. It
-// reports whether anything changed.
-func (p *Provider) RefuseTenant(tenantID, code string, at time.Time) bool {
+// tenant is connected elsewhere (refusal: TenantRefusal). It reports
+// whether anything changed.
+func (p *Provider) RefuseTenant(tenantID string, refusal *apperr.Error, at time.Time) bool {
 	if p.Status != StatusPendingConsent {
 		return false
 	}
 	p.Status = StatusFailed
 	p.TenantID = tenantID
-	p.FailureCode = code
-	p.FailureReason = TenantRefusalReason(code)
+	p.FailureCode = string(refusal.Code)
+	p.FailureReason = refusal.Message
 	p.AddEvent(Event{At: at, Status: p.Status, What: p.FailureReason, By: "system"})
 	return true
-}
-
-// TenantRefusalReason is the user-facing reason for a refused tenant.
-func TenantRefusalReason(code string) string {
-	if code == FailureMigrationInProgress {
-		return "This Azure tenant is already being migrated or connected by another provider of this organization; finish or cancel that one first."
-	}
-	return "This Azure tenant is already connected to the partner through another organization. Contact the partner to resolve it."
 }

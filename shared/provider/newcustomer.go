@@ -1,0 +1,68 @@
+package provider
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/partnercloud/azure/shared/apperr"
+)
+
+// CheckNewCustomerStep refuses (invalid_state) a step of the new-customer
+// workflow on a provider that is not an unfinished option new.
+func (p *Provider) CheckNewCustomerStep() error {
+	switch {
+	case p.Option != OptionNew || p.Company == nil:
+		return apperr.New(apperr.InvalidState, "the provider is not a new-customer provider")
+	case !p.Open():
+		return apperr.New(apperr.InvalidState, "the provider is "+string(p.Status))
+	}
+	return nil
+}
+
+// CheckCustomerCreated refuses (invalid_state) a step that needs the
+// Partner Center customer before it was created.
+func (p *Provider) CheckCustomerCreated() error {
+	if p.CustomerID == "" {
+		return apperr.New(apperr.InvalidState, "the customer is not created yet")
+	}
+	return nil
+}
+
+// RecordCustomer records, once, the customer Partner Center created: its id,
+// its tenant (with domain) and the initial administrator (whose password is
+// only in the secret admin.SecretARN names; passwordLost when it could not
+// be kept, and must be reset at Microsoft). It reports whether it changed
+// anything.
+func (p *Provider) RecordCustomer(customerID, tenantID, domain string, admin *InitialAdmin, passwordLost bool, now time.Time) bool {
+	if p.CustomerID != "" {
+		return false
+	}
+	p.CustomerID, p.TenantID = customerID, tenantID
+	p.InitialAdmin = admin
+	what := fmt.Sprintf("Customer created in Partner Center: tenant %s (%s).", tenantID, domain)
+	if passwordLost {
+		what += " The initial administrator's password could not be kept; reset it at Microsoft."
+	}
+	p.AddEvent(Event{At: now, Status: p.Status, What: what, By: "system"})
+	return true
+}
+
+// RecordOrder records, once, the Azure plan's order.
+func (p *Provider) RecordOrder(orderID string, now time.Time) bool {
+	if p.OrderID != "" {
+		return false
+	}
+	p.OrderID = orderID
+	p.AddEvent(Event{At: now, Status: p.Status, What: "Azure plan ordered; waiting for its subscription.", By: "system"})
+	return true
+}
+
+// RecordPlanSubscriptions records the Azure plan's active subscriptions:
+// the partner ordered them, so they are owned from now.
+func (p *Provider) RecordPlanSubscriptions(ids []string, now time.Time) {
+	p.Subscriptions = p.Subscriptions[:0]
+	for _, id := range ids {
+		t := now
+		p.Subscriptions = append(p.Subscriptions, Subscription{ID: id, State: SubscriptionOwned, ConfirmedAt: &t})
+	}
+}
