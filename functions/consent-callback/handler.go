@@ -78,8 +78,10 @@ type Handler struct {
 	Tasks   TaskResumer
 	Tenants TenantVerifier
 	SignIn  SignIn
-	Key     consent.Key
-	Site    Site
+	// Key signs the states and derives the PKCE verifier and nonce (a
+	// consent.Key, or consent.KeyFromEnv: read on first use).
+	Key  consent.KeySource
+	Site Site
 	// StateTTL is how long a state issued by the landing page is valid.
 	StateTTL time.Duration
 	Now      func() time.Time
@@ -159,6 +161,10 @@ func (h *Handler) landing(ctx context.Context, req api.Request) api.Response {
 		}
 		return h.internal(ctx, req, "count state", err)
 	}
+	key, err := h.Key.SigningKey(ctx)
+	if err != nil {
+		return h.internal(ctx, req, "signing key", err)
+	}
 	st, err := consent.NewState(hash, now, h.StateTTL)
 	if err != nil {
 		return h.internal(ctx, req, "new state", err)
@@ -169,7 +175,7 @@ func (h *Handler) landing(ctx context.Context, req api.Request) api.Response {
 		Requester:     requester(p),
 		Subscriptions: p.SubscriptionIDs(),
 		ResellerURL:   h.Site.ResellerURL(),
-		SignInURL:     h.Site.SignInURL(h.Key.Sign(st), consent.PKCEChallenge(h.Key.PKCEVerifier(st)), h.Key.Nonce(st)),
+		SignInURL:     h.Site.SignInURL(key.Sign(st), consent.PKCEChallenge(key.PKCEVerifier(st)), key.Nonce(st)),
 		ExpiresText:   rec.ExpiresAt.UTC().Format("Monday 2 January 2006, 15:04 MST"),
 	}
 	logging.From(ctx).Info("landing page shown")
@@ -193,8 +199,12 @@ func (h *Handler) callback(ctx context.Context, req api.Request) api.Response {
 		log.Info("callback refused", "reason", err.Error())
 		return h.message(req, http.StatusBadRequest, invalidResponse)
 	}
+	key, err := h.Key.SigningKey(ctx)
+	if err != nil {
+		return h.internal(ctx, req, "signing key", err)
+	}
 	now := h.Now()
-	st, err := h.Key.Verify(q.State, now)
+	st, err := key.Verify(q.State, now)
 	if err != nil {
 		log.Info("callback refused", "reason", stateReason(err))
 		return h.message(req, http.StatusBadRequest, invalidResponse)
@@ -233,7 +243,7 @@ func (h *Handler) callback(ctx context.Context, req api.Request) api.Response {
 	ctx = h.withProvider(ctx, rec)
 	log = logging.From(ctx)
 	if q.Code != "" {
-		return h.signedIn(ctx, req, rec, st, q.Code, now)
+		return h.signedIn(ctx, req, key, rec, st, q.Code, now)
 	}
 
 	// Single use: consume the state before acting on it. A replay (reload,
@@ -277,7 +287,7 @@ func (h *Handler) callback(ctx context.Context, req api.Request) api.Response {
 // foreign code fails there and changes nothing here). Then the state is
 // consumed, the tenant claimed for this provider, and the administrator
 // sent to admin consent in the proven tenant.
-func (h *Handler) signedIn(ctx context.Context, req api.Request, rec *consent.Record, st consent.State, code string, now time.Time) api.Response {
+func (h *Handler) signedIn(ctx context.Context, req api.Request, key consent.Key, rec *consent.Record, st consent.State, code string, now time.Time) api.Response {
 	log := logging.From(ctx)
 	if rec.Status != consent.StatusOpen {
 		return h.outcome(ctx, req, rec, "")
@@ -290,7 +300,7 @@ func (h *Handler) signedIn(ctx context.Context, req api.Request, rec *consent.Re
 		log.Info("sign-in refused", "reason", reason)
 		return h.message(req, http.StatusBadRequest, closedMessages[reason])
 	}
-	proof, err := h.SignIn.Redeem(ctx, code, h.Key.PKCEVerifier(st), h.Key.Nonce(st))
+	proof, err := h.SignIn.Redeem(ctx, code, key.PKCEVerifier(st), key.Nonce(st))
 	switch {
 	case errors.Is(err, signin.ErrUnavailable):
 		log.Warn("sign-in unavailable", "error", err.Error())
@@ -342,7 +352,7 @@ func (h *Handler) signedIn(ctx context.Context, req api.Request, rec *consent.Re
 		return h.internal(ctx, req, "new state", err)
 	}
 	log.Info("sign-in proved the tenant; admin consent is next")
-	return redirect(req, h.Site.AdminConsentURL(proof.TenantID, h.Key.Sign(cs)))
+	return redirect(req, h.Site.AdminConsentURL(proof.TenantID, key.Sign(cs)))
 }
 
 // errUnchanged aborts an update that would change nothing.

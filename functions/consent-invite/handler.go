@@ -38,10 +38,12 @@ type TaskResumer interface {
 // Handler is the AwaitConsent task: on each run it keeps the new task token
 // behind the invitation and sends the invitation or a reminder when due.
 type Handler struct {
-	Store    Store
-	Mailer   Mailer
-	Tasks    TaskResumer
-	Key      consent.Key
+	Store  Store
+	Mailer Mailer
+	Tasks  TaskResumer
+	// Key derives the invitation links (a consent.Key, or
+	// consent.KeyFromEnv: read on first use).
+	Key      consent.KeySource
 	Schedule consent.Schedule
 	// BaseURL is the public API's base URL; links are BaseURL + "/consent/" + id.
 	BaseURL string
@@ -190,7 +192,11 @@ func (h *Handler) ensureNonce(ctx context.Context, p *provider.Provider) (*provi
 	if err != nil {
 		return nil, &apperr.Error{Code: apperr.Unavailable, Message: "no randomness for the invitation", Cause: err}
 	}
-	hash := consent.Hash(h.Key.InvitationID(p.ID, nonce))
+	key, err := h.Key.SigningKey(ctx)
+	if err != nil {
+		return nil, err
+	}
+	hash := consent.Hash(key.InvitationID(p.ID, nonce))
 	return h.Store.UpdateProvider(ctx, p.AccountID, p.ID, func(q *provider.Provider) error {
 		return q.StartInvitation(nonce, hash)
 	})

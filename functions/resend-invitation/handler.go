@@ -60,7 +60,9 @@ type Mailer interface {
 type Handler struct {
 	Store  Store
 	Mailer Mailer
-	Key    consent.Key
+	// Key derives the invitation link (a consent.Key, or
+	// consent.KeyFromEnv: read on first use).
+	Key consent.KeySource
 	// BaseURL is the public API's base URL; links are BaseURL + "/consent/" + id.
 	BaseURL  string
 	Brand    mail.Brand

@@ -49,7 +49,7 @@ type Sender interface {
 // from, the API's public base URL, who sends them, the accounts they name,
 // and the sender.
 type Mailing struct {
-	Key      Key
+	Key      KeySource
 	BaseURL  string
 	Brand    mail.Brand
 	Accounts AccountReader
@@ -66,7 +66,11 @@ func (m Mailing) Send(ctx context.Context, p *provider.Provider, kind string, ex
 	if a, err := m.Accounts.GetAccount(ctx, p.AccountID); err == nil && a != nil && a.Name != "" {
 		org = a.Name
 	}
-	msg, err := m.Key.Email(m.BaseURL, m.Brand, p, org, kind, expires)
+	key, err := m.Key.SigningKey(ctx)
+	if err != nil {
+		return err
+	}
+	msg, err := key.Email(m.BaseURL, m.Brand, p, org, kind, expires)
 	if err != nil {
 		return err
 	}

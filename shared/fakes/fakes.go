@@ -202,7 +202,7 @@ type Secrets struct {
 	Creates int
 	Deletes int
 	// Deleted are the ARNs asked to be deleted, in order.
-	Deleted                         []string
+	Deleted                      []string
 	CreateErr, GetErr, DeleteErr error
 }
 

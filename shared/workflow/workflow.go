@@ -168,4 +168,3 @@ func (in OutcomeInput) logAttrs() []any {
 type OutcomeOutput struct {
 	Status provider.Status `json:"status"`
 }
-
