@@ -15,11 +15,17 @@
 // every cold start.
 //
 // The sub-packages (lazydynamodb, lazysesv2, lazysfn, lazysecretsmanager)
-// are the clients, each built on its first call.
+// are the clients, each built on its first call. They reach the SDK client
+// only through closures, never through a struct field, an interface or a
+// generic type argument (sync.OnceValue included): text/template (the
+// emails and the consent pages) calls methods by name, so the linker keeps
+// every exported method of every type it can reach through type
+// information, and a generic instantiation's dictionary counts as such a
+// reach; an SDK client reachable that way brings every operation of its
+// service into the binary (3 MiB for DynamoDB and SES v2 in record-outcome).
 package awsconf
 
 import (
-	"context"
 	"strings"
 	"time"
 
@@ -94,20 +100,4 @@ func newRetryer() aws.Retryer {
 		o.MaxBackoff = 5 * time.Second
 		o.RateLimiter = ratelimit.None
 	})
-}
-
-// Op returns op bound to the client that client returns; client is called
-// on every call of the result, so it must be cheap after the first (a
-// sync.OnceValue), which makes the client built on its first use.
-//
-// It is how the sub-packages reach the SDK client: only through closures,
-// never through a struct field or an interface. text/template (the emails
-// and the consent pages) calls methods by name, so the linker keeps every
-// exported method of every type it can reach through type information; an
-// SDK client reachable that way brings every operation of its service into
-// the binary (3 MiB for DynamoDB and SES v2 in record-outcome).
-func Op[C, In, Out, O any](client func() C, op func(C, context.Context, In, ...func(O)) (Out, error)) func(context.Context, In, ...func(O)) (Out, error) {
-	return func(ctx context.Context, in In, opts ...func(O)) (Out, error) {
-		return op(client(), ctx, in, opts...)
-	}
 }

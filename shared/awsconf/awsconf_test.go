@@ -112,18 +112,3 @@ type errThrottled struct{}
 
 func (errThrottled) Error() string     { return "throttled" }
 func (errThrottled) ErrorCode() string { return "ProvisionedThroughputExceededException" }
-
-func TestOpBuildsOnFirstCall(t *testing.T) {
-	built := 0
-	client := func() string { built++; return "client" }
-	op := Op(client, func(c string, _ context.Context, in int, _ ...func(*struct{})) (string, error) {
-		return c + ":" + strings.Repeat("x", in), nil
-	})
-	if built != 0 {
-		t.Fatal("client built before the first call")
-	}
-	out, err := op(context.Background(), 2)
-	if err != nil || out != "client:xx" || built != 1 {
-		t.Fatalf("op = %q, %v; built %d", out, err, built)
-	}
-}

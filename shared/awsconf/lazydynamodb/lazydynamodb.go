@@ -1,6 +1,10 @@
-// Package lazydynamodb is the DynamoDB client of the functions, built on its
-// first call from the function's awsconf.Config (endpoint
-// AWS_ENDPOINT_URL_DYNAMODB). It has the operations the product calls (store.DynamoDBAPI).
+// Package lazydynamodb is the DynamoDB client of the functions (store.DynamoDBAPI),
+// built on its first call from the function's awsconf.Config (endpoint
+// AWS_ENDPOINT_URL_DYNAMODB), and the product's adapters on it.
+//
+// The SDK client is reached only through closures (see awsconf), never
+// through a field, an interface or a generic type argument, so that the
+// binary keeps only the operations called here.
 package lazydynamodb
 
 import (
@@ -26,43 +30,62 @@ type Client struct {
 
 // New returns a client for cfg; nothing is built until the first call.
 func New(cfg *awsconf.Config) *Client {
-	client := sync.OnceValue(func() *dynamodb.Client { return dynamodb.NewFromConfig(cfg.For("DYNAMODB")) })
+	var (
+		once sync.Once
+		c    *dynamodb.Client
+	)
+	client := func() *dynamodb.Client {
+		once.Do(func() { c = dynamodb.NewFromConfig(cfg.For("DYNAMODB")) })
+		return c
+	}
 	return &Client{
-		getItem:            awsconf.Op(client, (*dynamodb.Client).GetItem),
-		putItem:            awsconf.Op(client, (*dynamodb.Client).PutItem),
-		updateItem:         awsconf.Op(client, (*dynamodb.Client).UpdateItem),
-		deleteItem:         awsconf.Op(client, (*dynamodb.Client).DeleteItem),
-		query:              awsconf.Op(client, (*dynamodb.Client).Query),
-		transactWriteItems: awsconf.Op(client, (*dynamodb.Client).TransactWriteItems),
+		getItem: func(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
+			return client().GetItem(ctx, in, opts...)
+		},
+		putItem: func(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
+			return client().PutItem(ctx, in, opts...)
+		},
+		updateItem: func(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
+			return client().UpdateItem(ctx, in, opts...)
+		},
+		deleteItem: func(ctx context.Context, in *dynamodb.DeleteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error) {
+			return client().DeleteItem(ctx, in, opts...)
+		},
+		query: func(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
+			return client().Query(ctx, in, opts...)
+		},
+		transactWriteItems: func(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
+			return client().TransactWriteItems(ctx, in, opts...)
+		},
 	}
 }
 
-// GetItem calls dynamodb.Client.GetItem.
+// GetItem calls the SDK client's GetItem.
 func (c *Client) GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
 	return c.getItem(ctx, in, opts...)
 }
 
-// PutItem calls dynamodb.Client.PutItem.
+// PutItem calls the SDK client's PutItem.
 func (c *Client) PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
 	return c.putItem(ctx, in, opts...)
 }
 
-// UpdateItem calls dynamodb.Client.UpdateItem.
+// UpdateItem calls the SDK client's UpdateItem.
 func (c *Client) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
 	return c.updateItem(ctx, in, opts...)
 }
 
-// DeleteItem calls dynamodb.Client.DeleteItem.
+// DeleteItem calls the SDK client's DeleteItem.
 func (c *Client) DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error) {
 	return c.deleteItem(ctx, in, opts...)
 }
 
-// Query calls dynamodb.Client.Query.
+// Query calls the SDK client's Query.
 func (c *Client) Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
 	return c.query(ctx, in, opts...)
 }
 
-// TransactWriteItems calls dynamodb.Client.TransactWriteItems.
+// TransactWriteItems calls the SDK client's TransactWriteItems.
 func (c *Client) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
 	return c.transactWriteItems(ctx, in, opts...)
 }

@@ -1,6 +1,10 @@
-// Package lazysecretsmanager is the Secrets Manager client of the functions, built on its
-// first call from the function's awsconf.Config (endpoint
-// AWS_ENDPOINT_URL_SECRETS_MANAGER). It has the operations the product calls (secret.GetAPI, secret.API).
+// Package lazysecretsmanager is the Secrets Manager client of the functions (secret.GetAPI and secret.API),
+// built on its first call from the function's awsconf.Config (endpoint
+// AWS_ENDPOINT_URL_SECRETS_MANAGER), and the product's adapters on it.
+//
+// The SDK client is reached only through closures (see awsconf), never
+// through a field, an interface or a generic type argument, so that the
+// binary keeps only the operations called here.
 package lazysecretsmanager
 
 import (
@@ -22,25 +26,38 @@ type Client struct {
 
 // New returns a client for cfg; nothing is built until the first call.
 func New(cfg *awsconf.Config) *Client {
-	client := sync.OnceValue(func() *secretsmanager.Client { return secretsmanager.NewFromConfig(cfg.For("SECRETS_MANAGER")) })
+	var (
+		once sync.Once
+		c    *secretsmanager.Client
+	)
+	client := func() *secretsmanager.Client {
+		once.Do(func() { c = secretsmanager.NewFromConfig(cfg.For("SECRETS_MANAGER")) })
+		return c
+	}
 	return &Client{
-		getSecretValue: awsconf.Op(client, (*secretsmanager.Client).GetSecretValue),
-		createSecret:   awsconf.Op(client, (*secretsmanager.Client).CreateSecret),
-		deleteSecret:   awsconf.Op(client, (*secretsmanager.Client).DeleteSecret),
+		getSecretValue: func(ctx context.Context, in *secretsmanager.GetSecretValueInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error) {
+			return client().GetSecretValue(ctx, in, opts...)
+		},
+		createSecret: func(ctx context.Context, in *secretsmanager.CreateSecretInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.CreateSecretOutput, error) {
+			return client().CreateSecret(ctx, in, opts...)
+		},
+		deleteSecret: func(ctx context.Context, in *secretsmanager.DeleteSecretInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.DeleteSecretOutput, error) {
+			return client().DeleteSecret(ctx, in, opts...)
+		},
 	}
 }
 
-// GetSecretValue calls secretsmanager.Client.GetSecretValue.
+// GetSecretValue calls the SDK client's GetSecretValue.
 func (c *Client) GetSecretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error) {
 	return c.getSecretValue(ctx, in, opts...)
 }
 
-// CreateSecret calls secretsmanager.Client.CreateSecret.
+// CreateSecret calls the SDK client's CreateSecret.
 func (c *Client) CreateSecret(ctx context.Context, in *secretsmanager.CreateSecretInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.CreateSecretOutput, error) {
 	return c.createSecret(ctx, in, opts...)
 }
 
-// DeleteSecret calls secretsmanager.Client.DeleteSecret.
+// DeleteSecret calls the SDK client's DeleteSecret.
 func (c *Client) DeleteSecret(ctx context.Context, in *secretsmanager.DeleteSecretInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.DeleteSecretOutput, error) {
 	return c.deleteSecret(ctx, in, opts...)
 }

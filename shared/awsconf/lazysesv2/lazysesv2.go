@@ -1,6 +1,10 @@
-// Package lazysesv2 is the SES v2 client of the functions, built on its
-// first call from the function's awsconf.Config (endpoint
-// AWS_ENDPOINT_URL_SESV2). It has the operations the product calls (mail.SESAPI).
+// Package lazysesv2 is the SES v2 client of the functions (mail.SESAPI),
+// built on its first call from the function's awsconf.Config (endpoint
+// AWS_ENDPOINT_URL_SESV2), and the product's adapters on it.
+//
+// The SDK client is reached only through closures (see awsconf), never
+// through a field, an interface or a generic type argument, so that the
+// binary keeps only the operations called here.
 package lazysesv2
 
 import (
@@ -21,13 +25,22 @@ type Client struct {
 
 // New returns a client for cfg; nothing is built until the first call.
 func New(cfg *awsconf.Config) *Client {
-	client := sync.OnceValue(func() *sesv2.Client { return sesv2.NewFromConfig(cfg.For("SESV2")) })
+	var (
+		once sync.Once
+		c    *sesv2.Client
+	)
+	client := func() *sesv2.Client {
+		once.Do(func() { c = sesv2.NewFromConfig(cfg.For("SESV2")) })
+		return c
+	}
 	return &Client{
-		sendEmail: awsconf.Op(client, (*sesv2.Client).SendEmail),
+		sendEmail: func(ctx context.Context, in *sesv2.SendEmailInput, opts ...func(*sesv2.Options)) (*sesv2.SendEmailOutput, error) {
+			return client().SendEmail(ctx, in, opts...)
+		},
 	}
 }
 
-// SendEmail calls sesv2.Client.SendEmail.
+// SendEmail calls the SDK client's SendEmail.
 func (c *Client) SendEmail(ctx context.Context, in *sesv2.SendEmailInput, opts ...func(*sesv2.Options)) (*sesv2.SendEmailOutput, error) {
 	return c.sendEmail(ctx, in, opts...)
 }

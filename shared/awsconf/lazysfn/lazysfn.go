@@ -1,6 +1,10 @@
-// Package lazysfn is the Step Functions client of the functions, built on its
-// first call from the function's awsconf.Config (endpoint
-// AWS_ENDPOINT_URL_SFN). It has the operations the product calls (workflow.SFNAPI).
+// Package lazysfn is the Step Functions client of the functions (workflow.SFNAPI),
+// built on its first call from the function's awsconf.Config (endpoint
+// AWS_ENDPOINT_URL_SFN), and the product's adapters on it.
+//
+// The SDK client is reached only through closures (see awsconf), never
+// through a field, an interface or a generic type argument, so that the
+// binary keeps only the operations called here.
 package lazysfn
 
 import (
@@ -24,31 +28,46 @@ type Client struct {
 
 // New returns a client for cfg; nothing is built until the first call.
 func New(cfg *awsconf.Config) *Client {
-	client := sync.OnceValue(func() *sfn.Client { return sfn.NewFromConfig(cfg.For("SFN")) })
+	var (
+		once sync.Once
+		c    *sfn.Client
+	)
+	client := func() *sfn.Client {
+		once.Do(func() { c = sfn.NewFromConfig(cfg.For("SFN")) })
+		return c
+	}
 	return &Client{
-		startExecution:  awsconf.Op(client, (*sfn.Client).StartExecution),
-		stopExecution:   awsconf.Op(client, (*sfn.Client).StopExecution),
-		sendTaskSuccess: awsconf.Op(client, (*sfn.Client).SendTaskSuccess),
-		sendTaskFailure: awsconf.Op(client, (*sfn.Client).SendTaskFailure),
+		startExecution: func(ctx context.Context, in *sfn.StartExecutionInput, opts ...func(*sfn.Options)) (*sfn.StartExecutionOutput, error) {
+			return client().StartExecution(ctx, in, opts...)
+		},
+		stopExecution: func(ctx context.Context, in *sfn.StopExecutionInput, opts ...func(*sfn.Options)) (*sfn.StopExecutionOutput, error) {
+			return client().StopExecution(ctx, in, opts...)
+		},
+		sendTaskSuccess: func(ctx context.Context, in *sfn.SendTaskSuccessInput, opts ...func(*sfn.Options)) (*sfn.SendTaskSuccessOutput, error) {
+			return client().SendTaskSuccess(ctx, in, opts...)
+		},
+		sendTaskFailure: func(ctx context.Context, in *sfn.SendTaskFailureInput, opts ...func(*sfn.Options)) (*sfn.SendTaskFailureOutput, error) {
+			return client().SendTaskFailure(ctx, in, opts...)
+		},
 	}
 }
 
-// StartExecution calls sfn.Client.StartExecution.
+// StartExecution calls the SDK client's StartExecution.
 func (c *Client) StartExecution(ctx context.Context, in *sfn.StartExecutionInput, opts ...func(*sfn.Options)) (*sfn.StartExecutionOutput, error) {
 	return c.startExecution(ctx, in, opts...)
 }
 
-// StopExecution calls sfn.Client.StopExecution.
+// StopExecution calls the SDK client's StopExecution.
 func (c *Client) StopExecution(ctx context.Context, in *sfn.StopExecutionInput, opts ...func(*sfn.Options)) (*sfn.StopExecutionOutput, error) {
 	return c.stopExecution(ctx, in, opts...)
 }
 
-// SendTaskSuccess calls sfn.Client.SendTaskSuccess.
+// SendTaskSuccess calls the SDK client's SendTaskSuccess.
 func (c *Client) SendTaskSuccess(ctx context.Context, in *sfn.SendTaskSuccessInput, opts ...func(*sfn.Options)) (*sfn.SendTaskSuccessOutput, error) {
 	return c.sendTaskSuccess(ctx, in, opts...)
 }
 
-// SendTaskFailure calls sfn.Client.SendTaskFailure.
+// SendTaskFailure calls the SDK client's SendTaskFailure.
 func (c *Client) SendTaskFailure(ctx context.Context, in *sfn.SendTaskFailureInput, opts ...func(*sfn.Options)) (*sfn.SendTaskFailureOutput, error) {
 	return c.sendTaskFailure(ctx, in, opts...)
 }
