@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/partnercloud/azure/shared/api"
@@ -55,42 +54,28 @@ type Handler struct {
 	Now             func() time.Time
 }
 
-// errAlreadyCancelled aborts the status write of a provider cancelled before.
-var errAlreadyCancelled = errors.New("provider already cancelled")
-
 // Handle answers one request.
 func (h *Handler) Handle(ctx context.Context, req api.Request) (api.Response, error) {
 	caller, err := api.CallerFrom(req)
 	if err != nil {
 		return api.Response{}, err
 	}
-	if !caller.IsAdmin() {
-		return api.Response{}, apperr.New(apperr.AdminRequired, "Only organization administrators may cancel a migration.")
+	if err := provider.CheckCancelBy(caller.IsAdmin()); err != nil {
+		return api.Response{}, err
 	}
 	id := req.PathParameters["id"]
 	now := h.Now().UTC()
-	by := "user:" + caller.UserID
+	by := caller.Requester().By()
 
 	var current *provider.Provider
 	p, err := h.Store.UpdateProvider(ctx, caller.AccountID, id, func(q *provider.Provider) error {
 		current = q
-		switch {
-		case q.Status == provider.StatusCancelled:
-			return errAlreadyCancelled
-		case q.Status.Terminal():
-			return apperr.New(apperr.InvalidState, fmt.Sprintf("The migration already ended (its status is %s); it cannot be cancelled.", q.Status))
-		}
-		if err := provider.CheckTransition(q.Status, provider.StatusCancelled); err != nil {
-			return apperr.Wrap(err, "cancel provider")
-		}
-		q.Status = provider.StatusCancelled
-		q.AddEvent(provider.Event{At: now, Status: provider.StatusCancelled, What: "Cancelled by " + by + ".", By: by})
-		return nil
+		return q.Cancel(by, now)
 	})
 	log := logging.From(ctx).With("provider_id", id)
 	ctx = logging.With(ctx, log)
 	switch {
-	case errors.Is(err, errAlreadyCancelled):
+	case errors.Is(err, provider.ErrAlreadyCancelled):
 		p = current
 		log.Info("provider already cancelled; closing its link and stopping its execution again")
 	case err != nil:

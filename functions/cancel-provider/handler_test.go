@@ -17,6 +17,7 @@ import (
 	"github.com/partnercloud/azure/shared/api/apitest"
 	"github.com/partnercloud/azure/shared/apperr"
 	"github.com/partnercloud/azure/shared/consent"
+	"github.com/partnercloud/azure/shared/fakes"
 	"github.com/partnercloud/azure/shared/provider"
 	"github.com/partnercloud/azure/shared/store"
 	"github.com/partnercloud/azure/shared/store/storetest"
@@ -39,68 +40,10 @@ var (
 	expires = t0.Add(14 * 24 * time.Hour)
 )
 
-// fakeStopper records the executions stopped; err makes Stop fail.
-type fakeStopper struct {
-	mu      sync.Mutex
-	stopped []string
-	causes  []string
-	err     error
-}
-
-func (f *fakeStopper) Stop(_ context.Context, arn, cause string) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.err != nil {
-		return f.err
-	}
-	f.stopped, f.causes = append(f.stopped, arn), append(f.causes, cause)
-	return nil
-}
-
-func (f *fakeStopper) count() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return len(f.stopped)
-}
-
-// faultyStore is the real store with injectable faults by method name.
-type faultyStore struct {
-	*store.Store
-	mu   sync.Mutex
-	fail map[string]error
-}
-
-func (f *faultyStore) fault(method string) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.fail[method]
-}
-
-func (f *faultyStore) UpdateProvider(ctx context.Context, accountID, id string, mutate func(*provider.Provider) error) (*provider.Provider, error) {
-	if err := f.fault("UpdateProvider"); err != nil {
-		return nil, err
-	}
-	return f.Store.UpdateProvider(ctx, accountID, id, mutate)
-}
-
-func (f *faultyStore) CloseInvitation(ctx context.Context, hash string, to consent.Status, tenantID string) (*consent.Record, error) {
-	if err := f.fault("CloseInvitation"); err != nil {
-		return nil, err
-	}
-	return f.Store.CloseInvitation(ctx, hash, to, tenantID)
-}
-
-func (f *faultyStore) GetInvitation(ctx context.Context, hash string) (*consent.Record, error) {
-	if err := f.fault("GetInvitation"); err != nil {
-		return nil, err
-	}
-	return f.Store.GetInvitation(ctx, hash)
-}
-
 type env struct {
 	h       *Handler
-	st      *faultyStore
-	stopper *fakeStopper
+	st      *fakes.FaultyStore
+	stopper *fakes.Executions
 	p       *provider.Provider
 	hash    string
 }
@@ -117,7 +60,7 @@ const (
 func newEnv(t *testing.T, id string, accountID string, status provider.Status, invite string) *env {
 	t.Helper()
 	s, _ := storetest.NewTestStore(t)
-	e := &env{st: &faultyStore{Store: s, fail: map[string]error{}}, stopper: &fakeStopper{}}
+	e := &env{st: fakes.NewFaultyStore(s), stopper: &fakes.Executions{}}
 	ctx := context.Background()
 	sent, exp := t0, expires
 	e.hash = consent.Hash("invitation-id-of-" + id)
@@ -221,12 +164,12 @@ func checkCancelled(t *testing.T, e *env, resp api.Response, wantRecord consent.
 	case wantRecord != "" && (r == nil || r.Status != wantRecord):
 		t.Errorf("invitation record %+v, want status %s", r, wantRecord)
 	}
-	if e.stopper.count() != stops {
-		t.Fatalf("stopped %d times, want %d", e.stopper.count(), stops)
+	if e.stopper.StoppedCount() != stops {
+		t.Fatalf("stopped %d times, want %d", e.stopper.StoppedCount(), stops)
 	}
-	for i, arn := range e.stopper.stopped {
-		if arn != "arn:aws:states:us-east-1:123456789012:execution:partnercloud-migration:provider-"+e.p.ID || e.stopper.causes[i] != "Cancelled by user" {
-			t.Errorf("stopped %s (%s)", arn, e.stopper.causes[i])
+	for i, arn := range e.stopper.Stopped {
+		if arn != "arn:aws:states:us-east-1:123456789012:execution:partnercloud-migration:provider-"+e.p.ID || e.stopper.Causes[i] != "Cancelled by user" {
+			t.Errorf("stopped %s (%s)", arn, e.stopper.Causes[i])
 		}
 	}
 }
@@ -307,7 +250,7 @@ func TestRefusals(t *testing.T) {
 			}
 			e := newEnv(t, store.NewProviderID(t0), "acct-1", status, inviteOpen)
 			for k, v := range tt.fail {
-				e.st.fail[k] = v
+				e.st.Fail[k] = v
 			}
 			claims := tt.claims
 			if claims == nil && tt.wantCode != apperr.Unauthenticated {
@@ -337,7 +280,7 @@ func TestRefusals(t *testing.T) {
 			if r := e.record(t); r.Status != consent.StatusOpen {
 				t.Errorf("a refused cancel closed the link: %+v", r)
 			}
-			if e.stopper.count() != 0 {
+			if e.stopper.StoppedCount() != 0 {
 				t.Errorf("a refused cancel stopped the execution")
 			}
 		})
@@ -358,16 +301,16 @@ func TestFailureAfterTheStatusChange(t *testing.T) {
 			e := newEnv(t, store.NewProviderID(t0), "acct-1", provider.StatusPendingConsent, invite)
 			fault := errors.New(apitest.Fault)
 			if failing == "Stop" {
-				e.stopper.err = fault
+				e.stopper.SetErr(fault)
 			} else {
-				e.st.fail[failing] = fault
+				e.st.SetFault(failing, fault)
 			}
 			apitest.ExpectError(t, e.do(t, admin, e.p.ID), 500, apperr.Internal)
 			if e.stored(t).Status != provider.StatusCancelled {
 				t.Fatal("the status change was not kept")
 			}
-			e.stopper.err = nil
-			delete(e.st.fail, failing)
+			e.stopper.SetErr(nil)
+			e.st.SetFault(failing, nil)
 			checkCancelled(t, e, e.do(t, admin, e.p.ID), consent.StatusCancelled, 1)
 		})
 	}
@@ -434,7 +377,7 @@ func TestEvent(t *testing.T) {
 	if err != nil || resp.StatusCode != 200 || resp.Headers["X-Request-Id"] != req.RequestContext.RequestID {
 		t.Fatalf("event answered %d %v: %s", resp.StatusCode, err, resp.Body)
 	}
-	if e.stored(t).Status != provider.StatusCancelled || e.stopper.count() != 1 || e.record(t).Status != consent.StatusCancelled {
+	if e.stored(t).Status != provider.StatusCancelled || e.stopper.StoppedCount() != 1 || e.record(t).Status != consent.StatusCancelled {
 		t.Fatal("the event did not cancel the provider")
 	}
 }

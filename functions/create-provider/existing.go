@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/partnercloud/azure/shared/api"
@@ -57,7 +56,7 @@ func (h *Handler) createExisting(ctx context.Context, req api.Request, caller ap
 		// never holds the secret, is logged.
 		return api.Response{}, err
 	}
-	p := newExistingProvider(caller, cr, now)
+	p := provider.New(cr, caller.Requester(), now)
 	p.ID = store.NewProviderID(now)
 	arn, err := h.Secrets.Create(ctx, secret.ProviderSecretName(caller.AccountID, p.ID), cr.ClientSecret, secret.ProviderTags(caller.AccountID, p.ID))
 	if err != nil {
@@ -84,37 +83,5 @@ func (h *Handler) discardSecret(ctx context.Context, providerID, arn string) {
 	if err := h.Secrets.Delete(dctx, arn); err != nil {
 		logging.From(ctx).Error("cannot delete the secret of a provider that was not created",
 			"provider_id", providerID, "secret_arn", arn, "error", err.Error())
-	}
-}
-
-// newExistingProvider is the provider a proved existing request creates:
-// active at once, the customer paying Microsoft directly.
-func newExistingProvider(caller api.Caller, cr provider.CreateRequest, now time.Time) *provider.Provider {
-	by := "user:" + caller.UserID
-	verified := now
-	return &provider.Provider{
-		AccountID: caller.AccountID,
-		Name:      cr.Name,
-		Type:      provider.TypeAzure,
-		Option:    provider.OptionExisting,
-		Status:    provider.StatusActive,
-		TenantID:  cr.TenantID,
-		ClientID:  cr.ClientID,
-		Subscriptions: []provider.Subscription{
-			{ID: cr.SubscriptionID, State: provider.SubscriptionVerified, ConfirmedAt: &verified},
-		},
-		Billing:        provider.BillingCustomerDirect,
-		CreatedBy:      by,
-		RequesterName:  caller.Name,
-		RequesterEmail: caller.Email,
-		CreatedAt:      now,
-		UpdatedAt:      now,
-		Timeline: []provider.Event{{
-			At:     now,
-			Status: provider.StatusActive,
-			What: fmt.Sprintf("Provider created with the customer's application %s in tenant %s; its credentials were verified by reading subscription %s. "+
-				"The client secret is kept in Secrets Manager. The customer keeps paying Microsoft directly.", cr.ClientID, cr.TenantID, cr.SubscriptionID),
-			By: by,
-		}},
 	}
 }

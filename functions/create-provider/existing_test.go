@@ -17,6 +17,7 @@ import (
 	"github.com/partnercloud/azure/shared/api"
 	"github.com/partnercloud/azure/shared/api/apitest"
 	"github.com/partnercloud/azure/shared/apperr"
+	"github.com/partnercloud/azure/shared/fakes"
 	"github.com/partnercloud/azure/shared/logging"
 	"github.com/partnercloud/azure/shared/ownership"
 	"github.com/partnercloud/azure/shared/provider"
@@ -51,61 +52,8 @@ func (f *fakeProver) count() int {
 	return len(f.calls)
 }
 
-// storedSecret is a secret in fakeSecrets.
-type storedSecret struct {
-	name, value string
-	tags        map[string]string
-}
-
-// fakeSecrets is an in-memory Secrets Manager; createErr and deleteErr make
-// the calls fail.
-type fakeSecrets struct {
-	mu                   sync.Mutex
-	live                 map[string]storedSecret // by ARN
-	creates, deletes     int
-	createErr, deleteErr error
-}
-
-func newFakeSecrets() *fakeSecrets { return &fakeSecrets{live: map[string]storedSecret{}} }
-
-func (f *fakeSecrets) Create(_ context.Context, name, value string, tags map[string]string) (string, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.creates++
-	if f.createErr != nil {
-		return "", f.createErr
-	}
-	arn := "arn:aws:secretsmanager:us-east-1:123456789012:secret:" + name + "-AbCdEf"
-	if _, taken := f.live[arn]; taken {
-		return "", fmt.Errorf("ResourceExistsException: %s", name)
-	}
-	f.live[arn] = storedSecret{name: name, value: value, tags: tags}
-	return arn, nil
-}
-
-func (f *fakeSecrets) Delete(_ context.Context, arn string) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.deletes++
-	if f.deleteErr != nil {
-		return f.deleteErr
-	}
-	delete(f.live, arn)
-	return nil
-}
-
-func (f *fakeSecrets) all() map[string]storedSecret {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	out := map[string]storedSecret{}
-	for k, v := range f.live {
-		out[k] = v
-	}
-	return out
-}
-
-func proverOf(h *Handler) *fakeProver   { return h.Prover.(*fakeProver) }
-func secretsOf(h *Handler) *fakeSecrets { return h.Secrets.(*fakeSecrets) }
+func proverOf(h *Handler) *fakeProver     { return h.Prover.(*fakeProver) }
+func secretsOf(h *Handler) *fakes.Secrets { return h.Secrets.(*fakes.Secrets) }
 
 // existingBody is a valid existing request with fields replaced (nil removes one).
 func existingBody(t testing.TB, with map[string]any) string {
@@ -155,17 +103,17 @@ func TestExistingCreates(t *testing.T) {
 				t.Fatalf("proofs = %v", calls)
 			}
 			// One secret, named and tagged after the account and the provider.
-			secrets := secretsOf(h).all()
+			secrets := secretsOf(h).All()
 			stored := st.stored(account, v.ID)
 			sec, ok := secrets[stored.CredentialSecretARN]
 			if len(secrets) != 1 || !ok {
 				t.Fatalf("secrets %v, provider's ARN %q", secrets, stored.CredentialSecretARN)
 			}
-			if sec.value != testSecret || sec.name != "partner-cloud/providers/"+account+"/"+v.ID ||
-				sec.tags["account"] != account || sec.tags["provider"] != v.ID {
+			if sec.Value != testSecret || sec.Name != "partner-cloud/providers/"+account+"/"+v.ID ||
+				sec.Tags["account"] != account || sec.Tags["provider"] != v.ID {
 				t.Fatalf("secret = %+v", sec)
 			}
-			if n := len(starterOf(h).started()); n != 0 {
+			if n := len(starterOf(h).Started()); n != 0 {
 				t.Errorf("an existing provider started %d executions", n)
 			}
 			if len(st.acceptances[account]) != 0 {
@@ -198,8 +146,8 @@ func TestExistingRefusals(t *testing.T) {
 			if tt.wantField != "" && (len(e.Details) != 1 || e.Details[0].Field != tt.wantField || e.Message == "") {
 				t.Errorf("details = %+v", e.Details)
 			}
-			if st.count() != 0 || secretsOf(h).creates != 0 {
-				t.Fatalf("a refused proof stored %d providers and %d secrets", st.count(), secretsOf(h).creates)
+			if st.count() != 0 || secretsOf(h).Creates != 0 {
+				t.Fatalf("a refused proof stored %d providers and %d secrets", st.count(), secretsOf(h).Creates)
 			}
 		})
 	}
@@ -215,22 +163,22 @@ func TestExistingNothingStoredOnFailure(t *testing.T) {
 	member := apitest.Member("acct-eligible")
 	for _, tt := range []struct {
 		name        string
-		setup       func(*fakeStore, *fakeSecrets)
+		setup       func(*fakeStore, *fakes.Secrets)
 		wantCode    apperr.Code
 		wantDeletes int
 	}{
-		{"name taken", func(st *fakeStore, _ *fakeSecrets) {
+		{"name taken", func(st *fakeStore, _ *fakes.Secrets) {
 			st.names["acct-eligible/contoso direct"] = "prv_other"
 		}, apperr.NameTaken, 1},
-		{"the provider write fails", func(st *fakeStore, _ *fakeSecrets) {
+		{"the provider write fails", func(st *fakeStore, _ *fakes.Secrets) {
 			st.fail["CreateProvider"] = errors.New(apitest.Fault)
 		}, apperr.Internal, 1},
-		{"the provider write fails and so does the secret's deletion", func(st *fakeStore, sm *fakeSecrets) {
+		{"the provider write fails and so does the secret's deletion", func(st *fakeStore, sm *fakes.Secrets) {
 			st.fail["CreateProvider"] = apperr.New(apperr.NameTaken, "taken")
-			sm.deleteErr = errors.New("secretsmanager: throttled")
+			sm.DeleteErr = errors.New("secretsmanager: throttled")
 		}, apperr.NameTaken, 1},
-		{"Secrets Manager fails", func(_ *fakeStore, sm *fakeSecrets) {
-			sm.createErr = errors.New("secretsmanager: AccessDeniedException")
+		{"Secrets Manager fails", func(_ *fakeStore, sm *fakes.Secrets) {
+			sm.CreateErr = errors.New("secretsmanager: AccessDeniedException")
 		}, apperr.Internal, 0},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -248,13 +196,13 @@ func TestExistingNothingStoredOnFailure(t *testing.T) {
 			if st.count() != 0 {
 				t.Fatalf("%d providers stored", st.count())
 			}
-			if sm.deletes != tt.wantDeletes {
-				t.Fatalf("%d secret deletions, want %d", sm.deletes, tt.wantDeletes)
+			if sm.Deletes != tt.wantDeletes {
+				t.Fatalf("%d secret deletions, want %d", sm.Deletes, tt.wantDeletes)
 			}
-			if sm.deleteErr == nil && len(sm.all()) != 0 {
-				t.Fatalf("a secret was left behind: %v", sm.all())
+			if sm.DeleteErr == nil && len(sm.All()) != 0 {
+				t.Fatalf("a secret was left behind: %v", sm.All())
 			}
-			if sm.deleteErr != nil && !strings.Contains(logs.String(), "cannot delete the secret") {
+			if sm.DeleteErr != nil && !strings.Contains(logs.String(), "cannot delete the secret") {
 				t.Fatalf("the failed clean-up is not logged:\n%s", logs.String())
 			}
 			if strings.Contains(logs.String(), testSecret) || strings.Contains(resp.Body, testSecret) {
@@ -271,8 +219,8 @@ func TestExistingIdempotency(t *testing.T) {
 		h := newHandler(st)
 		first := decodeView(t, do(t, h, newRequest(member, existingBody(t, nil), withHeader("Idempotency-Key", "k1"))), 202)
 		again := decodeView(t, do(t, h, newRequest(member, existingBody(t, nil), withHeader("Idempotency-Key", "k1"))), 202)
-		if again.ID != first.ID || proverOf(h).count() != 1 || secretsOf(h).creates != 1 || st.count() != 1 {
-			t.Fatalf("replay %s of %s: %d proofs, %d secrets, %d providers", again.ID, first.ID, proverOf(h).count(), secretsOf(h).creates, st.count())
+		if again.ID != first.ID || proverOf(h).count() != 1 || secretsOf(h).Creates != 1 || st.count() != 1 {
+			t.Fatalf("replay %s of %s: %d proofs, %d secrets, %d providers", again.ID, first.ID, proverOf(h).count(), secretsOf(h).Creates, st.count())
 		}
 		apitest.ExpectError(t, do(t, h, newRequest(member, existingBody(t, map[string]any{"clientSecret": "other"}), withHeader("Idempotency-Key", "k1"))), 409, apperr.IdempotencyConflict)
 		if proverOf(h).count() != 1 {
@@ -285,7 +233,7 @@ func TestExistingIdempotency(t *testing.T) {
 		var winner *provider.Provider
 		st.beforeCreate = func(f *fakeStore) {
 			f.beforeCreate = nil
-			winner = newExistingProvider(api.Caller{UserID: "u2", AccountID: "acct-eligible"}, provider.CreateRequest{Name: "Contoso direct"}, testNow)
+			winner = provider.New(provider.CreateRequest{Name: "Contoso direct", Option: provider.OptionExisting}, provider.Requester{UserID: "u2", AccountID: "acct-eligible"}, testNow)
 			winner.CreatedAt = testNow
 			body := existingBody(t, nil)
 			if err := f.CreateProvider(context.Background(), winner, idempotencyRecord("k2", []byte(body), testNow)); err != nil {
@@ -296,8 +244,8 @@ func TestExistingIdempotency(t *testing.T) {
 		if winner == nil || v.ID != winner.ID || st.count() != 1 {
 			t.Fatalf("answered %s, want the winner", v.ID)
 		}
-		if sm := secretsOf(h); sm.creates != 1 || sm.deletes != 1 || len(sm.all()) != 0 {
-			t.Fatalf("the loser's secret was not deleted: %d created, %d deleted", sm.creates, sm.deletes)
+		if sm := secretsOf(h); sm.Creates != 1 || sm.Deletes != 1 || len(sm.All()) != 0 {
+			t.Fatalf("the loser's secret was not deleted: %d created, %d deleted", sm.Creates, sm.Deletes)
 		}
 	})
 }
@@ -321,8 +269,8 @@ func TestExistingWithStore(t *testing.T) {
 	}
 	// The name is claimed: a second provider of that name is refused, and its secret deleted.
 	apitest.ExpectError(t, do(t, h, newRequest(apitest.Member("acct-eligible"), existingBody(t, map[string]any{"name": "CONTOSO DIRECT"}))), 409, apperr.NameTaken)
-	if sm := secretsOf(h); len(sm.all()) != 1 || sm.deletes != 1 {
-		t.Fatalf("secrets %d, deletions %d", len(sm.all()), sm.deletes)
+	if sm := secretsOf(h); len(sm.All()) != 1 || sm.Deletes != 1 {
+		t.Fatalf("secrets %d, deletions %d", len(sm.All()), sm.Deletes)
 	}
 	scan, err := client.Scan(ctx, &dynamodb.ScanInput{TableName: aws.String(storetest.TableName)})
 	if err != nil {

@@ -100,9 +100,8 @@ func (h *Handler) Handle(ctx context.Context, req api.Request) (api.Response, er
 	if err != nil {
 		return api.Response{}, err
 	}
-	info, _ := provider.LookupOption(cr.Option)
-	if info.AdminOnly && !caller.IsAdmin() {
-		return api.Response{}, apperr.New(apperr.AdminRequired, fmt.Sprintf("Only organization administrators may use the %q option.", cr.Option))
+	if err := provider.CheckPick(cr.Option, caller.IsAdmin()); err != nil {
+		return api.Response{}, err
 	}
 	if cr.Option == provider.OptionExisting {
 		return h.createExisting(ctx, req, caller, cr, body, key, hasKey)
@@ -144,7 +143,7 @@ func (h *Handler) Handle(ctx context.Context, req api.Request) (api.Response, er
 		}
 	}
 
-	p := newProvider(caller, cr, now)
+	p := provider.New(cr, caller.Requester(), now)
 	err = h.Store.CreateProvider(ctx, p, idem)
 	if errors.Is(err, store.ErrIdempotencyKeyUsed) && idem != nil {
 		return h.answerRaceWinner(ctx, req, caller.AccountID, idem, err)
@@ -307,44 +306,4 @@ func (h *Handler) checkDomain(ctx context.Context, prefix string) error {
 			apperr.Detail{Field: "company.domainPrefix", Code: "taken", Message: "choose another domain prefix"})
 	}
 	return nil
-}
-
-// newProvider is the provider a valid migrate or new request creates.
-func newProvider(caller api.Caller, cr provider.CreateRequest, now time.Time) *provider.Provider {
-	if cr.Option == provider.OptionNew {
-		by := "user:" + caller.UserID
-		company := *cr.Company
-		return &provider.Provider{
-			AccountID: caller.AccountID, Name: cr.Name, Type: provider.TypeAzure, Option: cr.Option,
-			Status: provider.StatusProvisioning, Company: &company,
-			CreatedBy: by, RequesterName: caller.Name, RequesterEmail: caller.Email, CreatedAt: now, UpdatedAt: now,
-			Timeline: []provider.Event{{At: now, Status: provider.StatusProvisioning, By: by,
-				What: fmt.Sprintf("Provider created; the new customer account %s.onmicrosoft.com is being created in Partner Center.", company.DomainPrefix)}},
-		}
-	}
-	subs := make([]provider.Subscription, len(cr.SubscriptionIDs))
-	for i, id := range cr.SubscriptionIDs {
-		subs[i] = provider.Subscription{ID: id, State: provider.SubscriptionPending}
-	}
-	by := "user:" + caller.UserID
-	return &provider.Provider{
-		AccountID:       caller.AccountID,
-		Name:            cr.Name,
-		Type:            provider.TypeAzure,
-		Option:          cr.Option,
-		Status:          provider.StatusPendingConsent,
-		AzureAdminEmail: cr.AzureAdminEmail,
-		Subscriptions:   subs,
-		CreatedBy:       by,
-		RequesterName:   caller.Name,
-		RequesterEmail:  caller.Email,
-		CreatedAt:       now,
-		UpdatedAt:       now,
-		Timeline: []provider.Event{{
-			At:     now,
-			Status: provider.StatusPendingConsent,
-			What:   fmt.Sprintf("Provider created; consent email to be sent to %s.", logging.MaskEmail(cr.AzureAdminEmail)),
-			By:     by,
-		}},
-	}
 }

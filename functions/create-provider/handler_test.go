@@ -22,6 +22,7 @@ import (
 	"github.com/partnercloud/azure/shared/api"
 	"github.com/partnercloud/azure/shared/api/apitest"
 	"github.com/partnercloud/azure/shared/apperr"
+	"github.com/partnercloud/azure/shared/fakes"
 	"github.com/partnercloud/azure/shared/logging"
 	"github.com/partnercloud/azure/shared/provider"
 	"github.com/partnercloud/azure/shared/store"
@@ -249,36 +250,6 @@ func newRequest(claims map[string]string, body string, opts ...reqOpt) api.Reque
 
 const testStateMachine = "arn:aws:states:us-east-1:123456789012:stateMachine:partnercloud-migration"
 
-// fakeStarter records the executions started; the ARN is the one Step
-// Functions gives a provider's execution.
-type fakeStarter struct {
-	mu     sync.Mutex
-	inputs []workflow.Input
-	err    error
-}
-
-func (f *fakeStarter) Start(_ context.Context, in workflow.Input) (string, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.inputs = append(f.inputs, in)
-	if f.err != nil {
-		return "", f.err
-	}
-	return workflow.ExecutionARN(testStateMachine, in.ProviderID), nil
-}
-
-func (f *fakeStarter) started() []workflow.Input {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return slices.Clone(f.inputs)
-}
-
-func (f *fakeStarter) fail(err error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.err = err
-}
-
 // fakeDomains: "contoso" is taken, "unreachable" fails, the rest is free.
 type fakeDomains struct{}
 
@@ -310,11 +281,11 @@ func newCustomerBodyWith(t testing.TB, prefix string, with map[string]any) strin
 }
 
 func newHandler(st ProviderCreator) *Handler {
-	return &Handler{Store: st, Executions: &fakeStarter{}, NewCustomers: &fakeStarter{}, Domains: fakeDomains{}, Prover: &fakeProver{}, Secrets: newFakeSecrets(),
+	return &Handler{Store: st, Executions: &fakes.Executions{StateMachineARN: testStateMachine}, NewCustomers: &fakes.Executions{StateMachineARN: testStateMachine}, Domains: fakeDomains{}, Prover: &fakeProver{}, Secrets: &fakes.Secrets{},
 		Terms: testTerms, Contact: contact, Now: func() time.Time { return testNow }}
 }
 
-func starterOf(h *Handler) *fakeStarter { return h.Executions.(*fakeStarter) }
+func starterOf(h *Handler) *fakes.Executions { return h.Executions.(*fakes.Executions) }
 
 func do(t testing.TB, h *Handler, req api.Request) api.Response {
 	t.Helper()
@@ -431,10 +402,10 @@ func TestHandleErrors(t *testing.T) {
 			h := newHandler(st)
 			resp := do(t, h, tt.req)
 			e := apitest.ExpectError(t, resp, api.HTTPStatus(tt.wantCode), tt.wantCode)
-			if n := len(starterOf(h).started()); n != 0 {
+			if n := len(starterOf(h).Started()); n != 0 {
 				t.Errorf("a refused request started %d executions", n)
 			}
-			if n := secretsOf(h).creates; n != 0 {
+			if n := secretsOf(h).Creates; n != 0 {
 				t.Errorf("a refused request stored %d secrets", n)
 			}
 			var got []string
@@ -544,16 +515,16 @@ func TestHandleCreates(t *testing.T) {
 
 // checkStarted checks that the provider's execution was started n times in
 // all (once per create or replay) and that its ARN is recorded.
-func checkStarted(t testing.TB, st *fakeStore, starter *fakeStarter, accountID, id string, n int) {
+func checkStarted(t testing.TB, st *fakeStore, starter *fakes.Executions, accountID, id string, n int) {
 	t.Helper()
 	var mine []workflow.Input
-	for _, in := range starter.started() {
+	for _, in := range starter.Started() {
 		if in.ProviderID == id {
 			mine = append(mine, in)
 		}
 	}
 	if len(mine) != n {
-		t.Fatalf("execution of %s started %d times, want %d (all: %+v)", id, len(mine), n, starter.started())
+		t.Fatalf("execution of %s started %d times, want %d (all: %+v)", id, len(mine), n, starter.Started())
 	}
 	for _, in := range mine {
 		if in.AccountID != accountID {
@@ -575,10 +546,10 @@ func TestHandleCreatesNew(t *testing.T) {
 	if v.Status != provider.StatusProvisioning || v.Option != provider.OptionNew || v.Company == nil || v.Company.DomainPrefix != "fabrikamnew" || len(v.Subscriptions) != 0 {
 		t.Fatalf("created %+v", v.Provider)
 	}
-	if n := len(starterOf(h).started()); n != 0 {
+	if n := len(starterOf(h).Started()); n != 0 {
 		t.Fatalf("the migration was started %d times", n)
 	}
-	checkStarted(t, st, h.NewCustomers.(*fakeStarter), "acct-eligible", v.ID, 1)
+	checkStarted(t, st, h.NewCustomers.(*fakes.Executions), "acct-eligible", v.ID, 1)
 	// A replay with the same key is answered from the record, though the
 	// domain is now the provider's own, and starts again harmlessly.
 	resp = do(t, h, newRequest(apitest.Admin("acct-eligible"), newCustomerBody(t, "fabrikamnew"), withHeader("Idempotency-Key", "new-1")))
@@ -739,7 +710,7 @@ func TestWithStore(t *testing.T) {
 		if statuses[202] != 1 || statuses[409] != 49 {
 			t.Fatalf("statuses = %v, want one 202 and 49 409", statuses)
 		}
-		if n := len(starterOf(h).started()); n != 1 {
+		if n := len(starterOf(h).Started()); n != 1 {
 			t.Fatalf("started %d executions, want 1", n)
 		}
 		ps, _, err := st.ListProviders(ctx, "acct-eligible", 100, "")
@@ -771,7 +742,7 @@ func TestWithStore(t *testing.T) {
 			t.Fatalf("providers = %d, %v", len(ps), err)
 		}
 		// Every answer started the one execution (harmless); its ARN is recorded once.
-		if n := len(starterOf(h).started()); n != 50 {
+		if n := len(starterOf(h).Started()); n != 50 {
 			t.Fatalf("started %d times, want 50", n)
 		}
 		stored, err := st.GetProvider(ctx, "acct-eligible", ps[0].ID)
@@ -898,14 +869,14 @@ func TestStartFailure(t *testing.T) {
 			starter := starterOf(h)
 			fault := errors.New(apitest.Fault)
 			if failing == "Start" {
-				starter.fail(fault)
+				starter.SetErr(fault)
 			} else {
 				st.fail["UpdateProvider"] = fault
 			}
 			req := newRequest(admin, createBody(t, nil), withHeader("Idempotency-Key", "retry-me"))
 			apitest.ExpectError(t, do(t, h, req), 500, apperr.Internal)
-			if st.count() != 1 || len(starter.started()) != 1 {
-				t.Fatalf("%d providers, %d starts; want the provider and one attempt", st.count(), len(starter.started()))
+			if st.count() != 1 || len(starter.Started()) != 1 {
+				t.Fatalf("%d providers, %d starts; want the provider and one attempt", st.count(), len(starter.Started()))
 			}
 			var id string
 			for _, p := range st.providers {
@@ -915,7 +886,7 @@ func TestStartFailure(t *testing.T) {
 				}
 			}
 			// Step Functions recovers; the client retries with the same key.
-			starter.fail(nil)
+			starter.SetErr(nil)
 			delete(st.fail, "UpdateProvider")
 			v := decodeView(t, do(t, h, req), 202)
 			if v.ID != id || st.count() != 1 {
@@ -935,16 +906,16 @@ func TestReplayOfEndedProvider(t *testing.T) {
 	st := newFakeStore()
 	h := newHandler(st)
 	starter := starterOf(h)
-	starter.fail(errors.New(apitest.Fault))
+	starter.SetErr(errors.New(apitest.Fault))
 	req := newRequest(admin, createBody(t, nil), withHeader("Idempotency-Key", "k"))
 	apitest.ExpectError(t, do(t, h, req), 500, apperr.Internal)
 	for _, p := range st.providers {
 		p.Status = provider.StatusCancelled
 	}
-	starter.fail(nil)
+	starter.SetErr(nil)
 	v := decodeView(t, do(t, h, req), 202)
-	if v.Status != provider.StatusCancelled || len(starter.started()) != 1 {
-		t.Fatalf("replay of a cancelled provider: status %s, %d starts", v.Status, len(starter.started()))
+	if v.Status != provider.StatusCancelled || len(starter.Started()) != 1 {
+		t.Fatalf("replay of a cancelled provider: status %s, %d starts", v.Status, len(starter.Started()))
 	}
 }
 

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/partnercloud/azure/shared/api"
 	"github.com/partnercloud/azure/shared/apperr"
@@ -55,10 +54,7 @@ func (h *Handler) Handle(ctx context.Context, req api.Request) (api.Response, er
 	if err != nil {
 		return api.Response{}, err
 	}
-	if info, _ := provider.LookupOption(p.Option); info.AdminOnly && !caller.IsAdmin() {
-		return api.Response{}, apperr.New(apperr.AdminRequired, fmt.Sprintf("Only organization administrators may delete a provider of the %q option.", p.Option))
-	}
-	if err := deletable(p); err != nil {
+	if err := p.CheckDelete(caller.IsAdmin()); err != nil {
 		return api.Response{}, err
 	}
 	log := logging.From(ctx).With("provider_id", p.ID)
@@ -75,22 +71,14 @@ func (h *Handler) Handle(ctx context.Context, req api.Request) (api.Response, er
 		}
 		log.Info("initial admin secret deleted", "secret_arn", ia.SecretARN)
 	}
-	err = h.Store.DeleteProvider(ctx, caller.AccountID, p.ID, deletable)
+	err = h.Store.DeleteProvider(ctx, caller.AccountID, p.ID, (*provider.Provider).CheckDeletable)
 	switch {
 	case apperr.Is(err, apperr.NotFound):
 		log.Info("provider deleted meanwhile by another request")
 	case err != nil:
 		return api.Response{}, err
 	default:
-		log.Info("provider deleted", "option", p.Option, "status", p.Status, "by", "user:"+caller.UserID)
+		log.Info("provider deleted", "option", p.Option, "status", p.Status, "by", caller.Requester().By())
 	}
 	return api.NoContent(req), nil
-}
-
-// deletable refuses an unfinished migration.
-func deletable(p *provider.Provider) error {
-	if p.Open() {
-		return apperr.New(apperr.InvalidState, fmt.Sprintf("The provider's migration is not finished (its status is %s); cancel it before deleting it.", p.Status))
-	}
-	return nil
 }

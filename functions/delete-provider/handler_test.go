@@ -16,6 +16,7 @@ import (
 	"github.com/partnercloud/azure/shared/api"
 	"github.com/partnercloud/azure/shared/api/apitest"
 	"github.com/partnercloud/azure/shared/apperr"
+	"github.com/partnercloud/azure/shared/fakes"
 	"github.com/partnercloud/azure/shared/provider"
 	"github.com/partnercloud/azure/shared/store"
 	"github.com/partnercloud/azure/shared/store/storetest"
@@ -34,42 +35,10 @@ var t0 = time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
 
 const secretARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:partner-cloud/providers/acct-1/p-AbCdEf"
 
-// fakeSecrets records deletions; live holds the secrets that exist.
-type fakeSecrets struct {
-	mu      sync.Mutex
-	live    map[string]bool
-	deletes []string
-	err     error
-}
-
-func (f *fakeSecrets) Delete(_ context.Context, arn string) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.deletes = append(f.deletes, arn)
-	if f.err != nil {
-		return f.err
-	}
-	delete(f.live, arn) // an absent secret is fine, as with secret.Store
-	return nil
-}
-
-// faultyStore is the real store with an injectable DeleteProvider fault.
-type faultyStore struct {
-	*store.Store
-	deleteErr error
-}
-
-func (f *faultyStore) DeleteProvider(ctx context.Context, accountID, id string, check func(*provider.Provider) error) error {
-	if f.deleteErr != nil {
-		return f.deleteErr
-	}
-	return f.Store.DeleteProvider(ctx, accountID, id, check)
-}
-
 type env struct {
 	h       *Handler
-	st      *faultyStore
-	secrets *fakeSecrets
+	st      *fakes.FaultyStore
+	secrets *fakes.Secrets
 	p       *provider.Provider
 }
 
@@ -78,12 +47,12 @@ type env struct {
 func newEnv(t *testing.T, id string, option provider.Option, status provider.Status) *env {
 	t.Helper()
 	s, _ := storetest.NewTestStore(t)
-	e := &env{st: &faultyStore{Store: s}, secrets: &fakeSecrets{live: map[string]bool{}}}
+	e := &env{st: fakes.NewFaultyStore(s), secrets: &fakes.Secrets{}}
 	e.p = &provider.Provider{ID: id, AccountID: "acct-1", Name: "Contoso", Type: provider.TypeAzure, Option: option, Status: status,
 		CreatedBy: "user:u1", Timeline: []provider.Event{{At: t0, Status: status, What: "Provider created", By: "user:u1"}}}
 	if option == provider.OptionExisting {
 		e.p.CredentialSecretARN = secretARN
-		e.secrets.live[secretARN] = true
+		e.secrets.Put(secretARN, "s3cret")
 	}
 	if err := s.CreateProvider(context.Background(), e.p, nil); err != nil {
 		t.Fatal(err)
@@ -141,15 +110,15 @@ func TestDeletes(t *testing.T) {
 			if e.exists(t) {
 				t.Fatal("the provider is still there")
 			}
-			if len(e.secrets.live) != 0 {
-				t.Fatalf("secrets left: %v", e.secrets.live)
+			if len(e.secrets.All()) != 0 {
+				t.Fatalf("secrets left: %v", e.secrets.All())
 			}
 			wantDeletes := 0
 			if tt.option == provider.OptionExisting {
 				wantDeletes = 1
 			}
-			if len(e.secrets.deletes) != wantDeletes {
-				t.Fatalf("secret deletions %v", e.secrets.deletes)
+			if len(e.secrets.Deleted) != wantDeletes {
+				t.Fatalf("secret deletions %v", e.secrets.Deleted)
 			}
 			// The name is free again.
 			again := &provider.Provider{AccountID: "acct-1", Name: "CONTOSO", Type: provider.TypeAzure, Option: tt.option, Status: provider.StatusActive, CreatedBy: "user:u1"}
@@ -184,8 +153,8 @@ func TestRefusals(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newEnv(t, id, tt.option, tt.status)
 			apitest.ExpectError(t, e.do(t, tt.claims, tt.path), api.HTTPStatus(tt.wantCode), tt.wantCode)
-			if !e.exists(t) || len(e.secrets.deletes) != 0 {
-				t.Fatalf("a refused delete changed something: exists %v, secret deletions %v", e.exists(t), e.secrets.deletes)
+			if !e.exists(t) || len(e.secrets.Deleted) != 0 {
+				t.Fatalf("a refused delete changed something: exists %v, secret deletions %v", e.exists(t), e.secrets.Deleted)
 			}
 		})
 	}
@@ -196,33 +165,33 @@ func TestFaults(t *testing.T) {
 	id := store.NewProviderID(t0)
 	t.Run("Secrets Manager fails: nothing is deleted", func(t *testing.T) {
 		e := newEnv(t, id, provider.OptionExisting, provider.StatusActive)
-		e.secrets.err = errors.New("secretsmanager: throttled")
+		e.secrets.DeleteErr = errors.New("secretsmanager: throttled")
 		apitest.ExpectError(t, e.do(t, apitest.Member("acct-1"), id), 500, apperr.Internal)
-		if !e.exists(t) || !e.secrets.live[secretARN] {
+		if !e.exists(t) || !e.secrets.Has(secretARN) {
 			t.Fatal("something was deleted")
 		}
-		e.secrets.err = nil
+		e.secrets.DeleteErr = nil
 		expectNoContent(t, e.do(t, apitest.Member("acct-1"), id))
-		if e.exists(t) || len(e.secrets.live) != 0 {
+		if e.exists(t) || len(e.secrets.All()) != 0 {
 			t.Fatal("the retry did not delete")
 		}
 	})
 	t.Run("the table fails after the secret is deleted: a retry completes", func(t *testing.T) {
 		e := newEnv(t, id, provider.OptionExisting, provider.StatusActive)
-		e.st.deleteErr = apperr.Wrap(errors.New(apitest.Fault), "delete provider")
+		e.st.SetFault("DeleteProvider", apperr.Wrap(errors.New(apitest.Fault), "delete provider"))
 		apitest.ExpectError(t, e.do(t, apitest.Member("acct-1"), id), 500, apperr.Internal)
-		if !e.exists(t) || len(e.secrets.live) != 0 {
-			t.Fatalf("after the fault: exists %v, secrets %v", e.exists(t), e.secrets.live)
+		if !e.exists(t) || len(e.secrets.All()) != 0 {
+			t.Fatalf("after the fault: exists %v, secrets %v", e.exists(t), e.secrets.All())
 		}
-		e.st.deleteErr = nil
+		e.st.SetFault("DeleteProvider", nil)
 		expectNoContent(t, e.do(t, apitest.Member("acct-1"), id))
-		if e.exists(t) || len(e.secrets.deletes) != 2 {
-			t.Fatalf("the retry: exists %v, secret deletions %v", e.exists(t), e.secrets.deletes)
+		if e.exists(t) || len(e.secrets.Deleted) != 2 {
+			t.Fatalf("the retry: exists %v, secret deletions %v", e.exists(t), e.secrets.Deleted)
 		}
 	})
 	t.Run("deleted meanwhile by another request", func(t *testing.T) {
 		e := newEnv(t, id, provider.OptionExisting, provider.StatusActive)
-		e.st.deleteErr = apperr.New(apperr.NotFound, "The provider does not exist.")
+		e.st.SetFault("DeleteProvider", apperr.New(apperr.NotFound, "The provider does not exist."))
 		expectNoContent(t, e.do(t, apitest.Member("acct-1"), id))
 	})
 }
@@ -246,7 +215,7 @@ func TestConcurrentDeletes(t *testing.T) {
 			t.Fatalf("a concurrent delete answered %d", s)
 		}
 	}
-	if e.exists(t) || len(e.secrets.live) != 0 {
+	if e.exists(t) || len(e.secrets.All()) != 0 {
 		t.Fatal("not deleted")
 	}
 }
@@ -278,13 +247,14 @@ func TestEvent(t *testing.T) {
 	if err := s.CreateProvider(context.Background(), p, nil); err != nil {
 		t.Fatal(err)
 	}
-	secrets := &fakeSecrets{live: map[string]bool{secretARN: true}}
+	secrets := &fakes.Secrets{}
+	secrets.Put(secretARN, "s3cret")
 	h := &Handler{Store: s, Secrets: secrets}
 	resp, err := api.Handle(h.Handle)(context.Background(), req)
 	if err != nil || resp.StatusCode != 204 || resp.Headers["X-Request-Id"] != req.RequestContext.RequestID {
 		t.Fatalf("event answered %d %v: %s", resp.StatusCode, err, resp.Body)
 	}
-	if len(secrets.live) != 0 {
+	if len(secrets.All()) != 0 {
 		t.Fatal("the event did not delete the secret")
 	}
 }

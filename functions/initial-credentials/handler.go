@@ -3,9 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"crypto/subtle"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"html/template"
@@ -61,8 +58,6 @@ type Handler struct {
 }
 
 var tokenRE = regexp.MustCompile(`^[A-Za-z0-9_-]{22,128}$`)
-
-var errUsed = errors.New("the link was used already")
 
 // maxFormBytes bounds the POST body: one token field.
 const maxFormBytes = 4 << 10
@@ -144,16 +139,10 @@ func (h *Handler) reveal(ctx context.Context, req api.Request) api.Response {
 	// Claim the single use before showing anything: of concurrent uses,
 	// one wins the conditional write.
 	_, err = h.Store.UpdateProvider(ctx, p.AccountID, p.ID, func(q *provider.Provider) error {
-		if q.InitialAdmin == nil || q.InitialAdmin.ViewedAt != nil || q.InitialAdmin.TokenHash != ia.TokenHash {
-			return errUsed
-		}
-		t := now
-		q.InitialAdmin.ViewedAt = &t
-		q.AddEvent(provider.Event{At: now, Status: q.Status, What: "The initial administrator's credentials were shown once through the emailed link.", By: "requester-link"})
-		return nil
+		return q.RecordCredentialsShown(ia.TokenHash, now)
 	})
 	switch {
-	case errors.Is(err, errUsed):
+	case errors.Is(err, provider.ErrLinkUsed):
 		return h.gone(ctx, req, p, msgUsed)
 	case err != nil:
 		log.Error("link use not recorded", "provider_id", p.ID, "error", err.Error())
@@ -175,19 +164,16 @@ func (h *Handler) link(ctx context.Context, req api.Request, token string) (*pro
 		return nil, notFound, false
 	}
 	p, err := h.Store.FindProvider(ctx, req.PathParameters["id"])
-	if err != nil || p.InitialAdmin == nil || p.InitialAdmin.TokenHash == "" {
+	if err != nil {
 		return nil, notFound, false
 	}
-	ia := p.InitialAdmin
-	sum := sha256.Sum256([]byte(token))
-	if subtle.ConstantTimeCompare([]byte(hex.EncodeToString(sum[:])), []byte(ia.TokenHash)) != 1 {
-		return nil, notFound, false
-	}
-	if ia.ViewedAt != nil {
+	switch err := p.CheckCredentialsLink(token, h.Now().UTC()); {
+	case errors.Is(err, provider.ErrLinkUsed):
 		return nil, h.gone(ctx, req, p, msgUsed), false
-	}
-	if ia.ExpiresAt == nil || !h.Now().UTC().Before(*ia.ExpiresAt) || ia.SecretARN == "" {
+	case errors.Is(err, provider.ErrLinkExpired):
 		return nil, h.gone(ctx, req, p, msgExpired), false
+	case err != nil:
+		return nil, notFound, false
 	}
 	return p, api.Response{}, true
 }
@@ -265,16 +251,7 @@ func page(req api.Request, status int, title, message string, creds any, opts ..
 		o(data)
 	}
 	_ = pageTemplate.Execute(&buf, data)
-	return api.Response{StatusCode: status, Body: buf.String(), Headers: map[string]string{
-		"Content-Type":              "text/html; charset=utf-8",
-		"Content-Security-Policy":   ContentSecurityPolicy,
-		"X-Frame-Options":           "DENY",
-		"Referrer-Policy":           "no-referrer",
-		"Cache-Control":             "no-store",
-		"Pragma":                    "no-cache",
-		"Strict-Transport-Security": "max-age=63072000; includeSubDomains",
-		"X-Content-Type-Options":    "nosniff",
-		"X-Robots-Tag":              "noindex, nofollow",
-		"X-Request-Id":              api.RequestID(req),
-	}}
+	headers := api.PageHeaders(req, ContentSecurityPolicy)
+	headers["Pragma"] = "no-cache"
+	return api.Response{StatusCode: status, Body: buf.String(), Headers: headers}
 }

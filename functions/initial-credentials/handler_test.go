@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/partnercloud/azure/shared/api"
 	"github.com/partnercloud/azure/shared/api/apitest"
+	"github.com/partnercloud/azure/shared/fakes"
 	"github.com/partnercloud/azure/shared/provider"
 	"github.com/partnercloud/azure/shared/store"
 	"github.com/partnercloud/azure/shared/store/storetest"
@@ -27,35 +28,7 @@ const (
 	arn      = "arn:aws:secretsmanager:us-east-1:123456789012:secret:initial-admin"
 )
 
-type fakeSecrets struct {
-	mu      sync.Mutex
-	values  map[string]string
-	deleted int
-	getErr  error
-}
-
-func (f *fakeSecrets) Get(_ context.Context, a string) ([]byte, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.getErr != nil {
-		return nil, f.getErr
-	}
-	v, ok := f.values[a]
-	if !ok {
-		return nil, errors.New("not found")
-	}
-	return []byte(v), nil
-}
-
-func (f *fakeSecrets) Delete(_ context.Context, a string) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	delete(f.values, a)
-	f.deleted++
-	return nil
-}
-
-func setup(t *testing.T, expires time.Time) (*Handler, *store.Store, *fakeSecrets, *provider.Provider) {
+func setup(t *testing.T, expires time.Time) (*Handler, *store.Store, *fakes.Secrets, *provider.Provider) {
 	t.Helper()
 	s, _ := storetest.NewTestStore(t)
 	s.Now = func() time.Time { return t0 }
@@ -65,7 +38,8 @@ func setup(t *testing.T, expires time.Time) (*Handler, *store.Store, *fakeSecret
 	if err := s.CreateProvider(context.Background(), p, nil); err != nil {
 		t.Fatal(err)
 	}
-	sec := &fakeSecrets{values: map[string]string{arn: `{"userName":"admin@fabrikam.onmicrosoft.com","password":"` + password + `"}`}}
+	sec := &fakes.Secrets{}
+	sec.Put(arn, `{"userName":"admin@fabrikam.onmicrosoft.com","password":"`+password+`"}`)
 	return &Handler{Store: s, Secrets: sec, Now: func() time.Time { return t0 }}, s, sec, p
 }
 
@@ -108,7 +82,7 @@ func TestOpenTwiceThenShownOnce(t *testing.T) {
 			t.Fatalf("GET %d: no form posting the token: %s", i+1, resp.Body)
 		}
 		checkPageHeaders(t, resp)
-		if len(sec.values) != 1 || sec.deleted != 0 {
+		if len(sec.All()) != 1 || sec.Deletes != 0 {
 			t.Fatalf("GET %d touched the secret", i+1)
 		}
 		if q, _ := s.GetProvider(ctx, p.AccountID, p.ID); q.InitialAdmin.ViewedAt != nil || q.Version != p.Version {
@@ -120,7 +94,7 @@ func TestOpenTwiceThenShownOnce(t *testing.T) {
 		t.Fatalf("POST: %d %v %s", resp.StatusCode, err, resp.Body)
 	}
 	checkPageHeaders(t, resp)
-	if len(sec.values) != 0 {
+	if len(sec.All()) != 0 {
 		t.Fatal("the secret was not deleted")
 	}
 	q, _ := s.GetProvider(ctx, p.AccountID, p.ID)
@@ -195,7 +169,7 @@ func TestPostRefusals(t *testing.T) {
 			if resp.StatusCode != tt.want || strings.Contains(resp.Body, password) {
 				t.Fatalf("%d, want %d: %s", resp.StatusCode, tt.want, resp.Body)
 			}
-			if len(sec.values) != 1 {
+			if len(sec.All()) != 1 {
 				t.Fatal("the secret was deleted")
 			}
 			if q, _ := s.GetProvider(context.Background(), p.AccountID, p.ID); q.InitialAdmin.ViewedAt != nil {
@@ -254,7 +228,7 @@ func TestRefusals(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h, _, sec, p := setup(t, t0.Add(tt.expires))
-			sec.getErr = tt.getErr
+			sec.GetErr = tt.getErr
 			id := tt.id
 			if id == "" {
 				id = p.ID
@@ -269,7 +243,7 @@ func TestRefusals(t *testing.T) {
 					t.Fatalf("%s: %d, want %d: %s", req.RequestContext.HTTP.Method, resp.StatusCode, want, resp.Body)
 				}
 			}
-			if tt.want == 410 && len(sec.values) != 0 {
+			if tt.want == 410 && len(sec.All()) != 0 {
 				t.Fatal("an expired link left the secret")
 			}
 		})

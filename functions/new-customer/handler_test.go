@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/partnercloud/azure/shared/fakes"
 	"github.com/partnercloud/azure/shared/partnercenter"
 	"github.com/partnercloud/azure/shared/provider"
 	"github.com/partnercloud/azure/shared/store"
@@ -58,19 +59,6 @@ func (f *fakePC) Subscriptions(context.Context, string) ([]partnercenter.Subscri
 	return []partnercenter.Subscription{{ID: "sub-new", Status: "active", OrderID: "order-1"}, {ID: "sub-old", Status: "suspended"}}, nil
 }
 
-type fakeSecrets struct {
-	values map[string]string
-	err    error
-}
-
-func (f *fakeSecrets) Create(_ context.Context, name, value string, _ map[string]string) (string, error) {
-	if f.err != nil {
-		return "", f.err
-	}
-	f.values[name] = value
-	return "arn:aws:secretsmanager:us-east-1:123456789012:secret:" + name + "-AbCdEf", nil
-}
-
 func setup(t *testing.T, option provider.Option) (*Handler, *store.Store, *fakePC, *provider.Provider) {
 	t.Helper()
 	s, _ := storetest.NewTestStore(t)
@@ -83,7 +71,7 @@ func setup(t *testing.T, option provider.Option) (*Handler, *store.Store, *fakeP
 		t.Fatal(err)
 	}
 	pc := &fakePC{pollsBeforeSub: 1}
-	return &Handler{Store: s, PartnerCenter: pc, Secrets: &fakeSecrets{values: map[string]string{}}, AgreementTemplateID: "tpl", Now: func() time.Time { return t0 }}, s, pc, p
+	return &Handler{Store: s, PartnerCenter: pc, Secrets: &fakes.Secrets{}, AgreementTemplateID: "tpl", Now: func() time.Time { return t0 }}, s, pc, p
 }
 
 func in(p *provider.Provider, step string) workflow.NewCustomerInput {
@@ -114,9 +102,9 @@ func TestStepsInOrder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	secrets := h.Secrets.(*fakeSecrets).values
-	if v := secrets[InitialAdminSecretName(p.AccountID, p.ID)]; !strings.Contains(v, "initial-P@ss-123") || len(secrets) != 1 {
-		t.Fatalf("secrets = %v", secrets)
+	secrets := h.Secrets.(*fakes.Secrets)
+	if v, _ := secrets.Named(InitialAdminSecretName(p.AccountID, p.ID)); !strings.Contains(v, "initial-P@ss-123") || len(secrets.All()) != 1 {
+		t.Fatalf("secrets = %v", secrets.All())
 	}
 	if q.InitialAdmin == nil || q.InitialAdmin.SecretARN == "" || q.InitialAdmin.UserName != "admin@fabrikam.onmicrosoft.com" {
 		t.Fatalf("initial admin = %+v", q.InitialAdmin)
@@ -133,7 +121,7 @@ func TestStepsInOrder(t *testing.T) {
 // be kept (it cannot be created again).
 func TestSecretFailure(t *testing.T) {
 	h, s, _, p := setup(t, provider.OptionNew)
-	h.Secrets.(*fakeSecrets).err = errors.New("throttled")
+	h.Secrets.(*fakes.Secrets).CreateErr = errors.New("throttled")
 	if _, err := h.Handle(context.Background(), in(p, workflow.StepCreateCustomer)); err != nil {
 		t.Fatal(err)
 	}

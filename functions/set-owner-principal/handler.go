@@ -62,19 +62,7 @@ func (h *Handler) Handle(ctx context.Context, req api.Request) (api.Response, er
 	}
 	now := h.Now().UTC()
 	p, err = h.Store.UpdateProvider(ctx, p.AccountID, p.ID, func(q *provider.Provider) error {
-		if q.Option != provider.OptionMigrate || q.Status.Terminal() {
-			return apperr.New(apperr.InvalidState, "The owner principal can only be set on an unfinished migration.")
-		}
-		if q.OwnerPrincipal == principal {
-			return nil
-		}
-		q.OwnerPrincipal = principal
-		what := "Owner is now checked for principal " + principal + "."
-		if principal == "" {
-			what = "Owner is now checked for the partner application's service principal."
-		}
-		q.AddEvent(provider.Event{At: now, Status: q.Status, Kind: provider.EventOwnerPrincipalSet, What: what, By: "operator:" + caller.UserID})
-		return nil
+		return q.SetOwnerPrincipal(principal, "operator:"+caller.UserID, now)
 	})
 	if err != nil {
 		return api.Response{}, err

@@ -58,6 +58,11 @@ func (c Caller) Has(role string) bool {
 // IsAdmin reports whether the caller is an organization administrator.
 func (c Caller) IsAdmin() bool { return c.Has("admin") }
 
+// Requester is the caller as a provider records who asked for it.
+func (c Caller) Requester() provider.Requester {
+	return provider.Requester{AccountID: c.AccountID, UserID: c.UserID, Name: c.Name, Email: c.Email}
+}
+
 // Bounds on the identity claims, in bytes.
 const (
 	MaxAccountIDLen = 128

@@ -173,3 +173,13 @@ func (p *Provider) CheckDeletable() error {
 func EndError(code apperr.Code) *apperr.Error {
 	return apperr.New(code, EndReason(code, ""))
 }
+
+// CheckCancelBy refuses (admin_required) a cancel by a caller who is not an
+// organization administrator: starting a migration is an administrator's
+// decision, and so is abandoning one.
+func CheckCancelBy(isAdmin bool) error {
+	if !isAdmin {
+		return apperr.New(apperr.AdminRequired, "Only organization administrators may cancel a migration.")
+	}
+	return nil
+}
