@@ -27,7 +27,7 @@ type AccountWriter interface {
 }
 
 // Handler serves PUT /accounts/{accountId}: an operator writes an account's
-// eligibility attributes (spec §2).
+// eligibility attributes (account.Ineligibility decides with them).
 type Handler struct {
 	Store AccountWriter
 	Now   func() time.Time

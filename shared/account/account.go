@@ -1,5 +1,7 @@
-// Package account holds what the product knows of a platform account: the
-// eligibility attributes an operator sets (spec §2) and terms acceptance (§3).
+// Package account holds what the product knows of a platform account and its
+// rules: the eligibility attributes an operator sets and which of them keep
+// an account from the cloud-optimized options (Ineligibility), and the
+// partner's and Microsoft's terms an account must accept first (Terms).
 package account
 
 import (
@@ -26,7 +28,8 @@ type Account struct {
 	UpdatedBy        string    `json:"updatedBy,omitempty" dynamodbav:"updatedBy,omitempty"`
 }
 
-// Reason is an eligibility reason code (spec §2).
+// Reason is an eligibility reason code: why an account may not use a
+// cloud-optimized option (every reason is answered at once).
 type Reason string
 
 const (
@@ -89,5 +92,5 @@ func IneligibleError(reasons []Reason, contact string) *apperr.Error {
 }
 
 // DefaultContact is the address an ineligible account is told to write to
-// (spec §2) unless CONTACT_EMAIL says otherwise.
+// for special considerations, unless CONTACT_EMAIL says otherwise.
 const DefaultContact = "cloudintegration@partner.example"

@@ -16,7 +16,9 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 )
 
-// Credential kinds, in order of preference (protocols §2).
+// Credential kinds, in order of preference: an assertion holds no secret at
+// all, a certificate's key never leaves the function, a secret is sent with
+// every token request.
 const (
 	KindAssertion   = "assertion"   // workload identity federation: no secret at all
 	KindCertificate = "certificate" // PEM certificate and key

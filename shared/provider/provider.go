@@ -11,7 +11,9 @@ import (
 // Type is the cloud type of a provider. Only Azure exists in this product.
 const TypeAzure = "azure"
 
-// Option is how an Azure provider is connected (spec §1).
+// Option is how an Azure provider is connected: the customer's existing
+// account as it is (existing), moved under the partner's care (migrate), or a
+// new account the partner creates (new).
 type Option string
 
 const (
@@ -74,7 +76,8 @@ func OptionsFor(isAdmin bool) []OptionInfo {
 	return out
 }
 
-// Status is a provider's lifecycle status (spec §5).
+// Status is a provider's lifecycle status; transitions lists the moves
+// allowed, and the Provider methods make them.
 type Status string
 
 const (
@@ -146,7 +149,9 @@ type Event struct {
 	FirstAt *time.Time `json:"firstAt,omitempty" dynamodbav:"firstAt,omitempty"`
 }
 
-// SubscriptionState is the ownership state of one subscription (spec §7).
+// SubscriptionState is the state of one subscription: whether the partner's
+// principal holds Owner on it (or, for option existing, that the customer's
+// own application could read it).
 type SubscriptionState string
 
 const (

@@ -15,7 +15,7 @@ import (
 	"github.com/partnercloud/azure/shared/apperr"
 )
 
-// Limits of a create request (spec §4).
+// Limits of a create request (the body of POST /providers).
 const (
 	MaxBodyBytes       = 64 << 10
 	MaxNameRunes       = 100

@@ -6,9 +6,9 @@ import (
 )
 
 // Kinds of timeline events that may repeat. Consecutive events of one kind
-// (and status) are folded into one with a count (spec §5: the timeline is
-// bounded), so reminders, resends, repeated ownership checks or operator
-// changes cannot grow a provider's item without bound.
+// (and status) are folded into one with a count, so that reminders,
+// resends, repeated ownership checks or operator changes cannot grow a
+// provider's item (and the timeline the UI shows) without bound.
 const (
 	EventReminderSent      = "reminder_sent"
 	EventConsentResent     = "consent_resent"

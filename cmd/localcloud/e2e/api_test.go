@@ -1,8 +1,9 @@
 package e2e
 
-// End-to-end tests of the UI API (spec §2–§6) through the local cloud's API
-// Gateway emulation and the real function binaries: exact statuses, error
-// codes, the error body shape and X-Request-Id on every answer.
+// End-to-end tests of the UI API (the routes of the README's API table)
+// through the local cloud's API Gateway emulation and the real function
+// binaries: exact statuses, error codes, the error body shape and
+// X-Request-Id on every answer.
 
 import (
 	"bytes"
@@ -121,7 +122,7 @@ func wantAPIOK(t *testing.T, r response, status int) {
 	}
 }
 
-// apiErrBody is the error body of spec §4.
+// apiErrBody is the error body of every error answer: {"error":{...}}.
 type apiErrBody struct {
 	Code      string           `json:"code"`
 	Message   string           `json:"message"`
@@ -498,7 +499,7 @@ func TestAPICreateAuth(t *testing.T) {
 	}
 }
 
-// TestAPICreateTerms: the terms rules of spec §3 for a fresh account.
+// TestAPICreateTerms: the terms rules (428 until both are accepted) for a fresh account.
 func TestAPICreateTerms(t *testing.T) {
 	t.Parallel()
 	e := cloudFor(t, "standard")

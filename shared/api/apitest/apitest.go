@@ -1,5 +1,5 @@
 // Package apitest builds API Gateway HTTP API requests for handler tests and
-// checks responses against the contract of spec §4 (status, X-Request-Id, the
+// checks responses against the API's contract (status, X-Request-Id, the
 // error body shape, no internal text).
 package apitest
 
@@ -85,7 +85,7 @@ func LoadEvent(t testing.TB, path string) api.Request {
 	return req
 }
 
-// ErrorBody is the error body of spec §4.
+// ErrorBody is the error body of every error answer: {"error":{...}}.
 type ErrorBody struct {
 	Code      apperr.Code     `json:"code"`
 	Message   string          `json:"message"`

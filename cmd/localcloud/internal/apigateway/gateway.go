@@ -5,8 +5,8 @@
 // Deviation from AWS, on purpose: API Gateway answers its own errors with
 // {"message": "..."} bodies (401 {"message":"Unauthorized"}, 404 {"message":"Not Found"},
 // 500 {"message":"Internal Server Error"}, 413 {"message":"Request Entity Too Large"}).
-// The product contract (spec §4) says every response carries X-Request-Id and
-// every error body is {"error":{"code","message","requestId","details"}}, and
+// The product's contract (the README's API section) is that every response
+// carries X-Request-Id and every error body is {"error":{"code","message","requestId","details"}}, and
 // in production a custom gateway response mapping gives that shape. The
 // local gateway therefore answers with the product's shape and codes
 // (unauthenticated, forbidden, not_found, body_too_large, internal), with the
@@ -202,7 +202,7 @@ func (g *Gateway) authorize(r *http.Request) (map[string]string, []string, error
 
 // claimString renders a claim value as a string. Numbers keep their integer
 // form; arrays and objects are rendered as JSON (the product accepts a
-// JSON-array string for roles, spec §4).
+// JSON-array string for roles, api.ParseRoles).
 func claimString(v any) string {
 	switch v := v.(type) {
 	case string:
@@ -420,7 +420,7 @@ func setRequestID(w http.ResponseWriter, reqID string) {
 	}
 }
 
-// errorBody is the product's error shape (spec §4).
+// errorBody is the product's error shape (api.Error).
 type errorBody struct {
 	Error struct {
 		Code      string `json:"code"`

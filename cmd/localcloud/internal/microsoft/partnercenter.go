@@ -14,8 +14,8 @@ import (
 	"github.com/google/uuid"
 )
 
-// Partner Center (protocols §6), served under /v1 with app-only tokens of
-// the partner application in the partner tenant (audience
+// Partner Center (the calls of shared/partnercenter), served under /v1 with
+// app-only tokens of the partner application in the partner tenant (audience
 // PartnerCenterResource):
 //
 //	GET  /v1/validations/checkdomainavailability/{domainPrefix}  → true|false
