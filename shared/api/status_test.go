@@ -9,38 +9,25 @@ import (
 )
 
 func TestHTTPStatus(t *testing.T) {
-	tests := []struct {
-		code apperr.Code
-		want int
-	}{
-		{apperr.InvalidRequest, http.StatusBadRequest},
-		{apperr.Unauthenticated, http.StatusUnauthorized},
-		{apperr.AdminRequired, http.StatusForbidden},
-		{apperr.NotFound, http.StatusNotFound},
-		{apperr.NameTaken, http.StatusConflict},
-		{apperr.MigrationInProgress, http.StatusConflict},
-		{apperr.InvalidState, http.StatusConflict},
-		{apperr.BodyTooLarge, http.StatusRequestEntityTooLarge},
-		{apperr.Ineligible, http.StatusUnprocessableEntity},
-		{apperr.TermsNotAccepted, 428},
-		{apperr.TermsOutdated, 428},
-		{apperr.TooManyRequests, http.StatusTooManyRequests},
-		{apperr.Internal, http.StatusInternalServerError},
-		{apperr.InvalidClientSecret, http.StatusUnprocessableEntity},
-		{apperr.TenantNotFound, http.StatusUnprocessableEntity},
-		{apperr.AppNotFound, http.StatusUnprocessableEntity},
-		{apperr.CredentialsRejected, http.StatusUnprocessableEntity},
-		{apperr.SubscriptionNotFound, http.StatusUnprocessableEntity},
-		{apperr.SubscriptionAccessDenied, http.StatusUnprocessableEntity},
-		{apperr.AzureUnavailable, http.StatusServiceUnavailable},
-		{apperr.Code("made_up"), http.StatusInternalServerError},
-	}
-	for _, tt := range tests {
-		t.Run(string(tt.code), func(t *testing.T) {
-			if got := HTTPStatus(tt.code); got != tt.want {
-				t.Errorf("HTTPStatus(%q) = %d, want %d", tt.code, got, tt.want)
+	for want, codes := range map[int][]apperr.Code{
+		http.StatusBadRequest:            {apperr.InvalidRequest},
+		http.StatusUnauthorized:          {apperr.Unauthenticated},
+		http.StatusForbidden:             {apperr.AdminRequired},
+		http.StatusNotFound:              {apperr.NotFound},
+		http.StatusConflict:              {apperr.NameTaken, apperr.MigrationInProgress, apperr.InvalidState},
+		http.StatusRequestEntityTooLarge: {apperr.BodyTooLarge},
+		http.StatusUnprocessableEntity: {apperr.Ineligible, apperr.InvalidClientSecret, apperr.TenantNotFound, apperr.AppNotFound,
+			apperr.CredentialsRejected, apperr.SubscriptionNotFound, apperr.SubscriptionAccessDenied},
+		428:                            {apperr.TermsNotAccepted, apperr.TermsOutdated},
+		http.StatusTooManyRequests:     {apperr.TooManyRequests},
+		http.StatusInternalServerError: {apperr.Internal, apperr.Code("made_up")},
+		http.StatusServiceUnavailable:  {apperr.AzureUnavailable},
+	} {
+		for _, code := range codes {
+			if got := HTTPStatus(code); got != want {
+				t.Errorf("HTTPStatus(%q) = %d, want %d", code, got, want)
 			}
-		})
+		}
 	}
 }
 

@@ -20,37 +20,43 @@ import (
 
 // Refusals of a customer's own application credentials (option existing).
 // Each is a neutral error whose message says what the customer must fix,
-// and whose detail names the field of the credentials (as the create
-// request names them) to fix; none is worth retrying as is.
+// and whose detail names the field of the credentials to fix (fixes); none
+// is worth retrying as is.
 var (
 	// ErrInvalidClientSecret: the secret is wrong or expired (AADSTS7000215,
 	// AADSTS7000222, or any other invalid_client answer).
-	ErrInvalidClientSecret = refusal(apperr.InvalidClientSecret, "clientSecret",
-		"Microsoft Entra ID refused the client secret for this application. Send the secret's value (not its id), and check that it has not expired.")
+	ErrInvalidClientSecret = refusal(apperr.InvalidClientSecret)
 	// ErrTenantNotFound: no such tenant (AADSTS90002).
-	ErrTenantNotFound = refusal(apperr.TenantNotFound, "tenantId",
-		"Microsoft Entra ID has no tenant with this id. Check the directory (tenant) id of the customer's tenant.")
+	ErrTenantNotFound = refusal(apperr.TenantNotFound)
 	// ErrAppNotFound: no such application in the tenant (AADSTS700016).
-	ErrAppNotFound = refusal(apperr.AppNotFound, "clientId",
-		"The tenant has no application with this client id. Check the application (client) id, and that the app is registered in this tenant.")
+	ErrAppNotFound = refusal(apperr.AppNotFound)
 	// ErrCredentialsRejected: Microsoft Entra ID refused the token for
 	// another reason (a disabled application, say).
-	ErrCredentialsRejected = refusal(apperr.CredentialsRejected, "clientId",
-		"Microsoft Entra ID refused these credentials. Check that the application is enabled and may sign in to this tenant.")
+	ErrCredentialsRejected = refusal(apperr.CredentialsRejected)
 	// ErrSubscriptionNotFound: the subscription does not exist in the tenant,
 	// or the application has no role that lets it see it (Resource Manager
 	// answers 404 for both).
-	ErrSubscriptionNotFound = refusal(apperr.SubscriptionNotFound, "subscriptionId",
-		"The subscription was not found in this tenant, or the application has no role on it. Check the subscription id, and assign the application a role (Reader at least) on the subscription.")
+	ErrSubscriptionNotFound = refusal(apperr.SubscriptionNotFound)
 	// ErrSubscriptionAccessDenied: the subscription exists but the
 	// application may not read it (403 AuthorizationFailed).
-	ErrSubscriptionAccessDenied = refusal(apperr.SubscriptionAccessDenied, "subscriptionId",
-		"The application may not read this subscription. Assign it a role (Reader at least) on the subscription.")
+	ErrSubscriptionAccessDenied = refusal(apperr.SubscriptionAccessDenied)
 )
 
-// refusal is a refusal of the credentials: code, and what to fix in field.
-func refusal(code apperr.Code, field, msg string) *apperr.Error {
-	return apperr.New(code, msg, apperr.Detail{Field: field, Code: string(code), Message: msg})
+// fixes are, by refusal, the field of the credentials to fix (as the create
+// request names it) and what to do.
+var fixes = map[apperr.Code]struct{ field, fix string }{
+	apperr.InvalidClientSecret:      {"clientSecret", "Microsoft Entra ID refused the client secret for this application. Send the secret's value (not its id), and check that it has not expired."},
+	apperr.TenantNotFound:           {"tenantId", "Microsoft Entra ID has no tenant with this id. Check the directory (tenant) id of the customer's tenant."},
+	apperr.AppNotFound:              {"clientId", "The tenant has no application with this client id. Check the application (client) id, and that the app is registered in this tenant."},
+	apperr.CredentialsRejected:      {"clientId", "Microsoft Entra ID refused these credentials. Check that the application is enabled and may sign in to this tenant."},
+	apperr.SubscriptionNotFound:     {"subscriptionId", "The subscription was not found in this tenant, or the application has no role on it. Check the subscription id, and assign the application a role (Reader at least) on the subscription."},
+	apperr.SubscriptionAccessDenied: {"subscriptionId", "The application may not read this subscription. Assign it a role (Reader at least) on the subscription."},
+}
+
+// refusal is the refusal of code, with its fix.
+func refusal(code apperr.Code) *apperr.Error {
+	f := fixes[code]
+	return apperr.New(code, f.fix, apperr.Detail{Field: f.field, Code: string(code), Message: f.fix})
 }
 
 // ProveRetry are the retries of a proof: it runs inside an API request, so
