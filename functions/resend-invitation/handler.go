@@ -88,7 +88,7 @@ func (h *Handler) Handle(ctx context.Context, req api.Request) (api.Response, er
 		return h.refuse(req, err)
 	}
 
-	by := "user:" + caller.UserID
+	by := caller.Requester().By()
 	p, err = h.Store.UpdateProvider(ctx, p.AccountID, p.ID, func(q *provider.Provider) error {
 		return q.ClaimResend(now, h.Interval)
 	})

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/partnercloud/azure/shared/apperr"
 	"github.com/partnercloud/azure/shared/logging"
 )
 
@@ -19,18 +18,6 @@ type Requester struct {
 
 // By is how the timeline names the requester.
 func (r Requester) By() string { return "user:" + r.UserID }
-
-// PickableBy reports whether a caller may pick the option: the
-// administrators' options (AdminOnly) need an administrator.
-func (o OptionInfo) PickableBy(isAdmin bool) bool { return !o.AdminOnly || isAdmin }
-
-// CheckPick refuses (admin_required) an option the caller may not pick.
-func CheckPick(o Option, isAdmin bool) error {
-	if info, _ := LookupOption(o); !info.PickableBy(isAdmin) {
-		return apperr.New(apperr.AdminRequired, fmt.Sprintf("Only organization administrators may use the %q option.", o))
-	}
-	return nil
-}
 
 // New is the provider a valid create request makes, by its option: a
 // migration waits for the customer's consent, a new customer account is

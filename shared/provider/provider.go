@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/partnercloud/azure/shared/apperr"
 )
 
 // Type is the cloud type of a provider. Only Azure exists in this product.
@@ -68,12 +70,23 @@ func LookupOption(o Option) (OptionInfo, bool) {
 func OptionsFor(isAdmin bool) []OptionInfo {
 	out := make([]OptionInfo, 0, len(Options))
 	for _, o := range Options {
-		if o.AdminOnly && !isAdmin {
-			continue
+		if o.PickableBy(isAdmin) {
+			out = append(out, o)
 		}
-		out = append(out, o)
 	}
 	return out
+}
+
+// PickableBy reports whether a caller may pick the option: the
+// administrators' options (AdminOnly) need an administrator.
+func (o OptionInfo) PickableBy(isAdmin bool) bool { return !o.AdminOnly || isAdmin }
+
+// CheckPick refuses (admin_required) an option the caller may not pick.
+func CheckPick(o Option, isAdmin bool) error {
+	if info, _ := LookupOption(o); !info.PickableBy(isAdmin) {
+		return apperr.New(apperr.AdminRequired, fmt.Sprintf("Only organization administrators may use the %q option.", o))
+	}
+	return nil
 }
 
 // Status is a provider's lifecycle status; transitions lists the moves
