@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"regexp"
 	"sort"
+	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -26,12 +27,14 @@ const (
 
 // safeSegment is what Secrets Manager accepts in a name segment and a tag
 // value (without "/", so that segments stay unambiguous).
-var safeSegment = regexp.MustCompile(`^[A-Za-z0-9_+=.@-]{1,128}$`)
+// Compiled on first use: {1,128} makes a large program, too costly for
+// every cold start of every function that links this package.
+var safeSegment = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9_+=.@-]{1,128}$`) })
 
 // Segment returns s when Secrets Manager accepts it in a secret name and a
 // tag value, else "sha256-" and its SHA-256 in hex: stable, and still unique.
 func Segment(s string) string {
-	if safeSegment.MatchString(s) {
+	if safeSegment().MatchString(s) {
 		return s
 	}
 	sum := sha256.Sum256([]byte(s))
