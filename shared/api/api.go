@@ -223,28 +223,25 @@ func JSON(req Request, status int, v any) Response {
 	if err != nil {
 		return Error(req, apperr.Wrap(err, "marshal response"))
 	}
-	return Response{
-		StatusCode: status,
-		Headers: map[string]string{
-			"Content-Type":           "application/json",
-			"X-Request-Id":           RequestID(req),
-			"Cache-Control":          "no-store",
-			"X-Content-Type-Options": "nosniff",
-		},
-		Body: string(b),
+	return Response{StatusCode: status, Headers: jsonHeaders(req), Body: string(b)}
+}
+
+// jsonHeaders are the headers of every JSON answer: never cached or
+// sniffed, with the request id.
+func jsonHeaders(req Request) map[string]string {
+	return map[string]string{
+		"Content-Type":           "application/json",
+		"X-Request-Id":           RequestID(req),
+		"Cache-Control":          "no-store",
+		"X-Content-Type-Options": "nosniff",
 	}
 }
 
 // NoContent returns a 204 response (no body) with the request id header.
 func NoContent(req Request) Response {
-	return Response{
-		StatusCode: http.StatusNoContent,
-		Headers: map[string]string{
-			"X-Request-Id":           RequestID(req),
-			"Cache-Control":          "no-store",
-			"X-Content-Type-Options": "nosniff",
-		},
-	}
+	h := jsonHeaders(req)
+	delete(h, "Content-Type")
+	return Response{StatusCode: http.StatusNoContent, Headers: h}
 }
 
 // errorBody is the error shape of every error answer:
@@ -253,8 +250,8 @@ type errorBody struct {
 	Error map[string]any `json:"error"`
 }
 
-// Error maps any error to the error body and its status (HTTPStatus). The detail of an
-// internal error is logged, never returned.
+// Error maps any error to the error body and its status (HTTPStatus). The
+// detail of an internal error is logged, never returned.
 func Error(req Request, err error) Response {
 	e := apperr.As(err)
 	status := HTTPStatus(e.Code)
@@ -270,16 +267,7 @@ func Error(req Request, err error) Response {
 		}
 	}
 	b, _ := json.Marshal(errorBody{Error: body})
-	resp := Response{
-		StatusCode: status,
-		Headers: map[string]string{
-			"Content-Type":           "application/json",
-			"X-Request-Id":           RequestID(req),
-			"Cache-Control":          "no-store",
-			"X-Content-Type-Options": "nosniff",
-		},
-		Body: string(b),
-	}
+	resp := Response{StatusCode: status, Headers: jsonHeaders(req), Body: string(b)}
 	if status == http.StatusUnauthorized {
 		// RFC 9110 §15.5.2: a 401 names the scheme, as the gateway's own 401 does.
 		resp.Headers["WWW-Authenticate"] = "Bearer"
