@@ -40,7 +40,7 @@ type AccountReader interface {
 	GetAccount(ctx context.Context, accountID string) (*account.Account, error)
 }
 
-// Sender sends one email (mail.SES).
+// Sender sends one email (ses.SES).
 type Sender interface {
 	Send(ctx context.Context, m mail.Message) (string, error)
 }

@@ -1,5 +1,5 @@
 // Package fakes holds the test doubles of the adapters the functions call,
-// one per adapter, for every function's tests: Mailer (mail.SES), Tasks
+// one per adapter, for every function's tests: Mailer (ses.SES), Tasks
 // (workflow.Tasks), Executions (workflow.Executions), Secrets (secret.Store
 // and secret.Get) and FaultyStore (store.Store with injected faults). Each
 // is safe for concurrent use, records what it was asked, and fails when
@@ -16,6 +16,7 @@ import (
 	"sync"
 
 	"github.com/partnercloud/azure/shared/mail"
+	"github.com/partnercloud/azure/shared/mail/ses"
 	"github.com/partnercloud/azure/shared/secret"
 	"github.com/partnercloud/azure/shared/workflow"
 )
@@ -43,7 +44,7 @@ type (
 )
 
 var (
-	_ sender       = (*mail.SES)(nil)
+	_ sender       = (*ses.SES)(nil)
 	_ sender       = (*Mailer)(nil)
 	_ taskResumer  = (*workflow.Tasks)(nil)
 	_ taskResumer  = (*Tasks)(nil)

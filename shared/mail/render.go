@@ -5,6 +5,7 @@ import (
 	"embed"
 	htmltemplate "html/template"
 	"strings"
+	"sync"
 	texttemplate "text/template"
 	"time"
 
@@ -14,11 +15,22 @@ import (
 //go:embed templates
 var templateFS embed.FS
 
+// The templates are parsed on first use: most functions that link this
+// package never render an email, and parsing at package init cost each of
+// their cold starts.
 var (
-	invitationHTML = htmltemplate.Must(htmltemplate.ParseFS(templateFS, "templates/layout.html", "templates/invitation.html"))
-	invitationText = texttemplate.Must(texttemplate.ParseFS(templateFS, "templates/invitation.txt"))
-	noticeHTML     = htmltemplate.Must(htmltemplate.ParseFS(templateFS, "templates/layout.html", "templates/notice.html"))
-	noticeText     = texttemplate.Must(texttemplate.ParseFS(templateFS, "templates/notice.txt"))
+	invitationHTML = sync.OnceValue(func() *htmltemplate.Template {
+		return htmltemplate.Must(htmltemplate.ParseFS(templateFS, "templates/layout.html", "templates/invitation.html"))
+	})
+	invitationText = sync.OnceValue(func() *texttemplate.Template {
+		return texttemplate.Must(texttemplate.ParseFS(templateFS, "templates/invitation.txt"))
+	})
+	noticeHTML = sync.OnceValue(func() *htmltemplate.Template {
+		return htmltemplate.Must(htmltemplate.ParseFS(templateFS, "templates/layout.html", "templates/notice.html"))
+	})
+	noticeText = sync.OnceValue(func() *texttemplate.Template {
+		return texttemplate.Must(texttemplate.ParseFS(templateFS, "templates/notice.txt"))
+	})
 )
 
 // Brand is who the emails come from.
@@ -55,7 +67,7 @@ func RenderInvitation(to string, d Invitation) (Message, error) {
 		Subject     string
 		ExpiresText string
 	}{d, subject, d.ExpiresAt.UTC().Format("Monday 2 January 2006, 15:04 MST")}
-	return render(to, subject, invitationHTML, invitationText, data)
+	return render(to, subject, invitationHTML(), invitationText(), data)
 }
 
 // Notice is a plain notification: to the partner's representatives, or to
@@ -71,7 +83,7 @@ type Notice struct {
 
 // RenderNotice renders a notification.
 func RenderNotice(to string, n Notice) (Message, error) {
-	return render(to, n.Subject, noticeHTML, noticeText, n)
+	return render(to, n.Subject, noticeHTML(), noticeText(), n)
 }
 
 func render(to, subject string, h *htmltemplate.Template, t *texttemplate.Template, data any) (Message, error) {

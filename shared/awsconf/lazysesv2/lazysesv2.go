@@ -1,4 +1,4 @@
-// Package lazysesv2 is the SES v2 client of the functions (mail.SESAPI),
+// Package lazysesv2 is the SES v2 client of the functions (ses.SESAPI),
 // built on its first call from the function's awsconf.Config (endpoint
 // AWS_ENDPOINT_URL_SESV2), and the product's adapters on it.
 //
@@ -15,7 +15,7 @@ import (
 
 	"github.com/partnercloud/azure/shared/awsconf"
 	"github.com/partnercloud/azure/shared/config"
-	"github.com/partnercloud/azure/shared/mail"
+	"github.com/partnercloud/azure/shared/mail/ses"
 )
 
 // Client is a SES v2 client whose SDK client is built on the first call.
@@ -47,6 +47,6 @@ func (c *Client) SendEmail(ctx context.Context, in *sesv2.SendEmailInput, opts .
 
 // Mailer sends the product's emails through a client for cfg, from
 // MAIL_FROM (recorded in env when unset).
-func Mailer(env *config.Env, cfg *awsconf.Config) *mail.SES {
-	return &mail.SES{Client: New(cfg), From: env.Required("MAIL_FROM")}
+func Mailer(env *config.Env, cfg *awsconf.Config) *ses.SES {
+	return &ses.SES{Client: New(cfg), From: env.Required("MAIL_FROM")}
 }

@@ -8,10 +8,11 @@ import (
 	"time"
 
 	"github.com/partnercloud/azure/shared/mail"
+	mailses "github.com/partnercloud/azure/shared/mail/ses"
 	"github.com/partnercloud/azure/shared/workflow"
 )
 
-// The product's SES adapter (shared/mail) with the real sesv2 client against
+// The product's SES adapter (shared/mail/ses) with the real sesv2 client against
 // this emulator: the request it sends is accepted as SES accepts it, stored
 // as a multipart message, and SES's refusals reach it as named errors.
 func TestMailAdapter(t *testing.T) {
@@ -23,7 +24,7 @@ func TestMailAdapter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &mail.SES{Client: f.client, From: "no-reply@partner.example"}
+	s := &mailses.SES{Client: f.client, From: "no-reply@partner.example"}
 	id, err := s.Send(context.Background(), m)
 	if err != nil || id == "" {
 		t.Fatalf("Send = %q, %v", id, err)
