@@ -17,15 +17,14 @@ import (
 
 func main() {
 	startup.Run(func(env *startup.Env, aws *startup.AWS) (any, error) {
-		sm := lazysecretsmanager.New(aws)
-		partner := ownership.PartnerFromEnv(env, sm)
+		partner := ownership.PartnerFromEnv(env, lazysecretsmanager.New(aws))
 		site := SiteFromEnv(env, partner.Settings)
 		h := &Handler{
 			Store:    lazydynamodb.Store(env, aws),
 			Tasks:    lazysfn.Tasks(aws),
 			Tenants:  partner.Azure(),
 			SignIn:   signin.NewPartner(signin.Microsoft{Authority: site.AuthorityHost, ClientID: site.ClientID, RedirectURI: site.RedirectURI()}, partner.Load),
-			Key:      consent.KeyFromEnv(env, sm),
+			Key:      consent.KeyFromEnv(env, lazysecretsmanager.Reader(aws)),
 			Site:     site,
 			StateTTL: env.Duration("STATE_TTL", 30*time.Minute),
 			Now:      func() time.Time { return time.Now().UTC() },

@@ -21,7 +21,7 @@ func main() {
 			Store:  lazydynamodb.Store(env, aws),
 			Mailer: lazysesv2.Mailer(env, aws),
 			Tasks:  lazysfn.Tasks(aws),
-			Key:    consent.KeyFromEnv(env, lazysecretsmanager.New(aws)),
+			Key:    consent.KeyFromEnv(env, lazysecretsmanager.Reader(aws)),
 			Schedule: consent.Schedule{
 				Expiry:    env.Duration("INVITATION_EXPIRY", consent.DefaultSchedule.Expiry),
 				Reminders: env.Durations("INVITATION_REMINDERS", consent.DefaultSchedule.Reminders),

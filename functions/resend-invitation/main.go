@@ -19,7 +19,7 @@ func main() {
 		h := &Handler{
 			Store:    lazydynamodb.Store(env, aws),
 			Mailer:   lazysesv2.Mailer(env, aws),
-			Key:      consent.KeyFromEnv(env, lazysecretsmanager.New(aws)),
+			Key:      consent.KeyFromEnv(env, lazysecretsmanager.Reader(aws)),
 			BaseURL:  env.Required("PUBLIC_BASE_URL"),
 			Brand:    mail.BrandFromEnv(env),
 			Interval: env.Duration("RESEND_INTERVAL", DefaultInterval),

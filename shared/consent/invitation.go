@@ -16,7 +16,6 @@ import (
 	"fmt"
 
 	"github.com/partnercloud/azure/shared/provider"
-	"github.com/partnercloud/azure/shared/secret"
 )
 
 // Key is the secret (from Secrets Manager) behind invitation ids and state
@@ -77,9 +76,10 @@ type Schedule = provider.InvitationSchedule
 // DefaultSchedule: expires after 14 days, reminders after 3 and 7 days.
 var DefaultSchedule = provider.DefaultInvitationSchedule
 
-// LoadKey reads the signing key from Secrets Manager and checks it.
-func LoadKey(ctx context.Context, sm secret.GetAPI, arn string) (Key, error) {
-	raw, err := secret.Get(ctx, sm, arn)
+// LoadKey reads the signing key with read (the value of the secret arn in
+// Secrets Manager: lazysecretsmanager.Reader) and checks it.
+func LoadKey(ctx context.Context, read SecretReader, arn string) (Key, error) {
+	raw, err := read(ctx, arn)
 	if err != nil {
 		return nil, fmt.Errorf("signing key unavailable: %w", err)
 	}

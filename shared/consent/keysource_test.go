@@ -7,8 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-
 	"github.com/partnercloud/azure/shared/config"
 )
 
@@ -17,18 +15,18 @@ type keySecrets struct {
 	err   error
 }
 
-func (s *keySecrets) GetSecretValue(context.Context, *secretsmanager.GetSecretValueInput, ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error) {
+func (s *keySecrets) read(_ context.Context, arn string) ([]byte, error) {
 	s.reads++
 	if s.err != nil {
 		return nil, s.err
 	}
-	return &secretsmanager.GetSecretValueOutput{SecretBinary: bytes.Repeat([]byte{5}, 32)}, nil
+	return bytes.Repeat([]byte{5}, 32), nil
 }
 
 func TestKeyFromEnvReadsOnFirstUseOnce(t *testing.T) {
 	sm := &keySecrets{err: errors.New("unavailable")}
 	env := config.FromMap(map[string]string{"SIGNING_KEY_SECRET_ARN": "arn:key"})
-	src := KeyFromEnv(env, sm)
+	src := KeyFromEnv(env, sm.read)
 	if err := env.Err(); err != nil || sm.reads != 0 {
 		t.Fatalf("err %v, %d reads at start-up", err, sm.reads)
 	}
@@ -49,7 +47,7 @@ func TestKeyFromEnvReadsOnFirstUseOnce(t *testing.T) {
 
 func TestKeyFromEnvRequiresTheVariable(t *testing.T) {
 	env := config.FromMap(nil)
-	KeyFromEnv(env, &keySecrets{})
+	KeyFromEnv(env, (&keySecrets{}).read)
 	if err := env.Err(); err == nil || !strings.Contains(err.Error(), "SIGNING_KEY_SECRET_ARN") {
 		t.Fatalf("Err() = %v", err)
 	}

@@ -67,3 +67,9 @@ func (c *Client) DeleteSecret(ctx context.Context, in *secretsmanager.DeleteSecr
 func Secrets(cfg *awsconf.Config) *secret.Store {
 	return &secret.Store{Client: New(cfg)}
 }
+
+// Reader reads secrets' values (secret.Get) through a client for cfg.
+func Reader(cfg *awsconf.Config) func(ctx context.Context, arn string) ([]byte, error) {
+	c := New(cfg)
+	return func(ctx context.Context, arn string) ([]byte, error) { return secret.Get(ctx, c, arn) }
+}
