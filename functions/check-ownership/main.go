@@ -18,7 +18,7 @@ func main() {
 	startup.Run(func(env *startup.Env, aws *startup.AWS) (any, error) {
 		h := &Handler{
 			Store:           lazydynamodb.Store(env, aws),
-			Checker:         ownership.PartnerFromEnv(env, lazysecretsmanager.New(aws)).Azure(),
+			Checker:         ownership.PartnerFromEnv(env, lazysecretsmanager.Reader(aws)).Azure(),
 			Mailer:          lazysesv2.Mailer(env, aws),
 			Brand:           mail.BrandFromEnv(env),
 			Representatives: env.Required("REPRESENTATIVES_EMAIL"),

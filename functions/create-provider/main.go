@@ -16,7 +16,7 @@ import (
 
 func main() {
 	startup.Run(func(env *startup.Env, aws *startup.AWS) (any, error) {
-		partner := ownership.PartnerFromEnv(env, lazysecretsmanager.New(aws))
+		partner := ownership.PartnerFromEnv(env, lazysecretsmanager.Reader(aws))
 		terms, err := account.TermsFromEnv(env)
 		h := &Handler{
 			Store:        lazydynamodb.Store(env, aws),

@@ -18,7 +18,7 @@ func main() {
 	startup.Run(func(env *startup.Env, aws *startup.AWS) (any, error) {
 		h := &Handler{
 			Store:               lazydynamodb.Store(env, aws),
-			PartnerCenter:       partnercenter.FromEnv(env, ownership.PartnerFromEnv(env, lazysecretsmanager.New(aws))),
+			PartnerCenter:       partnercenter.FromEnv(env, ownership.PartnerFromEnv(env, lazysecretsmanager.Reader(aws))),
 			Secrets:             lazysecretsmanager.Secrets(aws),
 			AgreementTemplateID: env.Optional("MCA_TEMPLATE_ID", "117a69e3-2a16-4c1d-9d5e-6bd0e7b8c1a0"),
 			Now:                 func() time.Time { return time.Now().UTC() },

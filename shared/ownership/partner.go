@@ -9,7 +9,6 @@ import (
 
 	"github.com/partnercloud/azure/shared/config"
 	"github.com/partnercloud/azure/shared/lazy"
-	"github.com/partnercloud/azure/shared/secret"
 )
 
 // Partner is the partner application as a function uses it: its settings,
@@ -29,9 +28,10 @@ type Partner struct {
 // PARTNER_CREDENTIAL_SECRET_ARN, not for assertion;
 // AZURE_FEDERATED_TOKEN_FILE; AZURE_AUTHORITY_HOST;
 // AZURE_RESOURCE_MANAGER_ENDPOINT, each an absolute https URL when set) and
-// records problems in env. It reads nothing from Secrets Manager: sm is
-// used on first use.
-func PartnerFromEnv(env *config.Env, sm secret.GetAPI) *Partner {
+// records problems in env. It reads nothing from Secrets Manager: read
+// (the secret's value by ARN: lazysecretsmanager.Reader) is called on first
+// use.
+func PartnerFromEnv(env *config.Env, read func(ctx context.Context, arn string) ([]byte, error)) *Partner {
 	s := Settings{
 		Kind:            env.Optional("AZURE_CREDENTIAL_KIND", KindSecret),
 		ClientID:        env.Required("AZURE_CLIENT_ID"),
@@ -53,7 +53,7 @@ func PartnerFromEnv(env *config.Env, sm secret.GetAPI) *Partner {
 	p.loaded = lazy.New(func(ctx context.Context) (Settings, error) {
 		full := s
 		if arn != "" {
-			v, err := secret.Get(ctx, sm, arn)
+			v, err := read(ctx, arn)
 			if err != nil {
 				return Settings{}, fmt.Errorf("partner credential (PARTNER_CREDENTIAL_SECRET_ARN): %w", err)
 			}

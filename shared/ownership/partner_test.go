@@ -7,8 +7,6 @@ import (
 	"testing"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/partnercloud/azure/shared/config"
 )
@@ -19,12 +17,12 @@ type secrets struct {
 	down  bool
 }
 
-func (s *secrets) GetSecretValue(_ context.Context, in *secretsmanager.GetSecretValueInput, _ ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error) {
+func (s *secrets) read(_ context.Context, arn string) ([]byte, error) {
 	s.reads++
 	if s.down {
 		return nil, errors.New("secrets manager unavailable")
 	}
-	return &secretsmanager.GetSecretValueOutput{SecretString: aws.String("s3cret-of-" + aws.ToString(in.SecretId))}, nil
+	return []byte("s3cret-of-" + arn), nil
 }
 
 func partnerEnv(extra map[string]string) *config.Env {
@@ -38,7 +36,7 @@ func partnerEnv(extra map[string]string) *config.Env {
 func TestPartnerReadsTheSecretOnFirstUseOnce(t *testing.T) {
 	sm := &secrets{}
 	env := partnerEnv(nil)
-	p := PartnerFromEnv(env, sm)
+	p := PartnerFromEnv(env, sm.read)
 	if err := env.Err(); err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +68,7 @@ func TestPartnerReadsTheSecretOnFirstUseOnce(t *testing.T) {
 // it as Azure being unavailable); the next one reads the secret again.
 func TestPartnerCredentialRetriesTheSecret(t *testing.T) {
 	sm := &secrets{down: true}
-	p := PartnerFromEnv(partnerEnv(nil), sm)
+	p := PartnerFromEnv(partnerEnv(nil), sm.read)
 	cred, _ := p.NewCredential("tenant-a")
 	_, err := cred.GetToken(context.Background(), policy.TokenRequestOptions{Scopes: []string{"https://management.azure.com/.default"}})
 	if err == nil || !strings.Contains(err.Error(), "PARTNER_CREDENTIAL_SECRET_ARN") {
@@ -98,7 +96,7 @@ func TestPartnerFromEnvNamesProblems(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			env := partnerEnv(tt.env)
-			PartnerFromEnv(env, &secrets{})
+			PartnerFromEnv(env, (&secrets{}).read)
 			err := env.Err()
 			for _, w := range tt.want {
 				if err == nil || !strings.Contains(err.Error(), w) {
@@ -113,7 +111,7 @@ func TestPartnerFromEnvNamesProblems(t *testing.T) {
 func TestPartnerAssertionReadsNoSecret(t *testing.T) {
 	sm := &secrets{}
 	env := partnerEnv(map[string]string{"AZURE_CREDENTIAL_KIND": KindAssertion, "AZURE_FEDERATED_TOKEN_FILE": "/var/run/token", "PARTNER_CREDENTIAL_SECRET_ARN": ""})
-	p := PartnerFromEnv(env, sm)
+	p := PartnerFromEnv(env, sm.read)
 	if err := env.Err(); err != nil {
 		t.Fatal(err)
 	}
