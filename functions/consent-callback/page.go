@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
+	"sync"
 
 	"github.com/partnercloud/azure/shared/api"
 )
@@ -13,15 +14,18 @@ import (
 //go:embed templates/*.html
 var templateFS embed.FS
 
-// Page templates: each is the shared layout plus one "content" block.
-var pages = map[string]*template.Template{
+// Page templates: each is the shared layout plus one "content" block,
+// parsed when first shown (a cold start shows one page, not all three).
+var pages = map[string]func() *template.Template{
 	"landing":   parsePage("landing"),
 	"consented": parsePage("consented"),
 	"message":   parsePage("message"),
 }
 
-func parsePage(name string) *template.Template {
-	return template.Must(template.New(name).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html"))
+func parsePage(name string) func() *template.Template {
+	return sync.OnceValue(func() *template.Template {
+		return template.Must(template.New(name).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html"))
+	})
 }
 
 // ContentSecurityPolicy allows no scripts, no frames, no external resources;
@@ -45,11 +49,11 @@ func pageHeaders(req api.Request) map[string]string {
 // failure (a programming error) becomes the static error page.
 func render(req api.Request, status int, name string, data any) api.Response {
 	var buf bytes.Buffer
-	t, ok := pages[name]
+	page, ok := pages[name]
 	if !ok {
 		return errorPage(req)
 	}
-	if err := t.ExecuteTemplate(&buf, "layout", data); err != nil {
+	if err := page().ExecuteTemplate(&buf, "layout", data); err != nil {
 		slog.Error("page template failed", "page", name, "error", err.Error())
 		return errorPage(req)
 	}
