@@ -155,7 +155,7 @@ func (b *bench) cold(ctx context.Context) error {
 	}
 	base := percentile(sortDurations(times["MinimalFunction"]), 0.5)
 	b.r.h2("Cold start through the Lambda Runtime API host")
-	b.r.line("Each function's `bootstrap` (built for this machine as the local cloud builds it: `go build -tags lambda.norpc`) started by `lambdahost` until its first response; %d runs each, a fresh process every time, median. API functions get an API Gateway v2 event without claims; task functions an empty input that fails validation. Every function reads its configuration at start-up (Secrets Manager for the consent and ownership functions): they run with the environment of a running local cloud, whose emulators answer those calls. Baseline: the minimal aws-lambda-go function (`cmd/localcloud/bench/testdata/minimal`). Target: no function above 1.5×.", b.cfg.coldRuns)
+	b.r.line("Each function's `bootstrap` (built for this machine as the local cloud builds it: `go build -tags lambda.norpc`) started by `lambdahost` until its first response; %d runs each, a fresh process every time, median. API functions get an API Gateway v2 event without claims; task functions an empty input that fails validation. Every function reads its configuration from the environment at start-up and builds its clients and reads its secrets on first use (none for these requests); they run with the environment of a running local cloud, whose emulators would answer those calls. Baseline: the minimal aws-lambda-go function (`cmd/localcloud/bench/testdata/minimal`). Target: no function above 1.5×.", b.cfg.coldRuns)
 	b.r.line("")
 	var rows [][]string
 	names := make([]string, 0, len(fns))
