@@ -17,14 +17,15 @@ import (
 
 func main() {
 	startup.Run(func(env *startup.Env, aws *startup.AWS) (any, error) {
-		partner := ownership.PartnerFromEnv(env, lazysecretsmanager.Reader(aws))
+		secrets := lazysecretsmanager.Reader(aws) // the partner credential and the signing key
+		partner := ownership.PartnerFromEnv(env, secrets)
 		site := SiteFromEnv(env, partner.Settings)
 		h := &Handler{
 			Store:    lazydynamodb.Store(env, aws),
 			Tasks:    lazysfn.Tasks(aws),
 			Tenants:  partner.Azure(),
 			SignIn:   signin.NewPartner(signin.Microsoft{Authority: site.AuthorityHost, ClientID: site.ClientID, RedirectURI: site.RedirectURI()}, partner.Load),
-			Key:      consent.KeyFromEnv(env, lazysecretsmanager.Reader(aws)),
+			Key:      consent.KeyFromEnv(env, secrets),
 			Site:     site,
 			StateTTL: env.Duration("STATE_TTL", 30*time.Minute),
 			Now:      func() time.Time { return time.Now().UTC() },
