@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"math/big"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -290,15 +291,7 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request, tenantKey st
 		s.entraError(w, r, http.StatusBadRequest, "unauthorized_client", 700016, appNotFoundMessage(clientID, t.Name))
 		return
 	}
-	switch {
-	case form.Get("client_assertion") != "":
-		s.entraError(w, r, http.StatusUnauthorized, "invalid_client", 700027, "Client assertion failed signature validation. The local Microsoft double accepts client secrets only.")
-		return
-	case secret == "":
-		s.entraError(w, r, http.StatusUnauthorized, "invalid_client", 7000218, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.")
-		return
-	case subtle.ConstantTimeCompare([]byte(secret), []byte(wantSecret)) != 1:
-		s.entraError(w, r, http.StatusUnauthorized, "invalid_client", 7000215, fmt.Sprintf("Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '%s'.", clientID))
+	if !s.clientAuthenticated(w, r, form, clientID, secret, wantSecret) {
 		return
 	}
 
@@ -395,4 +388,21 @@ func (s *Server) verifyToken(raw string) (*Claims, error) {
 		return nil, &errToken{"InvalidAuthenticationTokenAudience", fmt.Sprintf("The access token has been obtained for wrong audience or resource '%s'. It should exactly match with one of the allowed audiences %s.", claims.Audience, strings.Join(s.resources, ","))}
 	}
 	return claims, nil
+}
+
+// clientAuthenticated checks a confidential client's secret as Entra ID's
+// token endpoint does (the double accepts secrets only), answering the
+// error itself; false when the request was refused.
+func (s *Server) clientAuthenticated(w http.ResponseWriter, r *http.Request, form url.Values, clientID, secret, wantSecret string) bool {
+	switch {
+	case form.Get("client_assertion") != "":
+		s.entraError(w, r, http.StatusUnauthorized, "invalid_client", 700027, "Client assertion failed signature validation. The local Microsoft double accepts client secrets only.")
+	case secret == "":
+		s.entraError(w, r, http.StatusUnauthorized, "invalid_client", 7000218, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.")
+	case subtle.ConstantTimeCompare([]byte(secret), []byte(wantSecret)) != 1:
+		s.entraError(w, r, http.StatusUnauthorized, "invalid_client", 7000215, fmt.Sprintf("Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '%s'.", clientID))
+	default:
+		return true
+	}
+	return false
 }

@@ -491,15 +491,7 @@ func (s *Server) redeemCode(w http.ResponseWriter, r *http.Request, tenantKey st
 		s.entraError(w, r, http.StatusBadRequest, "unauthorized_client", 700016, appNotFoundMessage(clientID, dir))
 		return
 	}
-	switch {
-	case form.Get("client_assertion") != "":
-		s.entraError(w, r, http.StatusUnauthorized, "invalid_client", 700027, "Client assertion failed signature validation. The local Microsoft double accepts client secrets only.")
-		return
-	case secret == "":
-		s.entraError(w, r, http.StatusUnauthorized, "invalid_client", 7000218, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.")
-		return
-	case subtle.ConstantTimeCompare([]byte(secret), []byte(wantSecret)) != 1:
-		s.entraError(w, r, http.StatusUnauthorized, "invalid_client", 7000215, fmt.Sprintf("Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '%s'.", clientID))
+	if !s.clientAuthenticated(w, r, form, clientID, secret, wantSecret) {
 		return
 	}
 
