@@ -528,7 +528,7 @@ func (c *Cloud) writeEndpoints() error {
 // prepareTables creates the template's tables and writes the scenario's accounts.
 func (c *Cloud) prepareTables(ctx context.Context) error {
 	client := dynamo.NewClient(c.dynURL)
-	if err := dynamo.CreateTables(ctx, client, c.tmpl.Tables, c.dyn == nil); err != nil {
+	if err := dynamo.CreateTables(ctx, client, c.tmpl.Tables); err != nil {
 		return err
 	}
 	return c.seedAccounts(ctx, client)

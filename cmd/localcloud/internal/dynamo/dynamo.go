@@ -36,9 +36,11 @@ func Handler() http.Handler {
 	return WithCRC32(minidyn())
 }
 
-// minidyn is a new embedded DynamoDB that keeps the type of empty values.
+// minidyn is a new embedded DynamoDB that keeps the type of empty values
+// and answers the table-level calls (ListTables, DescribeTable, TTL, tags)
+// as DynamoDB does (see catalog).
 func minidyn() http.Handler {
-	return minidynwire.Wrap(server.NewServer())
+	return newCatalog(minidynwire.Wrap(server.NewServer()))
 }
 
 // WithCRC32 buffers each response of next and adds the X-Amz-Crc32 header.
@@ -113,11 +115,10 @@ func NewClient(endpoint string) *dynamodb.Client {
 }
 
 // CreateTables creates each table (with its secondary indexes) through the
-// SDK. A table that already exists is left as it is (an external endpoint
-// keeps its tables between runs). When external is true the table's TTL
-// attribute is also set; minidyn does not support UpdateTimeToLive, so for it
-// TTL (like PITR and SSE) is skipped.
-func CreateTables(ctx context.Context, client *dynamodb.Client, tables []samtemplate.Table, external bool) error {
+// SDK and sets its TTL attribute. A table that already exists is left as it
+// is (an external endpoint keeps its tables between runs). PITR is not set:
+// neither minidyn nor DynamoDB Local keeps backups.
+func CreateTables(ctx context.Context, client *dynamodb.Client, tables []samtemplate.Table) error {
 	for _, t := range tables {
 		in := CreateTableInput(t)
 		if _, err := client.CreateTable(ctx, in); err != nil {
@@ -127,7 +128,7 @@ func CreateTables(ctx context.Context, client *dynamodb.Client, tables []samtemp
 			}
 			return fmt.Errorf("create table %s (%s): %w", t.Name, t.LogicalID, err)
 		}
-		if external && t.TTLAttribute != "" {
+		if t.TTLAttribute != "" {
 			_, err := client.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{
 				TableName:               aws.String(t.Name),
 				TimeToLiveSpecification: &types.TimeToLiveSpecification{AttributeName: aws.String(t.TTLAttribute), Enabled: aws.Bool(true)},

@@ -36,7 +36,7 @@ func start(t *testing.T) (*Server, *dynamodb.Client) {
 	s := Start(ln)
 	t.Cleanup(func() { s.Close() })
 	c := NewClient(s.URL)
-	if err := CreateTables(context.Background(), c, []samtemplate.Table{table}, false); err != nil {
+	if err := CreateTables(context.Background(), c, []samtemplate.Table{table}); err != nil {
 		t.Fatal(err)
 	}
 	return s, c
@@ -49,7 +49,7 @@ func TestSDKOperations(t *testing.T) {
 	ctx := context.Background()
 	tn := aws.String("partner")
 	// Creating again is not an error (the table is kept).
-	if err := CreateTables(ctx, c, []samtemplate.Table{table}, false); err != nil {
+	if err := CreateTables(ctx, c, []samtemplate.Table{table}); err != nil {
 		t.Fatalf("second CreateTables: %v", err)
 	}
 	put := func(pk, sk, g string) {
