@@ -6,6 +6,8 @@
 //	localcloud [run] [flags]     start the local cloud (Ctrl-C stops it)
 //	localcloud token [flags]     print a token for the running cloud
 //	localcloud demo [flags]      drive one migration end to end through the API
+//	localcloud stop [flags]      stop a cloud that `localcloud run` started (its pid file)
+//	localcloud invoke [flags]    run one function with one event, as sam local invoke does
 package main
 
 import (
@@ -43,8 +45,12 @@ func main() {
 		err = token(args, os.Stdout)
 	case "demo":
 		err = demo(args, os.Stdout)
+	case "stop":
+		err = stop(args, os.Stdout)
+	case "invoke":
+		err = invoke(args, os.Stdout, os.Stderr)
 	default:
-		err = fmt.Errorf("unknown command %q (want run, token or demo)", cmd)
+		err = fmt.Errorf("unknown command %q (want run, token, demo, stop or invoke)", cmd)
 	}
 	if err != nil {
 		if !errors.Is(err, flag.ErrHelp) {
@@ -83,7 +89,7 @@ func run(args []string) error {
 	addrFlag(fs, &o.SecretsManagerAddr, cloud.FlagSecretsManagerAddr, cloud.EndpointSecretsManager, "Secrets Manager address")
 	addrFlag(fs, &o.MicrosoftAddr, cloud.FlagMicrosoftAddr, cloud.EndpointMicrosoft, "Microsoft double address (HTTPS)")
 	fs.StringVar(&o.AccountsTable, "accounts-table", "", "table (logical id or name) receiving the scenario's accounts")
-	fs.Float64Var(&o.TimeScale, "time-scale", 1, "run local clocks (Step Functions waits, invitation, state and ownership durations) this many times faster than real time")
+	fs.Float64Var(&o.TimeScale, "time-scale", 1, "run the workflow's clocks (Step Functions waits, invitation and ownership durations) this many times faster than real time; sign-in and consent keep real time")
 	fs.IntVar(&o.MaxInstances, "max-instances", 8, "concurrent processes per function")
 	fs.BoolVar(&o.SkipBuild, "skip-build", false, "use the binaries already built in .local/bin")
 	fs.Var(params, "param", "template parameter override KEY=VALUE (repeatable)")
@@ -96,6 +102,7 @@ func run(args []string) error {
 	o.Log = os.Stderr
 	o.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	o.Console = os.Stdout // each email sent, with its links
+	o.Progress = os.Stderr
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -104,6 +111,16 @@ func run(args []string) error {
 		return err
 	}
 	defer c.Close()
+	pidFile, err := writePIDFile(c.StateDir())
+	if err != nil {
+		return err
+	}
+	defer os.Remove(pidFile)
+	fnFile, err := writeFunctionsFile(c)
+	if err != nil {
+		return err
+	}
+	defer os.Remove(fnFile)
 	tok, err := c.Token(*account, []string{"admin"})
 	if err != nil {
 		return err
@@ -122,8 +139,12 @@ func addrFlag(fs *flag.FlagSet, p *string, name, key, usage string) {
 func printScreen(w io.Writer, c *cloud.Cloud, account, tok string) {
 	eps := c.Endpoints()
 	api := c.APIURL()
+	lasts := ""
+	if d, ok := c.FunctionDuration("INVITATION_EXPIRY"); ok {
+		lasts = fmt.Sprintf(" (an invitation link lasts %s of real time)", roundDuration(d))
+	}
 	fmt.Fprintf(w, `
-Partner Cloud for Azure: local cloud running (Ctrl-C stops it)
+Partner Cloud for Azure: local cloud running (Ctrl-C or make stop stops it)
 
   API                %s
   Outbox (emails)    %s
@@ -133,7 +154,11 @@ Partner Cloud for Azure: local cloud running (Ctrl-C stops it)
   SES v2             %s
   Secrets Manager    %s
   endpoints          %s
-  time scale         %v
+  time scale         %v%s
+
+Time scale: for a walk-through in a browser use 1 to %d (make run TIME_SCALE=%d: the
+invitation lasts hours, ownership re-checks come every few seconds); for scripts and
+make demo, %d. The sign-in and consent pages keep real time at any scale.
 
 Admin token for %s (valid 1 hour; new one: make token ACCOUNT=<id> ROLES=admin):
 
@@ -141,7 +166,7 @@ Admin token for %s (valid 1 hour; new one: make token ACCOUNT=<id> ROLES=admin):
 
 Create a first migration:
 
-  curl -s -X POST %s/providers -H "Authorization: Bearer %s" -H 'Content-Type: application/json' -d '{"name":"Contoso production","type":"azure","option":"migrate","azureAdminEmail":"admin@contoso.example","subscriptionIds":["20000000-0000-4000-8000-000000000101","20000000-0000-4000-8000-000000000102"],"acceptedTerms":{"partner":"2017-08","microsoft":"2017-08"}}'
+%s
 
 The consent email's link is printed here and listed on the outbox page; sign in
 as admin@contoso.example. Grant the missing Owner role on the page of the
@@ -151,7 +176,22 @@ Microsoft double, or:
 
 `, api, eps[cloud.EndpointOutbox], eps[cloud.EndpointMicrosoft], eps[cloud.EndpointStepFunctions], eps[cloud.EndpointDynamoDB],
 		eps[cloud.EndpointSES], eps[cloud.EndpointSecretsManager],
-		filepath.Join(c.StateDir(), cloud.EndpointsFile), c.TimeScale(), account, tok, api, tok, eps[cloud.EndpointMicrosoftCA], eps[cloud.EndpointMicrosoft])
+		filepath.Join(c.StateDir(), cloud.EndpointsFile), c.TimeScale(), lasts,
+		cloud.MaxBrowserTimeScale, cloud.BrowserTimeScale, cloud.ScriptTimeScale,
+		account, tok, indent(cloud.FirstMigrationCurl(api), "  "), eps[cloud.EndpointMicrosoftCA], eps[cloud.EndpointMicrosoft])
+}
+
+// roundDuration keeps a duration readable: whole seconds, or whole minutes
+// past an hour.
+func roundDuration(d time.Duration) time.Duration {
+	if d >= time.Hour {
+		return d.Round(time.Minute)
+	}
+	return d.Round(time.Second)
+}
+
+func indent(s, prefix string) string {
+	return prefix + strings.ReplaceAll(s, "\n", "\n"+prefix)
 }
 
 // token prints a token signed with the running cloud's key.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -37,6 +38,12 @@ func (c *Cloud) build(ctx context.Context) (map[string]string, error) {
 		return bins, nil
 	}
 	start := time.Now()
+	progress := c.opts.Progress
+	if progress == nil {
+		progress = io.Discard
+	}
+	fmt.Fprintf(progress, "building %d functions for this machine (%d at a time)…\n", len(jobs), buildParallelism)
+	built := 0
 	sem := make(chan struct{}, buildParallelism)
 	var mu sync.Mutex
 	var errs []error
@@ -50,11 +57,16 @@ func (c *Cloud) build(ctx context.Context) (map[string]string, error) {
 			cmd := exec.CommandContext(ctx, "go", "build", "-tags", "lambda.norpc", "-o", j.out, j.pkg)
 			cmd.Dir = c.opts.Root
 			cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-			if out, err := cmd.CombinedOutput(); err != nil {
-				mu.Lock()
+			out, err := cmd.CombinedOutput()
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
 				errs = append(errs, fmt.Errorf("build %s (%s): %w\n%s", j.id, j.pkg, err, strings.TrimSpace(string(out))))
-				mu.Unlock()
+				fmt.Fprintf(progress, "  failed %s\n", j.id)
+				return
 			}
+			built++
+			fmt.Fprintf(progress, "  [%2d/%d] %s\n", built, len(jobs), j.id)
 		}()
 	}
 	wg.Wait()

@@ -99,7 +99,8 @@ type Options struct {
 	// pk/sk key schema).
 	AccountsTable string
 	// TimeScale makes local clocks run this many times faster (default 1):
-	// Step Functions' waits, and the function durations in ScaledEnv.
+	// Step Functions' waits, and the function durations in ScaledEnv (never
+	// those in HumanPacedEnv).
 	TimeScale float64
 	// MaxInstances is the concurrency per function (default 8).
 	MaxInstances int
@@ -116,6 +117,9 @@ type Options struct {
 	Services []Service
 	// SkipBuild uses the binaries already in <StateDir>/bin.
 	SkipBuild bool
+	// Progress, when set, receives one line per function built (the build
+	// takes a while; nil prints nothing).
+	Progress io.Writer
 	// CountDynamoDB counts the embedded DynamoDB's requests by operation
 	// (see DynamoCounts); off by default. No effect with DynamoEndpoint.
 	CountDynamoDB bool
