@@ -4,12 +4,12 @@
 // an Azure plan through a cart and its checkout, and the customer's
 // subscriptions.
 //
-// It is hand-written REST over net/http: Microsoft publishes no Go SDK for
-// Partner Center (only .NET and Java). Requests carry an app-only token of
-// the partner's application in the partner tenant, for the scope
-// https://api.partnercenter.microsoft.com/.default. A 429 (and a 5xx, or a
-// reply that never arrives) is retried a bounded number of times, waiting
-// what Retry-After asks.
+// It is hand-written REST on azcore's pipeline (shared/msrest): Microsoft
+// publishes no Go SDK for Partner Center (only .NET and Java). Requests
+// carry an app-only token of the partner's application in the partner
+// tenant, for the scope https://api.partnercenter.microsoft.com/.default. A
+// 429 (and a 5xx, or a reply that never arrives) is retried a bounded number
+// of times, waiting what Retry-After asks.
 //
 // Retries are safe for the calls that create something: every attempt of
 // one call carries the same MS-RequestId, which Partner Center uses for
@@ -20,22 +20,22 @@
 package partnercenter
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/google/uuid"
+
 	"github.com/partnercloud/azure/shared/apperr"
+	"github.com/partnercloud/azure/shared/msrest"
 )
 
 // DefaultEndpoint is Partner Center's API; PARTNER_CENTER_ENDPOINT overrides it.
@@ -71,8 +71,12 @@ type Client struct {
 	MaxRetries int
 	// MaxRetryAfter caps one wait; default 30s.
 	MaxRetryAfter time.Duration
-	// Sleep waits (tests replace it); default a context-aware sleep.
+	// Sleep waits between attempts (tests replace it); default a
+	// context-aware sleep.
 	Sleep func(ctx context.Context, d time.Duration) error
+
+	once     sync.Once
+	pipeline *msrest.Client
 }
 
 // Address is a postal address in Partner Center's shape.
@@ -313,120 +317,72 @@ func (e *Error) Unwrap() error {
 	return ErrRejected
 }
 
-// do sends one call with its retries and decodes the answer into out. Every
-// attempt carries the same ids.
+// do sends one call with its retries and decodes a 2xx answer into out.
+// Every attempt carries the same ids.
 func (c *Client) do(ctx context.Context, id callIDs, method, path string, in, out any) error {
-	endpoint := strings.TrimSuffix(c.Endpoint, "/")
-	if endpoint == "" {
-		endpoint = DefaultEndpoint
+	resp, err := c.send(ctx, id, method, path, in)
+	if err != nil {
+		return err
 	}
-	var payload []byte
-	if in != nil {
-		var err error
-		if payload, err = json.Marshal(in); err != nil {
-			return err
-		}
+	if !resp.OK() {
+		return answerError(resp)
 	}
-	retries := c.MaxRetries
-	if retries <= 0 {
-		retries = 4
+	if err := resp.Decode(out); err != nil {
+		return fmt.Errorf("%w: malformed answer: %v", ErrUnavailable, err)
 	}
-	for attempt := 0; ; attempt++ {
-		wait, err := c.once(ctx, method, endpoint+path, payload, id, out)
-		if err == nil {
-			return nil
-		}
-		if !errors.Is(err, ErrUnavailable) || attempt >= retries || ctx.Err() != nil {
-			return err
-		}
-		if wait <= 0 {
-			wait = time.Duration(1<<attempt) * time.Second
-		}
-		if max := c.maxRetryAfter(); wait > max {
-			wait = max
-		}
-		if err := c.sleep(ctx, wait); err != nil {
-			return fmt.Errorf("%w: %v", ErrUnavailable, err)
-		}
-	}
+	return nil
 }
 
-func (c *Client) maxRetryAfter() time.Duration {
-	if c.MaxRetryAfter > 0 {
-		return c.MaxRetryAfter
+// send sends one call with its retries and returns the final answer,
+// whatever its status; an error is ErrUnavailable (no answer).
+func (c *Client) send(ctx context.Context, id callIDs, method, path string, in any) (*msrest.Response, error) {
+	resp, err := c.rest().Do(ctx, msrest.Call{
+		Method:  method,
+		Path:    path,
+		Body:    in,
+		Headers: map[string]string{"MS-RequestId": id.request, "MS-CorrelationId": id.correlation},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
-	return 30 * time.Second
+	return resp, nil
 }
 
-func (c *Client) sleep(ctx context.Context, d time.Duration) error {
-	if c.Sleep != nil {
-		return c.Sleep(ctx, d)
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+// rest is the client's pipeline, made on first use.
+func (c *Client) rest() *msrest.Client {
+	c.once.Do(func() {
+		var transport policy.Transporter
+		if c.HTTP != nil {
+			transport = c.HTTP
+		}
+		endpoint := c.Endpoint
+		if endpoint == "" {
+			endpoint = DefaultEndpoint
+		}
+		c.pipeline = msrest.New(msrest.Options{
+			Service:       "partnercenter",
+			Credential:    c.Credential,
+			Scope:         Scope,
+			Endpoint:      endpoint,
+			Transport:     transport,
+			MaxRetries:    c.MaxRetries,
+			MaxRetryAfter: c.MaxRetryAfter,
+			Sleep:         c.Sleep,
+		})
+	})
+	return c.pipeline
 }
 
-// once sends one attempt; it returns the Retry-After wait of a 429 or 5xx.
-func (c *Client) once(ctx context.Context, method, u string, payload []byte, id callIDs, out any) (time.Duration, error) {
-	tok, err := c.Credential.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{Scope}})
-	if err != nil {
-		return 0, fmt.Errorf("%w: token: %v", ErrUnavailable, err)
-	}
-	var body io.Reader
-	if payload != nil {
-		body = bytes.NewReader(payload)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, u, body)
-	if err != nil {
-		return 0, err
-	}
-	req.Header.Set("Authorization", "Bearer "+tok.Token)
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("MS-CorrelationId", id.correlation)
-	req.Header.Set("MS-RequestId", id.request)
-	if payload != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	hc := c.HTTP
-	if hc == nil {
-		hc = http.DefaultClient
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return 0, fmt.Errorf("%w: %v", ErrUnavailable, err)
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return 0, fmt.Errorf("%w: read: %v", ErrUnavailable, err)
-	}
-	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
-		if out == nil || len(bytes.TrimSpace(raw)) == 0 {
-			return 0, nil
-		}
-		if err := json.Unmarshal(raw, out); err != nil {
-			return 0, fmt.Errorf("%w: malformed answer: %v", ErrUnavailable, err)
-		}
-		return 0, nil
-	}
-	pe := &Error{Status: resp.StatusCode}
+// answerError reads Partner Center's error body ({"code": …, "description": …}).
+func answerError(resp *msrest.Response) *Error {
+	pe := &Error{Status: resp.Status}
 	var e struct {
 		Code        json.RawMessage `json:"code"`
 		Description string          `json:"description"`
 	}
-	if json.Unmarshal(raw, &e) == nil {
+	if json.Unmarshal(resp.Body, &e) == nil {
 		pe.Code = strings.Trim(string(e.Code), `"`)
 		pe.Description = e.Description
 	}
-	var wait time.Duration
-	if s, err := strconv.Atoi(strings.TrimSpace(resp.Header.Get("Retry-After"))); err == nil && s > 0 {
-		wait = time.Duration(s) * time.Second
-	}
-	return wait, pe
+	return pe
 }

@@ -22,7 +22,7 @@ func (f *fakeCred) GetToken(_ context.Context, o policy.TokenRequestOptions) (az
 
 func client(t *testing.T, h http.HandlerFunc) (*Client, *[]time.Duration, *fakeCred) {
 	t.Helper()
-	srv := httptest.NewServer(h)
+	srv := httptest.NewTLSServer(h)
 	t.Cleanup(srv.Close)
 	var waits []time.Duration
 	cred := &fakeCred{}

@@ -26,7 +26,5 @@ func FromEnv(env *config.Env, partner *ownership.Partner) *Client {
 // WithinRequest returns a copy of c whose retries fit in an API request
 // (under API Gateway's 30 s): at most 2, each waiting at most 5 s.
 func (c *Client) WithinRequest() *Client {
-	cp := *c
-	cp.MaxRetries, cp.MaxRetryAfter = 2, 5*time.Second
-	return &cp
+	return &Client{Credential: c.Credential, Endpoint: c.Endpoint, HTTP: c.HTTP, Sleep: c.Sleep, MaxRetries: 2, MaxRetryAfter: 5 * time.Second}
 }
