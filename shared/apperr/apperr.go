@@ -72,6 +72,13 @@ const (
 	TenantAlreadyConnected    Code = "tenant_already_connected"    // another organization's provider connects the tenant
 	SubscriptionPending       Code = "subscription_pending"        // a new customer's Azure plan has no subscription yet
 	AddressInvalid            Code = "address_invalid"             // Partner Center refused the company's address
+
+	// The partner relationships (reseller relationship, GDAP and its
+	// access assignments), as Microsoft reports them.
+	RelationshipPending    Code = "relationship_pending"    // awaits the customer or Microsoft: check again later
+	RelationshipExpired    Code = "relationship_expired"    // the admin relationship (or its request) expired
+	RelationshipTerminated Code = "relationship_terminated" // the admin relationship was terminated (or is being)
+	RelationshipRejected   Code = "relationship_rejected"   // Microsoft Graph refused the relationship request for good
 )
 
 // Detail is one entry of an error's details: a field problem or a reason code.

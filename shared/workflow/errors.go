@@ -42,6 +42,17 @@ type (
 	// MigrationInProgress is the SendTaskFailure error when another open or
 	// active provider of the same organization connects the signed-in tenant.
 	MigrationInProgress struct{ Reason string }
+	// RelationshipPending means a partner relationship step (the reseller
+	// relationship, the admin relationship or an access assignment) still
+	// awaits the customer or Microsoft: check again later.
+	RelationshipPending struct{ Reason string }
+	// RelationshipExpired means the admin relationship or its request expired.
+	RelationshipExpired struct{ Reason string }
+	// RelationshipTerminated means the admin relationship was terminated.
+	RelationshipTerminated struct{ Reason string }
+	// RelationshipRejected means Microsoft Graph refused the admin
+	// relationship request (or an access assignment) for good.
+	RelationshipRejected struct{ Reason string }
 	// Cancelled is the StopExecution error of a migration a user cancelled.
 	Cancelled struct{ Reason string }
 	// InvalidInput is a task input that cannot be processed; retrying won't help.
@@ -65,6 +76,10 @@ func (e *AddressInvalid) Error() string            { return e.Reason }
 func (e *PartnerCenterRejected) Error() string     { return e.Reason }
 func (e *TenantAlreadyConnected) Error() string    { return e.Reason }
 func (e *MigrationInProgress) Error() string       { return e.Reason }
+func (e *RelationshipPending) Error() string       { return e.Reason }
+func (e *RelationshipExpired) Error() string       { return e.Reason }
+func (e *RelationshipTerminated) Error() string    { return e.Reason }
+func (e *RelationshipRejected) Error() string      { return e.Reason }
 func (e *Cancelled) Error() string                 { return e.Reason }
 func (e *InvalidInput) Error() string              { return e.Reason }
 func (e *UndecodableData) Error() string           { return e.Reason }
@@ -88,6 +103,10 @@ func (*AddressInvalid) named()            {}
 func (*PartnerCenterRejected) named()     {}
 func (*TenantAlreadyConnected) named()    {}
 func (*MigrationInProgress) named()       {}
+func (*RelationshipPending) named()       {}
+func (*RelationshipExpired) named()       {}
+func (*RelationshipTerminated) named()    {}
+func (*RelationshipRejected) named()      {}
 func (*Cancelled) named()                 {}
 func (*InvalidInput) named()              {}
 func (*UndecodableData) named()           {}
@@ -115,6 +134,10 @@ var names = []struct {
 	{apperr.DomainTaken, func(r string) error { return &DomainTaken{Reason: r} }},
 	{apperr.AddressInvalid, func(r string) error { return &AddressInvalid{Reason: r} }},
 	{apperr.Rejected, func(r string) error { return &PartnerCenterRejected{Reason: r} }},
+	{apperr.RelationshipPending, func(r string) error { return &RelationshipPending{Reason: r} }},
+	{apperr.RelationshipExpired, func(r string) error { return &RelationshipExpired{Reason: r} }},
+	{apperr.RelationshipTerminated, func(r string) error { return &RelationshipTerminated{Reason: r} }},
+	{apperr.RelationshipRejected, func(r string) error { return &RelationshipRejected{Reason: r} }},
 }
 
 // builtIn are the errors Step Functions itself raises that the product

@@ -132,6 +132,10 @@ func TestNamedCodes(t *testing.T) {
 		apperr.DomainTaken:               "DomainTaken",
 		apperr.AddressInvalid:            "AddressInvalid",
 		apperr.Rejected:                  "PartnerCenterRejected",
+		apperr.RelationshipPending:       "RelationshipPending",
+		apperr.RelationshipExpired:       "RelationshipExpired",
+		apperr.RelationshipTerminated:    "RelationshipTerminated",
+		apperr.RelationshipRejected:      "RelationshipRejected",
 		apperr.InvalidState:              "InvalidInput",
 	} {
 		err := fmt.Errorf("context: %w", apperr.New(code, "a safe reason"))
