@@ -63,6 +63,9 @@ type Config struct {
 	Log *slog.Logger
 	// Now is the clock (time.Now if nil).
 	Now func() time.Time
+	// CORS is the API's CorsConfiguration; nil sends no CORS header and
+	// routes OPTIONS like any other method.
+	CORS *CORS
 }
 
 // Gateway is an http.Handler that routes requests to Lambda functions.
@@ -108,7 +111,16 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := g.cfg.Now()
 	reqID := newRequestID()
 	w.Header().Set("Apigw-Requestid", reqID)
-	status := g.serve(w, r, reqID, start)
+	var status int
+	switch c := g.cfg.CORS; {
+	case c != nil && isPreflight(r):
+		status = c.preflight(w, r)
+	case c != nil && r.Header.Get("Origin") != "":
+		allow, _ := c.allowsOrigin(r.Header.Get("Origin"))
+		status = g.serve(&corsWriter{ResponseWriter: w, cors: c, allow: allow}, r, reqID, start)
+	default:
+		status = g.serve(w, r, reqID, start)
+	}
 	g.cfg.Log.Info("api", "method", r.Method, "path", r.URL.Path, "status", status,
 		"ms", g.cfg.Now().Sub(start).Milliseconds(), "requestId", reqID)
 }

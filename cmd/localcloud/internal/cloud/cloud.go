@@ -261,6 +261,9 @@ func Start(ctx context.Context, opts Options) (_ *Cloud, err error) {
 	if err := c.prepareTables(ctx); err != nil {
 		return nil, err
 	}
+	if name, err := c.accountsTable(); err == nil {
+		c.endpoints[EndpointTable] = name
+	}
 
 	if err := c.setLocalParameters(map[string]string{ParamPublicBaseURL: c.apiURL}); err != nil {
 		return nil, err
@@ -321,8 +324,12 @@ func Start(ctx context.Context, opts Options) (_ *Cloud, err error) {
 	if err != nil {
 		return nil, err
 	}
+	cors, err := apigateway.CORSFromTemplate(c.tmpl, c.Resolver())
+	if err != nil {
+		return nil, err
+	}
 	c.gateway, err = apigateway.New(apigateway.Config{Routes: routes, Invoker: c.host, Verifier: c.issuer,
-		AccountID: samtemplate.AccountID, Log: c.log.With("component", "apigateway")})
+		AccountID: samtemplate.AccountID, Log: c.log.With("component", "apigateway"), CORS: cors})
 	if err != nil {
 		return nil, err
 	}
