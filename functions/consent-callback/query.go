@@ -5,9 +5,11 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/partnercloud/azure/shared/api"
 	"github.com/partnercloud/azure/shared/consent"
+	"github.com/partnercloud/azure/shared/msid"
 )
 
 // callbackQuery is Microsoft's redirect, checked for shape only: the state's
@@ -35,12 +37,12 @@ const (
 	maxCodeLen        = 4096
 )
 
+// The patterns are compiled on first use: a package-level MustCompile runs
+// at every cold start, before any request.
 var (
-	guidRE   = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
-	errorRE  = regexp.MustCompile(`^[a-z_]{1,64}$`)
-	aadstsRE = regexp.MustCompile(`\bAADSTS[0-9]{1,9}\b`)
+	errorRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z_]{1,64}$`) })
 	// codeRE: Entra ID's authorization codes are URL-safe text.
-	codeRE = regexp.MustCompile(`^[A-Za-z0-9._~+/=*!-]+$`)
+	codeRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9._~+/=*!-]+$`) })
 )
 
 // errMalformed is a query that no real redirect from Microsoft carries.
@@ -92,7 +94,7 @@ func parseCallback(req api.Request) (callbackQuery, error) {
 		return callbackQuery{}, errMalformed
 	}
 	if e, ok := params["error"]; ok && e != "" {
-		if len(e) > maxErrorLen || !errorRE.MatchString(e) {
+		if len(e) > maxErrorLen || !errorRE().MatchString(e) {
 			return callbackQuery{}, errMalformed
 		}
 		desc := params["error_description"]
@@ -100,11 +102,11 @@ func parseCallback(req api.Request) (callbackQuery, error) {
 			return callbackQuery{}, errMalformed
 		}
 		q.Error = e
-		q.AADSTS = aadstsRE.FindString(desc)
+		q.AADSTS = msid.AADSTS(desc)
 		return q, nil
 	}
 	if code, ok := params["code"]; ok {
-		if _, mixed := params["admin_consent"]; mixed || code == "" || len(code) > maxCodeLen || !codeRE.MatchString(code) {
+		if _, mixed := params["admin_consent"]; mixed || code == "" || len(code) > maxCodeLen || !codeRE().MatchString(code) {
 			return callbackQuery{}, errMalformed
 		}
 		q.Code = code
@@ -114,7 +116,7 @@ func parseCallback(req api.Request) (callbackQuery, error) {
 		return callbackQuery{}, errMalformed
 	}
 	tenant := params["tenant"]
-	if !guidRE.MatchString(tenant) {
+	if !msid.IsGUID(tenant) {
 		return callbackQuery{}, errMalformed
 	}
 	q.Tenant = strings.ToLower(tenant)

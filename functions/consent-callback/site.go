@@ -9,6 +9,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
 
 	"github.com/partnercloud/azure/shared/config"
+	"github.com/partnercloud/azure/shared/msid"
 	"github.com/partnercloud/azure/shared/ownership"
 )
 
@@ -56,10 +57,10 @@ func (s Site) Validate() error {
 	if at := strings.LastIndexByte(s.ContactEmail, '@'); at < 1 || at == len(s.ContactEmail)-1 || len(s.ContactEmail) > 254 || hasControl(s.ContactEmail) || strings.ContainsAny(s.ContactEmail, " <>\"") {
 		bad("CONTACT_EMAIL", "must be a single email address")
 	}
-	if !guidRE.MatchString(s.PartnerTenantID) {
+	if !msid.IsGUID(s.PartnerTenantID) {
 		bad("PARTNER_TENANT_ID", "must be the partner's tenant id (a GUID)")
 	}
-	if !guidRE.MatchString(s.ClientID) {
+	if !msid.IsGUID(s.ClientID) {
 		bad("AZURE_CLIENT_ID", "must be the partner application's client id (a GUID)")
 	}
 	if u, err := url.Parse(s.PublicBaseURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {

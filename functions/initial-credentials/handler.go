@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/partnercloud/azure/shared/api"
@@ -57,7 +58,8 @@ type Handler struct {
 	PublicBaseURL string
 }
 
-var tokenRE = regexp.MustCompile(`^[A-Za-z0-9_-]{22,128}$`)
+// Compiled on first use, not at every cold start.
+var tokenRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9_-]{22,128}$`) })
 
 // maxFormBytes bounds the POST body: one token field.
 const maxFormBytes = 4 << 10
@@ -160,7 +162,7 @@ func (h *Handler) reveal(ctx context.Context, req api.Request) api.Response {
 // expired link, whose secret it deletes) and false.
 func (h *Handler) link(ctx context.Context, req api.Request, token string) (*provider.Provider, api.Response, bool) {
 	notFound := page(req, http.StatusNotFound, "Link not found", msgNotFound, nil)
-	if !tokenRE.MatchString(token) {
+	if !tokenRE().MatchString(token) {
 		return nil, notFound, false
 	}
 	p, err := h.Store.FindProvider(ctx, req.PathParameters["id"])
@@ -217,7 +219,9 @@ func (h *Handler) sameOrigin(req api.Request) bool {
 	return false
 }
 
-var pageTemplate = template.Must(template.New("page").Parse(`<!DOCTYPE html>
+// pageTemplate is parsed on first use, not at every cold start.
+var pageTemplate = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("page").Parse(`<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><meta name="referrer" content="no-referrer"><title>{{.Title}}</title></head>
 <body style="font-family: system-ui, sans-serif; max-width: 40rem; margin: 2rem auto; padding: 0 1rem;"><main>
 <h1>{{.Title}}</h1>
@@ -231,6 +235,7 @@ var pageTemplate = template.Must(template.New("page").Parse(`<!DOCTYPE html>
 <dt>Initial password</dt><dd><code id="password">{{.Password}}</code></dd>
 </dl>{{end}}
 </main></body></html>`))
+})
 
 // ContentSecurityPolicy allows no scripts, frames or external resources;
 // inline styles, and forms posting to this origin only.
@@ -250,7 +255,7 @@ func page(req api.Request, status int, title, message string, creds any, opts ..
 	for _, o := range opts {
 		o(data)
 	}
-	_ = pageTemplate.Execute(&buf, data)
+	_ = pageTemplate().Execute(&buf, data)
 	headers := api.PageHeaders(req, ContentSecurityPolicy)
 	headers["Pragma"] = "no-cache"
 	return api.Response{StatusCode: status, Body: buf.String(), Headers: headers}

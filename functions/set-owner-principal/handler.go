@@ -8,6 +8,7 @@ import (
 	"github.com/partnercloud/azure/shared/api"
 	"github.com/partnercloud/azure/shared/apperr"
 	"github.com/partnercloud/azure/shared/logging"
+	"github.com/partnercloud/azure/shared/msid"
 	"github.com/partnercloud/azure/shared/provider"
 )
 
@@ -50,7 +51,7 @@ func (h *Handler) Handle(ctx context.Context, req api.Request) (api.Response, er
 	if err := provider.DecodeStrict(raw, &b); err != nil {
 		return api.Response{}, err
 	}
-	if b.PrincipalID == nil || (*b.PrincipalID != "" && !provider.IsGUID(*b.PrincipalID)) {
+	if b.PrincipalID == nil || (*b.PrincipalID != "" && !msid.IsGUID(*b.PrincipalID)) {
 		return api.Response{}, apperr.New(apperr.InvalidRequest, "The request has invalid fields.",
 			apperr.Detail{Field: "principalId", Code: "invalid", Message: `an object id (GUID), or "" to use the partner application's service principal`})
 	}

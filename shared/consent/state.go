@@ -10,6 +10,8 @@ import (
 	"errors"
 	"strings"
 	"time"
+
+	"github.com/partnercloud/azure/shared/msid"
 )
 
 // State is the payload of the signed `state` parameter sent to Microsoft and
@@ -138,29 +140,9 @@ func (s State) wellFormedStep() bool {
 	case StepSignIn:
 		return s.Tenant == ""
 	case StepConsent:
-		return isGUID(s.Tenant)
+		return msid.IsLowerGUID(s.Tenant)
 	}
 	return false
-}
-
-// isGUID reports whether s is a lower-case GUID (8-4-4-4-12 hex digits).
-func isGUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i, r := range s {
-		switch i {
-		case 8, 13, 18, 23:
-			if r != '-' {
-				return false
-			}
-		default:
-			if !('0' <= r && r <= '9' || 'a' <= r && r <= 'f') {
-				return false
-			}
-		}
-	}
-	return true
 }
 
 // PKCEVerifier is the PKCE code verifier (RFC 7636) of a sign-in state. It is

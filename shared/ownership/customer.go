@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"regexp"
 	"strings"
 	"time"
 
@@ -15,7 +14,9 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/resources/armsubscriptions"
+
 	"github.com/partnercloud/azure/shared/apperr"
+	"github.com/partnercloud/azure/shared/msid"
 )
 
 // Refusals of a customer's own application credentials (option existing).
@@ -126,15 +127,13 @@ func armScope(cfg cloud.Configuration) string {
 	return strings.TrimRight(aud, "/") + "/.default"
 }
 
-// aadsts matches an Entra ID error code in an error text. The text holds
-// the token endpoint's answer (never the request, so never the secret).
-var aadsts = regexp.MustCompile(`AADSTS[0-9]+`)
-
 // classifyCustomerAuth maps a failed token request to a refusal, or to
 // ErrUnavailable when Microsoft throttled, failed or was not reached.
 func classifyCustomerAuth(err error) error {
 	msg := err.Error()
-	for _, code := range aadsts.FindAllString(msg, -1) {
+	// The text holds the token endpoint's answer (never the request, so
+	// never the secret).
+	for _, code := range msid.AADSTSCodes(msg) {
 		switch code {
 		case "AADSTS7000215", "AADSTS7000222":
 			return fmt.Errorf("%w (%s)", ErrInvalidClientSecret, code)

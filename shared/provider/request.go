@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/partnercloud/azure/shared/apperr"
+	"github.com/partnercloud/azure/shared/msid"
 )
 
 // Limits of a create request (the body of POST /providers).
@@ -79,15 +80,6 @@ type CreateRequest struct {
 	ExistingCredentials
 	Company *Company `json:"company,omitempty"`
 }
-
-// Compiled on first use, not at package init: every function links this
-// package, and most cold starts check no GUID.
-var guidRE = sync.OnceValue(func() *regexp.Regexp {
-	return regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
-})
-
-// IsGUID reports whether s is a GUID in its canonical 8-4-4-4-12 form.
-func IsGUID(s string) bool { return guidRE().MatchString(s) }
 
 // ParseCreateRequest decodes and validates a create request body. Every
 // failure is an *apperr.Error: body_too_large, or invalid_request with one
@@ -193,7 +185,7 @@ func (r *CreateRequest) validate() []apperr.Detail {
 		seen := make(map[string]bool, len(r.SubscriptionIDs))
 		for i, id := range r.SubscriptionIDs {
 			field := fmt.Sprintf("subscriptionIds[%d]", i)
-			if !IsGUID(id) {
+			if !msid.IsGUID(id) {
 				add(field, "invalid", "must be a GUID (00000000-0000-0000-0000-000000000000)")
 				continue
 			}
@@ -256,7 +248,7 @@ func (c ExistingCredentials) validate() []apperr.Detail {
 		switch {
 		case f.value == "":
 			d = append(d, apperr.Detail{Field: f.field, Code: "required", Message: "is required: " + f.what})
-		case !IsGUID(f.value):
+		case !msid.IsGUID(f.value):
 			d = append(d, apperr.Detail{Field: f.field, Code: "invalid", Message: guid})
 		}
 	}
@@ -276,9 +268,11 @@ const (
 	MaxDomainPrefixLen   = 27
 )
 
+// Compiled on first use: every function links this package, and a
+// package-level MustCompile runs at every cold start.
 var (
-	domainPrefixRE = regexp.MustCompile(`^[a-z0-9]+$`)
-	countryRE      = regexp.MustCompile(`^[A-Z]{2}$`)
+	domainPrefixRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9]+$`) })
+	countryRE      = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Z]{2}$`) })
 )
 
 // validate checks the company profile of option new: every field required,
@@ -299,7 +293,7 @@ func (c *Company) validate() []apperr.Detail {
 	switch {
 	case c.DomainPrefix == "":
 		d = append(d, apperr.Detail{Field: "company.domainPrefix", Code: "required", Message: "is required: the <prefix> of <prefix>.onmicrosoft.com"})
-	case len(c.DomainPrefix) < MinDomainPrefixLen || len(c.DomainPrefix) > MaxDomainPrefixLen || !domainPrefixRE.MatchString(c.DomainPrefix):
+	case len(c.DomainPrefix) < MinDomainPrefixLen || len(c.DomainPrefix) > MaxDomainPrefixLen || !domainPrefixRE().MatchString(c.DomainPrefix):
 		d = append(d, apperr.Detail{Field: "company.domainPrefix", Code: "invalid", Message: fmt.Sprintf("must be %d to %d lower-case letters or digits", MinDomainPrefixLen, MaxDomainPrefixLen)})
 	}
 	text("company.address.line1", c.Address.Line1)
@@ -309,7 +303,7 @@ func (c *Company) validate() []apperr.Detail {
 	switch {
 	case c.Address.Country == "":
 		d = append(d, apperr.Detail{Field: "company.address.country", Code: "required", Message: "is required"})
-	case !countryRE.MatchString(c.Address.Country):
+	case !countryRE().MatchString(c.Address.Country):
 		d = append(d, apperr.Detail{Field: "company.address.country", Code: "invalid", Message: "must be an ISO 3166 alpha-2 country code such as US"})
 	}
 	text("company.contact.firstName", c.Contact.FirstName)

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/partnercloud/azure/shared/apperr"
+	"github.com/partnercloud/azure/shared/msid"
 )
 
 // FuzzParseCreateRequest checks ParseCreateRequest's invariants on any input:
@@ -64,7 +65,7 @@ func FuzzParseCreateRequest(f *testing.F) {
 		if req.Option == OptionExisting {
 			c := req.ExistingCredentials
 			for _, id := range []string{c.TenantID, c.ClientID, c.SubscriptionID} {
-				if !IsGUID(id) || id != strings.ToLower(id) {
+				if !msid.IsGUID(id) || id != strings.ToLower(id) {
 					t.Fatalf("accepted credentials ids %q", id)
 				}
 			}
@@ -74,7 +75,7 @@ func FuzzParseCreateRequest(f *testing.F) {
 		}
 		seen := map[string]bool{}
 		for _, id := range req.SubscriptionIDs {
-			if !IsGUID(id) || id != strings.ToLower(id) || seen[id] {
+			if !msid.IsGUID(id) || id != strings.ToLower(id) || seen[id] {
 				t.Fatalf("accepted subscription ids %v", req.SubscriptionIDs)
 			}
 			seen[id] = true

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"regexp"
 	"strings"
 	"time"
 
@@ -18,6 +17,7 @@ import (
 	msalerrors "github.com/AzureAD/microsoft-authentication-library-for-go/apps/errors"
 	"github.com/coreos/go-oidc/v3/oidc"
 
+	"github.com/partnercloud/azure/shared/msid"
 	"github.com/partnercloud/azure/shared/ownership"
 )
 
@@ -71,8 +71,6 @@ func NewCredential(s ownership.Settings) (confidential.Credential, error) {
 	}
 	return confidential.Credential{}, fmt.Errorf("unknown credential kind %q", s.Kind)
 }
-
-var guidRE = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
 
 // Redeem exchanges an authorization code (with its PKCE verifier) and
 // returns what the validated ID token proves. nonce is the value the
@@ -140,7 +138,7 @@ func (m *Microsoft) verify(ctx context.Context, hc *http.Client, authority, raw,
 		return Proof{}, fmt.Errorf("%w: claims: %v", ErrTokenInvalid, err)
 	}
 	c.TID, c.OID = strings.ToLower(c.TID), strings.ToLower(c.OID)
-	if c.TID != tid || !guidRE.MatchString(c.OID) {
+	if c.TID != tid || !msid.IsLowerGUID(c.OID) {
 		return Proof{}, fmt.Errorf("%w: tid or oid missing or malformed", ErrTokenInvalid)
 	}
 	return Proof{TenantID: tid, ObjectID: c.OID, Name: c.Name, Username: c.Username, Roles: c.WIDs}, nil
@@ -163,7 +161,7 @@ func unverifiedTenant(raw string) (string, error) {
 		return "", fmt.Errorf("%w: payload", ErrTokenInvalid)
 	}
 	tid := strings.ToLower(c.TID)
-	if !guidRE.MatchString(tid) {
+	if !msid.IsLowerGUID(tid) {
 		return "", fmt.Errorf("%w: tid missing or malformed", ErrTokenInvalid)
 	}
 	return tid, nil
@@ -195,12 +193,10 @@ func classify(err error) error {
 	return fmt.Errorf("%w: the token response is unusable", ErrCodeRejected)
 }
 
-var aadstsRE = regexp.MustCompile(`AADSTS[0-9]{1,9}`)
-
 // aadsts keeps only the AADSTS code of an error text: no codes, tokens or
 // user data reach the logs.
 func aadsts(s string) string {
-	if c := aadstsRE.FindString(s); c != "" {
+	if c := msid.AADSTS(s); c != "" {
 		return c
 	}
 	return "no AADSTS code"
