@@ -103,7 +103,8 @@ FUZZ_TARGETS := \
 	./functions/consent-callback:FuzzCallbackQuery \
 	./functions/put-account:FuzzPutAccount \
 	./functions/create-provider:FuzzIdempotencyKey \
-	./functions/list-providers:FuzzPageOf
+	./functions/list-providers:FuzzPageOf \
+	./shared/msid:FuzzAgreesWithRegexp
 
 fuzz:
 	@set -e; \
