@@ -29,6 +29,11 @@ type CA struct {
 	Pool *x509.CertPool
 	// Server is the server certificate and key for the TLS listener.
 	Server tls.Certificate
+
+	// cert and key sign the certificates the CA issues after start-up
+	// (the Partner Center webhook signing certificate, webhooks.go).
+	cert *x509.Certificate
+	key  *ecdsa.PrivateKey
 }
 
 // NewCA makes a CA and a server certificate valid for 127.0.0.1, ::1,
@@ -94,6 +99,8 @@ func NewCA(pemPath string, extraHosts ...string) (*CA, error) {
 		PEM:    pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}),
 		Pool:   x509.NewCertPool(),
 		Server: tls.Certificate{Certificate: [][]byte{srvDER, caDER}, PrivateKey: srvKey, Leaf: srvCert},
+		cert:   caCert,
+		key:    caKey,
 	}
 	ca.Pool.AddCert(caCert)
 	if pemPath != "" {
@@ -105,6 +112,24 @@ func NewCA(pemPath string, extraHosts ...string) (*CA, error) {
 		}
 	}
 	return ca, nil
+}
+
+// issue signs a certificate for pub from tmpl (a serial number and validity
+// are filled in when missing) and returns it in DER.
+func (ca *CA) issue(tmpl *x509.Certificate, pub any) ([]byte, error) {
+	if ca.key == nil {
+		return nil, fmt.Errorf("the CA was not made by NewCA")
+	}
+	if tmpl.SerialNumber == nil {
+		tmpl.SerialNumber = randomSerial()
+	}
+	if tmpl.NotBefore.IsZero() {
+		tmpl.NotBefore = time.Now().Add(-time.Hour)
+	}
+	if tmpl.NotAfter.IsZero() {
+		tmpl.NotAfter = ca.cert.NotAfter
+	}
+	return x509.CreateCertificate(rand.Reader, tmpl, ca.cert, pub, ca.key)
 }
 
 func randomSerial() *big.Int {

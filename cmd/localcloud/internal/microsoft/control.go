@@ -2,6 +2,7 @@ package microsoft
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"html/template"
 	"net/http"
@@ -22,6 +23,15 @@ type State struct {
 	AuthorizationCodes int `json:"authorizationCodes"`
 	// SignInSessions is the number of browsers signed in at the double.
 	SignInSessions int `json:"signInSessions"`
+	// Relationships are the partner's GDAP relationships in Graph's shape,
+	// each with its accessAssignments and requests.
+	Relationships []map[string]any `json:"relationships"`
+	// PartnerCenterCustomers are the partner's customers as Partner
+	// Center shows them: the tenants that accepted the reseller
+	// relationship and those created through Partner Center.
+	PartnerCenterCustomers []map[string]any `json:"partnerCenterCustomers"`
+	// Webhooks is the webhook registration, delivery mode and deliveries.
+	Webhooks WebhookState `json:"webhooks"`
 }
 
 // PartnerState describes the partner application.
@@ -41,13 +51,16 @@ type TenantState struct {
 	// Admins are the users who can grant admin consent (they hold Global
 	// Administrator, Privileged Role Administrator or Cloud Application
 	// Administrator).
-	Admins                    []string              `json:"admins"`
-	PartnerServicePrincipalID string                `json:"partnerServicePrincipalId"`
-	PartnerConsented          bool                  `json:"partnerConsented"`
-	Apps                      []AppState            `json:"apps,omitempty"`
-	ManagementGroups          []ManagementGroup     `json:"managementGroups"`
-	Subscriptions             []SubscriptionState   `json:"subscriptions"`
-	RoleAssignments           []RoleAssignmentState `json:"roleAssignments"`
+	Admins                    []string `json:"admins"`
+	PartnerServicePrincipalID string   `json:"partnerServicePrincipalId"`
+	PartnerConsented          bool     `json:"partnerConsented"`
+	// ResellerRelationship tells whether the tenant accepted the
+	// partner's reseller relationship.
+	ResellerRelationship bool                  `json:"resellerRelationship"`
+	Apps                 []AppState            `json:"apps,omitempty"`
+	ManagementGroups     []ManagementGroup     `json:"managementGroups"`
+	Subscriptions        []SubscriptionState   `json:"subscriptions"`
+	RoleAssignments      []RoleAssignmentState `json:"roleAssignments"`
 }
 
 // AppState describes a tenant's own application (without its secret).
@@ -90,6 +103,7 @@ func roleName(id string) string {
 func (s *Server) State() State {
 	calls := s.Calls()
 	faults := s.Faults()
+	webhooks := s.WebhookState()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st := State{
@@ -99,6 +113,24 @@ func (s *Server) State() State {
 		Calls:   calls,
 
 		SignInSessions: len(s.sessions),
+
+		Relationships:          []map[string]any{},
+		PartnerCenterCustomers: []map[string]any{},
+		Webhooks:               webhooks,
+	}
+	s.refreshRelationships()
+	for _, g := range s.relationships {
+		m := relationshipJSON(g, "", false)
+		assignments := []any{}
+		for _, a := range g.assignments {
+			assignments = append(assignments, accessAssignmentJSON(a))
+		}
+		requests := []any{}
+		for _, q := range g.requests {
+			requests = append(requests, requestJSON(q, s.now().UTC()))
+		}
+		m["accessAssignments"], m["requests"] = assignments, requests
+		st.Relationships = append(st.Relationships, m)
 	}
 	now := s.now()
 	for _, c := range s.codes {
@@ -110,8 +142,9 @@ func (s *Server) State() State {
 		ts := TenantState{
 			Name: t.Name, ID: t.ID, DisplayName: t.DisplayName, Domains: t.Domains, Admins: []string{},
 			PartnerServicePrincipalID: t.PartnerServicePrincipalID, PartnerConsented: t.consented,
-			ManagementGroups: append([]ManagementGroup{}, t.ManagementGroups...),
-			Subscriptions:    []SubscriptionState{}, RoleAssignments: []RoleAssignmentState{},
+			ResellerRelationship: t.reseller,
+			ManagementGroups:     append([]ManagementGroup{}, t.ManagementGroups...),
+			Subscriptions:        []SubscriptionState{}, RoleAssignments: []RoleAssignmentState{},
 		}
 		for _, u := range t.Users {
 			if u.CanConsent() {
@@ -131,6 +164,11 @@ func (s *Server) State() State {
 			})
 		}
 		st.Tenants = append(st.Tenants, ts)
+		if t.reseller {
+			c := s.resellerView(t)
+			c["createdThroughPartnerCenter"] = s.pcCustomer(t.ID) != nil
+			st.PartnerCenterCustomers = append(st.PartnerCenterCustomers, c)
+		}
 	}
 	return st
 }
@@ -295,12 +333,59 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request, lower stri
 			return
 		}
 		done(ch)
+	case lower == "/_control/reseller" && r.Method == http.MethodPost:
+		var ch ResellerChange
+		if err := decodeBody(r, &ch); err != nil {
+			fail(http.StatusBadRequest, err)
+			return
+		}
+		out, err := s.SetReseller(ch, baseURL(r))
+		if err != nil {
+			fail(controlStatus(err), err)
+			return
+		}
+		done(out)
+	case lower == "/_control/gdap" && r.Method == http.MethodPost:
+		var ch GDAPChange
+		if err := decodeBody(r, &ch); err != nil {
+			fail(http.StatusBadRequest, err)
+			return
+		}
+		out, err := s.ChangeGDAP(ch, baseURL(r))
+		if err != nil {
+			fail(controlStatus(err), err)
+			return
+		}
+		// The changed relationship (the newest when a tenant's several changed).
+		done(out[0])
+	case lower == "/_control/webhooks" && r.Method == http.MethodGet:
+		writeJSON(w, http.StatusOK, s.WebhookState())
+	case lower == "/_control/webhooks" && r.Method == http.MethodPost:
+		var ch WebhookModeChange
+		if err := decodeBody(r, &ch); err != nil {
+			fail(http.StatusBadRequest, err)
+			return
+		}
+		if err := s.SetWebhookMode(ch); err != nil {
+			fail(http.StatusBadRequest, err)
+			return
+		}
+		done(s.WebhookState())
 	case lower == "/_control/reset" && r.Method == http.MethodPost:
 		s.Reset()
 		done(s.State())
 	default:
 		fail(http.StatusNotFound, fmt.Errorf("no control endpoint %s %s", r.Method, r.URL.Path))
 	}
+}
+
+// controlStatus is 404 for something the double does not know, else 400.
+func controlStatus(err error) int {
+	var nf *errNotFound
+	if errors.As(err, &nf) {
+		return http.StatusNotFound
+	}
+	return http.StatusBadRequest
 }
 
 func isForm(r *http.Request) bool {

@@ -13,7 +13,11 @@ type Fault struct {
 	// Call is a call kind (token, discovery, authorize, adminConsent,
 	// subscriptions.list, subscriptions.get, roleAssignments,
 	// partnerCenter.domain, .address, .customers, .agreements, .carts,
-	// .checkout, .subscriptions), a prefix of
+	// .checkout, .subscriptions, .customer, .relationshipRequests,
+	// .webhooks; graph.createRelationship, .listRelationships,
+	// .getRelationship, .lock, .listRequests, .getRequest,
+	// .createAccessAssignment, .listAccessAssignments,
+	// .getAccessAssignment), a prefix of
 	// one ("subscriptions" covers list and get), or "*" for every call.
 	Call string `json:"call"`
 	// Status is the HTTP status to answer: 429, or 500 to 599; or 403
@@ -28,7 +32,7 @@ type Fault struct {
 	// Off, in a request, removes the faults for Call ("*": all of them)
 	// instead of adding one.
 	Off bool `json:"off,omitempty"`
-	// DropReply (Partner Center calls only) performs the call and then
+	// DropReply (Partner Center and Graph calls only) performs the call and then
 	// loses its reply, as a timeout on the way back does: the answer is
 	// replaced by Status, or with Status 0 the connection is cut. A caller
 	// that retries with the same MS-RequestId then gets the original result.
@@ -56,8 +60,8 @@ func (s *Server) SetFault(f Fault) error {
 		s.faults = kept
 		return nil
 	}
-	if f.DropReply && !pcCall(f.Call) {
-		return fmt.Errorf("fault: dropReply is for Partner Center calls only (partnerCenter or partnerCenter.<kind>)")
+	if f.DropReply && !pcCall(f.Call) && !graphCall(f.Call) {
+		return fmt.Errorf("fault: dropReply is for Partner Center and Graph calls only (partnerCenter, partnerCenter.<kind>, graph or graph.<kind>)")
 	}
 	switch {
 	case f.DropReply && f.Status == 0: // the connection is cut
@@ -147,7 +151,13 @@ func (s *Server) answerFault(w http.ResponseWriter, r *http.Request, kind string
 			code, aad = "server_error", 90033
 		}
 		s.entraError(w, r, f.Status, code, aad, "The server is temporarily unavailable (fault injected by the local Microsoft double).")
-	case CallPartnerCenter, CallPartnerCenterDomain, CallPartnerCenterAddress, CallPartnerCenterCustomers, CallPartnerCenterAgreements, CallPartnerCenterCarts, CallPartnerCenterCheckout, CallPartnerCenterSubscriptions:
+	case CallGraph, CallGraphCreateRelationship, CallGraphListRelationships, CallGraphGetRelationship, CallGraphLock, CallGraphListRequests, CallGraphGetRequest, CallGraphCreateAccessAssignment, CallGraphListAccessAssignments, CallGraphGetAccessAssignment:
+		if f.Status == http.StatusTooManyRequests {
+			s.graphError(w, r, f.Status, "TooManyRequests", "Too many requests; please retry after the time in Retry-After (fault injected by the local Microsoft double).")
+		} else {
+			s.graphError(w, r, f.Status, "serviceNotAvailable", "The service is temporarily unavailable (fault injected by the local Microsoft double).")
+		}
+	case CallPartnerCenter, CallPartnerCenterDomain, CallPartnerCenterAddress, CallPartnerCenterCustomers, CallPartnerCenterAgreements, CallPartnerCenterCarts, CallPartnerCenterCheckout, CallPartnerCenterSubscriptions, CallPartnerCenterCustomer, CallPartnerCenterRelationshipRequests, CallPartnerCenterWebhooks:
 		if f.Status == http.StatusTooManyRequests {
 			pcError(w, f.Status, 429, "Too many requests (fault injected by the local Microsoft double).")
 		} else {

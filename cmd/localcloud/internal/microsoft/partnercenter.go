@@ -25,6 +25,8 @@ import (
 //	POST /v1/customers/{id}/carts                                → the cart
 //	POST /v1/customers/{id}/carts/{cartId}/checkout              → {"orders": [...]}
 //	GET  /v1/customers/{id}/subscriptions                        → {"totalCount", "items": [...]}
+//	GET  /v1/customers/{tenantId}                                → the customer (relationshipToPartner "reseller"), 404 before the reseller relationship
+//	GET  /v1/customers/relationshiprequests                      → {"url": the reseller invitation link}
 //
 // A domain prefix is taken when a tenant of the double (scenario or created)
 // has it as its name or <prefix>.onmicrosoft.com domain. Creating a customer
@@ -32,7 +34,10 @@ import (
 // relationship gives it delegated administration). After checkout, the Azure
 // plan's subscription appears on the subscriptions list, and in the tenant
 // for Resource Manager, after SubscriptionPolls lists (Partner Center orders
-// take minutes). Faults aim at call "partnerCenter" (or one of its kinds);
+// take minutes). A customer created here is the partner's reseller customer
+// from the start; a scenario tenant becomes one when its Global
+// Administrator accepts the invitation (admincenter.go) or through
+// POST /_control/reseller. Faults aim at call "partnerCenter" (or one of its kinds);
 // a dropReply fault performs the call and loses its reply.
 //
 // MS-RequestId makes the calls that create something idempotent, as
@@ -60,6 +65,12 @@ const (
 	CallPartnerCenterCarts         = "partnerCenter.carts"
 	CallPartnerCenterCheckout      = "partnerCenter.checkout"
 	CallPartnerCenterSubscriptions = "partnerCenter.subscriptions"
+	// CallPartnerCenterCustomer is GET /v1/customers/{tenantId}.
+	CallPartnerCenterCustomer = "partnerCenter.customer"
+	// CallPartnerCenterRelationshipRequests is GET /v1/customers/relationshiprequests.
+	CallPartnerCenterRelationshipRequests = "partnerCenter.relationshipRequests"
+	// CallPartnerCenterWebhooks is /webhooks/v1/registration (webhooks.go).
+	CallPartnerCenterWebhooks = "partnerCenter.webhooks"
 )
 
 // PartnerCenterCustomer is a customer created through Partner Center, as
@@ -120,6 +131,10 @@ func (s *Server) servePartnerCenter(w http.ResponseWriter, r *http.Request, segs
 		kind = CallPartnerCenterAddress
 	case n == 2 && segs[1] == "customers":
 		kind = CallPartnerCenterCustomers
+	case n == 3 && segs[1] == "customers" && strings.EqualFold(segs[2], "relationshiprequests"):
+		kind = CallPartnerCenterRelationshipRequests
+	case n == 3 && segs[1] == "customers":
+		kind = CallPartnerCenterCustomer
 	case n == 4 && segs[1] == "customers" && segs[3] == "agreements":
 		kind = CallPartnerCenterAgreements
 	case n == 4 && segs[1] == "customers" && segs[3] == "carts":
@@ -154,26 +169,12 @@ func (s *Server) servePartnerCenter(w http.ResponseWriter, r *http.Request, segs
 			s.answerFault(client, r, kind, f)
 		}()
 	}
-	raw, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok {
-		pcError(w, http.StatusUnauthorized, 401, "The Authorization header with a Bearer token is required.")
-		return
-	}
-	claims, err := s.verifyToken(strings.TrimSpace(raw))
-	if err != nil {
-		pcError(w, http.StatusUnauthorized, 401, "The access token is not valid.")
-		return
-	}
-	if !strings.EqualFold(strings.TrimSuffix(claims.Audience, "/"), PartnerCenterResource) {
-		pcError(w, http.StatusUnauthorized, 401, "The access token was not issued for Partner Center ("+PartnerCenterResource+").")
-		return
-	}
-	if !strings.EqualFold(claims.TenantID, s.scenario.Partner.TenantID) || !strings.EqualFold(claims.AppID, s.scenario.Partner.AppID) {
-		pcError(w, http.StatusForbidden, 403, "Only the partner's application in the partner tenant may call Partner Center.")
+	if !s.pcAuthorized(w, r) {
 		return
 	}
 	wantMethod := http.MethodPost
-	if kind == CallPartnerCenterDomain || kind == CallPartnerCenterSubscriptions {
+	switch kind {
+	case CallPartnerCenterDomain, CallPartnerCenterSubscriptions, CallPartnerCenterCustomer, CallPartnerCenterRelationshipRequests:
 		wantMethod = http.MethodGet
 	}
 	if kind == CallPartnerCenter {
@@ -203,7 +204,7 @@ func (s *Server) servePartnerCenter(w http.ResponseWriter, r *http.Request, segs
 		s.mu.Unlock()
 		if !seen {
 			rec := &pcRecorder{header: http.Header{}}
-			s.pcServe(rec, kind, segs, body)
+			s.pcServe(rec, kind, segs, body, baseURL(r))
 			rep = pcReply{status: rec.status, body: rec.body.Bytes()}
 			if rep.status < 500 && rep.status != http.StatusTooManyRequests {
 				s.mu.Lock()
@@ -216,7 +217,32 @@ func (s *Server) servePartnerCenter(w http.ResponseWriter, r *http.Request, segs
 		_, _ = w.Write(rep.body)
 		return
 	}
-	s.pcServe(w, kind, segs, body)
+	s.pcServe(w, kind, segs, body, baseURL(r))
+}
+
+// pcAuthorized checks the bearer token of a Partner Center call: the
+// partner's application in the partner tenant, for Partner Center's
+// audience. It answers the refusal itself.
+func (s *Server) pcAuthorized(w http.ResponseWriter, r *http.Request) bool {
+	raw, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok {
+		pcError(w, http.StatusUnauthorized, 401, "The Authorization header with a Bearer token is required.")
+		return false
+	}
+	claims, err := s.verifyToken(strings.TrimSpace(raw))
+	if err != nil {
+		pcError(w, http.StatusUnauthorized, 401, "The access token is not valid.")
+		return false
+	}
+	if !strings.EqualFold(strings.TrimSuffix(claims.Audience, "/"), PartnerCenterResource) {
+		pcError(w, http.StatusUnauthorized, 401, "The access token was not issued for Partner Center ("+PartnerCenterResource+").")
+		return false
+	}
+	if !strings.EqualFold(claims.TenantID, s.scenario.Partner.TenantID) || !strings.EqualFold(claims.AppID, s.scenario.Partner.AppID) {
+		pcError(w, http.StatusForbidden, 403, "Only the partner's application in the partner tenant may call Partner Center.")
+		return false
+	}
+	return true
 }
 
 // pcIdempotent reports whether calls of the kind create something, so that
@@ -255,9 +281,16 @@ func (r *pcRecorder) Write(b []byte) (int, error) {
 	return r.body.Write(b)
 }
 
-// pcServe answers a checked call of a known kind.
-func (s *Server) pcServe(w http.ResponseWriter, kind string, segs []string, body map[string]any) {
+// pcServe answers a checked call of a known kind; base is the double's URL.
+func (s *Server) pcServe(w http.ResponseWriter, kind string, segs []string, body map[string]any, base string) {
 	switch kind {
+	case CallPartnerCenterCustomer:
+		s.pcGetCustomer(w, segs[2])
+	case CallPartnerCenterRelationshipRequests:
+		writeJSON(w, http.StatusOK, map[string]any{
+			"url":        ResellerInvitationURL(base, s.scenario.Partner.TenantID),
+			"attributes": map[string]any{"objectType": "CustomerRelationshipRequest"},
+		})
 	case CallPartnerCenterDomain:
 		prefix := strings.ToLower(segs[3])
 		s.mu.Lock()
@@ -336,7 +369,7 @@ func (s *Server) pcCreateCustomer(w http.ResponseWriter, body map[string]any) {
 		Users:                     []User{{ID: uuid.NewString(), UserPrincipalName: admin, DisplayName: "Administrator", Admin: true}},
 		PartnerServicePrincipalID: uuid.NewSHA1(uuid.NameSpaceURL, []byte("sp:"+s.scenario.Partner.AppID+":"+tenantID)).String(),
 		PartnerConsented:          true,
-	}, consented: true}
+	}, consented: true, reseller: true, resellerSince: s.now().UTC()}
 	s.tenants = append(s.tenants, t)
 	c := &PartnerCenterCustomer{
 		ID: tenantID, TenantID: tenantID, Domain: domain, CompanyName: company,
@@ -465,4 +498,41 @@ func (s *Server) pcSubscriptions(w http.ResponseWriter, customerID string) {
 		})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"totalCount": len(items), "items": items, "attributes": map[string]any{"objectType": "Collection"}})
+}
+
+// ResellerInvitationURL is the partner's reseller relationship invitation
+// in the Microsoft 365 admin center at a base URL (production
+// https://admin.microsoft.com; the double serves it itself).
+func ResellerInvitationURL(adminCenter, partnerTenantID string) string {
+	return strings.TrimSuffix(adminCenter, "/") + "/Adminportal/Home?invType=ResellerRelationship&partnerId=" + partnerTenantID + "&msppId=0&DAP=false#/BillingAccounts/partner-invitation"
+}
+
+// pcGetCustomer answers GET /v1/customers/{tenantId}: the customer once it
+// accepted the reseller relationship, 404 before.
+func (s *Server) pcGetCustomer(w http.ResponseWriter, id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var t *tenantState
+	if _, err := uuid.Parse(id); err == nil {
+		t = s.tenant(id)
+	}
+	if t == nil || !t.reseller {
+		pcError(w, http.StatusNotFound, 600039, "Customer "+id+" was not found.")
+		return
+	}
+	domain := t.Name + ".onmicrosoft.com"
+	if len(t.Domains) > 0 {
+		domain = t.Domains[0]
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"id":         t.ID,
+		"commerceId": uuid.NewSHA1(uuid.NameSpaceOID, []byte("commerce:"+t.ID)).String(),
+		"companyProfile": map[string]any{
+			"tenantId": t.ID, "domain": domain, "companyName": t.DisplayName,
+			"attributes": map[string]any{"objectType": "CustomerCompanyProfile"},
+		},
+		"relationshipToPartner": "reseller",
+		"allowDelegatedAccess":  false,
+		"attributes":            map[string]any{"objectType": "Customer"},
+	})
 }

@@ -19,7 +19,8 @@ type Scenario struct {
 	// Partner is the partner organization and its application.
 	Partner Partner `json:"partner"`
 	// PageSize is the number of items per page of Resource Manager lists
-	// (subscriptions, role assignments); default 2, so that paging is
+	// (subscriptions, role assignments) and Microsoft Graph lists
+	// (delegated admin relationships); default 2, so that paging is
 	// exercised.
 	PageSize int `json:"pageSize,omitempty"`
 	// Resources lists the token audiences the token endpoint issues for and
@@ -80,6 +81,10 @@ type Tenant struct {
 	// PartnerConsented tells whether an administrator has already
 	// consented to the partner application in this tenant.
 	PartnerConsented bool `json:"partnerConsented"`
+	// ResellerRelationship tells whether the tenant has already accepted
+	// the partner's reseller relationship (it is then among the partner's
+	// Partner Center customers).
+	ResellerRelationship bool `json:"resellerRelationship,omitempty"`
 	// Apps are application registrations owned by the tenant itself.
 	Apps []App `json:"apps,omitempty"`
 	// ManagementGroups are the tenant's management groups; the tenant root

@@ -34,11 +34,20 @@
 //	GET /subscriptions/{id}?api-version=...
 //	GET {scope}/providers/Microsoft.Authorization/roleAssignments?api-version=...&$filter=...
 //
-// Partner Center: /v1/... (see partnercenter.go).
+// Partner Center: /v1/... (see partnercenter.go) and its webhooks,
+// /webhooks/v1/registration (webhooks.go), whose events the double signs
+// with the certificate it serves at /cert/pcnotifications-dispatch.microsoft.com.cer.
+//
+// Microsoft Graph: /v1.0/tenantRelationships/delegatedAdminRelationships
+// (graph.go, relationships.go).
+//
+// Microsoft 365 admin center: /Adminportal/Home and /AdminPortal/Home, the
+// customer's reseller invitation and GDAP approval pages (admincenter.go).
 //
 // Control (not part of Microsoft's API): /_control (HTML page),
 // /_control/state, /_control/owner, /_control/consent, /_control/faults,
-// /_control/calls, /_control/reset, /_control/partnercenter, /_control/idtoken.
+// /_control/calls, /_control/reset, /_control/partnercenter, /_control/idtoken,
+// /_control/reseller, /_control/gdap, /_control/webhooks.
 //
 // {tenant} is a tenant id, its short name or one of its domains, or (for
 // discovery, keys, authorize and the authorization-code grant)
@@ -79,6 +88,9 @@ type Options struct {
 	PageSize int
 	// TokenLifetime is the lifetime of issued tokens; default 3599s.
 	TokenLifetime time.Duration
+	// WebhookRetryDelay is the pause before the first retry of a webhook
+	// delivery (doubling after); default 2s.
+	WebhookRetryDelay time.Duration
 }
 
 // Server is the Microsoft cloud double. It is an http.Handler, meant to be
@@ -116,6 +128,21 @@ type Server struct {
 	// pcCreate runs those calls one at a time (taken before mu, never
 	// while holding it), so a repeat waits for the original's answer.
 	pcCreate sync.Mutex
+
+	// relationships are the partner's GDAP relationships (relationships.go).
+	relationships []*gdapRelationship
+	// webhook is the partner's webhook registration; it survives Reset,
+	// as the partner's configuration (webhooks.go).
+	webhook *WebhookRegistration
+	// webhookMode and webhookDelay say how events are delivered;
+	// deliveries records them.
+	webhookMode       string
+	webhookDelay      time.Duration
+	webhookRetryDelay time.Duration
+	deliveries        []WebhookDelivery
+	// signer signs webhook events; made on first use or by UseCA.
+	signer    *webhookSigner
+	webhookWG sync.WaitGroup
 }
 
 // tenantState is a tenant with what changes at run time.
@@ -123,6 +150,10 @@ type tenantState struct {
 	Tenant
 	consented   bool
 	assignments []*assignment
+	// reseller tells whether the tenant accepted the partner's reseller
+	// relationship, and when.
+	reseller      bool
+	resellerSince time.Time
 }
 
 // assignment is a role assignment in the double's state.
@@ -169,7 +200,11 @@ func New(sc Scenario, opts Options) (*Server, error) {
 	if len(s.resources) == 0 {
 		s.resources = []string{"https://management.azure.com", "https://management.core.windows.net"}
 	}
-	s.resources = append(append([]string(nil), s.resources...), PartnerCenterResource)
+	s.resources = append(append([]string(nil), s.resources...), PartnerCenterResource, GraphResource)
+	s.webhookRetryDelay = opts.WebhookRetryDelay
+	if s.webhookRetryDelay <= 0 {
+		s.webhookRetryDelay = 2 * time.Second
+	}
 	s.Reset()
 	return s, nil
 }
@@ -182,7 +217,10 @@ func (s *Server) Reset() {
 	start := s.now().UTC().Add(-24 * time.Hour).Truncate(time.Second)
 	s.tenants = nil
 	for _, t := range s.scenario.allTenants() {
-		ts := &tenantState{Tenant: t, consented: t.PartnerConsented}
+		ts := &tenantState{Tenant: t, consented: t.PartnerConsented, reseller: t.ResellerRelationship}
+		if ts.reseller {
+			ts.resellerSince = start
+		}
 		ts.Domains = append(append([]string(nil), t.Domains...), t.Name+".onmicrosoft.com")
 		if ts.PartnerServicePrincipalID == "" {
 			ts.PartnerServicePrincipalID = uuid.NewSHA1(uuid.NameSpaceURL, []byte("sp:"+s.scenario.Partner.AppID+":"+t.ID)).String()
@@ -214,6 +252,10 @@ func (s *Server) Reset() {
 	s.codes = map[string]*authCode{}
 	s.sessions = map[string]*signInSession{}
 	s.idTokenTamper = ""
+	s.relationships = nil
+	s.webhookMode = WebhookNormal
+	s.webhookDelay = 5 * time.Second
+	s.deliveries = nil
 }
 
 func assignmentName(scope, roleID, principalID string) string {
@@ -308,6 +350,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveControl(w, r, lower)
 	case strings.HasPrefix(lower, "/v1/"):
 		s.servePartnerCenter(w, r, segs)
+	case strings.HasPrefix(lower, "/v1.0/"):
+		s.serveGraph(w, r, segs)
+	case lower == "/webhooks/v1/registration" || lower == "/webhooks/v1/registration/validationevents":
+		s.serveWebhookRegistration(w, r, lower)
+	case lower == WebhookCertificatePath:
+		s.serveWebhookCertificate(w)
+	case lower == "/adminportal/home":
+		s.serveAdminCenter(w, r)
 	case lower == "/subscriptions":
 		s.serveARM(w, r, CallSubscriptionsList, func(c *caller) { s.listSubscriptions(w, r, c) })
 	case len(segs) == 2 && strings.EqualFold(segs[0], "subscriptions"):
