@@ -57,7 +57,7 @@ func newGraph() *graph {
 
 func (g *graph) add(id, name, status string) {
 	g.rels[id] = map[string]any{"id": id, "displayName": name, "status": status, "duration": "P730D", "autoExtendDuration": "P180D",
-		"accessDetails": map[string]any{"unifiedRoles": []any{map[string]any{"roleDefinitionId": DirectoryReaders}}},
+		"accessDetails":   map[string]any{"unifiedRoles": []any{map[string]any{"roleDefinitionId": DirectoryReaders}}},
 		"createdDateTime": "2024-01-02T03:04:05.1234567Z", "activatedDateTime": "", "endDateTime": nil}
 	g.order = append(g.order, id)
 }
