@@ -1,4 +1,5 @@
-// Package ses emulates the SES v2 SendEmail operation for the local cloud.
+// Package ses emulates SES v2 for the local cloud: SendEmail, and the
+// account and identity calls the AWS CLI and tooling make (identities.go).
 //
 // The API handler (APIHandler) accepts `POST /v2/email/outbound-emails` in the
 // REST-JSON shape the aws-sdk-go-v2 sesv2 client sends, with Simple content
@@ -32,6 +33,7 @@ import (
 	"net/http"
 	"net/mail"
 	"net/textproto"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -51,6 +53,9 @@ type Options struct {
 	Console io.Writer
 	// Now is the clock; default time.Now.
 	Now func() time.Time
+	// Identities are the verified sending identities (domains or
+	// addresses) GetEmailIdentity and ListEmailIdentities report.
+	Identities []string
 }
 
 // Message is one message in the outbox, as listed by `GET /messages`.
@@ -79,9 +84,10 @@ type Message struct {
 // Outbox stores sent messages and serves the SES API and the outbox page.
 // It is safe for concurrent use.
 type Outbox struct {
-	dir     string
-	console io.Writer
-	now     func() time.Time
+	dir        string
+	console    io.Writer
+	now        func() time.Time
+	identities []string
 
 	mu       sync.Mutex
 	messages []*Message // oldest first
@@ -98,7 +104,8 @@ func NewOutbox(opts Options) (*Outbox, error) {
 	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("ses: create outbox folder: %w", err)
 	}
-	o := &Outbox{dir: opts.Dir, console: opts.Console, now: opts.Now, rejected: map[string]bool{}}
+	o := &Outbox{dir: opts.Dir, console: opts.Console, now: opts.Now, rejected: map[string]bool{},
+		identities: append([]string{}, opts.Identities...)}
 	if o.now == nil {
 		o.now = time.Now
 	}
@@ -272,11 +279,32 @@ type attachment struct {
 	ContentDescription string `json:"ContentDescription"`
 }
 
-// APIHandler serves the SES v2 API: `POST /v2/email/outbound-emails`.
+// APIHandler serves the SES v2 API: SendEmail (`POST
+// /v2/email/outbound-emails`), GetAccount (`GET /v2/email/account`),
+// ListEmailIdentities (`GET /v2/email/identities`) and GetEmailIdentity
+// (`GET /v2/email/identities/{EmailIdentity}`).
 func (o *Outbox) APIHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/v2/email/outbound-emails" {
-			writeSESError(w, &sesError{http.StatusNotFound, "NotFoundException", "the local SES serves only SendEmail (POST /v2/email/outbound-emails)"})
+		const identities = "/v2/email/identities"
+		path := r.URL.EscapedPath()
+		switch {
+		case r.Method == http.MethodGet && path == "/v2/email/account":
+			o.getAccount(w)
+			return
+		case r.Method == http.MethodGet && path == identities:
+			o.listEmailIdentities(w, r.URL.Query())
+			return
+		case r.Method == http.MethodGet && strings.HasPrefix(path, identities+"/"):
+			name, err := url.PathUnescape(strings.TrimPrefix(path, identities+"/"))
+			if err != nil || name == "" || strings.Contains(name, "/") {
+				writeSESError(w, badRequest("invalid EmailIdentity"))
+				return
+			}
+			o.getEmailIdentity(w, name)
+			return
+		case path != "/v2/email/outbound-emails":
+			writeSESError(w, &sesError{http.StatusNotFound, "NotFoundException",
+				"the local SES serves SendEmail, GetAccount, ListEmailIdentities and GetEmailIdentity; not " + r.Method + " " + path})
 			return
 		}
 		if r.Method != http.MethodPost {
