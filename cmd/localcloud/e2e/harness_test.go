@@ -159,7 +159,7 @@ func cloudFor(t *testing.T, name string) *env {
 	e := &env{c: c, api: c.APIURL(), ep: ep, logBuf: logs, http: &http.Client{
 		Timeout:   30 * time.Second,
 		Jar:       jar,
-		Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, ForceAttemptHTTP2: true},
+		Transport: validateAPI(t, c.APIURL(), &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, ForceAttemptHTTP2: true}),
 	}}
 	clouds.Store(name, e)
 	return e
