@@ -450,6 +450,12 @@ Partner service principal <code>{{.PartnerServicePrincipalID}}</code>:
 <form method="post" action="/_control/consent"><input type="hidden" name="tenant" value="{{.Name}}"><input type="hidden" name="revoke" value="true"><button>Revoke consent</button></form>
 {{else}}not consented
 <form method="post" action="/_control/consent"><input type="hidden" name="tenant" value="{{.Name}}"><input type="hidden" name="revoke" value="false"><button>Grant consent</button></form>
+{{end}}
+Reseller relationship:
+{{if .ResellerRelationship}}accepted
+<form method="post" action="/_control/reseller"><input type="hidden" name="tenant" value="{{.Name}}"><input type="hidden" name="accept" value="false"><button>Remove</button></form>
+{{else}}not accepted
+<form method="post" action="/_control/reseller"><input type="hidden" name="tenant" value="{{.Name}}"><input type="hidden" name="accept" value="true"><button>Accept</button></form>
 {{end}}</p>
 {{if .Subscriptions}}
 <table>
@@ -476,10 +482,25 @@ Partner service principal <code>{{.PartnerServicePrincipalID}}</code>:
 </table>
 {{end}}
 {{end}}
+<h2>GDAP relationships</h2>
+{{if .Relationships}}
+<table>
+<thead><tr><th scope="col">Relationship</th><th scope="col">Customer</th><th scope="col">Status</th><th scope="col">Ends</th><th scope="col"></th></tr></thead>
+<tbody>
+{{range .Relationships}}<tr><td>{{index . "displayName"}}<br><code>{{index . "id"}}</code></td><td>{{with index . "customer"}}<code>{{index . "tenantId"}}</code>{{end}}</td><td>{{index . "status"}}</td><td>{{index . "endDateTime"}}</td>
+<td>{{$id := index . "id"}}{{range $a := $.GDAPActions}}<form method="post" action="/_control/gdap"><input type="hidden" name="relationshipId" value="{{$id}}"><input type="hidden" name="action" value="{{$a}}"><button>{{$a}}</button></form> {{end}}</td></tr>
+{{end}}
+</tbody>
+</table>
+{{else}}<p>None.</p>{{end}}
+<h2>Webhooks</h2>
+<p>{{with .Webhooks.Registration}}Registered <code>{{.WebhookURL}}</code> for {{range $i, $e := .WebhookEvents}}{{if $i}}, {{end}}{{$e}}{{end}}.{{else}}No registration.{{end}}
+Delivery mode {{.Webhooks.Mode}}; {{len .Webhooks.Deliveries}} event(s) so far.</p>
+<form method="post" action="/_control/webhooks"><label>Mode <select name="mode"><option>normal</option><option>drop</option><option>duplicate</option><option>delay</option></select></label> <button>Set</button></form>
 <h2>Faults</h2>
 {{if .Faults}}<ul>{{range .Faults}}<li>{{.Call}}: {{.Status}}{{if .RetryAfter}}, Retry-After {{.RetryAfter}}s{{end}}{{if .Count}}, {{.Count}} more{{else}}, until switched off{{end}}</li>{{end}}</ul>{{else}}<p>None.</p>{{end}}
 <form method="post" action="/_control/faults">
-<label>Call <select name="call"><option>*</option><option>token</option><option>authorize</option><option>adminConsent</option><option>subscriptions</option><option>roleAssignments</option></select></label>
+<label>Call <select name="call"><option>*</option><option>token</option><option>authorize</option><option>adminConsent</option><option>subscriptions</option><option>roleAssignments</option><option>partnerCenter</option><option>graph</option></select></label>
 <label>Status <input name="status" value="429" size="4"></label>
 <label>Retry-After <input name="retryAfter" value="2" size="3"></label>
 <label>Count <input name="count" value="3" size="3"></label>
@@ -497,7 +518,10 @@ Partner service principal <code>{{.PartnerServicePrincipalID}}</code>:
 
 func (s *Server) serveControlPage(w http.ResponseWriter) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	_ = controlTemplate.Execute(w, s.State())
+	_ = controlTemplate.Execute(w, struct {
+		State
+		GDAPActions []string
+	}{s.State(), []string{"approve", "decline", "expire", "terminate"}})
 }
 
 // IDTokenTamper is the body of POST /_control/idtoken: how every ID token

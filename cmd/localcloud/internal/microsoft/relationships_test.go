@@ -804,3 +804,34 @@ func TestWebhookSignatureRegistrationAndModes(t *testing.T) {
 		t.Fatalf("unknown mode: %d", status)
 	}
 }
+
+func TestControlPageActsOnRelationships(t *testing.T) {
+	e := newEnv(t, defaultScenario(t))
+	tok := e.scopedToken(t, graphScope)
+	_, _, rel := e.call(t, "POST", relationshipsAPI, tok, newRelationship("from-page", "", "P730D", readerRole))
+	id := rel["id"].(string)
+	e.call(t, "POST", relationshipsAPI+"/"+id+"/requests", tok, map[string]any{"action": "lockForApproval"})
+
+	b := newBrowser(t, e)
+	resp, page := b.get(t, e.url+"/_control")
+	if resp.StatusCode != 200 || !strings.Contains(page, id) || !strings.Contains(page, "Reseller relationship:\nnot accepted") {
+		t.Fatalf("control page: %d %s", resp.StatusCode, page)
+	}
+	for _, f := range []struct {
+		path   string
+		fields url.Values
+	}{
+		{"/_control/gdap", url.Values{"relationshipId": {id}, "action": {"approve"}}},
+		{"/_control/reseller", url.Values{"tenant": {"contoso"}, "accept": {"true"}}},
+	} {
+		if resp, _ := b.post(t, e.url+f.path, f.fields); resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("%s: %d", f.path, resp.StatusCode)
+		}
+	}
+	if _, _, got := e.call(t, "GET", relationshipsAPI+"/"+id, tok, nil); got["status"] != GDAPActive {
+		t.Fatalf("after the page's approve: %v", got["status"])
+	}
+	if _, page := b.get(t, e.url+"/_control"); !strings.Contains(page, "Reseller relationship:\naccepted") {
+		t.Fatal("the page does not show the accepted reseller relationship")
+	}
+}
