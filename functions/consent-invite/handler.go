@@ -9,6 +9,7 @@ import (
 	"github.com/partnercloud/azure/shared/account"
 	"github.com/partnercloud/azure/shared/apperr"
 	"github.com/partnercloud/azure/shared/consent"
+	"github.com/partnercloud/azure/shared/consent/mailing"
 	"github.com/partnercloud/azure/shared/logging"
 	"github.com/partnercloud/azure/shared/mail"
 	"github.com/partnercloud/azure/shared/provider"
@@ -123,7 +124,7 @@ func (h *Handler) invite(ctx context.Context, in workflow.InviteInput, p *provid
 		log.Info("email already sent by another run")
 		return workflow.InviteOutput{Sent: string(provider.ActionWait)}, nil
 	}
-	mailing := consent.Mailing{Key: h.Key, BaseURL: h.BaseURL, Brand: h.Brand, Accounts: h.Store, Mailer: h.Mailer}
+	mailing := mailing.Mailing{Key: h.Key, BaseURL: h.BaseURL, Brand: h.Brand, Accounts: h.Store, Mailer: h.Mailer}
 	if err := mailing.Send(ctx, p, string(action), expires); err != nil {
 		h.unclaim(ctx, p, action, event)
 		return workflow.InviteOutput{}, err

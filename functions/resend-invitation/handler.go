@@ -12,6 +12,7 @@ import (
 	"github.com/partnercloud/azure/shared/api"
 	"github.com/partnercloud/azure/shared/apperr"
 	"github.com/partnercloud/azure/shared/consent"
+	"github.com/partnercloud/azure/shared/consent/mailing"
 	"github.com/partnercloud/azure/shared/logging"
 	"github.com/partnercloud/azure/shared/mail"
 	"github.com/partnercloud/azure/shared/provider"
@@ -96,7 +97,7 @@ func (h *Handler) Handle(ctx context.Context, req api.Request) (api.Response, er
 		return h.refuse(req, err)
 	}
 
-	mailing := consent.Mailing{Key: h.Key, BaseURL: h.BaseURL, Brand: h.Brand, Accounts: h.Store, Mailer: h.Mailer}
+	mailing := mailing.Mailing{Key: h.Key, BaseURL: h.BaseURL, Brand: h.Brand, Accounts: h.Store, Mailer: h.Mailer}
 	if err := mailing.Send(ctx, p, "resend", *p.Invitation.ExpiresAt); err != nil {
 		msg := fmt.Sprintf("The consent email could not be sent. Please try again in %s.", minutes(h.Interval))
 		if apperr.Is(err, apperr.EmailRejected) {

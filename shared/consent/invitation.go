@@ -14,6 +14,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/partnercloud/azure/shared/provider"
 )
@@ -88,4 +89,10 @@ func LoadKey(ctx context.Context, read SecretReader, arn string) (Key, error) {
 		return nil, fmt.Errorf("signing key unusable (SIGNING_KEY_SECRET_ARN): %w", err)
 	}
 	return k, nil
+}
+
+// Link is the invitation link of a provider: BaseURL + "/consent/" + the id
+// derived from its stored nonce (the same link for every send).
+func (k Key) Link(baseURL string, p *provider.Provider) string {
+	return strings.TrimRight(baseURL, "/") + "/consent/" + k.InvitationID(p.ID, p.Invitation.Nonce)
 }

@@ -1,26 +1,26 @@
-package consent
+// Package mailing sends the consent emails (invitation, reminder, resend).
+//
+// It is apart from package consent, which every function links through the
+// store, because it links the email templates: text/template's reflective
+// method calls keep every exported method of every linked type in a binary,
+// so a function that sends no email should not link them.
+package mailing
 
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/partnercloud/azure/shared/account"
+	"github.com/partnercloud/azure/shared/consent"
 	"github.com/partnercloud/azure/shared/mail"
 	"github.com/partnercloud/azure/shared/provider"
 )
 
-// Link is the invitation link of a provider: BaseURL + "/consent/" + the id
-// derived from its stored nonce (the same link for every send).
-func (k Key) Link(baseURL string, p *provider.Provider) string {
-	return strings.TrimRight(baseURL, "/") + "/consent/" + k.InvitationID(p.ID, p.Invitation.Nonce)
-}
-
-// Email renders the consent email of a provider whose invitation has a
+// Email renders, with the key k, the consent email of a provider whose invitation has a
 // nonce: kind is "invitation", "reminder" or "resend"; orgName names the
 // requesting organization.
-func (k Key) Email(baseURL string, brand mail.Brand, p *provider.Provider, orgName, kind string, expires time.Time) (mail.Message, error) {
+func Email(k consent.Key, baseURL string, brand mail.Brand, p *provider.Provider, orgName, kind string, expires time.Time) (mail.Message, error) {
 	requester := p.RequesterName
 	if requester == "" {
 		requester = "An administrator"
@@ -49,7 +49,7 @@ type Sender interface {
 // from, the API's public base URL, who sends them, the accounts they name,
 // and the sender.
 type Mailing struct {
-	Key      KeySource
+	Key      consent.KeySource
 	BaseURL  string
 	Brand    mail.Brand
 	Accounts AccountReader
@@ -70,7 +70,7 @@ func (m Mailing) Send(ctx context.Context, p *provider.Provider, kind string, ex
 	if err != nil {
 		return err
 	}
-	msg, err := key.Email(m.BaseURL, m.Brand, p, org, kind, expires)
+	msg, err := Email(key, m.BaseURL, m.Brand, p, org, kind, expires)
 	if err != nil {
 		return err
 	}

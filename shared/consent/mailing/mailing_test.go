@@ -1,0 +1,68 @@
+package mailing
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/partnercloud/azure/shared/account"
+	"github.com/partnercloud/azure/shared/consent"
+	"github.com/partnercloud/azure/shared/fakes"
+	"github.com/partnercloud/azure/shared/mail"
+	"github.com/partnercloud/azure/shared/provider"
+)
+
+type accounts map[string]*account.Account
+
+func (a accounts) GetAccount(_ context.Context, id string) (*account.Account, error) {
+	if acc, ok := a[id]; ok {
+		return acc, nil
+	}
+	return nil, errors.New("no such account")
+}
+
+func TestSend(t *testing.T) {
+	key := consent.Key("0123456789abcdef0123456789abcdef")
+	expires := time.Date(2026, 12, 9, 10, 0, 0, 0, time.UTC)
+	p := &provider.Provider{ID: "prv_01", AccountID: "acct-1", Name: "Contoso production",
+		AzureAdminEmail: "admin@contoso.example", Invitation: &provider.Invitation{Nonce: "n1"}}
+	for _, tc := range []struct {
+		name     string
+		accounts accounts
+		wantOrg  string
+	}{
+		{"the account's name", accounts{"acct-1": {Name: "Fabrikam Ltd"}}, "Fabrikam Ltd"},
+		{"the account id when the account cannot be read", accounts{}, "acct-1"},
+		{"the account id when the account has no name", accounts{"acct-1": {}}, "acct-1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := &fakes.Mailer{}
+			err := Mailing{Key: key, BaseURL: "https://api.example/", Brand: mail.Brand{PartnerName: "Partner"},
+				Accounts: tc.accounts, Mailer: m}.Send(context.Background(), p, "invitation", expires)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m.Count() != 1 {
+				t.Fatalf("sent %d messages, want 1", m.Count())
+			}
+			msg := m.Sent[0]
+			link := key.Link("https://api.example/", p)
+			if msg.To != p.AzureAdminEmail || !strings.Contains(msg.Text, link) || !strings.Contains(msg.HTML, link) {
+				t.Errorf("message to %q does not carry the invitation link %s", msg.To, link)
+			}
+			if !strings.Contains(msg.Text, tc.wantOrg) {
+				t.Errorf("message does not name the organization %q:\n%s", tc.wantOrg, msg.Text)
+			}
+		})
+	}
+	t.Run("the sender's error is returned", func(t *testing.T) {
+		boom := errors.New("ses down")
+		err := Mailing{Key: key, BaseURL: "https://api.example", Accounts: accounts{}, Mailer: &fakes.Mailer{Err: boom}}.
+			Send(context.Background(), p, "reminder", expires)
+		if !errors.Is(err, boom) {
+			t.Fatalf("err = %v, want the sender's", err)
+		}
+	})
+}
