@@ -19,6 +19,7 @@ import (
 	"github.com/partnercloud/azure/cmd/localcloud/internal/secrets"
 	"github.com/partnercloud/azure/cmd/localcloud/internal/ses"
 	"github.com/partnercloud/azure/cmd/localcloud/internal/stepfunctions"
+	"github.com/partnercloud/azure/cmd/localcloud/internal/sts"
 )
 
 // The product's emulators, started by Start in this order before any extra
@@ -42,6 +43,12 @@ const (
 	EndpointMicrosoftCA = "microsoftCA"
 	// EndpointTimeScale is the time scale the cloud runs with (a number).
 	EndpointTimeScale = "timeScale"
+	// EndpointTable is the name of the product's DynamoDB table (the one
+	// the scenario's accounts are written to).
+	EndpointTable = "table"
+	// EndpointSTS is the STS endpoint (GetCallerIdentity, for checking an
+	// AWS CLI or SDK configuration), served beside Secrets Manager.
+	EndpointSTS = "sts"
 )
 
 // Template parameters the local cloud sets so that the functions talk to the
@@ -56,6 +63,22 @@ const (
 	ParamPublicBaseURL                = "PublicBaseUrl"                // the API's URL
 	ParamPartnerCenterEndpoint        = "PartnerCenterEndpoint"        // the Microsoft double's URL (it serves /v1)
 )
+
+// ParamMailFromIdentity is the template parameter naming the SES identity
+// the product sends from; the local SES reports it verified.
+const ParamMailFromIdentity = "MailFromIdentity"
+
+// parameterValue is a template parameter's value in use: the cloud's, or
+// the template's default; "" when the template does not declare it.
+func (c *Cloud) parameterValue(name string) string {
+	if v, ok := c.params[name]; ok {
+		return v
+	}
+	if p, ok := c.Template().Parameters[name]; ok {
+		return p.Default
+	}
+	return ""
+}
 
 // PartnerCredentialSecretName is the local secret holding the partner app's
 // client secret (from the scenario); PartnerCredentialSecretArn points at it.
@@ -190,9 +213,11 @@ func (s *secretsService) Start(_ context.Context, c *Cloud) (Endpoint, error) {
 	}
 	preload[PartnerCredentialSecretName] = sc.Partner.ClientSecret
 	s.Store = secrets.New(preload, secrets.Options{Region: samtemplate.Region, AccountID: samtemplate.AccountID})
-	s.srv = serve(s.ln, s.Store)
+	s.srv = serve(s.ln, sts.Beside(s.Store, sts.Options{AccountID: samtemplate.AccountID}))
+	url := "http://" + s.ln.Addr().String()
 	return Endpoint{
-		Key: EndpointSecretsManager, URL: "http://" + s.ln.Addr().String(),
+		Key: EndpointSecretsManager, URL: url,
+		Extra:      map[string]string{EndpointSTS: url},
 		Parameters: map[string]string{ParamPartnerCredentialSecretArn: samtemplate.SecretARN(PartnerCredentialSecretName)},
 	}, nil
 }
@@ -212,7 +237,12 @@ func (s *sesService) Name() string { return "ses" }
 
 func (s *sesService) Start(_ context.Context, c *Cloud) (Endpoint, error) {
 	var err error
-	if s.Outbox, err = ses.NewOutbox(ses.Options{Dir: filepath.Join(c.StateDir(), OutboxDir), Console: c.opts.Console}); err != nil {
+	var identities []string
+	if id := c.parameterValue(ParamMailFromIdentity); id != "" {
+		identities = append(identities, id)
+	}
+	if s.Outbox, err = ses.NewOutbox(ses.Options{Dir: filepath.Join(c.StateDir(), OutboxDir), Console: c.opts.Console,
+		Identities: identities}); err != nil {
 		return Endpoint{}, err
 	}
 	if err := s.Outbox.Clear(); err != nil {
