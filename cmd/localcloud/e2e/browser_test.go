@@ -3,7 +3,10 @@ package e2e
 // The administrator's pages and the invitation email in a real browser:
 // headless Chromium renders the landing page, a result page and the HTML
 // email; the rendered DOM must carry the key text and the screenshot must
-// be a real image.
+// be a real image. Then a person's whole walk-through, driven in Chromium
+// through the DevTools protocol (chromedp): the landing page's sign-in
+// link, Microsoft's sign-in and admin-consent forms, the thank-you page,
+// on a cloud at the time scale the ready screen suggests for browsers.
 
 import (
 	"bytes"
@@ -16,8 +19,20 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
 	"golang.org/x/net/html"
+
+	"github.com/partnercloud/azure/cmd/localcloud/internal/cloud"
 )
+
+// The "browser" cloud runs at the time scale the ready screen and the README
+// suggest for a walk-through in a browser.
+func init() {
+	cloudConfigs["browser"] = struct {
+		scale     float64
+		overrides map[string]string
+	}{cloud.BrowserTimeScale, nil}
+}
 
 const chromiumPath = "/usr/bin/chromium"
 
@@ -112,7 +127,7 @@ func wantText(t *testing.T, what, text string, wants ...string) {
 func TestBrowserPages(t *testing.T) {
 	t.Parallel()
 	bin := chromium(t)
-	e := cloudFor(t, "standard")
+	e := cloudFor(t, "browser")
 	tok := e.token(t, "acct-eligible", "admin")
 	name := wfName("Browser check")
 	id := e.create(t, tok, migrate(name, ownedSub, missingSub))
@@ -149,15 +164,12 @@ func TestBrowserPages(t *testing.T) {
 
 	t.Run("decline result page", func(t *testing.T) {
 		// The browser reloads the decline's callback: the replay shows the
-		// same page the administrator saw. The "fast" cloud keeps states 2
-		// minutes, long enough for Chromium to load it.
-		f := cloudFor(t, "fast")
-		ftok := f.token(t, "acct-eligible", "admin")
+		// same page the administrator saw (the state keeps real time).
 		fname := wfName("Browser decline")
-		fid := f.create(t, ftok, migrate(fname, ownedSub))
-		t.Cleanup(func() { f.cancelIfOpen(t, ftok, fid) })
-		_, landing := f.landingFor(t, fname)
-		result := f.signIn(t, f.microsoftLink(t, landing), contosoAdmin, "decline")
+		fid := e.create(t, tok, migrate(fname, ownedSub))
+		t.Cleanup(func() { e.cancelIfOpen(t, tok, fid) })
+		_, landing := e.landingFor(t, fname)
+		result := e.signIn(t, e.microsoftLink(t, landing), contosoAdmin, "decline")
 		if result.status != 200 {
 			t.Fatalf("decline result page: %d %s", result.status, result.text())
 		}
@@ -167,4 +179,110 @@ func TestBrowserPages(t *testing.T) {
 			t.Errorf("the browser's page differs from the first answer:\n%s\nwant it to contain\n%s", got, want)
 		}
 	})
+
+	t.Run("walk-through", func(t *testing.T) {
+		e.holdContoso(t)
+		walkThrough(t, e, bin, link, filepath.Join(shots, "thank-you.png"))
+		// The partner principal lacks Owner on the second subscription:
+		// granted, the next re-check (15 minutes apart, seconds at this
+		// scale) makes the provider active.
+		e.waitStatus(t, tok, id, "awaiting_owner_access", 30*time.Second)
+		e.control(t, "/_control/owner", map[string]any{"tenant": "contoso", "subscriptionId": missingSub, "grant": true})
+		t.Cleanup(func() {
+			e.control(t, "/_control/owner", map[string]any{"tenant": "contoso", "subscriptionId": missingSub, "grant": false})
+		})
+		e.waitStatus(t, tok, id, "active", 90*time.Second)
+	})
+}
+
+// walkThrough is the Azure administrator in Chromium: the invitation's link,
+// the landing page's sign-in link, each of Microsoft's forms filled in and
+// accepted, until the browser is back on the product's thank-you page.
+func walkThrough(t *testing.T, e *env, bin, link, shot string) {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(bin), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.UserDataDir(t.TempDir()),
+		chromedp.Flag("disable-dev-shm-usage", true), chromedp.Flag("disable-quic", true),
+		// The Microsoft double's CA is made at start-up; the browser is
+		// not given it.
+		chromedp.IgnoreCertErrors,
+		chromedp.WindowSize(1024, 1400))
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancelAlloc()
+	ctx, cancel := chromedp.NewContext(actx)
+	defer cancel()
+	ctx, cancelTimeout := context.WithTimeout(ctx, 3*time.Minute)
+	defer cancelTimeout()
+
+	var where string
+	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(ctx, steps...); err != nil {
+			t.Fatalf("%s: %v (at %s)", what, err, where)
+		}
+	}
+	location := func() string {
+		t.Helper()
+		loc, err := chromedp.Run(ctx, chromedp.Location())
+		if err != nil {
+			t.Fatalf("location: %v", err)
+		}
+		return loc
+	}
+	bodyText := func() string {
+		t.Helper()
+		text, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("body")))
+		if err != nil {
+			t.Fatalf("page text at %s: %v", where, err)
+		}
+		return text
+	}
+	body := chromedp.CSS("body")
+	do("open the invitation link", chromedp.Navigate(link), chromedp.WaitVisible(body))
+	where = location()
+	wantText(t, "landing page in the browser", bodyText(), "Sign in with Microsoft")
+	signIn := chromedp.CSS(`a[href*="/oauth2/v2.0/authorize"]`)
+	do("choose Sign in with Microsoft", chromedp.WaitVisible(signIn), chromedp.Click(signIn))
+
+	// Microsoft's pages: the sign-in, then admin consent (which may skip
+	// the login: the browser is signed in).
+	accept := chromedp.CSS(`button[name="decision"][value="accept"]`)
+	for i := 0; ; i++ {
+		do("wait for the next page", chromedp.WaitReady(body))
+		if where = location(); !strings.HasPrefix(where, e.ep["microsoft"]) {
+			break
+		}
+		if i == 3 {
+			t.Fatalf("still on Microsoft's pages after %d forms: %s", i, where)
+		}
+		do("read Microsoft's form", chromedp.WaitVisible(accept))
+		hasLogin, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.querySelector('input[name="login"]') !== null`))
+		if err != nil {
+			t.Fatalf("Microsoft's form at %s: %v", where, err)
+		}
+		if hasLogin {
+			do("type the login", chromedp.SetValue(chromedp.CSS(`input[name="login"]`), contosoAdmin))
+		}
+		before := where
+		do("accept", chromedp.Click(accept))
+		// Wait until the browser has left this page.
+		for where == before {
+			time.Sleep(50 * time.Millisecond)
+			where = location()
+		}
+	}
+	do("read the result page", chromedp.WaitVisible(body))
+	text := bodyText()
+	if !strings.HasPrefix(where, e.api+"/consent/callback") {
+		t.Fatalf("the walk-through ended at %s:\n%s", where, tail(text, 2000))
+	}
+	wantText(t, "thank-you page", text, "Thank you")
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(90))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(shot, png, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("the walk-through's result page: %s", shot)
 }
