@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"testing"
 
@@ -100,7 +101,7 @@ func (v *apiValidator) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp.Body = io.NopCloser(bytes.NewReader(body))
 	if err := v.check(req, resp, body); err != nil {
 		return nil, fmt.Errorf("the answer %d to %s %s does not match shared/api/openapi.yaml: %w\nheaders: %v\nbody: %s",
-			resp.StatusCode, req.Method, req.URL.Path, err, resp.Header, tail(string(body), 1500))
+			resp.StatusCode, req.Method, req.URL.Path, err, resp.Header, head(string(body), 2000))
 	}
 	return resp, nil
 }
@@ -122,6 +123,17 @@ func (v *apiValidator) check(req *http.Request, resp *http.Response, body []byte
 		Header:                 resp.Header,
 		Options:                &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true},
 	}
+	// The reason and where, without the schema and value dumps (the
+	// answer's body is in the failure's message already).
+	in.Options.WithCustomSchemaErrorFunc(func(e *openapi3.SchemaError) string {
+		if e.Origin != nil {
+			return ""
+		}
+		if p := e.JSONPointer(); len(p) > 0 {
+			return "at /" + strings.Join(p, "/") + ": " + e.Reason
+		}
+		return e.Reason
+	})
 	in.SetBodyBytes(body)
 	if err := openapi3filter.ValidateResponse(ctx, in); err != nil {
 		return err
@@ -152,4 +164,12 @@ func (v *apiValidator) checkUnrouted(resp *http.Response, body []byte) error {
 		return fmt.Errorf("the 404 of an unknown route is not the error body: %w", err)
 	}
 	return nil
+}
+
+// head is the start of s, at most n bytes.
+func head(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "…"
+	}
+	return s
 }
