@@ -20,10 +20,13 @@ func TestFaults(t *testing.T) {
 		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
 			return aws.Credentials{AccessKeyID: "l", SecretAccessKey: "l"}, nil
 		})})
-	// DescribeTable of a missing table: ResourceNotFoundException is the
-	// service's own answer, anything else is an injected fault.
+	// GetItem from a missing table: ResourceNotFoundException is the
+	// service's own answer, anything else is an injected fault. (GetItem,
+	// because every SDK version models its throttling error; DescribeTable's
+	// is modelled only by later SDK releases than the one go.mod holds.)
 	list := func() error {
-		_, err := c.DescribeTable(context.Background(), &dynamodb.DescribeTableInput{TableName: aws.String("missing")})
+		_, err := c.GetItem(context.Background(), &dynamodb.GetItemInput{TableName: aws.String("missing"),
+			Key: map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: "x"}}})
 		var nf *types.ResourceNotFoundException
 		if errors.As(err, &nf) {
 			return nil
