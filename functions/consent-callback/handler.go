@@ -255,20 +255,8 @@ func (h *Handler) callback(ctx context.Context, req api.Request) api.Response {
 		log.Info("callback replayed")
 		return h.replay(ctx, req, rec)
 	}
-	if rec.Status != consent.StatusOpen {
-		return h.outcome(ctx, req, rec, "")
-	}
-	p, err := h.Store.GetProvider(ctx, rec.AccountID, rec.ProviderID)
-	if err != nil {
-		return h.internal(ctx, req, "get provider", err)
-	}
-	if reason := consent.ClosedReason(rec, p, now); reason != "" {
-		// Another tab may have just closed the invitation: show its outcome.
-		if fresh, err := h.Store.GetInvitation(ctx, rec.Hash); err == nil && fresh.Status != consent.StatusOpen {
-			return h.outcome(ctx, req, fresh, "")
-		}
-		log.Info("callback refused", "reason", reason)
-		return h.message(req, http.StatusBadRequest, closedMessages[reason])
+	if stop, ok := h.stillOpen(ctx, req, rec, now); !ok {
+		return stop
 	}
 
 	switch {
@@ -281,6 +269,29 @@ func (h *Handler) callback(ctx context.Context, req api.Request) api.Response {
 	return h.consented(ctx, req, rec, q.Tenant, now)
 }
 
+// stillOpen reports whether the invitation is still open for its provider
+// at now; when it is not, the page to show instead: the outcome of a closed
+// invitation (also one that another tab closed a moment ago), or why it
+// can no longer be used.
+func (h *Handler) stillOpen(ctx context.Context, req api.Request, rec *consent.Record, now time.Time) (api.Response, bool) {
+	if rec.Status != consent.StatusOpen {
+		return h.outcome(ctx, req, rec, ""), false
+	}
+	p, err := h.Store.GetProvider(ctx, rec.AccountID, rec.ProviderID)
+	if err != nil {
+		return h.internal(ctx, req, "get provider", err), false
+	}
+	reason := consent.ClosedReason(rec, p, now)
+	if reason == "" {
+		return api.Response{}, true
+	}
+	if fresh, err := h.Store.GetInvitation(ctx, rec.Hash); err == nil && fresh.Status != consent.StatusOpen {
+		return h.outcome(ctx, req, fresh, ""), false
+	}
+	logging.From(ctx).Info("callback refused", "reason", reason)
+	return h.message(req, http.StatusBadRequest, closedMessages[reason]), false
+}
+
 // signedIn handles the sign-in's redirect. Only a validated ID token of a
 // user who may grant admin consent moves anything: nothing is written
 // before that (the code is single-use at Microsoft, so a replayed or
@@ -289,16 +300,8 @@ func (h *Handler) callback(ctx context.Context, req api.Request) api.Response {
 // sent to admin consent in the proven tenant.
 func (h *Handler) signedIn(ctx context.Context, req api.Request, key consent.Key, rec *consent.Record, st consent.State, code string, now time.Time) api.Response {
 	log := logging.From(ctx)
-	if rec.Status != consent.StatusOpen {
-		return h.outcome(ctx, req, rec, "")
-	}
-	p, err := h.Store.GetProvider(ctx, rec.AccountID, rec.ProviderID)
-	if err != nil {
-		return h.internal(ctx, req, "get provider", err)
-	}
-	if reason := consent.ClosedReason(rec, p, now); reason != "" {
-		log.Info("sign-in refused", "reason", reason)
-		return h.message(req, http.StatusBadRequest, closedMessages[reason])
+	if stop, ok := h.stillOpen(ctx, req, rec, now); !ok {
+		return stop
 	}
 	proof, err := h.SignIn.Redeem(ctx, code, key.PKCEVerifier(st), key.Nonce(st))
 	switch {
