@@ -29,7 +29,7 @@ type Store interface {
 	PutInvitation(ctx context.Context, r consent.Record) error
 }
 
-// ExecutionStopper stops a provider's migration (workflow.Executions); an
+// ExecutionStopper stops a provider's migration (stepfunctions.Executions); an
 // execution that ended or never existed is not an error.
 type ExecutionStopper interface {
 	Stop(ctx context.Context, executionARN, cause string) error

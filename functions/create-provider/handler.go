@@ -35,7 +35,7 @@ type ProviderCreator interface {
 	UpdateProvider(ctx context.Context, accountID, providerID string, mutate func(*provider.Provider) error) (*provider.Provider, error)
 }
 
-// ExecutionStarter starts a provider's migration (workflow.Executions). The
+// ExecutionStarter starts a provider's migration (stepfunctions.Executions). The
 // execution's name derives from the provider id, so starting again is
 // harmless; it returns the execution's ARN.
 type ExecutionStarter interface {

@@ -1,6 +1,6 @@
 // Package fakes holds the test doubles of the adapters the functions call,
 // one per adapter, for every function's tests: Mailer (ses.SES), Tasks
-// (workflow.Tasks), Executions (workflow.Executions), Secrets (secret.Store
+// (stepfunctions.Tasks), Executions (stepfunctions.Executions), Secrets (secret.Store
 // and secret.Get) and FaultyStore (store.Store with injected faults). Each
 // is safe for concurrent use, records what it was asked, and fails when
 // told to. The compile-time checks below keep each fake's methods those of
@@ -19,6 +19,7 @@ import (
 	"github.com/partnercloud/azure/shared/mail/ses"
 	"github.com/partnercloud/azure/shared/secret"
 	"github.com/partnercloud/azure/shared/workflow"
+	"github.com/partnercloud/azure/shared/workflow/stepfunctions"
 )
 
 // The methods each fake shares with its adapter.
@@ -46,9 +47,9 @@ type (
 var (
 	_ sender       = (*ses.SES)(nil)
 	_ sender       = (*Mailer)(nil)
-	_ taskResumer  = (*workflow.Tasks)(nil)
+	_ taskResumer  = (*stepfunctions.Tasks)(nil)
 	_ taskResumer  = (*Tasks)(nil)
-	_ executions   = (*workflow.Executions)(nil)
+	_ executions   = (*stepfunctions.Executions)(nil)
 	_ executions   = (*Executions)(nil)
 	_ secretKeeper = (*secret.Store)(nil)
 	_ secretKeeper = (*Secrets)(nil)

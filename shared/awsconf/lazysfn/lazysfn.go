@@ -1,4 +1,4 @@
-// Package lazysfn is the Step Functions client of the functions (workflow.SFNAPI),
+// Package lazysfn is the Step Functions client of the functions (stepfunctions.SFNAPI),
 // built on its first call from the function's awsconf.Config (endpoint
 // AWS_ENDPOINT_URL_SFN), and the product's adapters on it.
 //
@@ -17,7 +17,7 @@ import (
 
 	"github.com/partnercloud/azure/shared/awsconf"
 	"github.com/partnercloud/azure/shared/config"
-	"github.com/partnercloud/azure/shared/workflow"
+	"github.com/partnercloud/azure/shared/workflow/stepfunctions"
 )
 
 // Client is a Step Functions client whose SDK client is built on the first call.
@@ -43,17 +43,17 @@ func New(cfg *awsconf.Config) *Client {
 
 // Tasks resumes waiting tasks through a client for cfg (SendTaskSuccess
 // and SendTaskFailure only).
-func Tasks(cfg *awsconf.Config) *workflow.Tasks {
+func Tasks(cfg *awsconf.Config) *stepfunctions.Tasks {
 	client := sdkClient(cfg)
-	return &workflow.Tasks{Client: &Client{sendTaskSuccess: sendTaskSuccess(client), sendTaskFailure: sendTaskFailure(client)}}
+	return &stepfunctions.Tasks{Client: &Client{sendTaskSuccess: sendTaskSuccess(client), sendTaskFailure: sendTaskFailure(client)}}
 }
 
 // Executions starts and stops executions of the state machine whose ARN is
 // in the variable arnVariable (recorded in env when unset), through a
 // client for cfg (StartExecution and StopExecution only).
-func Executions(env *config.Env, cfg *awsconf.Config, arnVariable string) *workflow.Executions {
+func Executions(env *config.Env, cfg *awsconf.Config, arnVariable string) *stepfunctions.Executions {
 	client := sdkClient(cfg)
-	return &workflow.Executions{
+	return &stepfunctions.Executions{
 		Client:          &Client{startExecution: startExecution(client), stopExecution: stopExecution(client)},
 		StateMachineARN: env.Required(arnVariable),
 	}

@@ -1,15 +1,23 @@
-package workflow
+// Package stepfunctions is the product's Step Functions adapter: it resumes
+// waiting tasks and starts and stops migrations through the AWS SDK's sfn
+// client, and turns the SDK's errors into the workflow package's.
+//
+// It is apart from package workflow, which every task function links for
+// its typed contracts and error names, so that a function that never calls
+// Step Functions does not link (and initialise) the SDK's sfn package.
+package stepfunctions
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/aws-sdk-go-v2/service/sfn/types"
+
+	"github.com/partnercloud/azure/shared/workflow"
 )
 
 // SFNAPI is the part of the Step Functions client the product uses.
@@ -21,11 +29,6 @@ type SFNAPI interface {
 }
 
 var _ SFNAPI = (*sfn.Client)(nil)
-
-// ErrTaskGone means the task token no longer waits: the task timed out, was
-// already completed, or the execution ended. Callers treat it as "someone
-// else resumed or the wait moved on", not as a fault.
-var ErrTaskGone = errors.New("workflow: the task token is no longer waiting")
 
 // Tasks resumes waiting tasks.
 type Tasks struct{ Client SFNAPI }
@@ -51,7 +54,7 @@ func taskErr(err error) error {
 	var timedOut *types.TaskTimedOut
 	var invalid *types.InvalidToken
 	if errors.As(err, &gone) || errors.As(err, &timedOut) || errors.As(err, &invalid) {
-		return fmt.Errorf("%w: %v", ErrTaskGone, err)
+		return fmt.Errorf("%w: %v", workflow.ErrTaskGone, err)
 	}
 	return err
 }
@@ -66,19 +69,19 @@ type Executions struct {
 // start with the same input is harmless: Step Functions returns the running
 // execution, and an ExecutionAlreadyExists (the name was used with another
 // input) means the provider's execution exists, which is what we wanted.
-func (e *Executions) Start(ctx context.Context, in Input) (string, error) {
+func (e *Executions) Start(ctx context.Context, in workflow.Input) (string, error) {
 	b, err := json.Marshal(in)
 	if err != nil {
 		return "", err
 	}
 	out, err := e.Client.StartExecution(ctx, &sfn.StartExecutionInput{
 		StateMachineArn: aws.String(e.StateMachineARN),
-		Name:            aws.String(ExecutionName(in.ProviderID)),
+		Name:            aws.String(workflow.ExecutionName(in.ProviderID)),
 		Input:           aws.String(string(b)),
 	})
 	var exists *types.ExecutionAlreadyExists
 	if errors.As(err, &exists) {
-		return ExecutionARN(e.StateMachineARN, in.ProviderID), nil
+		return workflow.ExecutionARN(e.StateMachineARN, in.ProviderID), nil
 	}
 	if err != nil {
 		return "", err
@@ -88,17 +91,11 @@ func (e *Executions) Start(ctx context.Context, in Input) (string, error) {
 
 // Stop stops an execution; one that already ended or never existed is fine.
 func (e *Executions) Stop(ctx context.Context, executionARN, cause string) error {
-	name := ErrorName(&Cancelled{})
+	name := workflow.ErrorName(&workflow.Cancelled{})
 	_, err := e.Client.StopExecution(ctx, &sfn.StopExecutionInput{ExecutionArn: aws.String(executionARN), Error: aws.String(name), Cause: aws.String(cause)})
 	var missing *types.ExecutionDoesNotExist
 	if errors.As(err, &missing) {
 		return nil
 	}
 	return err
-}
-
-// ExecutionARN derives a provider's execution ARN from the state machine's:
-// arn:aws:states:region:account:stateMachine:Name → …:execution:Name:provider-<id>.
-func ExecutionARN(stateMachineARN, providerID string) string {
-	return strings.Replace(stateMachineARN, ":stateMachine:", ":execution:", 1) + ":" + ExecutionName(providerID)
 }
