@@ -123,11 +123,11 @@ func (a *Azure) Check(ctx context.Context, tenantID, principalID string, subscri
 	}
 	res := Result{PrincipalID: principalID, Subscriptions: make([]Subscription, 0, len(subscriptionIDs))}
 	for _, id := range subscriptionIDs {
-		state, err := a.subscriptionState(ctx, cred, subs, id, principalID)
+		sub, err := a.subscriptionState(ctx, cred, subs, id, principalID)
 		if err != nil {
 			return Result{}, classify(err)
 		}
-		res.Subscriptions = append(res.Subscriptions, Subscription{ID: id, State: state})
+		res.Subscriptions = append(res.Subscriptions, sub)
 	}
 	if !anyVisible(res) {
 		// Nothing visible can mean the tenant revoked consent (the service
@@ -229,25 +229,32 @@ func visible(ctx context.Context, c *armsubscriptions.Client) ([]string, error) 
 	return ids, nil
 }
 
-func (a *Azure) subscriptionState(ctx context.Context, cred azcore.TokenCredential, subs *armsubscriptions.Client, id, principalID string) (provider.SubscriptionState, error) {
-	if _, err := subs.Get(ctx, id, nil); err != nil {
+// subscriptionState reads the subscription (its display name with it) and
+// whether principalID holds Owner on it.
+func (a *Azure) subscriptionState(ctx context.Context, cred azcore.TokenCredential, subs *armsubscriptions.Client, id, principalID string) (Subscription, error) {
+	got, err := subs.Get(ctx, id, nil)
+	if err != nil {
 		var re *azcore.ResponseError
 		if errors.As(err, &re) && (re.StatusCode == http.StatusNotFound || re.StatusCode == http.StatusForbidden) {
 			// Not there, or not visible to the principal: indistinguishable from outside.
-			return provider.SubscriptionNotFound, nil
+			return Subscription{ID: id, State: provider.SubscriptionNotFound}, nil
 		}
-		return "", err
+		return Subscription{}, err
+	}
+	sub := Subscription{ID: id, State: provider.SubscriptionMissingOwner}
+	if got.DisplayName != nil {
+		sub.DisplayName = *got.DisplayName
 	}
 	ra, err := armauthorization.NewRoleAssignmentsClient(id, cred, &a.Options)
 	if err != nil {
-		return "", err
+		return Subscription{}, err
 	}
 	filter := fmt.Sprintf("principalId eq '%s'", principalID)
 	pager := ra.NewListForScopePager("/subscriptions/"+id, &armauthorization.RoleAssignmentsClientListForScopeOptions{Filter: &filter})
 	for pager.More() {
 		page, err := pager.NextPage(ctx)
 		if err != nil {
-			return "", err
+			return Subscription{}, err
 		}
 		for _, as := range page.Value {
 			p := as.Properties
@@ -255,11 +262,12 @@ func (a *Azure) subscriptionState(ctx context.Context, cred azcore.TokenCredenti
 				continue
 			}
 			if strings.EqualFold(*p.PrincipalID, principalID) && IsOwner(*p.RoleDefinitionID) && AppliesTo(*p.Scope, id) {
-				return provider.SubscriptionOwned, nil
+				sub.State = provider.SubscriptionOwned
+				return sub, nil
 			}
 		}
 	}
-	return provider.SubscriptionMissingOwner, nil
+	return sub, nil
 }
 
 // consentCodes are the AADSTS errors that mean the tenant does not (or no

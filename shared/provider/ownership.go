@@ -33,7 +33,7 @@ func AllOwned(subs []Subscription) bool {
 // Owner access passed its deadline at now, else nil.
 func (p *Provider) CheckOwnershipDeadline(now time.Time) error {
 	if w := p.OwnershipWait; w != nil && !now.Before(w.Deadline) {
-		return apperr.New(apperr.OwnershipDeadlineExceeded, "Owner access was not granted on every subscription before the deadline of "+w.Deadline.UTC().Format("2 January 2006")+".")
+		return apperr.New(apperr.OwnershipDeadlineExceeded, "Owner access was not granted on every subscription before the deadline of "+FormatTime(w.Deadline)+".")
 	}
 	return nil
 }
@@ -47,7 +47,7 @@ func (p *Provider) CheckOwned() error {
 	var ids []string
 	for _, s := range p.Subscriptions {
 		if s.State != SubscriptionOwned {
-			ids = append(ids, s.ID)
+			ids = append(ids, s.Label())
 		}
 	}
 	if len(ids) == 0 {
@@ -58,7 +58,8 @@ func (p *Provider) CheckOwned() error {
 
 // RecordOwnershipCheck records a check of Owner access for principalID in
 // the customer tenant: each subscription's state (with when Owner was first
-// confirmed), whether the subscriptions were discovered (none were named),
+// confirmed, and its display name: the one observed, else the one last
+// recorded), whether the subscriptions were discovered (none were named),
 // the wait (started at the first check, ending deadline later), the status
 // awaiting_owner_access, and one timeline event when anything changed (the
 // event folds into the last check's). A provider that ended is
@@ -74,8 +75,12 @@ func (p *Provider) RecordOwnershipCheck(checked []Subscription, principalID stri
 	}
 	subs := make([]Subscription, 0, len(checked))
 	for _, c := range checked {
-		s := Subscription{ID: strings.ToLower(c.ID), State: c.State}
-		if old, ok := prev[s.ID]; ok && old.ConfirmedAt != nil && s.State == SubscriptionOwned {
+		s := Subscription{ID: strings.ToLower(c.ID), State: c.State, DisplayName: strings.TrimSpace(c.DisplayName)}
+		old, seen := prev[s.ID]
+		if s.DisplayName == "" {
+			s.DisplayName = old.DisplayName
+		}
+		if seen && old.ConfirmedAt != nil && s.State == SubscriptionOwned {
 			s.ConfirmedAt = old.ConfirmedAt
 		} else if s.State == SubscriptionOwned {
 			t := now

@@ -188,9 +188,12 @@ const (
 
 // Subscription is one subscription to be moved and its state.
 type Subscription struct {
-	ID          string            `json:"id" dynamodbav:"id"`
-	State       SubscriptionState `json:"state" dynamodbav:"state"`
-	ConfirmedAt *time.Time        `json:"confirmedAt,omitempty" dynamodbav:"confirmedAt,omitempty"`
+	ID    string            `json:"id" dynamodbav:"id"`
+	State SubscriptionState `json:"state" dynamodbav:"state"`
+	// DisplayName is the subscription's name in Azure Resource Manager
+	// (displayName), as last observed by a check; "" until then.
+	DisplayName string     `json:"displayName,omitempty" dynamodbav:"displayName,omitempty"`
+	ConfirmedAt *time.Time `json:"confirmedAt,omitempty" dynamodbav:"confirmedAt,omitempty"`
 }
 
 // Provider is an Azure provider of one account.
@@ -216,7 +219,10 @@ type Provider struct {
 	Invitation          *Invitation    `json:"invitation,omitempty" dynamodbav:"invitation,omitempty"`
 	OwnerPrincipal      string         `json:"ownerPrincipalId,omitempty" dynamodbav:"ownerPrincipalId,omitempty"`
 	PrincipalID         string         `json:"principalId,omitempty" dynamodbav:"principalId,omitempty"`
-	OwnershipWait       *OwnershipWait `json:"ownershipWait,omitempty" dynamodbav:"ownershipWait,omitempty"`
+	// PartnerAppName is the partner application's display name, named
+	// beside PrincipalID (RecordPartnerApp).
+	PartnerAppName string         `json:"-" dynamodbav:"partnerAppName,omitempty"`
+	OwnershipWait  *OwnershipWait `json:"ownershipWait,omitempty" dynamodbav:"ownershipWait,omitempty"`
 	// Company is the profile of a new customer (option new); CustomerID is
 	// its Partner Center customer id and OrderID the Azure plan's order.
 	Company                 *Company      `json:"company,omitempty" dynamodbav:"company,omitempty"`
@@ -310,37 +316,14 @@ func (p *Provider) NextStep() string {
 	switch p.Status {
 	case StatusPendingConsent:
 		if inv := p.Invitation; inv != nil && inv.SentAt != nil && inv.ExpiresAt != nil {
-			return fmt.Sprintf("The Azure administrator has not completed the consent yet; the link in their email expires on %s.", inv.ExpiresAt.UTC().Format("2 January 2006 15:04 MST"))
+			return fmt.Sprintf("The Azure administrator has not completed the consent yet; the link in their email expires on %s.", FormatTime(*inv.ExpiresAt))
 		}
 		return "The consent email to the Azure administrator is being sent."
 	case StatusAwaitingOwnerAccess:
-		var missing, unknown []string
-		for _, s := range p.Subscriptions {
-			switch s.State {
-			case SubscriptionMissingOwner, SubscriptionPending:
-				missing = append(missing, s.ID)
-			case SubscriptionNotFound:
-				unknown = append(unknown, s.ID)
-			}
+		if parts := p.OwnerRequest().Sentences(); len(parts) > 0 {
+			return strings.Join(parts, " ")
 		}
-		principal := p.OwnerPrincipalID()
-		if principal == "" {
-			principal = "the partner's principal"
-		}
-		var parts []string
-		if len(missing) > 0 {
-			parts = append(parts, fmt.Sprintf("The Azure administrator must grant Owner to %s on subscriptions %s.", principal, strings.Join(missing, ", ")))
-		}
-		if len(unknown) > 0 {
-			parts = append(parts, fmt.Sprintf("Subscriptions %s were not found in the tenant: check the ids, or grant %s access so it can see them.", strings.Join(unknown, ", "), principal))
-		}
-		if len(parts) == 0 {
-			return "Checking Owner access on the subscriptions."
-		}
-		if w := p.OwnershipWait; w != nil {
-			parts = append(parts, "The partner's representatives will help; the migration fails if this is not done by "+w.Deadline.UTC().Format("2 January 2006")+".")
-		}
-		return strings.Join(parts, " ")
+		return "Checking Owner access on the subscriptions."
 	case StatusProvisioning:
 		return "The new Azure customer account is being created; an Azure plan order can take up to 15 minutes."
 	case StatusActive:

@@ -75,7 +75,7 @@ func (p *Provider) CheckResend(now time.Time, interval time.Duration) error {
 	}
 	if !now.Before(*inv.ExpiresAt) {
 		return apperr.New(apperr.InvalidState, fmt.Sprintf(
-			"The consent link expired on %s; create a new provider to try again.", inv.ExpiresAt.UTC().Format("2 January 2006 15:04 MST")))
+			"The consent link expired on %s; create a new provider to try again.", FormatTime(*inv.ExpiresAt)))
 	}
 	return inv.CheckResend(now, interval)
 }

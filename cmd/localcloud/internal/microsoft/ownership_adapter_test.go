@@ -65,9 +65,15 @@ func TestOwnershipAdapter(t *testing.T) {
 			if res.PrincipalID != contosoPartnerSP || len(res.Subscriptions) != len(tt.want) {
 				t.Fatalf("result %+v", res)
 			}
+			// The display name comes from Resource Manager's displayName;
+			// a subscription not found has none.
+			names := map[string]string{contosoOwnedSub: "Contoso Production", contosoOtherSub: "Contoso Development"}
 			for _, s := range res.Subscriptions {
 				if tt.want[s.ID] != s.State {
 					t.Errorf("%s: %s, want %s", s.ID, s.State, tt.want[s.ID])
+				}
+				if s.DisplayName != names[s.ID] {
+					t.Errorf("%s: display name %q, want %q", s.ID, s.DisplayName, names[s.ID])
 				}
 			}
 		})
