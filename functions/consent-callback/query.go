@@ -3,9 +3,7 @@ package main
 import (
 	"errors"
 	"net/url"
-	"regexp"
 	"strings"
-	"sync"
 
 	"github.com/partnercloud/azure/shared/api"
 	"github.com/partnercloud/azure/shared/consent"
@@ -35,14 +33,6 @@ const (
 	maxScopeLen       = 2048
 	maxErrorLen       = 64
 	maxCodeLen        = 4096
-)
-
-// The patterns are compiled on first use: a package-level MustCompile runs
-// at every cold start, before any request.
-var (
-	errorRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z_]{1,64}$`) })
-	// codeRE: Entra ID's authorization codes are URL-safe text.
-	codeRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9._~+/=*!-]+$`) })
 )
 
 // errMalformed is a query that no real redirect from Microsoft carries.
@@ -94,7 +84,7 @@ func parseCallback(req api.Request) (callbackQuery, error) {
 		return callbackQuery{}, errMalformed
 	}
 	if e, ok := params["error"]; ok && e != "" {
-		if len(e) > maxErrorLen || !errorRE().MatchString(e) {
+		if len(e) > maxErrorLen || !errorCode(e) {
 			return callbackQuery{}, errMalformed
 		}
 		desc := params["error_description"]
@@ -106,7 +96,7 @@ func parseCallback(req api.Request) (callbackQuery, error) {
 		return q, nil
 	}
 	if code, ok := params["code"]; ok {
-		if _, mixed := params["admin_consent"]; mixed || code == "" || len(code) > maxCodeLen || !codeRE().MatchString(code) {
+		if _, mixed := params["admin_consent"]; mixed || code == "" || len(code) > maxCodeLen || !authorizationCode(code) {
 			return callbackQuery{}, errMalformed
 		}
 		q.Code = code
@@ -130,4 +120,31 @@ func hasControl(s string) bool {
 		}
 	}
 	return false
+}
+
+// errorCode reports whether e looks like an OAuth error code: lower-case
+// letters and underscores (a loop: a bounded repetition in a regular
+// expression compiles to a large program on the request path).
+func errorCode(e string) bool {
+	if e == "" {
+		return false
+	}
+	for i := 0; i < len(e); i++ {
+		if c := e[i]; !('a' <= c && c <= 'z' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// authorizationCode reports whether code is URL-safe text, as Entra ID's
+// authorization codes are: letters, digits and ._~+/=*!-.
+func authorizationCode(code string) bool {
+	for i := 0; i < len(code); i++ {
+		c := code[i]
+		if !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || strings.IndexByte("._~+/=*!-", c) >= 0) {
+			return false
+		}
+	}
+	return code != ""
 }

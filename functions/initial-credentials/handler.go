@@ -9,7 +9,6 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -58,8 +57,21 @@ type Handler struct {
 	PublicBaseURL string
 }
 
-// Compiled on first use, not at every cold start.
-var tokenRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9_-]{22,128}$`) })
+// wellFormedToken reports whether token is 22 to 128 base64url characters.
+// A loop, not a regular expression: the bounded repetition compiles to a
+// large program, which every cold start would build on its first request.
+func wellFormedToken(token string) bool {
+	if len(token) < 22 || len(token) > 128 {
+		return false
+	}
+	for i := 0; i < len(token); i++ {
+		c := token[i]
+		if !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
 
 // maxFormBytes bounds the POST body: one token field.
 const maxFormBytes = 4 << 10
@@ -162,7 +174,7 @@ func (h *Handler) reveal(ctx context.Context, req api.Request) api.Response {
 // expired link, whose secret it deletes) and false.
 func (h *Handler) link(ctx context.Context, req api.Request, token string) (*provider.Provider, api.Response, bool) {
 	notFound := page(req, http.StatusNotFound, "Link not found", msgNotFound, nil)
-	if !tokenRE().MatchString(token) {
+	if !wellFormedToken(token) {
 		return nil, notFound, false
 	}
 	p, err := h.Store.FindProvider(ctx, req.PathParameters["id"])

@@ -6,9 +6,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"regexp"
 	"sort"
-	"sync"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -25,16 +24,27 @@ const (
 	TagProvider = "provider"
 )
 
-// safeSegment is what Secrets Manager accepts in a name segment and a tag
-// value (without "/", so that segments stay unambiguous).
-// Compiled on first use: {1,128} makes a large program, too costly for
-// every cold start of every function that links this package.
-var safeSegment = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9_+=.@-]{1,128}$`) })
+// safeSegment reports whether Secrets Manager accepts s in a name segment
+// and a tag value: 1 to 128 of A-Z a-z 0-9 _+=.@- (no "/", so that segments
+// stay unambiguous). A loop: as a regular expression the bounded repetition
+// compiles to a large program, built on a request's path.
+func safeSegment(s string) bool {
+	if s == "" || len(s) > 128 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || strings.IndexByte("_+=.@-", c) >= 0) {
+			return false
+		}
+	}
+	return true
+}
 
 // Segment returns s when Secrets Manager accepts it in a secret name and a
 // tag value, else "sha256-" and its SHA-256 in hex: stable, and still unique.
 func Segment(s string) string {
-	if safeSegment().MatchString(s) {
+	if safeSegment(s) {
 		return s
 	}
 	sum := sha256.Sum256([]byte(s))
