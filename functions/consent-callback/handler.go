@@ -444,6 +444,7 @@ func (h *Handler) consented(ctx context.Context, req api.Request, rec *consent.R
 		if !q.RecordConsent(tid, oid, now) {
 			return errNotPending{q.Status}
 		}
+		q.RecordPartnerApp(h.Site.AppName)
 		return nil
 	})
 	if err != nil {
@@ -457,7 +458,7 @@ func (h *Handler) consented(ctx context.Context, req api.Request, rec *consent.R
 	h.resume(ctx, "succeed", closed.TaskToken, func(ctx context.Context) error {
 		return h.Tasks.Succeed(ctx, closed.TaskToken, workflow.ConsentResult{TenantID: tid, ConsentedAt: now})
 	})
-	return h.consentedPage(ctx, req, rec.AccountID, tid, principal(p, oid), p)
+	return h.consentedPage(ctx, req, rec.AccountID, tid, oid, p)
 }
 
 type errNotPending struct{ status provider.Status }
@@ -570,7 +571,7 @@ func (h *Handler) outcome(ctx context.Context, req api.Request, rec *consent.Rec
 		if err != nil {
 			return h.internal(ctx, req, "get provider", err)
 		}
-		return h.consentedPage(ctx, req, rec.AccountID, rec.TenantID, principal(p, oid), p)
+		return h.consentedPage(ctx, req, rec.AccountID, rec.TenantID, oid, p)
 	case consent.StatusDeclined:
 		return h.message(req, http.StatusOK, declined)
 	case consent.StatusCancelled:
@@ -604,30 +605,41 @@ func (h *Handler) recordedProvider(ctx context.Context, rec *consent.Record) (*p
 type consentedData struct {
 	chrome
 	OrgName, TenantID, Principal string
-	Subscriptions                []string
+	// Missing are the subscriptions still lacking Owner (their labels),
+	// MissingText how many in words, NotFound the sentence on those not
+	// visible in the tenant; Named is false when no subscription was named
+	// (every one to be moved), Done when Owner is held on every named one.
+	Missing                         []string
+	MissingText, NotFound, Deadline string
+	Named, Done                     bool
 }
 
-func (h *Handler) consentedPage(ctx context.Context, req api.Request, accountID, tenantID, principal string, p *provider.Provider) api.Response {
+// consentedPage is the thank-you page: what is left of the Owner access to
+// grant, in the domain's words (provider.OwnerRequest).
+func (h *Handler) consentedPage(ctx context.Context, req api.Request, accountID, tenantID, oid string, p *provider.Provider) api.Response {
+	r := p.OwnerRequest()
 	return render(req, http.StatusOK, "consented", consentedData{
-		chrome:        h.chrome(req, "Thank you"),
-		OrgName:       h.orgName(ctx, accountID),
-		TenantID:      tenantID,
-		Principal:     principal,
-		Subscriptions: p.SubscriptionIDs(),
+		chrome:      h.chrome(req, "Thank you"),
+		OrgName:     h.orgName(ctx, accountID),
+		TenantID:    tenantID,
+		Principal:   h.principal(r, oid),
+		Missing:     r.MissingLabels(),
+		MissingText: r.MissingText(),
+		NotFound:    r.NotFoundSentence(),
+		Named:       r.Named,
+		Done:        r.Done(),
+		Deadline:    r.DeadlineText(),
 	})
 }
 
-// principal names who must hold Owner (provider.OwnerPrincipalID): oid,
+// principal names who must hold Owner (provider.OwnerPrincipalLabel): oid,
 // the partner app's service principal in the tenant the consent was just
-// verified in, until the provider records it.
-func principal(p *provider.Provider, oid string) string {
-	switch id := p.OwnerPrincipalID(); {
-	case id != "":
-		return id
-	case oid != "":
-		return oid
+// verified in, with the app's name, until the provider records it.
+func (h *Handler) principal(r provider.OwnerRequest, oid string) string {
+	if r.Principal == "" && oid != "" {
+		return provider.Named(h.Site.AppName, oid)
 	}
-	return "the partner's application"
+	return r.PrincipalOr("the partner's application")
 }
 
 // --- helpers -----------------------------------------------------------------

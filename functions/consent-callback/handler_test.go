@@ -122,6 +122,7 @@ var testSite = Site{
 	PartnerTenantID: "99999999-8888-7777-6666-555555555555",
 	PublicBaseURL:   "https://api.partner.example/",
 	ClientID:        "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee",
+	AppName:         "Partner Cloud for Azure",
 	AuthorityHost:   "https://login.microsoftonline.com/",
 	ResourceManager: "https://management.azure.com",
 }
@@ -908,7 +909,7 @@ func TestSiteValidate(t *testing.T) {
 	}
 	bad := Site{PartnerName: "", ContactEmail: "nope", PartnerTenantID: "x", ClientID: "y", PublicBaseURL: "ftp://x", AuthorityHost: "http://login.example", ResourceManager: "javascript:alert(1)"}
 	err := bad.Validate()
-	for _, name := range []string{"PARTNER_NAME", "CONTACT_EMAIL", "PARTNER_TENANT_ID", "AZURE_CLIENT_ID", "PUBLIC_BASE_URL", "AZURE_AUTHORITY_HOST", "AZURE_RESOURCE_MANAGER_ENDPOINT"} {
+	for _, name := range []string{"PARTNER_NAME", "PARTNER_APP_NAME", "CONTACT_EMAIL", "PARTNER_TENANT_ID", "AZURE_CLIENT_ID", "PUBLIC_BASE_URL", "AZURE_AUTHORITY_HOST", "AZURE_RESOURCE_MANAGER_ENDPOINT"} {
 		if err == nil || !strings.Contains(err.Error(), name) {
 			t.Errorf("Validate does not name %s: %v", name, err)
 		}

@@ -11,6 +11,7 @@ import (
 	"github.com/partnercloud/azure/shared/config"
 	"github.com/partnercloud/azure/shared/msid"
 	"github.com/partnercloud/azure/shared/ownership"
+	"github.com/partnercloud/azure/shared/provider"
 )
 
 // Site is what the pages show and link to, from configuration.
@@ -24,6 +25,9 @@ type Site struct {
 	PublicBaseURL string
 	// ClientID (AZURE_CLIENT_ID) is the partner's multi-tenant application.
 	ClientID string
+	// AppName (PARTNER_APP_NAME) is that application's display name, named
+	// beside its service principal's id.
+	AppName string
 	// AuthorityHost (AZURE_AUTHORITY_HOST) is the only redirect target.
 	AuthorityHost string
 	// ResourceManager (AZURE_RESOURCE_MANAGER_ENDPOINT) makes the scope.
@@ -31,7 +35,7 @@ type Site struct {
 }
 
 // SiteFromEnv reads the site's settings: PARTNER_NAME, CONTACT_EMAIL,
-// PARTNER_TENANT_ID, PUBLIC_BASE_URL, and the partner app's client id,
+// PARTNER_TENANT_ID, PUBLIC_BASE_URL, PARTNER_APP_NAME, and the partner app's client id,
 // authority and Resource Manager endpoint from its settings. Validate
 // checks them.
 func SiteFromEnv(env *config.Env, partner ownership.Settings) Site {
@@ -42,6 +46,7 @@ func SiteFromEnv(env *config.Env, partner ownership.Settings) Site {
 		PartnerTenantID: env.Required("PARTNER_TENANT_ID"),
 		PublicBaseURL:   env.Required("PUBLIC_BASE_URL"),
 		ClientID:        partner.ClientID,
+		AppName:         env.Optional("PARTNER_APP_NAME", provider.DefaultPartnerAppName),
 		AuthorityHost:   c.ActiveDirectoryAuthorityHost,
 		ResourceManager: c.Services[cloud.ResourceManager].Endpoint,
 	}
@@ -56,6 +61,9 @@ func (s Site) Validate() error {
 	}
 	if at := strings.LastIndexByte(s.ContactEmail, '@'); at < 1 || at == len(s.ContactEmail)-1 || len(s.ContactEmail) > 254 || hasControl(s.ContactEmail) || strings.ContainsAny(s.ContactEmail, " <>\"") {
 		bad("CONTACT_EMAIL", "must be a single email address")
+	}
+	if why := provider.ValidateAppName(s.AppName); why != "" {
+		bad("PARTNER_APP_NAME", why)
 	}
 	if !msid.IsGUID(s.PartnerTenantID) {
 		bad("PARTNER_TENANT_ID", "must be the partner's tenant id (a GUID)")

@@ -4,6 +4,10 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/partnercloud/azure/shared/config"
 )
 
 // This file decides, once, how a provider's things are named to people:
@@ -51,6 +55,31 @@ func Labels(subs []Subscription) []string {
 		out = append(out, s.Label())
 	}
 	return out
+}
+
+// DefaultPartnerAppName is the partner application's display name when
+// PARTNER_APP_NAME is unset.
+const DefaultPartnerAppName = "Partner Cloud for Azure"
+
+// maxAppNameLen is Microsoft Entra ID's limit on an application's display name.
+const maxAppNameLen = 256
+
+// PartnerAppNameFromEnv reads PARTNER_APP_NAME, the display name of the
+// partner's multi-tenant application as administrators see it in Microsoft
+// Entra ID (DefaultPartnerAppName when unset); a value that is not 1-256
+// printable characters is recorded in env.
+func PartnerAppNameFromEnv(env *config.Env) string {
+	return strings.TrimSpace(env.Check("PARTNER_APP_NAME", DefaultPartnerAppName, ValidateAppName))
+}
+
+// ValidateAppName is "" for a usable application display name, else what
+// is wrong with it.
+func ValidateAppName(name string) string {
+	n := strings.TrimSpace(name)
+	if n == "" || !utf8.ValidString(n) || utf8.RuneCountInString(n) > maxAppNameLen || strings.IndexFunc(n, func(r rune) bool { return !unicode.IsPrint(r) }) >= 0 {
+		return fmt.Sprintf("must be 1-%d printable characters", maxAppNameLen)
+	}
+	return ""
 }
 
 // RecordPartnerApp records the display name of the partner application
@@ -142,16 +171,26 @@ func (r OwnerRequest) Sentences() []string {
 		parts = append(parts, fmt.Sprintf("The Azure administrator must grant Owner to %s on %s: %s.",
 			principal, r.MissingText(), strings.Join(r.MissingLabels(), ", ")))
 	}
-	if n := len(r.NotFound); n > 0 {
-		verb, them, ids := "was", "it", "the id"
-		if n > 1 {
-			verb, them, ids = "were", "them", "the ids"
-		}
-		parts = append(parts, fmt.Sprintf("%s %s not found in the tenant: %s. Check %s, or grant %s access so it can see %s.",
-			Count(n, "subscription", ""), verb, strings.Join(Labels(r.NotFound), ", "), ids, principal, them))
+	if nf := r.NotFoundSentence(); nf != "" {
+		parts = append(parts, nf)
 	}
 	if len(parts) > 0 && r.Deadline != nil {
 		parts = append(parts, "The partner's representatives will help; the migration fails if this is not done by "+r.DeadlineText()+".")
 	}
 	return parts
+}
+
+// NotFoundSentence says which named subscriptions are not visible in the
+// tenant and what to do about it; "" when every one is visible.
+func (r OwnerRequest) NotFoundSentence() string {
+	n := len(r.NotFound)
+	if n == 0 {
+		return ""
+	}
+	verb, them, ids := "was", "it", "the id"
+	if n > 1 {
+		verb, them, ids = "were", "them", "the ids"
+	}
+	return fmt.Sprintf("%s %s not found in the tenant: %s. Check %s, or grant %s access so it can see %s.",
+		Count(n, "subscription", ""), verb, strings.Join(Labels(r.NotFound), ", "), ids, r.PrincipalOr("the partner's principal"), them)
 }

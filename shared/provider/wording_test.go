@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/partnercloud/azure/shared/config"
 )
 
 func TestFormatTime(t *testing.T) {
@@ -233,5 +235,39 @@ func TestOwnershipCheckKeepsDisplayNames(t *testing.T) {
 	}
 	if err := (&Provider{Status: StatusAwaitingOwnerAccess, Subscriptions: []Subscription{{ID: "a", State: SubscriptionMissingOwner, DisplayName: "Prod"}}}).CheckOwned(); err == nil || !strings.Contains(err.Error(), "Prod (a)") {
 		t.Fatalf("ownership_pending does not name the subscription: %v", err)
+	}
+}
+
+func TestPartnerAppNameFromEnv(t *testing.T) {
+	tests := []struct {
+		name, value string
+		set         bool
+		want        string
+		wantErr     bool
+	}{
+		{"unset: the default", "", false, DefaultPartnerAppName, false},
+		{"set", "Contoso Partner Migration", true, "Contoso Partner Migration", false},
+		{"surrounding spaces trimmed", "  Migration App ", true, "Migration App", false},
+		{"blank", "   ", true, "", true},
+		{"control character", "App\nName", true, "", true},
+		{"too long", strings.Repeat("a", 257), true, "", true},
+		{"256 characters", strings.Repeat("é", 256), true, strings.Repeat("é", 256), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := map[string]string{}
+			if tt.set {
+				m["PARTNER_APP_NAME"] = tt.value
+			}
+			env := config.FromMap(m)
+			got := PartnerAppNameFromEnv(env)
+			err := env.Err()
+			if (err != nil) != tt.wantErr || (err != nil && !strings.Contains(err.Error(), "PARTNER_APP_NAME")) {
+				t.Fatalf("error %v, want one: %v", err, tt.wantErr)
+			}
+			if !tt.wantErr && got != tt.want {
+				t.Fatalf("name %q, want %q", got, tt.want)
+			}
+		})
 	}
 }
