@@ -39,6 +39,9 @@ type Handler struct {
 	Brand   mail.Brand
 	// Representatives is the partner's representatives' address.
 	Representatives string
+	// AppName is the partner application's display name (PARTNER_APP_NAME),
+	// recorded on the provider so that its principal is named with it.
+	AppName string
 	// Deadline is how long the wait for Owner access may last.
 	Deadline time.Duration
 	// Warning is how long before the deadline the representatives are
@@ -91,6 +94,7 @@ func (h *Handler) check(ctx context.Context, in workflow.OwnershipInput, p *prov
 		return workflow.OwnershipOutput{}, err
 	}
 	p, err = h.Store.UpdateProvider(ctx, p.AccountID, p.ID, func(q *provider.Provider) error {
+		q.RecordPartnerApp(h.AppName)
 		return q.RecordOwnershipCheck(res.Subscriptions, res.PrincipalID, len(requested) == 0, now, h.Deadline)
 	})
 	if err != nil {
@@ -135,8 +139,8 @@ func (h *Handler) notify(ctx context.Context, p *provider.Provider, now time.Tim
 	msg, err := mail.RenderNotice(h.Representatives, mail.Notice{
 		Brand: h.Brand, Subject: subject, Heading: heading,
 		Paragraphs: []string{
-			fmt.Sprintf("Provider %s (%s) of account %s consented, but the partner principal %s does not yet hold Owner on every subscription to be moved. Please contact the customer's Azure administrator and guide them through granting it.", p.Name, p.ID, p.AccountID, p.OwnerPrincipalID()),
-			"The migration fails on " + p.OwnershipWait.Deadline.UTC().Format("2 January 2006 15:04 MST") + " if this is not done.",
+			fmt.Sprintf("Provider %s (%s) of account %s consented, but the partner principal %s does not yet hold Owner on every subscription to be moved. Please contact the customer's Azure administrator and guide them through granting it.", p.Name, p.ID, p.AccountID, p.OwnerPrincipalLabel()),
+			"The migration fails on " + provider.FormatTime(p.OwnershipWait.Deadline) + " if this is not done.",
 		},
 		Items: subscriptionLines(p),
 	})
@@ -153,7 +157,7 @@ func (h *Handler) notify(ctx context.Context, p *provider.Provider, now time.Tim
 func subscriptionLines(p *provider.Provider) []string {
 	lines := make([]string, 0, len(p.Subscriptions))
 	for _, s := range p.Subscriptions {
-		lines = append(lines, s.ID+": "+string(s.State))
+		lines = append(lines, s.Label()+": "+string(s.State))
 	}
 	return lines
 }

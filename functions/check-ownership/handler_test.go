@@ -29,6 +29,7 @@ const (
 type fakeChecker struct {
 	mu     sync.Mutex
 	states map[string]provider.SubscriptionState
+	names  map[string]string // display names Resource Manager answers
 	err    error
 	asked  [][]string
 }
@@ -54,7 +55,7 @@ func (f *fakeChecker) Check(_ context.Context, tenant, principal string, ids []s
 		if !ok {
 			st = provider.SubscriptionNotFound
 		}
-		res.Subscriptions = append(res.Subscriptions, ownership.Subscription{ID: id, State: st})
+		res.Subscriptions = append(res.Subscriptions, ownership.Subscription{ID: id, State: st, DisplayName: f.names[id]})
 	}
 	return res, nil
 }
@@ -218,5 +219,59 @@ func TestEvent(t *testing.T) {
 	in.AccountID, in.ProviderID, in.TenantID = "acct-1", e.p.ID, "tenant-1"
 	if _, err := e.h.Handle(context.Background(), in); err != nil {
 		t.Fatalf("Handle: %v", err)
+	}
+}
+
+// TestDisplayNamesRecordedAndShown: the check records each subscription's
+// display name and the partner application's; the next step and the
+// representatives' notice name them, with the deadline's time and zone.
+func TestDisplayNamesRecordedAndShown(t *testing.T) {
+	tests := []struct {
+		name      string
+		appName   string
+		names     map[string]string
+		wantNext  string
+		wantLines []string
+	}{
+		{
+			name:      "names known",
+			appName:   "Partner Cloud for Azure",
+			names:     map[string]string{subA: "Contoso Production", subB: "Contoso Development"},
+			wantNext:  "The Azure administrator must grant Owner to Partner Cloud for Azure (sp-oid) on 1 subscription: Contoso Development (" + subB + ").",
+			wantLines: []string{"Contoso Production (" + subA + "): owned", "Contoso Development (" + subB + "): missing_owner"},
+		},
+		{
+			name:      "names unknown",
+			wantNext:  "The Azure administrator must grant Owner to sp-oid on 1 subscription: " + subB + ".",
+			wantLines: []string{subA + ": owned", subB + ": missing_owner"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, subA, subB)
+			e.h.AppName = tt.appName
+			e.checker.states[subA] = provider.SubscriptionOwned
+			e.checker.states[subB] = provider.SubscriptionMissingOwner
+			e.checker.names = tt.names
+			if _, err := e.check(t); workflow.ErrorName(err) != "OwnershipPending" {
+				t.Fatalf("check: %v", err)
+			}
+			p := e.provider(t)
+			if p.Subscriptions[0].DisplayName != tt.names[subA] || p.Subscriptions[1].DisplayName != tt.names[subB] || p.PartnerAppName != tt.appName {
+				t.Fatalf("recorded %+v, app %q", p.Subscriptions, p.PartnerAppName)
+			}
+			if !strings.HasPrefix(p.NextStep(), tt.wantNext+" ") || !strings.HasSuffix(p.NextStep(), "by 31 May 2026, 00:00 UTC.") {
+				t.Fatalf("next step %q", p.NextStep())
+			}
+			if len(e.mailer.Sent) != 1 {
+				t.Fatalf("%d mails", len(e.mailer.Sent))
+			}
+			body := e.mailer.Sent[0].Text
+			for _, want := range append(tt.wantLines, "The migration fails on 31 May 2026, 00:00 UTC", "partner principal "+provider.Named(tt.appName, "sp-oid")+" does not") {
+				if !strings.Contains(body, want) {
+					t.Errorf("notice lacks %q:\n%s", want, body)
+				}
+			}
+		})
 	}
 }

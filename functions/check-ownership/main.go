@@ -11,6 +11,7 @@ import (
 	"github.com/partnercloud/azure/shared/awsconf/lazysesv2"
 	"github.com/partnercloud/azure/shared/mail"
 	"github.com/partnercloud/azure/shared/ownership"
+	"github.com/partnercloud/azure/shared/provider"
 	"github.com/partnercloud/azure/shared/startup"
 )
 
@@ -22,6 +23,7 @@ func main() {
 			Mailer:          lazysesv2.Mailer(env, aws),
 			Brand:           mail.BrandFromEnv(env),
 			Representatives: env.Required("REPRESENTATIVES_EMAIL"),
+			AppName:         provider.PartnerAppNameFromEnv(env),
 			Deadline:        env.Duration("OWNERSHIP_DEADLINE", 30*24*time.Hour),
 			Warning:         env.Duration("OWNERSHIP_WARNING", 36*time.Hour),
 			Now:             func() time.Time { return time.Now().UTC() },

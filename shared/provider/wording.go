@@ -84,8 +84,13 @@ func ValidateAppName(name string) string {
 
 // RecordPartnerApp records the display name of the partner application
 // whose service principal the checks look for (configuration), so that
-// pages and next steps name it beside its object id.
-func (p *Provider) RecordPartnerApp(name string) { p.PartnerAppName = strings.TrimSpace(name) }
+// pages and next steps name it beside its object id. An empty name keeps
+// the one recorded.
+func (p *Provider) RecordPartnerApp(name string) {
+	if name = strings.TrimSpace(name); name != "" {
+		p.PartnerAppName = name
+	}
+}
 
 // OwnerPrincipalLabel names the principal that must hold Owner as people
 // see it: the partner application's display name beside its service
