@@ -29,6 +29,11 @@ func TestFullMigration(t *testing.T) {
 	if p.TenantID != contosoTenant || p.Subscriptions[0].State != "owned" || !strings.Contains(p.NextStep, missingSub) || !strings.Contains(p.NextStep, partnerSP) {
 		t.Fatalf("while waiting: %+v", p)
 	}
+	// Named as people see them: the application's and the subscription's
+	// display names beside their ids, only the one still missing.
+	if want := "grant Owner to Partner Cloud for Azure (" + partnerSP + ") on 1 subscription: Contoso Development (" + missingSub + ")."; !strings.Contains(p.NextStep, want) || strings.Contains(p.NextStep, ownedSub) || !strings.Contains(p.NextStep, " UTC.") {
+		t.Fatalf("next step %q, want it to contain %q and the deadline's zone", p.NextStep, want)
+	}
 	e.waitMessage(t, "azure-migrations@partner.example", "waiting for Owner access", name, 20*time.Second)
 
 	e.control(t, "/_control/owner", map[string]any{"tenant": "contoso", "subscriptionId": missingSub, "grant": true})
