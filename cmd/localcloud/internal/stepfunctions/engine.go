@@ -385,7 +385,7 @@ func (e *Engine) run(ctx context.Context, x *execution) {
 	}
 	results := make(chan result, 1)
 	go func() {
-		th := &thread{e: e, x: x, prev: 1} // after ExecutionStarted
+		th := &thread{e: e, x: x, prev: 1, vars: map[string]any{}} // after ExecutionStarted
 		out, err := th.runBranch(ctx, x.machine.def.Main, x.doc)
 		results <- result{out, err, th.prev}
 	}()

@@ -3,6 +3,7 @@ package stepfunctions
 import (
 	"context"
 	"errors"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"sync"
@@ -23,6 +24,10 @@ type thread struct {
 	x    *execution
 	prev int64
 	item *mapItem // set inside a Map iteration
+	// vars are the workflow variables this thread sees: the execution's,
+	// or in a Parallel branch or Map iteration a copy of the enclosing
+	// thread's, so that what a branch assigns stays in the branch.
+	vars map[string]any
 }
 
 // mapItem is the context object's $$.Map.Item.
@@ -42,11 +47,15 @@ func (t *thread) emit(eventType string, details any) int64 {
 
 // stateRun is what one entry into a state knows.
 type stateRun struct {
-	t       *thread
-	st      *asl.State
-	raw     any // the state's raw input
-	entered time.Time
-	retries int
+	t         *thread
+	st        *asl.State
+	raw       any // the state's raw input
+	entered   time.Time
+	enteredID int64 // the id of the StateEntered event
+	retries   int
+	// assign holds, in a JSONata state, the variables that the attempt
+	// that succeeded assigns; they are set when the state exits.
+	assign map[string]any
 }
 
 // context builds the context object ("$$") for the state; token is the
@@ -103,7 +112,10 @@ func (t *thread) runBranch(ctx context.Context, b *asl.Branch, input any) (any, 
 // name ("" when the branch ends).
 func (t *thread) runState(ctx context.Context, st *asl.State, raw any) (any, string, error) {
 	r := &stateRun{t: t, st: st, raw: raw, entered: t.e.now()}
-	t.emit(st.Type+"StateEntered", &stateEnteredDetails{Name: st.Name, Input: jsonpath.Encode(raw), InputDetails: notTruncated})
+	r.enteredID = t.emit(st.Type+"StateEntered", &stateEnteredDetails{Name: st.Name, Input: jsonpath.Encode(raw), InputDetails: notTruncated})
+	if st.QueryLanguage == asl.JSONata {
+		return r.runJSONata(ctx)
+	}
 
 	var out any
 	var next string
@@ -323,15 +335,19 @@ func (r *stateRun) withRetryAndCatch(ctx context.Context) (any, string, error) {
 	for {
 		var out any
 		var err error
-		switch st.Type {
-		case asl.TypeTask:
+		jsonata := st.QueryLanguage == asl.JSONata
+		switch {
+		case jsonata:
+			out, err = r.attemptJSONata(ctx)
+		case st.Type == asl.TypeTask:
 			out, err = r.task(ctx)
-		case asl.TypeParallel:
+		case st.Type == asl.TypeParallel:
 			out, err = r.parallel(ctx)
-		case asl.TypeMap:
+		case st.Type == asl.TypeMap:
 			out, err = r.mapState(ctx)
 		}
 		if err == nil {
+			r.applyAssign()
 			r.t.emit(st.Type+"StateExited", &stateExitedDetails{Name: st.Name, Output: jsonpath.Encode(out), OutputDetails: notTruncated})
 			return out, st.Next, nil
 		}
@@ -346,12 +362,18 @@ func (r *stateRun) withRetryAndCatch(ctx context.Context) (any, string, error) {
 			r.retries++
 			continue
 		}
-		for _, c := range st.Catch {
+		for i, c := range st.Catch {
 			if !asl.MatchesAny(c.ErrorEquals, se.Name) {
 				continue
 			}
 			errOut := map[string]any{"Error": se.Name, "Cause": se.Cause}
-			out, perr := r.resultPath(c.ResultPath, errOut)
+			var out any
+			var perr error
+			if jsonata {
+				out, perr = r.catchJSONata(i, c, errOut)
+			} else {
+				out, perr = r.resultPath(c.ResultPath, errOut)
+			}
 			if perr != nil {
 				return nil, "", perr
 			}
@@ -401,7 +423,7 @@ func (r *stateRun) parallel(ctx context.Context) (any, error) {
 	}
 	started := r.t.emit("ParallelStateStarted", nil)
 	results, err := r.fanOut(ctx, len(r.st.Branches), 0, func(ctx context.Context, i int) (any, error) {
-		th := &thread{e: r.t.e, x: r.t.x, prev: started, item: r.t.item}
+		th := &thread{e: r.t.e, x: r.t.x, prev: started, item: r.t.item, vars: maps.Clone(r.t.vars)}
 		return th.runBranch(ctx, r.st.Branches[i], jsonpath.DeepCopy(eff))
 	})
 	if err != nil {
@@ -428,7 +450,7 @@ func (r *stateRun) mapState(ctx context.Context) (any, error) {
 	started := r.t.emit("MapStateStarted", &mapStateStartedDetails{Length: len(items)})
 	var mu sync.Mutex // orders the iteration events of concurrent items
 	results, err := r.fanOut(ctx, len(items), int(r.st.MaxConcurrency), func(ctx context.Context, i int) (any, error) {
-		th := &thread{e: r.t.e, x: r.t.x, prev: started, item: &mapItem{index: i, value: items[i]}}
+		th := &thread{e: r.t.e, x: r.t.x, prev: started, item: &mapItem{index: i, value: items[i]}, vars: maps.Clone(r.t.vars)}
 		mu.Lock()
 		th.emit("MapIterationStarted", &mapIterationDetails{Name: r.st.Name, Index: i})
 		mu.Unlock()

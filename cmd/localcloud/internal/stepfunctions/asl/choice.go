@@ -44,6 +44,12 @@ type ChoiceRule struct {
 	Operator string // the operator without its "Path" suffix
 	Value    any    // the literal operand
 	Path     Expr   // the operand of a "...Path" operator
+
+	// JSONata rules: a boolean Condition, and the Output and Assign that
+	// apply when the rule matches.
+	Condition *JValue
+	Output    *JValue
+	Assign    *JValue
 }
 
 // compileChoiceRule compiles one rule. Top-level rules must have Next and

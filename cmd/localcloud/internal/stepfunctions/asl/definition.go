@@ -1,5 +1,5 @@
 // Package asl parses, validates and partly evaluates Amazon States Language
-// definitions that use the JSONPath query language.
+// definitions, in the JSONPath and JSONata query languages.
 //
 // Parse accepts exactly the fields this local engine implements and refuses
 // everything else with a *DefinitionError that names the field and where it
@@ -63,6 +63,9 @@ func (e *DefinitionError) Error() string {
 // Definition is a parsed state machine.
 type Definition struct {
 	Comment string
+	// QueryLanguage is the top-level query language, JSONPath by default;
+	// every state has its own in State.QueryLanguage.
+	QueryLanguage string
 	// TimeoutSeconds is the execution timeout; 0 means none.
 	TimeoutSeconds int64
 	// Main is the top-level StartAt and States.
@@ -91,6 +94,11 @@ type Catcher struct {
 	ErrorEquals []string
 	Next        string
 	ResultPath  *jsonpath.Path // nil: ResultPath null (discard the error)
+
+	// JSONata states: the state's output (default $states.errorOutput) and
+	// the variables to assign when this Catcher matches.
+	Output *JValue
+	Assign *JValue
 }
 
 // State is one parsed state. Which fields are meaningful depends on Type.
@@ -100,6 +108,28 @@ type State struct {
 	Comment string
 	Next    string
 	End     bool
+
+	// QueryLanguage is JSONPath or JSONata. The fields below marked
+	// JSONPath are empty in a JSONata state and the reverse.
+	QueryLanguage string
+
+	// JSONata: Arguments (Task, Parallel; nil: the state input), Output
+	// (nil: the state's default output) and Assign (nil: none).
+	Arguments *JValue
+	Output    *JValue
+	Assign    *JValue
+	// JSONata numeric and string fields given as expressions; a literal
+	// value is in the JSONPath field of the same name.
+	TimeoutSecondsExpr   *JValue
+	HeartbeatSecondsExpr *JValue
+	SecondsExpr          *JValue
+	TimestampExpr        *JValue
+	ErrorExpr            *JValue
+	CauseExpr            *JValue
+	MaxConcurrencyExpr   *JValue
+	// JSONata Map: Items (nil: the state input) and ItemSelector.
+	Items         *JValue
+	JItemSelector *JValue
 
 	// InputPath and OutputPath: nil means null (an empty object).
 	InputPath  *jsonpath.Path
@@ -164,6 +194,25 @@ var fields = map[string][]string{
 	TypeMap:      {"Next", "End", "InputPath", "OutputPath", "Parameters", "ItemSelector", "ItemsPath", "Iterator", "ItemProcessor", "MaxConcurrency", "ResultSelector", "ResultPath", "Retry", "Catch"},
 }
 
+// jsonataFields lists, per state type, the fields of a JSONata state.
+var jsonataFields = map[string][]string{
+	TypePass:     {"Next", "End", "Output", "Assign"},
+	TypeTask:     {"Next", "End", "Resource", "Arguments", "Output", "Assign", "TimeoutSeconds", "HeartbeatSeconds", "Retry", "Catch"},
+	TypeChoice:   {"Choices", "Default", "Output", "Assign"},
+	TypeWait:     {"Next", "End", "Seconds", "Timestamp", "Output", "Assign"},
+	TypeSucceed:  {"Output"},
+	TypeFail:     {"Error", "Cause"},
+	TypeParallel: {"Next", "End", "Branches", "Arguments", "Output", "Assign", "Retry", "Catch"},
+	TypeMap:      {"Next", "End", "Items", "ItemSelector", "ItemProcessor", "MaxConcurrency", "Output", "Assign", "Retry", "Catch"},
+}
+
+// jsonPathOnly are the fields that only JSONPath states have.
+var jsonPathOnly = []string{"InputPath", "OutputPath", "Parameters", "ResultSelector", "ResultPath", "Result",
+	"TimeoutSecondsPath", "HeartbeatSecondsPath", "SecondsPath", "TimestampPath", "ErrorPath", "CausePath", "ItemsPath", "Iterator"}
+
+// jsonataOnly are the fields that only JSONata states have.
+var jsonataOnly = []string{"Arguments", "Output", "Items"}
+
 // lambdaParameters are the lambda:invoke parameters this engine implements.
 var lambdaParameters = []string{"FunctionName", "Payload", "InvocationType", "Qualifier"}
 
@@ -175,6 +224,7 @@ const maxNameLength = 80
 
 // checker collects problems while parsing.
 type checker struct {
+	ql       string // the top-level query language
 	problems []string
 	names    map[string]string // state name -> where it is defined
 }
@@ -197,8 +247,8 @@ func Parse(text string) (*Definition, error) {
 	if !ok {
 		return nil, &DefinitionError{Problems: []string{"INVALID_JSON_DESCRIPTION: the definition must be a JSON object"}}
 	}
-	c := &checker{names: map[string]string{}}
-	d := &Definition{}
+	c := &checker{names: map[string]string{}, ql: JSONPath}
+	d := &Definition{QueryLanguage: JSONPath}
 	for _, k := range sortedKeys(m) {
 		switch k {
 		case "StartAt", "States":
@@ -209,8 +259,11 @@ func Parse(text string) (*Definition, error) {
 				c.add("SCHEMA_VALIDATION_FAILED: The value of \"Version\" must be \"1.0\" at /Version")
 			}
 		case "QueryLanguage":
-			if v := c.str(m, k, ""); v != "JSONPath" {
-				c.add("SCHEMA_VALIDATION_FAILED: The query language %q is not supported by this engine (only JSONPath) at /QueryLanguage", v)
+			switch v := c.str(m, k, ""); v {
+			case JSONPath, JSONata:
+				c.ql, d.QueryLanguage = v, v
+			default:
+				c.add("SCHEMA_VALIDATION_FAILED: The value of \"QueryLanguage\" must be JSONPath or JSONata at /QueryLanguage")
 			}
 		case "TimeoutSeconds":
 			d.TimeoutSeconds = c.positiveInt(m, k, "")
@@ -333,29 +386,26 @@ func (c *checker) state(name string, m map[string]any, at string) *State {
 		}
 		return s
 	}
+	s.Comment = c.str(m, "Comment", at)
+	s.QueryLanguage = c.queryLanguage(m, at)
+	if s.QueryLanguage == JSONata {
+		c.jsonataState(s, m, at)
+		return s
+	}
 	for _, k := range sortedKeys(m) {
-		if k != "Type" && k != "Comment" && !slices.Contains(allowed, k) {
+		if k == "Type" || k == "Comment" || k == "QueryLanguage" || slices.Contains(allowed, k) {
+			continue
+		}
+		switch {
+		case k == "Assign":
+			c.add("SCHEMA_VALIDATION_FAILED: The field \"Assign\" is not supported by this engine in a JSONPath state (only in JSONata states) at %s", at)
+		case slices.Contains(jsonataOnly, k) || (k == "Condition"):
+			c.add("SCHEMA_VALIDATION_FAILED: The field \"%s\" is not supported when the query language is JSONPath (it is a JSONata field) at %s", k, at)
+		default:
 			c.unsupported(k, at)
 		}
 	}
-	s.Comment = c.str(m, "Comment", at)
-
-	// Transitions.
-	if slices.Contains(allowed, "Next") {
-		_, hasNext := m["Next"]
-		end, hasEnd := m["End"].(bool)
-		if _, present := m["End"]; present && !hasEnd {
-			c.add("SCHEMA_VALIDATION_FAILED: The field \"End\" must be a boolean at %s/End", at)
-		}
-		s.Next = c.str(m, "Next", at)
-		s.End = hasEnd && end
-		switch {
-		case hasNext && s.End:
-			c.add("SCHEMA_VALIDATION_FAILED: Only one of \"Next\" or \"End\" can be set at %s", at)
-		case !hasNext && !s.End:
-			c.add("SCHEMA_VALIDATION_FAILED: One of \"Next\" or \"End\" is required at %s", at)
-		}
-	}
+	c.transitions(s, m, at, allowed)
 
 	// Input and output processing.
 	s.InputPath = c.ioPath(m, "InputPath", at)
@@ -391,20 +441,7 @@ func (c *checker) state(name string, m map[string]any, at string) *State {
 			}
 		}
 	case TypeParallel:
-		list, ok := m["Branches"].([]any)
-		if !ok || len(list) == 0 {
-			c.add("SCHEMA_VALIDATION_FAILED: The field \"Branches\" must be a non-empty array at %s", at)
-		}
-		for i, e := range list {
-			bm, ok := e.(map[string]any)
-			where := fmt.Sprintf("%s/Branches[%d]", at, i)
-			if !ok {
-				c.add("SCHEMA_VALIDATION_FAILED: A branch must be an object at %s", where)
-				continue
-			}
-			c.onlyFields(bm, where, "StartAt", "States", "Comment")
-			s.Branches = append(s.Branches, c.branch(bm, where))
-		}
+		c.branches(s, m, at)
 	case TypeMap:
 		c.mapState(s, m, at)
 	}
@@ -421,20 +458,7 @@ func (c *checker) onlyFields(m map[string]any, where string, allowed ...string) 
 }
 
 func (c *checker) task(s *State, m map[string]any, at string) {
-	s.Resource = c.str(m, "Resource", at)
-	switch {
-	case s.Resource == ResourceLambdaInvoke:
-		s.Kind = LambdaInvoke
-	case s.Resource == ResourceLambdaInvokeCallback:
-		s.Kind = LambdaInvokeCallback
-	case lambdaARN.MatchString(s.Resource):
-		s.Kind = LambdaFunction
-		s.FunctionName = s.Resource
-	case s.Resource == "":
-		c.add("SCHEMA_VALIDATION_FAILED: The field \"Resource\" is required at %s", at)
-	default:
-		c.add("SCHEMA_VALIDATION_FAILED: The resource %q is not supported by this engine (only %s, %s and Lambda function ARNs) at %s/Resource", s.Resource, ResourceLambdaInvoke, ResourceLambdaInvokeCallback, at)
-	}
+	c.resource(s, m, at)
 	if s.Kind == LambdaInvoke || s.Kind == LambdaInvokeCallback {
 		if s.Parameters == nil || !s.Parameters.IsObject() {
 			c.add("SCHEMA_VALIDATION_FAILED: The field \"Parameters\" must be an object with \"FunctionName\" for %s at %s", s.Resource, at)
@@ -537,38 +561,7 @@ func (c *checker) mapState(s *State, m map[string]any, at string) {
 		}
 		s.MaxConcurrency = v
 	}
-	_, hasIt := m["Iterator"]
-	_, hasIP := m["ItemProcessor"]
-	switch {
-	case hasIt && hasIP:
-		c.add("SCHEMA_VALIDATION_FAILED: Only one of \"Iterator\" or \"ItemProcessor\" can be set at %s", at)
-	case hasIt:
-		bm, ok := m["Iterator"].(map[string]any)
-		if !ok {
-			c.add("SCHEMA_VALIDATION_FAILED: The field \"Iterator\" must be an object at %s", at)
-			return
-		}
-		c.onlyFields(bm, at+"/Iterator", "StartAt", "States", "Comment")
-		s.Processor = c.branch(bm, at+"/Iterator")
-	case hasIP:
-		bm, ok := m["ItemProcessor"].(map[string]any)
-		if !ok {
-			c.add("SCHEMA_VALIDATION_FAILED: The field \"ItemProcessor\" must be an object at %s", at)
-			return
-		}
-		where := at + "/ItemProcessor"
-		c.onlyFields(bm, where, "StartAt", "States", "Comment", "ProcessorConfig")
-		if pc, ok := bm["ProcessorConfig"]; ok {
-			pcm, _ := pc.(map[string]any)
-			c.onlyFields(pcm, where+"/ProcessorConfig", "Mode")
-			if mode, ok := pcm["Mode"]; ok && mode != "INLINE" {
-				c.add("SCHEMA_VALIDATION_FAILED: The Map mode %v is not supported by this engine (only INLINE) at %s/ProcessorConfig/Mode", mode, where)
-			}
-		}
-		s.Processor = c.branch(bm, where)
-	default:
-		c.add("SCHEMA_VALIDATION_FAILED: The field \"ItemProcessor\" is required at %s", at)
-	}
+	c.processor(s, m, at)
 }
 
 // retry parses the Retry field.
@@ -805,4 +798,96 @@ func (c *checker) template(m map[string]any, key, at string) *Template {
 		return nil
 	}
 	return t
+}
+
+// transitions parses Next and End for the state types that have them.
+func (c *checker) transitions(s *State, m map[string]any, at string, allowed []string) {
+	if slices.Contains(allowed, "Next") {
+		_, hasNext := m["Next"]
+		end, hasEnd := m["End"].(bool)
+		if _, present := m["End"]; present && !hasEnd {
+			c.add("SCHEMA_VALIDATION_FAILED: The field \"End\" must be a boolean at %s/End", at)
+		}
+		s.Next = c.str(m, "Next", at)
+		s.End = hasEnd && end
+		switch {
+		case hasNext && s.End:
+			c.add("SCHEMA_VALIDATION_FAILED: Only one of \"Next\" or \"End\" can be set at %s", at)
+		case !hasNext && !s.End:
+			c.add("SCHEMA_VALIDATION_FAILED: One of \"Next\" or \"End\" is required at %s", at)
+		}
+	}
+}
+
+// branches parses a Parallel state's Branches.
+func (c *checker) branches(s *State, m map[string]any, at string) {
+	list, ok := m["Branches"].([]any)
+	if !ok || len(list) == 0 {
+		c.add("SCHEMA_VALIDATION_FAILED: The field \"Branches\" must be a non-empty array at %s", at)
+	}
+	for i, e := range list {
+		bm, ok := e.(map[string]any)
+		where := fmt.Sprintf("%s/Branches[%d]", at, i)
+		if !ok {
+			c.add("SCHEMA_VALIDATION_FAILED: A branch must be an object at %s", where)
+			continue
+		}
+		c.onlyFields(bm, where, "StartAt", "States", "Comment")
+		s.Branches = append(s.Branches, c.branch(bm, where))
+	}
+}
+
+// processor parses a Map state's ItemProcessor (or its older name,
+// Iterator).
+func (c *checker) processor(s *State, m map[string]any, at string) {
+	_, hasIt := m["Iterator"]
+	_, hasIP := m["ItemProcessor"]
+	switch {
+	case hasIt && hasIP:
+		c.add("SCHEMA_VALIDATION_FAILED: Only one of \"Iterator\" or \"ItemProcessor\" can be set at %s", at)
+	case hasIt:
+		bm, ok := m["Iterator"].(map[string]any)
+		if !ok {
+			c.add("SCHEMA_VALIDATION_FAILED: The field \"Iterator\" must be an object at %s", at)
+			return
+		}
+		c.onlyFields(bm, at+"/Iterator", "StartAt", "States", "Comment")
+		s.Processor = c.branch(bm, at+"/Iterator")
+	case hasIP:
+		bm, ok := m["ItemProcessor"].(map[string]any)
+		if !ok {
+			c.add("SCHEMA_VALIDATION_FAILED: The field \"ItemProcessor\" must be an object at %s", at)
+			return
+		}
+		where := at + "/ItemProcessor"
+		c.onlyFields(bm, where, "StartAt", "States", "Comment", "ProcessorConfig")
+		if pc, ok := bm["ProcessorConfig"]; ok {
+			pcm, _ := pc.(map[string]any)
+			c.onlyFields(pcm, where+"/ProcessorConfig", "Mode")
+			if mode, ok := pcm["Mode"]; ok && mode != "INLINE" {
+				c.add("SCHEMA_VALIDATION_FAILED: The Map mode %v is not supported by this engine (only INLINE) at %s/ProcessorConfig/Mode", mode, where)
+			}
+		}
+		s.Processor = c.branch(bm, where)
+	default:
+		c.add("SCHEMA_VALIDATION_FAILED: The field \"ItemProcessor\" is required at %s", at)
+	}
+}
+
+// resource parses a Task state's Resource.
+func (c *checker) resource(s *State, m map[string]any, at string) {
+	s.Resource = c.str(m, "Resource", at)
+	switch {
+	case s.Resource == ResourceLambdaInvoke:
+		s.Kind = LambdaInvoke
+	case s.Resource == ResourceLambdaInvokeCallback:
+		s.Kind = LambdaInvokeCallback
+	case lambdaARN.MatchString(s.Resource):
+		s.Kind = LambdaFunction
+		s.FunctionName = s.Resource
+	case s.Resource == "":
+		c.add("SCHEMA_VALIDATION_FAILED: The field \"Resource\" is required at %s", at)
+	default:
+		c.add("SCHEMA_VALIDATION_FAILED: The resource %q is not supported by this engine (only %s, %s and Lambda function ARNs) at %s/Resource", s.Resource, ResourceLambdaInvoke, ResourceLambdaInvokeCallback, at)
+	}
 }

@@ -15,6 +15,7 @@ const (
 	ErrIntrinsicFailure     = "States.IntrinsicFailure"
 	ErrBranchFailed         = "States.BranchFailed"
 	ErrPermissions          = "States.Permissions"
+	ErrQueryEvaluation      = "States.QueryEvaluationError"
 )
 
 // Error is a States Language error: a name that Retry and Catch match and a
