@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"encoding/json"
 	"slices"
 	"strings"
 	"testing"
@@ -269,5 +270,24 @@ func TestPartnerAppNameFromEnv(t *testing.T) {
 				t.Fatalf("name %q, want %q", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestViewShowsDisplayNames: the API shows each subscription's display name
+// when known (omitted when not), and never the recorded application name
+// on its own (nextStep names it).
+func TestViewShowsDisplayNames(t *testing.T) {
+	p := &Provider{Status: StatusAwaitingOwnerAccess, PrincipalID: "sp", PartnerAppName: "Partner Cloud for Azure",
+		Subscriptions: []Subscription{{ID: "a", State: SubscriptionMissingOwner, DisplayName: "Prod"}, {ID: "b", State: SubscriptionPending}}}
+	b, err := json.Marshal(p.View())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(b)
+	if !strings.Contains(s, `{"id":"a","state":"missing_owner","displayName":"Prod"}`) || !strings.Contains(s, `{"id":"b","state":"pending"}`) {
+		t.Fatalf("subscriptions not shown with their display names: %s", s)
+	}
+	if strings.Contains(s, "partnerAppName") || !strings.Contains(s, `Partner Cloud for Azure (sp)`) {
+		t.Fatalf("application name: %s", s)
 	}
 }
