@@ -1,6 +1,8 @@
 // Package stepfunctions is the local cloud's Step Functions: an Amazon
-// States Language interpreter (JSONPath query language) with the AWS JSON
-// 1.0 API that the aws-sdk-go-v2 sfn client and the AWS CLI speak.
+// States Language interpreter (JSONPath and JSONata query languages, set for
+// the whole state machine and per state, with workflow variables in JSONata
+// states) with the AWS JSON 1.0 API that the aws-sdk-go-v2 sfn client and the
+// AWS CLI speak.
 //
 // Executions run in memory, in goroutines, for as long as the Engine lives.
 // Every wait (Wait states, Retry intervals, .waitForTaskToken timeouts and
