@@ -119,7 +119,7 @@ func (h *Handler) email(ctx context.Context, p *provider.Provider) error {
 			fmt.Sprintf("The Azure provider %q is active. Tenant %s and its subscriptions are under %s's care, with billing consolidated from %s.", p.Name, p.TenantID, h.Brand.PartnerName, p.BillingFrom.UTC().Format("2 January 2006 15:04 MST")),
 			"The platform now holds these permissions to work on your behalf:",
 		}
-		n.Items = p.Permissions
+		n.Items = provider.PermissionLines(p.Permissions)
 		if p.Option == provider.OptionNew && p.InitialAdmin != nil {
 			n.Paragraphs = append(n.Paragraphs[:1], "The new tenant's initial administrator is "+p.InitialAdmin.UserName+".", n.Paragraphs[1])
 		}

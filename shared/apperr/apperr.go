@@ -79,6 +79,9 @@ const (
 	RelationshipExpired    Code = "relationship_expired"    // the admin relationship (or its request) expired
 	RelationshipTerminated Code = "relationship_terminated" // the admin relationship was terminated (or is being)
 	RelationshipRejected   Code = "relationship_rejected"   // Microsoft Graph refused the relationship request for good
+	// RelationshipDeadlineExceeded: the customer did not complete the
+	// relationship steps before the wait's deadline.
+	RelationshipDeadlineExceeded Code = "relationship_deadline_exceeded"
 )
 
 // Detail is one entry of an error's details: a field problem or a reason code.

@@ -52,9 +52,10 @@ func (s InvitationSchedule) Due(inv *Invitation, now time.Time) InvitationAction
 }
 
 // ConsentRecorded reports whether the migration recorded the customer's
-// consent: it moved on to the wait for Owner access, or further to active.
+// consent: it moved on to the wait for the customer's other steps, for
+// Owner access, or further to active.
 func (p *Provider) ConsentRecorded() bool {
-	return p.Status == StatusAwaitingOwnerAccess || p.Status == StatusActive
+	return p.Status == StatusAwaitingCustomer || p.Status == StatusAwaitingOwnerAccess || p.Status == StatusActive
 }
 
 // StartInvitation gives a migration waiting for consent its invitation:

@@ -53,20 +53,10 @@ func (p *Provider) Activate(tenantID string, now time.Time) {
 	t := now
 	p.BillingFrom = &t
 	p.FailureReason = ""
+	p.Permissions = p.ObservedPermissions()
 	if p.Option == OptionNew {
-		// A customer the partner created: the reseller relationship comes
-		// with the tenant, and the Azure plan is the partner's order.
-		p.Permissions = []string{"CSP reseller relationship with tenant " + p.TenantID + " (customer created by the partner)", "Delegated administration in tenant " + p.TenantID}
-		for _, s := range p.Subscriptions {
-			p.Permissions = append(p.Permissions, fmt.Sprintf("Azure plan subscription /subscriptions/%s ordered by the partner", s.ID))
-		}
 		p.AddEvent(Event{At: now, Status: StatusActive, What: fmt.Sprintf("New customer account ready: tenant %s with %d Azure plan subscription(s); billing consolidated from now.", p.TenantID, len(p.Subscriptions)), By: "system"})
 		return
-	}
-	principal := p.OwnerPrincipalID()
-	p.Permissions = []string{"CSP reseller relationship with tenant " + p.TenantID, "Admin consent for the partner application in tenant " + p.TenantID}
-	for _, s := range p.Subscriptions {
-		p.Permissions = append(p.Permissions, fmt.Sprintf("Owner on /subscriptions/%s for principal %s", s.ID, principal))
 	}
 	p.AddEvent(Event{At: now, Status: StatusActive, What: fmt.Sprintf("Migration complete: %d subscription(s) under the partner's care; billing consolidated from now.", len(p.Subscriptions)), By: "system"})
 }
@@ -74,18 +64,22 @@ func (p *Provider) Activate(tenantID string, now time.Time) {
 // endReasons are the safe, user-facing reasons a migration stopped, by the
 // neutral code of why.
 var endReasons = map[apperr.Code]string{
-	apperr.ConsentDeclined:           "The Azure administrator declined to authorize the partner.",
-	apperr.InvitationExpired:         "The invitation expired before the Azure administrator consented.",
-	apperr.OwnershipDeadlineExceeded: "Owner access was not granted on every subscription before the deadline.",
-	apperr.ConsentRevoked:            "The customer tenant revoked the partner's access during the migration.",
-	apperr.EmailRejected:             "The consent email could not be delivered to the Azure administrator's address.",
-	apperr.Timeout:                   "A step of the migration timed out.",
-	apperr.DomainTaken:               "The onmicrosoft.com domain of the new customer account is already in use.",
-	apperr.AddressInvalid:            "Partner Center did not accept the company's address.",
-	apperr.Rejected:                  "Partner Center refused to create the new customer account.",
-	apperr.SubscriptionPending:       "The Azure plan's subscription did not appear in time.",
-	apperr.TenantAlreadyConnected:    "This Azure tenant is already connected to the partner through another organization. Contact the partner to resolve it.",
-	apperr.MigrationInProgress:       "This Azure tenant is already being migrated or connected by another provider of this organization; finish or cancel that one first.",
+	apperr.ConsentDeclined:              "The Azure administrator declined to authorize the partner.",
+	apperr.InvitationExpired:            "The invitation expired before the Azure administrator consented.",
+	apperr.OwnershipDeadlineExceeded:    "Owner access was not granted on every subscription before the deadline.",
+	apperr.ConsentRevoked:               "The customer tenant revoked the partner's access during the migration.",
+	apperr.EmailRejected:                "The consent email could not be delivered to the Azure administrator's address.",
+	apperr.Timeout:                      "A step of the migration timed out.",
+	apperr.DomainTaken:                  "The onmicrosoft.com domain of the new customer account is already in use.",
+	apperr.AddressInvalid:               "Partner Center did not accept the company's address.",
+	apperr.Rejected:                     "Partner Center refused to create the new customer account.",
+	apperr.SubscriptionPending:          "The Azure plan's subscription did not appear in time.",
+	apperr.TenantAlreadyConnected:       "This Azure tenant is already connected to the partner through another organization. Contact the partner to resolve it.",
+	apperr.MigrationInProgress:          "This Azure tenant is already being migrated or connected by another provider of this organization; finish or cancel that one first.",
+	apperr.RelationshipExpired:          "The admin relationship (GDAP) expired before the customer approved it, or ended. Create a new provider to request a new one.",
+	apperr.RelationshipTerminated:       "The admin relationship (GDAP) was declined or terminated in the customer's tenant. Create a new provider to request a new one.",
+	apperr.RelationshipRejected:         "Microsoft refused the admin relationship: it was approved in another tenant than the one that signed in, or its access assignment failed. Contact support with the provider id.",
+	apperr.RelationshipDeadlineExceeded: "The customer did not accept the reseller relationship and approve the admin relationship before the deadline.",
 }
 
 // EndReason is the user-facing reason a migration stopped with outcome
@@ -123,12 +117,25 @@ func (p *Provider) RecordOutcome(outcome Status, tenantID string, code apperr.Co
 	}
 	p.Status = outcome
 	p.FailureReason = EndReason(code, outcome)
+	if f := p.RelationshipFailureCode(); f != "" && p.FailureCode == "" && isRelationshipCode(code) {
+		p.FailureCode = f
+	}
 	p.AddEvent(Event{At: now, Status: p.Status, What: p.FailureReason, By: "system"})
 	return true, nil
 }
 
 // ErrAlreadyCancelled is Cancel's answer for a provider cancelled before.
 var ErrAlreadyCancelled = errors.New("provider: already cancelled")
+
+// isRelationshipCode reports whether code ends a migration because of its
+// partner relationships.
+func isRelationshipCode(code apperr.Code) bool {
+	switch code {
+	case apperr.RelationshipExpired, apperr.RelationshipTerminated, apperr.RelationshipRejected, apperr.RelationshipDeadlineExceeded:
+		return true
+	}
+	return false
+}
 
 // Cancel ends an unfinished migration as cancelled, by a user (by). A
 // provider cancelled before is ErrAlreadyCancelled (nothing changes; the

@@ -12,9 +12,10 @@ import (
 var at = time.Date(2026, 6, 1, 8, 0, 0, 0, time.UTC)
 
 func migration(status Status) *Provider {
+	confirmed := at.Add(-time.Hour)
 	return &Provider{AccountID: "acct-1", ID: "prv_1", Name: "Contoso", Type: TypeAzure, Option: OptionMigrate, Status: status,
-		TenantID: "tenant-1", PrincipalID: "sp-oid",
-		Subscriptions: []Subscription{{ID: "sub-a", State: SubscriptionOwned}, {ID: "sub-b", State: SubscriptionOwned}}}
+		TenantID: "tenant-1", PrincipalID: "sp-oid", ConsentedAt: &confirmed,
+		Subscriptions: []Subscription{{ID: "sub-a", State: SubscriptionOwned, ConfirmedAt: &confirmed}, {ID: "sub-b", State: SubscriptionOwned, ConfirmedAt: &confirmed}}}
 }
 
 // TestOwnerPrincipalID: the operator's principal wins over the partner
@@ -32,7 +33,7 @@ func TestOwnerPrincipalID(t *testing.T) {
 		t.Fatalf("principal %q, next step %q", p.OwnerPrincipalID(), p.NextStep())
 	}
 	p.Activate("", at)
-	if !strings.Contains(strings.Join(p.Permissions, "\n"), "Owner on /subscriptions/sub-a for principal op-guid") {
+	if !strings.Contains(strings.Join(PermissionLines(p.Permissions), "\n"), "Owner on /subscriptions/sub-a for principal op-guid") {
 		t.Fatalf("permissions %v", p.Permissions)
 	}
 	if err := p.SetOwnerPrincipal("", "operator:o", at); !apperr.Is(err, apperr.InvalidState) {
@@ -48,7 +49,7 @@ func TestRecordOutcome(t *testing.T) {
 		t.Fatalf("active: %v, %v", changed, err)
 	}
 	if p.Status != StatusActive || p.TenantID != "tenant-2" || p.Billing != BillingConsolidated || !p.BillingFrom.Equal(at) ||
-		len(p.Permissions) != 4 || !strings.Contains(p.Timeline[len(p.Timeline)-1].What, "2 subscription(s)") {
+		len(p.Permissions) != 3 || !strings.Contains(p.Timeline[len(p.Timeline)-1].What, "2 subscription(s)") {
 		t.Fatalf("active provider %+v", p)
 	}
 	if changed, _ := p.RecordOutcome(StatusActive, "", "", at); changed {
@@ -57,9 +58,10 @@ func TestRecordOutcome(t *testing.T) {
 
 	n := migration(StatusProvisioning)
 	n.Option = OptionNew
+	n.RecordCustomerRelationship("reseller", at)
 	n.Activate("tenant-new", at)
-	if !strings.Contains(n.Permissions[0], "customer created by the partner") || len(n.Permissions) != 4 {
-		t.Fatalf("new customer permissions %v", n.Permissions)
+	if len(n.Permissions) != 3 || n.Permissions[0].Kind != PermissionReseller || n.Permissions[1].Kind != PermissionAzurePlan || !n.Permissions[0].ObservedAt.Equal(at) {
+		t.Fatalf("new customer permissions %+v", n.Permissions)
 	}
 
 	for _, tt := range []struct {

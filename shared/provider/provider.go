@@ -95,6 +95,10 @@ type Status string
 
 const (
 	StatusPendingConsent Status = "pending_consent"
+	// StatusAwaitingCustomer: the administrator consented; the customer's
+	// other steps (the reseller relationship, the admin relationship and
+	// its access assignments) are not all confirmed by Microsoft yet.
+	StatusAwaitingCustomer Status = "awaiting_customer"
 	// StatusProvisioning: option new, the customer is being created in
 	// Partner Center (address, customer, agreement, Azure plan).
 	StatusProvisioning        Status = "provisioning"
@@ -108,7 +112,8 @@ const (
 
 // transitions lists, for each status, the statuses it may move to.
 var transitions = map[Status][]Status{
-	StatusPendingConsent:      {StatusAwaitingOwnerAccess, StatusActive, StatusDeclined, StatusExpired, StatusFailed, StatusCancelled},
+	StatusPendingConsent:      {StatusAwaitingCustomer, StatusAwaitingOwnerAccess, StatusActive, StatusDeclined, StatusExpired, StatusFailed, StatusCancelled},
+	StatusAwaitingCustomer:    {StatusAwaitingOwnerAccess, StatusActive, StatusFailed, StatusCancelled},
 	StatusAwaitingOwnerAccess: {StatusActive, StatusFailed, StatusCancelled},
 	StatusProvisioning:        {StatusActive, StatusFailed, StatusCancelled},
 }
@@ -119,7 +124,7 @@ func (s Status) Terminal() bool { return len(transitions[s]) == 0 }
 // Valid reports whether s is a known status.
 func (s Status) Valid() bool {
 	switch s {
-	case StatusPendingConsent, StatusProvisioning, StatusAwaitingOwnerAccess, StatusActive, StatusDeclined, StatusExpired, StatusFailed, StatusCancelled:
+	case StatusPendingConsent, StatusAwaitingCustomer, StatusProvisioning, StatusAwaitingOwnerAccess, StatusActive, StatusDeclined, StatusExpired, StatusFailed, StatusCancelled:
 		return true
 	}
 	return false
@@ -215,10 +220,20 @@ type Provider struct {
 	CredentialSecretARN string         `json:"-" dynamodbav:"credentialSecretArn,omitempty"`
 	Billing             string         `json:"billing,omitempty" dynamodbav:"billing,omitempty"`
 	BillingFrom         *time.Time     `json:"billingEffectiveAt,omitempty" dynamodbav:"billingEffectiveAt,omitempty"`
-	Permissions         []string       `json:"permissions,omitempty" dynamodbav:"permissions,omitempty"`
-	Invitation          *Invitation    `json:"invitation,omitempty" dynamodbav:"invitation,omitempty"`
-	OwnerPrincipal      string         `json:"ownerPrincipalId,omitempty" dynamodbav:"ownerPrincipalId,omitempty"`
-	PrincipalID         string         `json:"principalId,omitempty" dynamodbav:"principalId,omitempty"`
+	// Permissions are what the platform holds once active, each as
+	// Microsoft showed it and when (stored under a new attribute: the
+	// sentences stored before are not read).
+	Permissions []Permission `json:"permissions,omitempty" dynamodbav:"observedPermissions,omitempty"`
+	// SignedInAt and ConsentedAt are when the administrator's sign-in proved
+	// the tenant and when the consent was confirmed in it.
+	SignedInAt  *time.Time `json:"-" dynamodbav:"signedInAt,omitempty"`
+	ConsentedAt *time.Time `json:"-" dynamodbav:"consentedAt,omitempty"`
+	// Relationships are the partner relationships requested and observed
+	// (migrate), or the reseller relationship observed (new).
+	Relationships  *Relationships `json:"-" dynamodbav:"relationships,omitempty"`
+	Invitation     *Invitation    `json:"invitation,omitempty" dynamodbav:"invitation,omitempty"`
+	OwnerPrincipal string         `json:"ownerPrincipalId,omitempty" dynamodbav:"ownerPrincipalId,omitempty"`
+	PrincipalID    string         `json:"principalId,omitempty" dynamodbav:"principalId,omitempty"`
 	// PartnerAppName is the partner application's display name, named
 	// beside PrincipalID (RecordPartnerApp).
 	PartnerAppName string         `json:"-" dynamodbav:"partnerAppName,omitempty"`
@@ -291,7 +306,7 @@ type OwnershipWait struct {
 }
 
 // RecordConsent moves a migration waiting for consent to
-// awaiting_owner_access: the administrator consented in tenantID, and oid is
+// awaiting_customer: the administrator consented in tenantID, and oid is
 // the partner app's service principal there (used unless an operator named
 // another). It appends the timeline event and reports whether it changed
 // anything; a provider past pending_consent is left as it is.
@@ -299,8 +314,13 @@ func (p *Provider) RecordConsent(tenantID, oid string, at time.Time) bool {
 	if p.Status != StatusPendingConsent {
 		return false
 	}
-	p.Status = StatusAwaitingOwnerAccess
+	p.Status = StatusAwaitingCustomer
 	p.TenantID = tenantID
+	t := at
+	p.ConsentedAt = &t
+	if p.SignedInAt == nil {
+		p.SignedInAt = &t
+	}
 	if p.OwnerPrincipal == "" && oid != "" {
 		p.PrincipalID = oid
 	}
@@ -319,6 +339,12 @@ func (p *Provider) NextStep() string {
 			return fmt.Sprintf("The Azure administrator has not completed the consent yet; the link in their email expires on %s.", FormatTime(*inv.ExpiresAt))
 		}
 		return "The consent email to the Azure administrator is being sent."
+	case StatusAwaitingCustomer:
+		s := p.relationshipSentence()
+		if w := p.Relationships; w != nil && w.Wait != nil {
+			s += " The migration fails if this is not done by " + FormatTime(w.Wait.Deadline) + "."
+		}
+		return s
 	case StatusAwaitingOwnerAccess:
 		if parts := p.OwnerRequest().Sentences(); len(parts) > 0 {
 			return strings.Join(parts, " ")

@@ -34,6 +34,8 @@ func (p *Provider) RecordSignIn(tenantID string, at time.Time) bool {
 		return false
 	}
 	p.TenantID = tenantID
+	t := at
+	p.SignedInAt = &t
 	p.AddEvent(Event{At: at, Status: p.Status, What: "The Azure administrator signed in to tenant " + tenantID + "; admin consent is next.", By: "azure-admin"})
 	return true
 }

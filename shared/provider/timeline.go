@@ -14,6 +14,9 @@ const (
 	EventConsentResent     = "consent_resent"
 	EventOwnershipChecked  = "ownership_checked"
 	EventOwnerPrincipalSet = "owner_principal_set"
+	// EventRelationshipsChecked: a check of the partner relationships
+	// found a step changed.
+	EventRelationshipsChecked = "relationships_checked"
 	// EventOmitted stands for events dropped by the hard cap; its Count is
 	// how many.
 	EventOmitted = "events_omitted"

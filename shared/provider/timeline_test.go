@@ -132,7 +132,8 @@ func TestItemStaysSmall(t *testing.T) {
 	for i := range 100 {
 		id := fmt.Sprintf("00000000-0000-0000-0000-%012d", i)
 		p.Subscriptions = append(p.Subscriptions, Subscription{ID: id, State: SubscriptionMissingOwner})
-		p.Permissions = append(p.Permissions, "Owner on /subscriptions/"+id+" for principal 11111111-1111-1111-1111-111111111111")
+		p.Permissions = append(p.Permissions, Permission{Kind: PermissionOwner, ObservedAt: tl0, ID: id, PrincipalID: "11111111-1111-1111-1111-111111111111", Scope: "/subscriptions/" + id,
+			Description: "Owner on /subscriptions/" + id + " for principal 11111111-1111-1111-1111-111111111111."})
 	}
 	long := strings.Repeat("x", 5000)
 	for i := range 1000 {

@@ -4,7 +4,13 @@ package provider
 // execution ARN is never serialized) plus the next step for the user.
 type View struct {
 	*Provider
-	NextStep string `json:"nextStep"`
+	// Steps are a migration's customer steps with their states (option
+	// migrate only).
+	Steps []Step `json:"steps,omitempty"`
+	// RelationshipWait is the wait for the customer's relationship steps
+	// after consent.
+	RelationshipWait *StepWait `json:"relationshipWait,omitempty"`
+	NextStep         string    `json:"nextStep"`
 }
 
 // View returns the API representation of p, with empty lists rather than null.
@@ -16,5 +22,10 @@ func (p *Provider) View() View {
 	if c.Timeline == nil {
 		c.Timeline = []Event{}
 	}
-	return View{Provider: &c, NextStep: c.NextStep()}
+	v := View{Provider: &c, NextStep: c.NextStep(), Steps: c.Steps()}
+	if c.Relationships != nil && c.Relationships.Wait != nil {
+		w := *c.Relationships.Wait
+		v.RelationshipWait = &w
+	}
+	return v
 }

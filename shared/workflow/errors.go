@@ -53,6 +53,9 @@ type (
 	// RelationshipRejected means Microsoft Graph refused the admin
 	// relationship request (or an access assignment) for good.
 	RelationshipRejected struct{ Reason string }
+	// RelationshipDeadlineExceeded ends the wait for the relationships as
+	// failed: the customer did not complete them before the deadline.
+	RelationshipDeadlineExceeded struct{ Reason string }
 	// Cancelled is the StopExecution error of a migration a user cancelled.
 	Cancelled struct{ Reason string }
 	// InvalidInput is a task input that cannot be processed; retrying won't help.
@@ -63,26 +66,27 @@ type (
 	UndecodableData struct{ Reason string }
 )
 
-func (e *TransientError) Error() string            { return e.Reason }
-func (e *InvitationExpired) Error() string         { return e.Reason }
-func (e *ConsentDeclined) Error() string           { return e.Reason }
-func (e *OwnershipPending) Error() string          { return e.Reason }
-func (e *OwnershipDeadlineExceeded) Error() string { return e.Reason }
-func (e *ConsentRevoked) Error() string            { return e.Reason }
-func (e *EmailRejected) Error() string             { return e.Reason }
-func (e *SubscriptionPending) Error() string       { return e.Reason }
-func (e *DomainTaken) Error() string               { return e.Reason }
-func (e *AddressInvalid) Error() string            { return e.Reason }
-func (e *PartnerCenterRejected) Error() string     { return e.Reason }
-func (e *TenantAlreadyConnected) Error() string    { return e.Reason }
-func (e *MigrationInProgress) Error() string       { return e.Reason }
-func (e *RelationshipPending) Error() string       { return e.Reason }
-func (e *RelationshipExpired) Error() string       { return e.Reason }
-func (e *RelationshipTerminated) Error() string    { return e.Reason }
-func (e *RelationshipRejected) Error() string      { return e.Reason }
-func (e *Cancelled) Error() string                 { return e.Reason }
-func (e *InvalidInput) Error() string              { return e.Reason }
-func (e *UndecodableData) Error() string           { return e.Reason }
+func (e *TransientError) Error() string               { return e.Reason }
+func (e *InvitationExpired) Error() string            { return e.Reason }
+func (e *ConsentDeclined) Error() string              { return e.Reason }
+func (e *OwnershipPending) Error() string             { return e.Reason }
+func (e *OwnershipDeadlineExceeded) Error() string    { return e.Reason }
+func (e *ConsentRevoked) Error() string               { return e.Reason }
+func (e *EmailRejected) Error() string                { return e.Reason }
+func (e *SubscriptionPending) Error() string          { return e.Reason }
+func (e *DomainTaken) Error() string                  { return e.Reason }
+func (e *AddressInvalid) Error() string               { return e.Reason }
+func (e *PartnerCenterRejected) Error() string        { return e.Reason }
+func (e *TenantAlreadyConnected) Error() string       { return e.Reason }
+func (e *MigrationInProgress) Error() string          { return e.Reason }
+func (e *RelationshipPending) Error() string          { return e.Reason }
+func (e *RelationshipExpired) Error() string          { return e.Reason }
+func (e *RelationshipTerminated) Error() string       { return e.Reason }
+func (e *RelationshipRejected) Error() string         { return e.Reason }
+func (e *RelationshipDeadlineExceeded) Error() string { return e.Reason }
+func (e *Cancelled) Error() string                    { return e.Reason }
+func (e *InvalidInput) Error() string                 { return e.Reason }
+func (e *UndecodableData) Error() string              { return e.Reason }
 
 // named marks the named errors, so that Named passes them through.
 type named interface {
@@ -90,26 +94,27 @@ type named interface {
 	named()
 }
 
-func (*TransientError) named()            {}
-func (*InvitationExpired) named()         {}
-func (*ConsentDeclined) named()           {}
-func (*OwnershipPending) named()          {}
-func (*OwnershipDeadlineExceeded) named() {}
-func (*ConsentRevoked) named()            {}
-func (*EmailRejected) named()             {}
-func (*SubscriptionPending) named()       {}
-func (*DomainTaken) named()               {}
-func (*AddressInvalid) named()            {}
-func (*PartnerCenterRejected) named()     {}
-func (*TenantAlreadyConnected) named()    {}
-func (*MigrationInProgress) named()       {}
-func (*RelationshipPending) named()       {}
-func (*RelationshipExpired) named()       {}
-func (*RelationshipTerminated) named()    {}
-func (*RelationshipRejected) named()      {}
-func (*Cancelled) named()                 {}
-func (*InvalidInput) named()              {}
-func (*UndecodableData) named()           {}
+func (*TransientError) named()               {}
+func (*InvitationExpired) named()            {}
+func (*ConsentDeclined) named()              {}
+func (*OwnershipPending) named()             {}
+func (*OwnershipDeadlineExceeded) named()    {}
+func (*ConsentRevoked) named()               {}
+func (*EmailRejected) named()                {}
+func (*SubscriptionPending) named()          {}
+func (*DomainTaken) named()                  {}
+func (*AddressInvalid) named()               {}
+func (*PartnerCenterRejected) named()        {}
+func (*TenantAlreadyConnected) named()       {}
+func (*MigrationInProgress) named()          {}
+func (*RelationshipPending) named()          {}
+func (*RelationshipExpired) named()          {}
+func (*RelationshipTerminated) named()       {}
+func (*RelationshipRejected) named()         {}
+func (*RelationshipDeadlineExceeded) named() {}
+func (*Cancelled) named()                    {}
+func (*InvalidInput) named()                 {}
+func (*UndecodableData) named()              {}
 
 // names is the one table from the product's neutral error codes to the
 // errors of the state machines. The first code of a name is the one CodeOf
@@ -138,6 +143,7 @@ var names = []struct {
 	{apperr.RelationshipExpired, func(r string) error { return &RelationshipExpired{Reason: r} }},
 	{apperr.RelationshipTerminated, func(r string) error { return &RelationshipTerminated{Reason: r} }},
 	{apperr.RelationshipRejected, func(r string) error { return &RelationshipRejected{Reason: r} }},
+	{apperr.RelationshipDeadlineExceeded, func(r string) error { return &RelationshipDeadlineExceeded{Reason: r} }},
 }
 
 // builtIn are the errors Step Functions itself raises that the product
