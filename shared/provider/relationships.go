@@ -271,3 +271,15 @@ func (p *Provider) RelationshipFailureCode() string {
 	}
 	return p.Relationships.Failure
 }
+
+// RecordRelationshipFailure records why the relationship wait failed (a
+// relationship.Reason*, or the deadline's code), which becomes the failed
+// provider's failure code.
+func (p *Provider) RecordRelationshipFailure(reason string) {
+	if p.Relationships == nil {
+		p.Relationships = &Relationships{}
+	}
+	if p.Relationships.Failure == "" {
+		p.Relationships.Failure = reason
+	}
+}
