@@ -168,3 +168,52 @@ func (in OutcomeInput) logAttrs() []any {
 type OutcomeOutput struct {
 	Status provider.Status `json:"status"`
 }
+
+// RelationshipRequestInput is what RequestRelationship passes to the
+// relationship request (the migration's first task).
+type RelationshipRequestInput struct {
+	Input
+	ExecutionARN string `json:"executionArn"`
+}
+
+func (in RelationshipRequestInput) logAttrs() []any {
+	return []any{"provider_id", in.ProviderID, "execution_arn", in.ExecutionARN}
+}
+
+// RelationshipRequestOutput is the admin relationship requested and its
+// status after the lock for approval.
+type RelationshipRequestOutput struct {
+	RelationshipID string `json:"relationshipId"`
+	Status         string `json:"status"`
+}
+
+// RelationshipsInput is what AwaitRelationships passes to the relationship
+// check: the wait's task token, which the check keeps on the provider while
+// something is missing.
+type RelationshipsInput struct {
+	Input
+	TaskToken    string `json:"taskToken"`
+	ExecutionARN string `json:"executionArn"`
+}
+
+// Validate checks the provider reference and the task token.
+func (in RelationshipsInput) Validate() error {
+	if err := in.Input.Validate(); err != nil {
+		return err
+	}
+	if in.TaskToken == "" {
+		return &InvalidInput{Reason: "taskToken is required"}
+	}
+	return nil
+}
+
+func (in RelationshipsInput) logAttrs() []any {
+	return []any{"provider_id", in.ProviderID, "execution_arn", in.ExecutionARN}
+}
+
+// RelationshipsOutput is what one run of the relationship check found (the
+// state machine takes the wait's result from SendTaskSuccess, not from it).
+type RelationshipsOutput struct {
+	Outcome string   `json:"outcome"`
+	Missing []string `json:"missing,omitempty"`
+}
