@@ -206,3 +206,12 @@ func (s *Store) CountStateMint(ctx context.Context, invitationHash string, windo
 	}
 	return nil
 }
+
+// TenantHolderOf returns the provider holding the tenant's record (written
+// when a sign-in proved the tenant); found is false when none does.
+func (s *Store) TenantHolderOf(ctx context.Context, tenantID string) (TenantHolder, bool, error) {
+	if tenantID == "" {
+		return TenantHolder{}, false, nil
+	}
+	return s.tenantHolder(ctx, tenantID)
+}
