@@ -30,6 +30,9 @@ FUNCTIONS := \
 	ConsentCallbackFunction:consent-callback \
 	ConsentInviteFunction:consent-invite \
 	CheckOwnershipFunction:check-ownership \
+	RequestRelationshipFunction:request-relationship \
+	CheckRelationshipsFunction:check-relationships \
+	PartnerCenterWebhookFunction:partner-center-webhook \
 	RecordOutcomeFunction:record-outcome \
 	NewCustomerFunction:new-customer \
 	InitialCredentialsFunction:initial-credentials \
