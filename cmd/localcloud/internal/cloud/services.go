@@ -55,14 +55,22 @@ const (
 // local services with no local branches in their code. A parameter is only
 // set when the template declares it and Options.Parameters does not.
 const (
-	ParamAzureClientID                = "AzureClientId"                // the scenario's partner app
-	ParamAzureAuthorityHost           = "AzureAuthorityHost"           // the Microsoft double's URL + "/"
-	ParamAzureResourceManagerEndpoint = "AzureResourceManagerEndpoint" // the Microsoft double's URL
-	ParamPartnerTenantID              = "PartnerTenantId"              // the scenario's partner tenant
-	ParamPartnerCredentialSecretArn   = "PartnerCredentialSecretArn"   // PartnerCredentialSecretName's ARN
-	ParamPublicBaseURL                = "PublicBaseUrl"                // the API's URL
-	ParamPartnerCenterEndpoint        = "PartnerCenterEndpoint"        // the Microsoft double's URL (it serves /v1)
+	ParamAzureClientID                = "AzureClientId"                 // the scenario's partner app
+	ParamAzureAuthorityHost           = "AzureAuthorityHost"            // the Microsoft double's URL + "/"
+	ParamAzureResourceManagerEndpoint = "AzureResourceManagerEndpoint"  // the Microsoft double's URL
+	ParamPartnerTenantID              = "PartnerTenantId"               // the scenario's partner tenant
+	ParamPartnerCredentialSecretArn   = "PartnerCredentialSecretArn"    // PartnerCredentialSecretName's ARN
+	ParamPublicBaseURL                = "PublicBaseUrl"                 // the API's URL
+	ParamPartnerCenterEndpoint        = "PartnerCenterEndpoint"         // the Microsoft double's URL (it serves /v1)
+	ParamGraphEndpoint                = "GraphEndpoint"                 // the Microsoft double's URL (it serves /v1.0)
+	ParamAdminCenterURL               = "AdminCenterUrl"                // the Microsoft double's URL (its admin center pages)
+	ParamWebhookCertHosts             = "PartnerCenterWebhookCertHosts" // the Microsoft double's host:port (it serves the signing certificate)
 )
+
+// WebhookPath is the product's Partner Center webhook route; the local
+// cloud registers it at the Microsoft double, as the partner does once at
+// Partner Center.
+const WebhookPath = "/webhooks/partner-center"
 
 // ParamMailFromIdentity is the template parameter naming the SES identity
 // the product sends from; the local SES reports it verified.
@@ -159,6 +167,16 @@ func (s *microsoftService) Start(_ context.Context, c *Cloud) (Endpoint, error) 
 	if s.CA, err = microsoft.NewCA(filepath.Join(c.StateDir(), CAFile)); err != nil {
 		return Endpoint{}, err
 	}
+	// Partner Center's webhook events are signed with a certificate of the
+	// local CA (which the functions trust), and sent to the product's API.
+	if err := s.Double.UseCA(s.CA); err != nil {
+		return Endpoint{}, err
+	}
+	if api := c.APIURL(); api != "" {
+		if err := s.Double.RegisterWebhook(api+WebhookPath, nil); err != nil {
+			return Endpoint{}, fmt.Errorf("register the Partner Center webhook: %w", err)
+		}
+	}
 	s.srv = &http.Server{Handler: s.Double, TLSConfig: s.CA.ServerTLSConfig(), ReadHeaderTimeout: 10 * time.Second}
 	// ServeTLS with the certificate in TLSConfig configures HTTP/2.
 	go func() { _ = s.srv.ServeTLS(s.ln, "", "") }()
@@ -173,6 +191,9 @@ func (s *microsoftService) Start(_ context.Context, c *Cloud) (Endpoint, error) 
 			ParamAzureAuthorityHost:           url + "/",
 			ParamAzureResourceManagerEndpoint: url,
 			ParamPartnerCenterEndpoint:        url,
+			ParamGraphEndpoint:                url,
+			ParamAdminCenterURL:               url,
+			ParamWebhookCertHosts:             s.ln.Addr().String(),
 		},
 	}, nil
 }
