@@ -51,6 +51,10 @@ type Invitation struct {
 	Link          string
 	ExpiresAt     time.Time
 	Subscriptions []string
+	// ResellerLink and ApprovalLink are the Microsoft 365 admin center's
+	// reseller relationship invitation and the admin relationship's
+	// approval page ("" when not known yet).
+	ResellerLink, ApprovalLink string
 }
 
 // RenderInvitation renders the consent email.

@@ -25,10 +25,14 @@ func Email(k consent.Key, baseURL string, brand mail.Brand, p *provider.Provider
 	if requester == "" {
 		requester = "An administrator"
 	}
-	msg, err := mail.RenderInvitation(p.AzureAdminEmail, mail.Invitation{
+	inv := mail.Invitation{
 		Brand: brand, Kind: kind, OrgName: orgName, ProviderName: p.Name, Requester: requester,
 		Link: k.Link(baseURL, p), ExpiresAt: expires, Subscriptions: p.SubscriptionIDs(),
-	})
+	}
+	if r := p.Relationships; r != nil {
+		inv.ResellerLink, inv.ApprovalLink = r.ResellerURL, r.ApprovalURL
+	}
+	msg, err := mail.RenderInvitation(p.AzureAdminEmail, inv)
 	if err != nil {
 		return mail.Message{}, fmt.Errorf("render invitation: %w", err)
 	}

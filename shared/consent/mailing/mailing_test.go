@@ -66,3 +66,29 @@ func TestSend(t *testing.T) {
 		}
 	})
 }
+
+// TestRelationshipLinks: once the admin relationship was requested, the
+// email links to the reseller invitation and to the relationship's approval
+// page, in both parts; before, it names the steps without links.
+func TestRelationshipLinks(t *testing.T) {
+	key := consent.Key("0123456789abcdef0123456789abcdef")
+	p := &provider.Provider{ID: "prv_01", AccountID: "acct-1", Name: "Contoso", AzureAdminEmail: "admin@contoso.example", Invitation: &provider.Invitation{Nonce: "n1"}}
+	msg, err := Email(key, "https://api.example", mail.Brand{PartnerName: "Partner"}, p, "Fabrikam", "invitation", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(msg.Text, "approves Partner's admin relationship") || strings.Contains(msg.Text, "granularAdminRelationships") {
+		t.Errorf("before the request:\n%s", msg.Text)
+	}
+	approval := "https://admin.example/AdminPortal/Home#/partners/invitation/granularAdminRelationships/rel-1"
+	reseller := "https://admin.example/Adminportal/Home?invType=ResellerRelationship&partnerId=p"
+	p.Relationships = &provider.Relationships{GDAPID: "rel-1", ApprovalURL: approval, ResellerURL: reseller}
+	if msg, err = Email(key, "https://api.example", mail.Brand{PartnerName: "Partner"}, p, "Fabrikam", "reminder", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	for _, part := range []string{msg.Text, msg.HTML} {
+		if !strings.Contains(part, approval) || !strings.Contains(part, strings.ReplaceAll(reseller, "&", "&amp;")) && !strings.Contains(part, reseller) {
+			t.Errorf("the links are missing:\n%s", part)
+		}
+	}
+}
