@@ -149,6 +149,12 @@ func (h *Handler) landing(ctx context.Context, req api.Request) api.Response {
 		return h.internal(ctx, req, "get provider", err)
 	}
 	now := h.Now()
+	if p.Open() && p.ConsentRecorded() {
+		// After consent the page stays the customer's checklist, without a
+		// new sign-in, until the migration ends.
+		logging.From(ctx).Info("checklist shown", "status", string(p.Status))
+		return render(req, http.StatusOK, "landing", h.checklist(ctx, req, rec, p, ""))
+	}
 	if reason := consent.ClosedReason(rec, p, now); reason != "" {
 		logging.From(ctx).Info("landing refused", "reason", reason)
 		return h.message(req, http.StatusGone, goneMessages[reason])
@@ -169,25 +175,114 @@ func (h *Handler) landing(ctx context.Context, req api.Request) api.Response {
 	if err != nil {
 		return h.internal(ctx, req, "new state", err)
 	}
+	signIn := h.Site.SignInURL(key.Sign(st), consent.PKCEChallenge(key.PKCEVerifier(st)), key.Nonce(st))
+	logging.From(ctx).Info("landing page shown")
+	return render(req, http.StatusOK, "landing", h.checklist(ctx, req, rec, p, signIn))
+}
+
+// checklist is the landing page's data: the customer's steps in the order
+// Microsoft needs them, each with its state as Microsoft last reported it,
+// who must do it and where; signIn is the sign-in link while the sign-in is
+// still to do ("" after consent).
+func (h *Handler) checklist(ctx context.Context, req api.Request, rec *consent.Record, p *provider.Provider, signIn string) landingData {
 	data := landingData{
-		chrome:        h.chrome(req, "Approve moving your Azure account"),
+		chrome:        h.chrome(req, "Move your Azure account: your checklist"),
 		OrgName:       h.orgName(ctx, rec.AccountID),
 		Requester:     requester(p),
 		Subscriptions: p.SubscriptionIDs(),
-		ResellerURL:   h.Site.ResellerURL(),
-		SignInURL:     h.Site.SignInURL(key.Sign(st), consent.PKCEChallenge(key.PKCEVerifier(st)), key.Nonce(st)),
+		SignInURL:     signIn,
 		ExpiresText:   rec.ExpiresAt.UTC().Format("Monday 2 January 2006, 15:04 MST"),
+		Consented:     p.ConsentRecorded(),
+		AppName:       h.Site.AppName,
+		Principal:     p.OwnerPrincipalLabel(),
 	}
-	logging.From(ctx).Info("landing page shown")
-	return render(req, http.StatusOK, "landing", data)
+	if p.Relationships != nil && p.Relationships.Wait != nil {
+		data.DeadlineText = provider.FormatTime(p.Relationships.Wait.Deadline)
+	}
+	for _, s := range p.Steps() {
+		data.Steps = append(data.Steps, h.stepView(s, p, signIn))
+	}
+	for _, s := range data.Steps {
+		if !s.Done {
+			data.Remaining++
+		}
+	}
+	return data
+}
+
+// stepView is one step as the page shows it.
+func (h *Handler) stepView(s provider.Step, p *provider.Provider, signIn string) checklistStep {
+	v := checklistStep{Done: s.Done(), Failed: s.Status == provider.StepStatusFailed, State: s.State, Who: provider.ActorLabels[s.Actor]}
+	if s.ObservedAt != nil {
+		v.ObservedText = provider.FormatTime(*s.ObservedAt)
+	}
+	switch s.Name {
+	case provider.StepSignIn:
+		v.Title = "Sign in with Microsoft"
+		v.Detail = "Sign in with your Microsoft work account. This proves which Azure tenant is your organization's."
+		if !v.Done {
+			v.Link, v.LinkText = signIn, "Sign in with Microsoft"
+		}
+	case provider.StepAppConsent:
+		v.Title = "Authorize " + h.Site.PartnerName + "'s application"
+		v.Detail = "Right after you sign in, Microsoft asks you to accept the permissions " + h.Site.AppName + " requests, and sends you back here."
+	case provider.StepReseller:
+		v.Title = "Accept " + h.Site.PartnerName + " as your reseller (Cloud Solution Provider)"
+		v.Detail = "If your organization already works with another partner, remove that partner first: in the Microsoft 365 admin center, Settings > Partner relationships."
+		if !v.Done {
+			v.Link, v.LinkText = s.Link, "Open the reseller invitation in the Microsoft 365 admin center"
+		}
+	case provider.StepGDAP:
+		v.Title = "Approve " + h.Site.PartnerName + "'s admin relationship (GDAP)"
+		v.Detail = "A time-limited relationship with least-privilege roles; never Global Administrator."
+		if !v.Done && !v.Failed {
+			v.Link, v.LinkText = s.Link, "Open the admin relationship request in the Microsoft 365 admin center"
+		}
+	case provider.StepAssignments:
+		v.Title = "Microsoft activates the admin relationship's access"
+		v.Detail = "Nothing for you to do: " + h.Site.PartnerName + " assigns its support team's roles once you approved the admin relationship."
+	case provider.StepOwnerAccess:
+		v.Title = "Grant Owner on subscription " + provider.Named(subscriptionName(p, s.SubscriptionID), s.SubscriptionID)
+		v.Detail = "In the Azure portal, open the subscription's Access control (IAM) and assign the Owner role to " + p.OwnerPrincipalLabel() + "."
+	}
+	if v.Link == "" {
+		v.LinkText = ""
+	}
+	return v
+}
+
+func subscriptionName(p *provider.Provider, id string) string {
+	for _, s := range p.Subscriptions {
+		if s.ID == id {
+			return s.DisplayName
+		}
+	}
+	return ""
 }
 
 type landingData struct {
 	chrome
-	OrgName, Requester     string
-	Subscriptions          []string
-	ResellerURL, SignInURL string
-	ExpiresText            string
+	OrgName, Requester string
+	Subscriptions      []string
+	SignInURL          string
+	ExpiresText        string
+	// Consented: the sign-in and consent are done; the page is the
+	// checklist of what remains.
+	Consented          bool
+	AppName, Principal string
+	DeadlineText       string
+	Steps              []checklistStep
+	Remaining          int
+}
+
+// checklistStep is one step on the page.
+type checklistStep struct {
+	Title, Detail  string
+	Done, Failed   bool
+	State          string
+	ObservedText   string
+	Who            string
+	Link, LinkText string
 }
 
 // --- GET /consent/callback --------------------------------------------------

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -164,7 +165,10 @@ func (e *env) addProvider(t testing.TB, name string, subs []string, ownerPrincip
 	p, err := e.store.UpdateProvider(ctx, "acct-1", p.ID, func(q *provider.Provider) error {
 		sent := t0
 		q.Invitation = &provider.Invitation{Nonce: nonce, Hash: consent.Hash(id), SentAt: &sent, ExpiresAt: &expires}
-		return nil
+		_, err := q.RecordRelationshipRequest(provider.RelationshipRequest{ID: "rel-" + q.ID, Status: "approvalPending",
+			ApprovalURL: "https://admin.microsoft.com/AdminPortal/Home#/partners/invitation/granularAdminRelationships/rel-" + q.ID,
+			ResellerURL: testSite.ResellerURL()}, t0)
+		return err
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -346,6 +350,11 @@ func TestLandingPage(t *testing.T) {
 	if !sawReseller {
 		t.Errorf("no reseller invitation link %s in %v", wantReseller, links(resp.Body))
 	}
+	// The admin relationship's approval page, and each step with who must do it.
+	if !slices.Contains(links(resp.Body), e.p.Relationships.ApprovalURL) {
+		t.Errorf("no approval link %s in %v", e.p.Relationships.ApprovalURL, links(resp.Body))
+	}
+	expectStatus(t, resp, http.StatusOK, "Approve Partner Cloud's admin relationship (GDAP)", "approvalPending", "a Global Administrator of the customer's tenant", "Grant Owner on subscription "+sub1)
 
 	u := consentLink(t, resp.Body)
 	if u.Scheme != "https" || u.Host != "login.microsoftonline.com" || u.Path != "/organizations/oauth2/v2.0/authorize" || u.Fragment != "" {
@@ -454,7 +463,7 @@ func TestLandingGone(t *testing.T) {
 		{"already used", func(t *testing.T, e *env) { e.close(t, consent.StatusConsented) }, "This link was already used"},
 		{"provider cancelled, record still open", func(t *testing.T, e *env) { e.setStatus(t, provider.StatusCancelled) }, "This request was cancelled"},
 		{"provider failed", func(t *testing.T, e *env) { e.setStatus(t, provider.StatusFailed) }, "This request is closed"},
-		{"provider past consent", func(t *testing.T, e *env) { e.setStatus(t, provider.StatusAwaitingOwnerAccess) }, "This link was already used"},
+		{"provider active", func(t *testing.T, e *env) { e.setStatus(t, provider.StatusActive) }, "This link was already used"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -498,11 +507,11 @@ func TestCallbackSuccessResumesOnce(t *testing.T) {
 		t.Fatalf("resumed with %+v", out)
 	}
 	s := e.snap(t, e.p, e.hash)
-	if s.p.Status != provider.StatusAwaitingOwnerAccess || s.p.TenantID != tenantID || s.p.PrincipalID != appOID {
+	if s.p.Status != provider.StatusAwaitingCustomer || s.p.TenantID != tenantID || s.p.PrincipalID != appOID {
 		t.Fatalf("provider %s tenant %q principal %q", s.p.Status, s.p.TenantID, s.p.PrincipalID)
 	}
 	last := s.p.Timeline[len(s.p.Timeline)-1]
-	if last.By != "azure-admin" || last.What != "The Azure administrator consented in tenant "+tenantID+"." || last.Status != provider.StatusAwaitingOwnerAccess {
+	if last.By != "azure-admin" || last.What != "The Azure administrator consented in tenant "+tenantID+"." || last.Status != provider.StatusAwaitingCustomer {
 		t.Fatalf("timeline event %+v", last)
 	}
 	if s.rec.Status != consent.StatusConsented || s.rec.TenantID != tenantID {
@@ -522,8 +531,15 @@ func TestCallbackSuccessResumesOnce(t *testing.T) {
 	if succeeded, _ := e.tasks.Counts(); succeeded != 1 {
 		t.Fatalf("resumed %d times", succeeded)
 	}
-	// The link now says it was used.
-	expectStatus(t, e.landing(t, e.id), http.StatusGone, "already used")
+	// The link is now the checklist: sign-in and consent done, no new
+	// sign-in, the relationship steps still to do.
+	checklist := e.landing(t, e.id)
+	expectStatus(t, checklist, http.StatusOK, "Thank you", "Sign in with Microsoft Done ·", "Authorize Partner Cloud's application Done ·", "Accept Partner Cloud as your reseller", "To do")
+	for _, l := range links(checklist.Body) {
+		if strings.Contains(l, "/oauth2/v2.0/authorize") {
+			t.Errorf("the checklist after consent links to a new sign-in: %s", l)
+		}
+	}
 
 	logs := e.logs.String()
 	for _, secret := range []string{e.id, state, taskToken, adminEmail} {
@@ -545,7 +561,7 @@ func TestCallbackSuccessPrincipalAndSubscriptions(t *testing.T) {
 		t.Fatal("page names the app's principal although an operator set another")
 	}
 	s := e.snap(t, p, consent.Hash(id))
-	if s.p.Status != provider.StatusAwaitingOwnerAccess || s.p.PrincipalID != "" || s.p.OwnerPrincipal != "0e0e0e0e-1111-2222-3333-444444444444" {
+	if s.p.Status != provider.StatusAwaitingCustomer || s.p.PrincipalID != "" || s.p.OwnerPrincipal != "0e0e0e0e-1111-2222-3333-444444444444" {
 		t.Fatalf("provider %+v", s.p)
 	}
 }
@@ -601,7 +617,7 @@ func TestConcurrentCallbacksResumeOnce(t *testing.T) {
 				t.Errorf("the tenant was verified %d times for one state", e.verifier.count())
 			}
 			s := e.snap(t, e.p, e.hash)
-			if s.p.Status != provider.StatusAwaitingOwnerAccess || len(s.p.Timeline) != 1 {
+			if s.p.Status != provider.StatusAwaitingCustomer || len(s.p.Timeline) != 2 {
 				t.Fatalf("provider %s with %d timeline events, want one consent event", s.p.Status, len(s.p.Timeline))
 			}
 		})
@@ -851,7 +867,7 @@ func TestResumeRetries(t *testing.T) {
 			if s, _ := e.tasks.Counts(); s != tt.calls {
 				t.Fatalf("Succeed called %d times, want %d", s, tt.calls)
 			}
-			if s := e.snap(t, e.p, e.hash); s.p.Status != provider.StatusAwaitingOwnerAccess {
+			if s := e.snap(t, e.p, e.hash); s.p.Status != provider.StatusAwaitingCustomer {
 				t.Fatalf("provider %s: AwaitConsent resumes from it on its next run", s.p.Status)
 			}
 		})

@@ -82,7 +82,7 @@ func (p *Provider) Steps() []Step {
 	steps := make([]Step, 0, 5+len(p.Subscriptions))
 
 	signIn := Step{Name: StepSignIn, Status: StepStatusToDo, Actor: ActorAzureAdmin}
-	if p.TenantID != "" && p.Status != StatusPendingConsent || p.SignedInAt != nil {
+	if p.TenantID != "" && p.Status != StatusPendingConsent || p.SignedInAt != nil || p.ConsentRecorded() {
 		signIn.Status, signIn.State, signIn.ObservedAt = StepStatusDone, "signed_in", p.SignedInAt
 	}
 	consent := Step{Name: StepAppConsent, Status: StepStatusToDo, Actor: ActorAzureAdmin}
