@@ -71,7 +71,7 @@ func ClosedReason(r *Record, p *provider.Provider, now time.Time) string {
 		return ClosedExpired
 	case provider.StatusFailed:
 		return ClosedOther
-	case provider.StatusAwaitingOwnerAccess, provider.StatusActive:
+	case provider.StatusAwaitingCustomer, provider.StatusAwaitingOwnerAccess, provider.StatusActive:
 		return ClosedUsed
 	}
 	switch r.Status {

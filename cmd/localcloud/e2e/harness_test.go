@@ -257,7 +257,24 @@ type providerView struct {
 	Billing       string `json:"billing"`
 	FailureReason string `json:"failureReason"`
 	NextStep      string `json:"nextStep"`
-	Permissions   []string
+	Permissions   []struct {
+		Kind        string  `json:"kind"`
+		Description string  `json:"description"`
+		State       string  `json:"state"`
+		ObservedAt  string  `json:"observedAt"`
+		ID          string  `json:"id"`
+		PrincipalID string  `json:"principalId"`
+		EndsAt      *string `json:"endsAt"`
+	} `json:"permissions"`
+	Steps []struct {
+		Name           string  `json:"name"`
+		SubscriptionID string  `json:"subscriptionId"`
+		Status         string  `json:"status"`
+		State          string  `json:"state"`
+		ObservedAt     *string `json:"observedAt"`
+		Actor          string  `json:"actor"`
+		Link           string  `json:"link"`
+	} `json:"steps"`
 	Subscriptions []struct {
 		ID          string  `json:"id"`
 		State       string  `json:"state"`
@@ -565,13 +582,95 @@ func (e *env) throughMicrosoft(t *testing.T, p page, login, decision string) pag
 }
 
 // consent does the administrator's whole path for a provider: the email,
-// the landing page, Microsoft, and the callback's result page.
+// the landing page, Microsoft, and the callback's result page; when the
+// administrator accepts, they then accept the reseller relationship and
+// approve the admin relationship on the admin center's pages the email
+// links to (acceptRelationships), so that the migration goes on to Owner.
 func (e *env) consent(t *testing.T, providerName, decision string) page {
 	t.Helper()
 	m := e.waitMessage(t, contosoAdmin, "approve moving", providerName, 20*time.Second)
+	result := e.consentOnly(t, m, decision)
+	if decision == "accept" && result.status == 200 {
+		e.acceptRelationships(t, m)
+	}
+	return result
+}
+
+// consentOnly is the sign-in and admin consent from the email m's link,
+// without the relationship steps.
+func (e *env) consentOnly(t *testing.T, m message, decision string) page {
+	t.Helper()
 	landing := e.fetch(t, "GET", e.consentLink(t, m), nil)
 	if landing.status != 200 {
 		t.Fatalf("landing page: %d %s", landing.status, landing.text())
 	}
 	return e.signIn(t, e.microsoftLink(t, landing), contosoAdmin, decision)
+}
+
+// resellerLink and approvalLink are the admin center links of an email (or
+// a page's links).
+func resellerLink(t *testing.T, links []string) string {
+	t.Helper()
+	for _, l := range links {
+		if strings.Contains(l, "invType=ResellerRelationship") {
+			return l
+		}
+	}
+	t.Fatalf("no reseller invitation link in %v", links)
+	return ""
+}
+
+func approvalLink(t *testing.T, links []string) string {
+	t.Helper()
+	for _, l := range links {
+		if strings.Contains(l, "granularAdminRelationships/") {
+			return l
+		}
+	}
+	t.Fatalf("no admin relationship approval link in %v", links)
+	return ""
+}
+
+// acceptRelationships plays the customer's Global Administrator on the
+// Microsoft 365 admin center's pages the email m links to: the reseller
+// invitation, accepted, then the admin relationship's approval page,
+// approved.
+func (e *env) acceptRelationships(t *testing.T, m message) {
+	t.Helper()
+	e.acceptReseller(t, resellerLink(t, m.Links), contosoAdmin)
+	e.approveGDAP(t, approvalLink(t, m.Links), contosoAdmin, "accept")
+}
+
+// acceptReseller submits the reseller invitation page at link as login.
+func (e *env) acceptReseller(t *testing.T, link, login string) page {
+	t.Helper()
+	pg := e.fetch(t, "GET", link, nil)
+	if pg.status != 200 {
+		t.Fatalf("reseller invitation page: %d %s", pg.status, pg.text())
+	}
+	action, vals := pg.form(t)
+	vals.Set("login", login)
+	vals.Set("decision", "accept")
+	done := e.fetch(t, "POST", action, vals)
+	if done.status != 200 || !strings.Contains(done.text(), "accepted") {
+		t.Fatalf("reseller invitation as %s: %d %s", login, done.status, done.text())
+	}
+	return done
+}
+
+// approveGDAP submits the admin relationship's approval page at link (the
+// relationship id in its fragment, which a browser does not send: the
+// page's script puts it in the form, as done here) with decision.
+func (e *env) approveGDAP(t *testing.T, link, login, decision string) page {
+	t.Helper()
+	id := link[strings.LastIndex(link, "/")+1:]
+	pg := e.fetch(t, "GET", link, nil)
+	if pg.status != 200 {
+		t.Fatalf("admin relationship page: %d %s", pg.status, pg.text())
+	}
+	action, vals := pg.form(t)
+	vals.Set("relationshipId", id)
+	vals.Set("login", login)
+	vals.Set("decision", decision)
+	return e.fetch(t, "POST", action, vals)
 }

@@ -84,7 +84,11 @@ func TestOperatorOwnerPrincipal(t *testing.T) {
 		t.Fatalf("operator: %d %s", r.status, r.raw)
 	}
 	p := e.waitStatus(t, tok, id, "active", 60*time.Second)
-	if !strings.Contains(strings.Join(p.Permissions, " "), adminPrincipal) {
+	var perms []string
+	for _, pm := range p.Permissions {
+		perms = append(perms, pm.Description)
+	}
+	if !strings.Contains(strings.Join(perms, " "), adminPrincipal) {
 		t.Fatalf("permissions do not name the operator's principal: %v", p.Permissions)
 	}
 }
