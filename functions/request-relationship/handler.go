@@ -63,6 +63,10 @@ func (h *Handler) request(ctx context.Context, p *provider.Provider) (workflow.R
 	}
 	req := provider.RelationshipRequest{ID: rel.ID, Status: rel.Status, ApprovalURL: h.Links.Approval(rel.ID), ResellerURL: h.Links.ResellerInvitation(),
 		AccessGroupID: h.AccessGroupID, Roles: rel.Roles, AutoExtend: rel.AutoExtend}
+	if r := p.Relationships; r != nil && r.GDAPID == req.ID && r.ApprovalURL == req.ApprovalURL && r.ResellerURL == req.ResellerURL && r.RequestedAt != nil {
+		logging.From(ctx).Info("admin relationship already recorded", "relationship_id", rel.ID, "status", rel.Status)
+		return workflow.RelationshipRequestOutput{RelationshipID: rel.ID, Status: rel.Status}, nil
+	}
 	if _, err := h.Store.UpdateProvider(ctx, p.AccountID, p.ID, func(q *provider.Provider) error {
 		_, err := q.RecordRelationshipRequest(req, h.Now())
 		return err
