@@ -386,3 +386,11 @@ func answerError(resp *msrest.Response) *Error {
 	}
 	return pe
 }
+
+// unavailable is ErrUnavailable for an answer that cannot be read.
+func unavailable(what string, err error) error {
+	if err != nil {
+		return fmt.Errorf("%w: %s: %v", ErrUnavailable, what, err)
+	}
+	return fmt.Errorf("%w: %s", ErrUnavailable, what)
+}
