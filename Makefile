@@ -125,7 +125,8 @@ FUZZ_TARGETS := \
 	./functions/put-account:FuzzPutAccount \
 	./functions/create-provider:FuzzIdempotencyKey \
 	./functions/list-providers:FuzzPageOf \
-	./shared/msid:FuzzAgreesWithRegexp
+	./shared/msid:FuzzAgreesWithRegexp \
+	./shared/partnercenter:FuzzParseEvent
 
 fuzz: ## every fuzz target for FUZZTIME each
 	@set -e; \

@@ -208,7 +208,7 @@ func (c *Client) Do(ctx context.Context, call Call) (*Response, error) {
 	}
 	if err != nil {
 		log.WarnContext(ctx, "microsoft call got no answer", slog.String("error", err.Error()))
-		return nil, fmt.Errorf("%w: %s %s: %v", ErrTransport, call.Method, pathOnly(target), err)
+		return nil, fmt.Errorf("%w: %s %s: %w", ErrTransport, call.Method, pathOnly(target), err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body) // already read into memory by boundedTransport
