@@ -166,7 +166,15 @@ type demoProvider struct {
 	Billing       string             `json:"billing"`
 	FailureReason string             `json:"failureReason"`
 	Subscriptions []demoSubscription `json:"subscriptions"`
-	Timeline      []struct {
+	Steps         []struct {
+		Name   string `json:"name"`
+		Status string `json:"status"`
+		State  string `json:"state"`
+	} `json:"steps"`
+	Permissions []struct {
+		Description string `json:"description"`
+	} `json:"permissions"`
+	Timeline []struct {
 		At     time.Time `json:"at"`
 		Status string    `json:"status"`
 		What   string    `json:"what"`
@@ -287,7 +295,51 @@ func (d *demoRun) run(ctx context.Context) error {
 		return fmt.Errorf("consent callback: %d %s", status, pageText(result, 500))
 	}
 
-	// 8. The ownership check finds Owner missing on ...102.
+	// 8. The checklist page, the same link: sign-in and consent done; the
+	// reseller relationship and the admin relationship (GDAP) wait for the
+	// customer's Global Administrator in the Microsoft 365 admin center.
+	p, err = d.waitFor(ctx, api, p.ID, "the first relationship check", func(p demoProvider) bool {
+		return p.Status != "pending_consent"
+	})
+	if err != nil {
+		return err
+	}
+	for _, s := range p.Steps {
+		if s.Name != "owner_access" {
+			d.say("  step %-22s %-8s %s", s.Name, s.Status, s.State)
+		}
+	}
+	d.say("GET %s (the checklist page, after consent)", link)
+	status, page, err = d.do(ctx, http.MethodGet, link, nil, false)
+	if err != nil {
+		return err
+	}
+	if status != http.StatusOK {
+		return fmt.Errorf("checklist page: %d %s", status, pageText(page, 300))
+	}
+	resellerURL := findLink(page, ms, "invtype=resellerrelationship")
+	approvalURL := findLink(page, ms, "granularadminrelationships/")
+	if p.Status == "awaiting_customer" && (resellerURL == "" || approvalURL == "") {
+		return fmt.Errorf("the checklist page lacks the admin center's links: %s", pageText(page, 600))
+	}
+
+	// 9. The reseller relationship and the admin relationship, each on its
+	// admin center page; Partner Center's webhook tells the product at once.
+	if resellerURL != "" {
+		if err := d.adminCenterForm(ctx, "reseller relationship invitation", resellerURL, demoAdmin, nil); err != nil {
+			return err
+		}
+	}
+	if approvalURL != "" {
+		// The relationship id is in the link's fragment, which a browser
+		// does not send: the page's script puts it in the form.
+		id := approvalURL[strings.LastIndex(approvalURL, "/")+1:]
+		if err := d.adminCenterForm(ctx, "admin relationship (GDAP) approval", approvalURL, demoAdmin, url.Values{"relationshipId": {id}}); err != nil {
+			return err
+		}
+	}
+
+	// 10. The ownership check finds Owner missing on ...102.
 	p, err = d.waitFor(ctx, api, p.ID, "the ownership check", func(p demoProvider) bool {
 		return p.Status == "active" || p.Status == "awaiting_owner_access" &&
 			slices.ContainsFunc(p.Subscriptions, func(s demoSubscription) bool { return s.State == "missing_owner" })
@@ -302,7 +354,7 @@ func (d *demoRun) run(ctx context.Context) error {
 		if p.NextStep != "" {
 			d.say("  next step: %s", p.NextStep)
 		}
-		// 9. The customer grants Owner to the partner's principal.
+		// 11. The customer grants Owner to the partner's principal.
 		grant, _ := json.Marshal(map[string]any{"tenant": demoTenant, "subscriptionId": demoMissingSub, "grant": true})
 		d.say("POST %s/_control/owner: the customer grants Owner on %s", ms, demoMissingSub)
 		status, resp, err := d.do(ctx, http.MethodPost, ms+"/_control/owner", grant, false)
@@ -320,10 +372,14 @@ func (d *demoRun) run(ctx context.Context) error {
 		d.say("  (Owner was already held on every subscription: granted in an earlier run)")
 	}
 
-	// 10. Done.
+	// 12. Done.
 	d.say("provider %s is active: tenant %s, billing %s", p.ID, p.TenantID, p.Billing)
 	for _, s := range p.Subscriptions {
 		d.say("  subscription %s: %s", s.ID, s.State)
+	}
+	fmt.Fprintln(d.out, "\nPermissions, each as Microsoft showed it:")
+	for _, pm := range p.Permissions {
+		fmt.Fprintf(d.out, "  %s\n", pm.Description)
 	}
 	fmt.Fprintln(d.out, "\nTimeline:")
 	for _, e := range p.Timeline {
@@ -402,6 +458,40 @@ func (d *demoRun) microsoftForm(ctx context.Context, what, pageURL, login string
 	return next, nil
 }
 
+// adminCenterForm opens one of the Microsoft 365 admin center's pages (the
+// reseller invitation, a GDAP approval), signs in as login and accepts, with
+// extra form fields, and checks Microsoft's confirmation.
+func (d *demoRun) adminCenterForm(ctx context.Context, what, pageURL, login string, extra url.Values) error {
+	status, form, err := d.do(ctx, http.MethodGet, pageURL, nil, false)
+	if err != nil {
+		return err
+	}
+	if status != http.StatusOK {
+		return fmt.Errorf("the admin center's %s page: %d %s", what, status, pageText(form, 300))
+	}
+	fields := hiddenFields(form)
+	for k, v := range extra {
+		fields[k] = v
+	}
+	fields.Set("login", login)
+	fields.Set("decision", "accept")
+	action := formAction(form, pageURL)
+	d.say("POST %s: the admin center's %s, as %s (Global Administrator); accept", shorten(action), what, login)
+	status, answer, _, err := d.request(ctx, http.MethodPost, action, "application/x-www-form-urlencoded", []byte(fields.Encode()), false)
+	if err != nil {
+		return err
+	}
+	if status != http.StatusOK {
+		msg := formError(answer)
+		if msg == "" {
+			msg = pageText(answer, 300)
+		}
+		return fmt.Errorf("the admin center's %s: %d %s", what, status, msg)
+	}
+	d.say("  -> %d %s", status, pageText(answer, 160))
+	return nil
+}
+
 // releaseTenant ends the account's providers that hold the demo's tenant
 // (a run before this one, on the same cloud): an open one is cancelled, an
 // active one deleted, each of which releases the tenant.
@@ -463,7 +553,7 @@ func tenantRelease(p demoProvider, tenantID string) string {
 		return ""
 	}
 	switch p.Status {
-	case "pending_consent", "provisioning", "awaiting_owner_access":
+	case "pending_consent", "provisioning", "awaiting_customer", "awaiting_owner_access":
 		return "cancel"
 	case "active":
 		return "delete"
