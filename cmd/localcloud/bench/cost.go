@@ -282,6 +282,60 @@ func (d *driver) submitMicrosoft(ctx context.Context, client *http.Client, what,
 	return next, nil
 }
 
+// relationships plays the customer's Global Administrator (login) on the
+// Microsoft 365 admin center's pages an invitation email links to: the
+// reseller invitation, accepted, and the admin relationship's approval page,
+// approved (its id, in the link's fragment a browser does not send, put in
+// the form as the page's script does). Each answers 200 with Microsoft's
+// confirmation.
+func (d *driver) relationships(ctx context.Context, links []string, login string) error {
+	client := d.browser()
+	for _, l := range links {
+		var extra url.Values
+		switch {
+		case strings.Contains(l, "invType=ResellerRelationship"):
+		case strings.Contains(l, "granularAdminRelationships/"):
+			extra = url.Values{"relationshipId": {l[strings.LastIndex(l, "/")+1:]}}
+		default:
+			continue
+		}
+		st, form, _, err := doWith(ctx, client, "GET", l, nil, nil)
+		if err != nil {
+			return err
+		}
+		if st != 200 {
+			return fmt.Errorf("admin center page %.120s: %d %s", l, st, pageSummary(form))
+		}
+		fields := url.Values{}
+		for _, in := range inputRe.FindAll(form, -1) {
+			attrs := map[string]string{}
+			for _, a := range attrRe.FindAllSubmatch(in, -1) {
+				attrs[strings.ToLower(string(a[1]))] = html.UnescapeString(string(a[2]))
+			}
+			if strings.EqualFold(attrs["type"], "hidden") && attrs["name"] != "" {
+				fields.Set(attrs["name"], attrs["value"])
+			}
+		}
+		for k, v := range extra {
+			fields[k] = v
+		}
+		fields.Set("login", login)
+		fields.Set("decision", "accept")
+		action := l
+		if i := strings.IndexByte(action, '#'); i >= 0 {
+			action = action[:i]
+		}
+		st, answer, _, err := doWith(ctx, client, "POST", action, []byte(fields.Encode()), map[string]string{"Content-Type": "application/x-www-form-urlencoded"})
+		if err != nil {
+			return err
+		}
+		if st != 200 {
+			return fmt.Errorf("admin center page %.120s as %s: %d %s", l, login, st, pageSummary(answer))
+		}
+	}
+	return nil
+}
+
 // pageSummary is an HTML page's title and error (or the start of its text).
 func pageSummary(page []byte) string {
 	title := ""
@@ -422,6 +476,9 @@ func (d *driver) migrate(ctx context.Context, label, name string, subs []string,
 	}
 	link := d.consentLink(links)
 	if err := d.consent(ctx, link, contosoAdmin); err != nil {
+		return migrationCost{}, "", "", err
+	}
+	if err := d.relationships(ctx, links, contosoAdmin); err != nil {
 		return migrationCost{}, "", "", err
 	}
 	if grant {

@@ -105,8 +105,9 @@ func (b *bench) scale(ctx context.Context) error {
 	consented := make([]bool, n)
 	var consentErrs atomic.Int64
 	type consentJob struct {
-		i    int
-		link string
+		i     int
+		link  string
+		links []string
 	}
 	jobs := make(chan consentJob, n)
 	var cwg sync.WaitGroup
@@ -115,7 +116,11 @@ func (b *bench) scale(ctx context.Context) error {
 		go func() {
 			defer cwg.Done()
 			for j := range jobs {
-				if err := d.consent(sctx, j.link, tenants[j.i].admin); err != nil {
+				err := d.consent(sctx, j.link, tenants[j.i].admin)
+				if err == nil {
+					err = d.relationships(sctx, j.links, tenants[j.i].admin)
+				}
+				if err != nil {
 					consentErrs.Add(1)
 					firstErr.CompareAndSwap(nil, fmt.Errorf("%s (%s): %w", name(j.i), tenants[j.i].admin, err))
 				}
@@ -142,7 +147,7 @@ func (b *bench) scale(ctx context.Context) error {
 			if i, ok := index[nm]; ok && m.To[0] == tenants[i].admin && !consented[i] && ids[i] != "" {
 				consented[i] = true
 				pending--
-				jobs <- consentJob{i, d.consentLink(m.Links)}
+				jobs <- consentJob{i, d.consentLink(m.Links), m.Links}
 			}
 		}
 		time.Sleep(200 * time.Millisecond)
@@ -251,7 +256,7 @@ func (b *bench) scale(ctx context.Context) error {
 	}
 
 	b.r.h2(fmt.Sprintf("Scale: %d concurrent migrations", n))
-	b.r.line("On a local cloud of its own at time scale %g (STATE_TTL 2m so that a consent state outlives the queueing), up to 8 instances per function, whose scenario adds %d customer tenants to the default one (a tenant connects through one open or active provider at a time): migration i moves tenant-i's one subscription, on which the partner already holds Owner, and admin@tenant-i.example consents. %d HTTP clients create every migration, then each administrator's path (landing page, Microsoft sign-in, the callback with the code, Microsoft admin consent, the callback; a cookie jar per administrator) runs as its invitation arrives; the run waits for every execution to end.", b.cfg.scaleTimeScale, n, b.cfg.scaleClients)
+	b.r.line("On a local cloud of its own at time scale %g (STATE_TTL 2m so that a consent state outlives the queueing), up to 8 instances per function, whose scenario adds %d customer tenants to the default one (a tenant connects through one open or active provider at a time): migration i moves tenant-i's one subscription, on which the partner already holds Owner, and admin@tenant-i.example consents. %d HTTP clients create every migration, then each administrator's path (landing page, Microsoft sign-in, the callback with the code, Microsoft admin consent, the callback; then the admin center's reseller invitation and GDAP approval pages the email links to; a cookie jar per administrator) runs as its invitation arrives; the run waits for every execution to end.", b.cfg.scaleTimeScale, n, b.cfg.scaleClients)
 	b.r.line("")
 	b.r.table([]string{"figure", "value"}, [][]string{
 		{"created (202)", fmt.Sprintf("%d of %d (%d errors), in %s", n-int(createErrs.Load()), n, createErrs.Load(), created.Round(time.Second))},
