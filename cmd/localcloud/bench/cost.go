@@ -577,5 +577,18 @@ func (b *bench) cost(ctx context.Context) error {
 	b.r.line("The engine counts states entered; a Retry of the same state (CheckOwnership re-raising `OwnershipPending`) is a new invocation but not a new state, while AWS bills each retry as a transition: billed transitions = states entered + CheckOwnership invocations − 1 (%d for the happy path, %d for the 30-day wait). Entra ID discovery and token calls happen once per function instance (the SDK caches them), so a migration served by warm instances makes fewer.",
 		happy.transitions+int(happy.invocations["CheckOwnershipFunction"])-1, wait.transitions+int(wait.invocations["CheckOwnershipFunction"])-1)
 	b.r.line("")
+	billedHappy := happy.transitions + int(happy.invocations["CheckOwnershipFunction"]) - 1
+	billedWait := wait.transitions + int(wait.invocations["CheckOwnershipFunction"]) - 1
+	verdict := func(n, budget int) string {
+		if n <= budget {
+			return fmt.Sprintf("%d, within %d", n, budget)
+		}
+		return fmt.Sprintf("%d, OVER %d", n, budget)
+	}
+	b.r.line("Budget of billed transitions (each check of the partner relationships is one entry of the AwaitRelationships state, cut short by Partner Center's webhook): happy path %s; 30-day wait %s.", verdict(billedHappy, 30), verdict(billedWait, 80))
+	b.r.line("")
+	if billedHappy > 30 || billedWait > 80 {
+		return fmt.Errorf("billed transitions over budget: happy path %d (≤ 30), 30-day wait %d (≤ 80)", billedHappy, billedWait)
+	}
 	return nil
 }
