@@ -60,7 +60,8 @@ func (p *Provider) CheckOwned() error {
 // the customer tenant: each subscription's state (with when Owner was first
 // confirmed, and its display name: the one observed, else the one last
 // recorded), whether the subscriptions were discovered (none were named),
-// the wait (started at the first check, ending deadline later), the status
+// the wait (started at the first check, ending deadline later, or when the
+// relationship wait's deadline ends it), the status
 // awaiting_owner_access, and one timeline event when anything changed (the
 // event folds into the last check's). A provider that ended is
 // invalid_state.
@@ -94,7 +95,13 @@ func (p *Provider) RecordOwnershipCheck(checked []Subscription, principalID stri
 	}
 	p.PrincipalID = principalID
 	if p.OwnershipWait == nil {
-		p.OwnershipWait = &OwnershipWait{StartedAt: now, Deadline: now.Add(deadline)}
+		// The customer's steps after consent share one deadline: a wait
+		// for the relationships that ran first counts.
+		end := now.Add(deadline)
+		if r := p.Relationships; r != nil && r.Wait != nil && r.Wait.Deadline.After(now) && r.Wait.Deadline.Before(end) {
+			end = r.Wait.Deadline
+		}
+		p.OwnershipWait = &OwnershipWait{StartedAt: now, Deadline: end}
 	}
 	p.OwnershipWait.Checks++
 	t := now

@@ -156,3 +156,20 @@ func TestRelationshipFailureAndDeadline(t *testing.T) {
 		t.Errorf("a token kept on an ended provider: %v", err)
 	}
 }
+
+// TestSharedDeadline: the wait for Owner ends when the wait for the
+// relationships that ran first ends, not a full deadline later.
+func TestSharedDeadline(t *testing.T) {
+	p := requested(t)
+	p.RecordConsent("tenant-1", "sp-oid", at)
+	if _, err := p.RecordRelationshipCheck(observed(at, "reseller", relationship.GDAPApprovalPending), at, 30*24*time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	later := at.Add(10 * 24 * time.Hour)
+	if err := p.RecordOwnershipCheck([]Subscription{{ID: "sub-a", State: SubscriptionMissingOwner}}, "sp-oid", false, later, 30*24*time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if want := at.Add(30 * 24 * time.Hour); !p.OwnershipWait.Deadline.Equal(want) {
+		t.Errorf("ownership deadline %v, want the relationship wait's %v", p.OwnershipWait.Deadline, want)
+	}
+}
