@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"time"
 
 	"github.com/partnercloud/azure/shared/apperr"
@@ -26,6 +27,9 @@ type PartnerCenter interface {
 	AcceptAgreement(ctx context.Context, customerID, templateID, firstName, lastName, email, phone string, at time.Time) error
 	OrderAzurePlan(ctx context.Context, customerID, requestKey string) (string, error)
 	Subscriptions(ctx context.Context, customerID string) ([]partnercenter.Subscription, error)
+	// Customer reads the tenant among the partner's customers: the
+	// reseller relationship as Partner Center shows it.
+	Customer(ctx context.Context, tenantID string) (partnercenter.CustomerRelationship, error)
 }
 
 // SecretStore keeps the initial admin password (secret.Store).
@@ -192,9 +196,20 @@ func (h *Handler) waitSubscription(ctx context.Context, p *provider.Provider) ([
 	if len(ids) == 0 {
 		return nil, apperr.New(apperr.SubscriptionPending, "the Azure plan's subscription has not appeared yet")
 	}
+	// What active records is what Partner Center shows, nothing assumed:
+	// the customer's relationship to the partner, read now.
+	rel, err := h.PartnerCenter.Customer(ctx, p.TenantID)
+	if err != nil {
+		return nil, err
+	}
+	relationshipToPartner := "none"
+	if rel.Found {
+		relationshipToPartner = strings.ToLower(rel.RelationshipToPartner)
+	}
 	now := h.Now().UTC()
 	_, err = h.Store.UpdateProvider(ctx, p.AccountID, p.ID, func(q *provider.Provider) error {
 		q.RecordPlanSubscriptions(ids, now)
+		q.RecordCustomerRelationship(relationshipToPartner, now)
 		return nil
 	})
 	if err != nil {

@@ -59,6 +59,10 @@ func (f *fakePC) Subscriptions(context.Context, string) ([]partnercenter.Subscri
 	return []partnercenter.Subscription{{ID: "sub-new", Status: "active", OrderID: "order-1"}, {ID: "sub-old", Status: "suspended"}}, nil
 }
 
+func (f *fakePC) Customer(_ context.Context, tenantID string) (partnercenter.CustomerRelationship, error) {
+	return partnercenter.CustomerRelationship{Found: true, TenantID: tenantID, CustomerID: "cust-1", RelationshipToPartner: "Reseller"}, nil
+}
+
 func setup(t *testing.T, option provider.Option) (*Handler, *store.Store, *fakePC, *provider.Provider) {
 	t.Helper()
 	s, _ := storetest.NewTestStore(t)
@@ -108,6 +112,15 @@ func TestStepsInOrder(t *testing.T) {
 	}
 	if q.InitialAdmin == nil || q.InitialAdmin.SecretARN == "" || q.InitialAdmin.UserName != "admin@fabrikam.onmicrosoft.com" {
 		t.Fatalf("initial admin = %+v", q.InitialAdmin)
+	}
+	// What Partner Center showed of the relationship is recorded, and is
+	// what active lists.
+	if r := q.Relationships; r == nil || r.Reseller != "reseller" || r.ResellerObservedAt == nil || !r.ResellerObservedAt.Equal(t0) {
+		t.Fatalf("reseller relationship as observed: %+v", q.Relationships)
+	}
+	q.Activate("", t0)
+	if len(q.Permissions) != 2 || q.Permissions[0].Kind != provider.PermissionReseller || q.Permissions[1].Kind != provider.PermissionAzurePlan {
+		t.Fatalf("permissions %+v", q.Permissions)
 	}
 	if raw, _ := json.Marshal(q); strings.Contains(string(raw), "initial-P@ss-123") {
 		t.Fatal("the provider holds the password")
