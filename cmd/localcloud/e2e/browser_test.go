@@ -183,6 +183,11 @@ func TestBrowserPages(t *testing.T) {
 	t.Run("walk-through", func(t *testing.T) {
 		e.holdContoso(t)
 		walkThrough(t, e, bin, link, filepath.Join(shots, "thank-you.png"))
+		// The checklist after consent, in the browser: the sign-in done,
+		// the relationships still to do.
+		text := browse(t, bin, link, filepath.Join(shots, "checklist.png"))
+		wantText(t, "checklist after consent", text, "Thank you", "Accept "+partner+" as your reseller", "Approve "+partner+"'s admin relationship")
+		e.acceptRelationshipsFor(t, name)
 		// The partner principal lacks Owner on the second subscription:
 		// granted, the next re-check (15 minutes apart, seconds at this
 		// scale) makes the provider active.

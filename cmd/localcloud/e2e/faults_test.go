@@ -84,6 +84,7 @@ func (e *env) consentRetrying(t *testing.T, name string) {
 			result = e.signIn(t, e.microsoftLink(t, result), contosoAdmin, "accept")
 		}
 		if result.status == 200 && strings.Contains(result.text(), "Thank you") {
+			e.acceptRelationshipsFor(t, name)
 			return
 		}
 		t.Logf("consent attempt %d: %d %s", attempt, result.status, tail(result.text(), 300))
@@ -150,6 +151,52 @@ func TestFaultSendTaskSuccess(t *testing.T) {
 	for _, n := range []int{1, 20} { // once (the SDK retries); and more than the callback's retries
 		t.Run(map[int]string{1: "once", 20: "persistently"}[n], func(t *testing.T) {
 			faultRun(t, func(e *env) { e.c.Engine().FailNext("SendTaskSuccess", n) })
+		})
+	}
+}
+
+// TestFaultGraphAndPartnerCenter: Microsoft Graph and Partner Center throttle
+// (429 with Retry-After) or fail (5xx) while the relationship is requested
+// and checked: the clients retry, the state machine retries what still
+// fails, and the migration completes with one relationship.
+func TestFaultGraphAndPartnerCenter(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		faults []map[string]any
+	}{
+		{"Graph 429 with Retry-After", []map[string]any{{"call": "graph", "status": 429, "retryAfter": 1, "count": 3}}},
+		{"Graph 5xx beyond the client's retries", []map[string]any{{"call": "graph.getRelationship", "status": 503, "count": 6}}},
+		{"Partner Center 429 and 5xx", []map[string]any{
+			{"call": "partnerCenter.customer", "status": 429, "retryAfter": 1, "count": 2},
+			{"call": "partnerCenter.customer", "status": 500, "count": 6},
+		}},
+		{"a lost reply to the relationship's creation", []map[string]any{{"call": "graph.createRelationship", "status": 500, "dropReply": true, "count": 1}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var e *env
+			faultRun(t, func(env *env) {
+				e = env
+				t.Cleanup(func() { e.control(t, "/_control/faults", map[string]any{"call": "*", "off": true}) })
+				for _, f := range tc.faults {
+					e.control(t, "/_control/faults", f)
+				}
+			})
+			// One relationship for the provider, whatever was retried.
+			var st struct {
+				Relationships []struct {
+					DisplayName string `json:"displayName"`
+				} `json:"relationships"`
+			}
+			e.controlGet(t, "/_control/state", &st)
+			names := map[string]int{}
+			for _, r := range st.Relationships {
+				names[r.DisplayName]++
+			}
+			for name, n := range names {
+				if n > 1 {
+					t.Errorf("%d relationships named %q", n, name)
+				}
+			}
 		})
 	}
 }

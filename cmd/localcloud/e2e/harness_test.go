@@ -674,3 +674,10 @@ func (e *env) approveGDAP(t *testing.T, link, login, decision string) page {
 	vals.Set("decision", decision)
 	return e.fetch(t, "POST", action, vals)
 }
+
+// acceptRelationshipsFor does the relationship steps of the provider named
+// name (its invitation email's links), after a consent made without them.
+func (e *env) acceptRelationshipsFor(t *testing.T, name string) {
+	t.Helper()
+	e.acceptRelationships(t, e.waitMessage(t, contosoAdmin, "approve moving", name, 20*time.Second))
+}

@@ -183,6 +183,7 @@ func TestSignInForgedTenant(t *testing.T) {
 	if pg := e.fetch(t, "GET", genuine, nil); pg.status != 200 || !strings.Contains(pg.text(), "Thank you") {
 		t.Fatalf("genuine consent: %d %s", pg.status, pg.text())
 	}
+	e.acceptRelationshipsFor(t, name)
 	p := e.waitStatus(t, tok, id, "active", 30*time.Second)
 	if p.TenantID != contosoTenant {
 		t.Fatalf("active in tenant %q", p.TenantID)

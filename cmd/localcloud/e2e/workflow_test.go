@@ -300,6 +300,7 @@ func TestWorkflowReplayedCallback(t *testing.T) {
 				t.Fatalf("reload %d: %d\n%s\nwant\n%s", i+1, again.status, mainText(again), mainText(first))
 			}
 		}
+		e.acceptRelationshipsFor(t, name)
 		p := e.waitStatus(t, tok, id, "active", 30*time.Second)
 		if n := wfCountEvents(p, wfConsentedEvent); n != 1 {
 			t.Errorf("%d consent events, want 1:\n%s", n, wfTimeline(p))
@@ -357,6 +358,7 @@ func TestWorkflowReplayedCallback(t *testing.T) {
 		if !strings.Contains(want, partnerSP) {
 			t.Errorf("the result page does not name the principal: %s", want)
 		}
+		e.acceptRelationshipsFor(t, name)
 		p := e.waitStatus(t, tok, id, "active", 30*time.Second)
 		if n := wfCountEvents(p, wfConsentedEvent); n != 1 {
 			t.Errorf("%d consent events, want 1:\n%s", n, wfTimeline(p))
@@ -461,6 +463,7 @@ func TestWorkflowCallbackStates(t *testing.T) {
 	if ok := e.throughMicrosoft(t, e.fetch(t, "GET", cbA, nil), contosoAdmin, "accept"); ok.status != 200 || !strings.Contains(ok.text(), "Thank you") {
 		t.Fatalf("A's genuine callback: %d %s", ok.status, ok.text())
 	}
+	e.acceptRelationshipsFor(t, nameA)
 	p := e.waitStatus(t, tok, idA, "active", 30*time.Second)
 	if n := wfCountEvents(p, wfConsentedEvent); n != 1 {
 		t.Errorf("%d consent events on A", n)
