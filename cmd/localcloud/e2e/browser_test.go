@@ -145,8 +145,8 @@ func TestBrowserPages(t *testing.T) {
 	t.Run("landing page", func(t *testing.T) {
 		text := browse(t, bin, link, filepath.Join(shots, "landing.png"))
 		wantText(t, "landing page", text, partner, "Eligible Org", "Sign in with Microsoft",
-			"Remove an existing partner", "Accept the partner relationship", "Sign in and authorize "+partner+"'s application",
-			ownedSub, missingSub, "This link expires on")
+			"Your checklist", "remove that partner first", "Accept "+partner+" as your reseller", "Approve "+partner+"'s admin relationship (GDAP)",
+			"Authorize "+partner+"'s application", "approvalPending", ownedSub, missingSub, "This link expires on")
 	})
 
 	t.Run("invitation email", func(t *testing.T) {
