@@ -243,7 +243,11 @@ func (h *Handler) stepView(s provider.Step, p *provider.Provider, signIn string)
 		v.Detail = "Nothing for you to do: " + h.Site.PartnerName + " assigns its support team's roles once you approved the admin relationship."
 	case provider.StepOwnerAccess:
 		v.Title = "Grant Owner on subscription " + provider.Named(subscriptionName(p, s.SubscriptionID), s.SubscriptionID)
-		v.Detail = "In the Azure portal, open the subscription's Access control (IAM) and assign the Owner role to " + p.OwnerPrincipalLabel() + "."
+		if principal := p.OwnerPrincipalLabel(); principal != "" {
+			v.Detail = "In the Azure portal, open the subscription's Access control (IAM) and assign the Owner role to " + principal + "."
+		} else {
+			v.Detail = "In the Azure portal, open the subscription's Access control (IAM) and assign the Owner role to " + h.Site.AppName + ", which this page names with its id once you have signed in."
+		}
 	}
 	if v.Link == "" {
 		v.LinkText = ""
