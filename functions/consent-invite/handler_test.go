@@ -291,7 +291,7 @@ func TestResumesFromAClosedInvitation(t *testing.T) {
 					t.Fatalf("resumed %v %v", e.tasks.Succeeded, e.tasks.Outputs)
 				}
 				q, _ := e.store.GetProvider(ctx, "acct-1", e.p.ID)
-				if q.Status != provider.StatusAwaitingOwnerAccess || q.TenantID != tt.resumeTo || !strings.Contains(q.Timeline[len(q.Timeline)-1].What, "consented in tenant") {
+				if q.Status != provider.StatusAwaitingCustomer || q.TenantID != tt.resumeTo || !strings.Contains(q.Timeline[len(q.Timeline)-1].What, "consented in tenant") {
 					t.Fatalf("the consent was not recorded on the provider: %s %+v", q.Status, q.Timeline)
 				}
 			}

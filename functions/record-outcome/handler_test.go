@@ -28,10 +28,12 @@ func setup(t *testing.T, status provider.Status) (*Handler, *store.Store, *fakes
 	s, _ := storetest.NewTestStore(t)
 	s.Now = func() time.Time { return t0 }
 	hash := strings.Repeat("d", 64)
+	observed := t0.Add(-time.Hour)
 	p := &provider.Provider{AccountID: "acct-1", Name: "Contoso", Type: provider.TypeAzure, Option: provider.OptionMigrate, Status: status,
-		RequesterEmail: "dana@eligible.example", CreatedBy: "user:u", PrincipalID: "sp-oid", TenantID: "tenant-1",
+		RequesterEmail: "dana@eligible.example", CreatedBy: "user:u", PrincipalID: "sp-oid", TenantID: "tenant-1", ConsentedAt: &observed,
 		Invitation:    &provider.Invitation{Hash: hash, Nonce: "n"},
-		Subscriptions: []provider.Subscription{{ID: "00000000-0000-0000-0000-000000000001", State: provider.SubscriptionOwned}}}
+		Relationships: &provider.Relationships{Reseller: "reseller", ResellerObservedAt: &observed},
+		Subscriptions: []provider.Subscription{{ID: "00000000-0000-0000-0000-000000000001", State: provider.SubscriptionOwned, ConfirmedAt: &observed}}}
 	if err := s.CreateProvider(context.Background(), p, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -85,8 +87,13 @@ func TestOutcomes(t *testing.T) {
 				t.Fatalf("email %q to %q", m.Sent[0].Subject, m.Sent[0].To)
 			}
 			if tt.wantStatus == provider.StatusActive {
-				if got.Billing != "consolidated" || got.BillingFrom == nil || !got.BillingFrom.Equal(t0) || len(got.Permissions) < 3 {
+				if got.Billing != "consolidated" || got.BillingFrom == nil || !got.BillingFrom.Equal(t0) || len(got.Permissions) != 3 {
 					t.Fatalf("active provider %+v", got)
+				}
+				// The completion email lists each permission with when
+				// Microsoft showed it.
+				if body := m.Sent[0].Text; !strings.Contains(body, "CSP reseller relationship with tenant tenant-1") || !strings.Contains(body, "(observed ") {
+					t.Fatalf("completion email without the observed permissions:\n%s", body)
 				}
 			}
 			rec, _ := s.GetInvitation(context.Background(), p.Invitation.Hash)
