@@ -141,7 +141,9 @@ func TestCheck(t *testing.T) {
 			relationship.Failed, "", nil, "RelationshipTerminated", 0},
 		{"expired", true, func(m *microsoft) { m.gdapStatus = gdap.StatusExpired }, "tok-1",
 			relationship.Failed, "", nil, "RelationshipExpired", 0},
-		{"approved in another tenant", true, func(m *microsoft) { m.reseller, m.gdapStatus, m.approvedBy = "reseller", gdap.StatusActive, "other-tenant" }, "tok-1",
+		{"approved in another tenant", true, func(m *microsoft) {
+			m.reseller, m.gdapStatus, m.approvedBy = "reseller", gdap.StatusActive, "other-tenant"
+		}, "tok-1",
 			relationship.Failed, "", nil, "RelationshipRejected", 0},
 		{"a webhook before consent records and resumes nothing", false, func(m *microsoft) { m.gdapStatus = gdap.StatusActive }, "",
 			relationship.Pending, "", nil, "", 0},
