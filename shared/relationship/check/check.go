@@ -158,7 +158,8 @@ func (c *Checker) Check(ctx context.Context, p *provider.Provider, token string)
 	if end == nil || token == "" {
 		return res, nil
 	}
-	if end != nil && decision.Outcome != relationship.Failed {
+	if decision.Outcome != relationship.Failed {
+		// The deadline: recorded as the failure's code.
 		res.Outcome, res.Reason = relationship.Failed, string(apperr.RelationshipDeadlineExceeded)
 		_, _ = c.Store.UpdateProvider(ctx, p.AccountID, p.ID, func(q *provider.Provider) error {
 			q.RecordRelationshipFailure(string(apperr.RelationshipDeadlineExceeded))
