@@ -12,6 +12,12 @@ import (
 // API, the next check passes, the requester gets the completion email.
 func TestFullMigration(t *testing.T) {
 	e := cloudFor(t, "standard")
+	mark := len(e.logBuf.String())
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("local cloud log during the test:\n%s", tail(e.logBuf.String()[mark:], 30000))
+		}
+	})
 	tok := e.token(t, "acct-eligible", "admin")
 	name := "Full migration " + time.Now().Format("150405.000")
 	id := e.create(t, tok, migrate(name, ownedSub, missingSub))
