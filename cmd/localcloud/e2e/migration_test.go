@@ -40,7 +40,7 @@ func TestFullMigration(t *testing.T) {
 	if want := "grant Owner to Partner Cloud for Azure (" + partnerSP + ") on 1 subscription: Contoso Development (" + missingSub + ")."; !strings.Contains(p.NextStep, want) || strings.Contains(p.NextStep, ownedSub) || !strings.Contains(p.NextStep, " UTC.") {
 		t.Fatalf("next step %q, want it to contain %q and the deadline's zone", p.NextStep, want)
 	}
-	e.waitMessage(t, "azure-migrations@partner.example", "waiting for Owner access", name, 20*time.Second)
+	e.waitMessage(t, "azure-migrations@partner.example", "waiting for Owner access", name, 60*time.Second)
 
 	e.control(t, "/_control/owner", map[string]any{"tenant": "contoso", "subscriptionId": missingSub, "grant": true})
 	t.Cleanup(func() {
