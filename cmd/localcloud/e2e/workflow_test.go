@@ -110,6 +110,18 @@ func mainText(p page) string {
 	return strings.TrimSpace(s)
 }
 
+// resultText is the result part of a thank-you page: who authorized what,
+// for whom, in which tenant. What follows ("What happens next") says what
+// is still to do as Microsoft last reported it, so a reload after the
+// workflow's next check may rightly say less.
+func resultText(p page) string {
+	s := mainText(p)
+	if i := strings.Index(s, "What happens next"); i >= 0 {
+		s = s[:i]
+	}
+	return strings.TrimSpace(s)
+}
+
 // withState returns the callback URL with its state replaced (or removed
 // when state is nil).
 func withState(t *testing.T, callback string, state *string) string {
@@ -296,7 +308,7 @@ func TestWorkflowReplayedCallback(t *testing.T) {
 		}
 		for i := 0; i < 2; i++ {
 			again := e.fetch(t, "GET", first.url.String(), nil)
-			if again.status != 200 || mainText(again) != mainText(first) {
+			if again.status != 200 || resultText(again) != resultText(first) || !strings.Contains(again.text(), partnerSP) {
 				t.Fatalf("reload %d: %d\n%s\nwant\n%s", i+1, again.status, mainText(again), mainText(first))
 			}
 		}
@@ -350,14 +362,14 @@ func TestWorkflowReplayedCallback(t *testing.T) {
 			if a.status != 200 || !strings.Contains(pg.text(), "Thank you") {
 				t.Fatalf("callback %d: %d %s", i, a.status, pg.text())
 			}
+			if !strings.Contains(pg.text(), partnerSP) {
+				t.Errorf("callback %d does not name the principal: %s", i, pg.text())
+			}
 			if i == 0 {
-				want = mainText(pg)
-			} else if got := mainText(pg); got != want {
+				want = resultText(pg)
+			} else if got := resultText(pg); got != want {
 				t.Errorf("callback %d shows\n%s\nwant\n%s", i, got, want)
 			}
-		}
-		if !strings.Contains(want, partnerSP) {
-			t.Errorf("the result page does not name the principal: %s", want)
 		}
 		e.acceptRelationshipsFor(t, name)
 		p := e.waitStatus(t, tok, id, "active", 30*time.Second)
