@@ -353,3 +353,31 @@ func TestWebhookDelivery(t *testing.T) {
 		}
 	})
 }
+
+// TestRelationshipDeadline: a reseller relationship never accepted keeps
+// the provider waiting (checks growing to a day apart) until the 30-day
+// deadline, then ends it failed with the reason; the fast cloud runs a day
+// a second.
+func TestRelationshipDeadline(t *testing.T) {
+	e := cloudFor(t, "fast")
+	e.holdContoso(t) // a day a second: hold the tenant before the invitation is sent
+	e.resetReseller(t)
+	tok := e.token(t, "acct-eligible", "admin")
+	name := "Relationship deadline " + time.Now().Format("150405.000")
+	id := e.create(t, tok, migrate(name, ownedSub))
+	m := e.waitMessage(t, contosoAdmin, "approve moving", name, 20*time.Second)
+	e.consentOnly(t, m, "accept")
+	e.approveGDAP(t, approvalLink(t, m.Links), contosoAdmin, "accept")
+	consented := time.Now()
+	p := e.waitStatus(t, tok, id, "failed", 90*time.Second)
+	if waited := time.Since(consented); waited < 25*time.Second {
+		t.Errorf("failed after %v, before the 30-day deadline (30 s here)", waited)
+	}
+	var raw map[string]any
+	_ = json.Unmarshal(e.call(t, "GET", "/providers/"+id, tok, nil).raw, &raw)
+	if raw["failureCode"] != "relationship_deadline_exceeded" || !strings.Contains(p.FailureReason, "before the deadline") ||
+		p.step("reseller_relationship").Status != "pending" || p.step("gdap").Status != "done" {
+		t.Fatalf("failed provider: code %v, reason %q, steps %+v", raw["failureCode"], p.FailureReason, p.Steps)
+	}
+	e.waitMessage(t, "requester@acct-eligible.example", "did not complete", name, 20*time.Second)
+}
