@@ -16,6 +16,9 @@ func TestFullMigration(t *testing.T) {
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("local cloud log during the test:\n%s", tail(e.logBuf.String()[mark:], 30000))
+			for _, m := range e.messages(t) {
+				t.Logf("email to %v: %s", m.To, m.Subject)
+			}
 		}
 	})
 	tok := e.token(t, "acct-eligible", "admin")

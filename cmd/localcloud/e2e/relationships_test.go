@@ -164,7 +164,10 @@ func TestRelationshipJourney(t *testing.T) {
 			t.Errorf("reseller permission %+v", pm)
 		}
 	}
-	for _, k := range []string{"reseller_relationship", "gdap_relationship", "admin_consent", "owner"} {
+	if a := p.step("access_assignments"); a.Status != "done" || a.State != "active" || a.Actor != "microsoft" {
+		t.Errorf("access assignment step %+v", a)
+	}
+	for _, k := range []string{"reseller_relationship", "gdap_relationship", "access_assignment", "admin_consent", "owner"} {
 		if !kinds[k] {
 			t.Errorf("no %s permission: %+v", k, p.Permissions)
 		}

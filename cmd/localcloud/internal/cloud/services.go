@@ -65,7 +65,14 @@ const (
 	ParamGraphEndpoint                = "GraphEndpoint"                 // the Microsoft double's URL (it serves /v1.0)
 	ParamAdminCenterURL               = "AdminCenterUrl"                // the Microsoft double's URL (its admin center pages)
 	ParamWebhookCertHosts             = "PartnerCenterWebhookCertHosts" // the Microsoft double's host:port (it serves the signing certificate)
+	ParamGdapSecurityGroupID          = "GdapSecurityGroupId"           // LocalSecurityGroupID
 )
+
+// LocalSecurityGroupID is the partner security group the local cloud
+// configures for the GDAP access assignment (the double accepts any group
+// id), so that the assignment step runs locally as it does for a partner
+// who configures one.
+const LocalSecurityGroupID = "10000000-0000-4000-8000-0000000000c1"
 
 // WebhookPath is the product's Partner Center webhook route; the local
 // cloud registers it at the Microsoft double, as the partner does once at
@@ -194,6 +201,7 @@ func (s *microsoftService) Start(_ context.Context, c *Cloud) (Endpoint, error) 
 			ParamGraphEndpoint:                url,
 			ParamAdminCenterURL:               url,
 			ParamWebhookCertHosts:             s.ln.Addr().String(),
+			ParamGdapSecurityGroupID:          LocalSecurityGroupID,
 		},
 	}, nil
 }
