@@ -197,8 +197,10 @@ func TestRelationshipStepsLeftUndone(t *testing.T) {
 		gdap        bool
 		wantPending []string
 	}{
-		{"neither", false, false, []string{"reseller_relationship", "gdap"}},
-		{"reseller only", true, false, []string{"gdap"}},
+		// The access assignment (the local cloud configures a partner
+		// security group) waits for the admin relationship.
+		{"neither", false, false, []string{"reseller_relationship", "gdap", "access_assignments"}},
+		{"reseller only", true, false, []string{"gdap", "access_assignments"}},
 		{"GDAP only", false, true, []string{"reseller_relationship"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

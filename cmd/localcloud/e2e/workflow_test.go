@@ -575,6 +575,11 @@ func TestWorkflowOwnershipDeadline(t *testing.T) {
 	failure := e.mailsTo(t, wfRequester, name, func(s string) bool { return strings.Contains(s, "did not complete") })
 	if len(start) != 1 || len(near) != 1 || len(failure) != 1 {
 		t.Errorf("emails: %d start, %d deadline-near, %d failure; want one each", len(start), len(near), len(failure))
+		for _, m := range e.messages(t) {
+			if strings.Contains(m.Subject+m.Text, name) || strings.Contains(m.Subject, "unreadable") {
+				t.Logf("email to %v: %s", m.To, m.Subject)
+			}
+		}
 	}
 	if len(near) == 1 && !strings.Contains(near[0].Text, missingSub) {
 		t.Errorf("deadline notice does not name the missing subscription: %s", near[0].Text)
