@@ -6,15 +6,12 @@
 package main
 
 import (
-	"time"
-
 	"github.com/partnercloud/azure/shared/awsconf/lazydynamodb"
 	"github.com/partnercloud/azure/shared/awsconf/lazysecretsmanager"
 	"github.com/partnercloud/azure/shared/awsconf/lazysfn"
 	"github.com/partnercloud/azure/shared/gdap"
 	"github.com/partnercloud/azure/shared/ownership"
 	"github.com/partnercloud/azure/shared/partnercenter"
-	"github.com/partnercloud/azure/shared/relationship"
 	"github.com/partnercloud/azure/shared/relationship/check"
 	"github.com/partnercloud/azure/shared/startup"
 )
@@ -26,13 +23,8 @@ func main() {
 		graph := gdap.FromEnv(env, partner.Credential(env.Required("PARTNER_TENANT_ID")))
 		store := lazydynamodb.Store(env, aws)
 		h := &Handler{
-			Store: store,
-			Checker: &check.Checker{
-				Store: store, PartnerCenter: pc, Graph: graph, Tasks: lazysfn.Tasks(aws),
-				Want:     relationship.Want{GroupID: graph.Config.SecurityGroupID, Roles: graph.Config.AssignmentRoles()},
-				Deadline: env.Duration("OWNERSHIP_DEADLINE", 30*24*time.Hour),
-				Now:      func() time.Time { return time.Now().UTC() },
-			},
+			Store:   store,
+			Checker: check.New(env, store, pc, graph, lazysfn.Tasks(aws)),
 		}
 		return h.Handle, nil
 	})

@@ -14,7 +14,6 @@ import (
 	"github.com/partnercloud/azure/shared/gdap"
 	"github.com/partnercloud/azure/shared/ownership"
 	"github.com/partnercloud/azure/shared/partnercenter"
-	"github.com/partnercloud/azure/shared/relationship"
 	"github.com/partnercloud/azure/shared/relationship/check"
 	"github.com/partnercloud/azure/shared/startup"
 )
@@ -32,13 +31,8 @@ func main() {
 			Verifier:      partnercenter.WebhookVerifierFromEnv(env),
 			Store:         store,
 			Relationships: graph,
-			Checker: &check.Checker{
-				Store: store, PartnerCenter: pc, Graph: graph, Tasks: lazysfn.Tasks(aws),
-				Want:     relationship.Want{GroupID: graph.Config.SecurityGroupID, Roles: graph.Config.AssignmentRoles()},
-				Deadline: env.Duration("OWNERSHIP_DEADLINE", 30*24*time.Hour),
-				Now:      func() time.Time { return time.Now().UTC() },
-			},
-			Timeout: 20 * time.Second,
+			Checker:       check.New(env, store, pc, graph, lazysfn.Tasks(aws)),
+			Timeout:       20 * time.Second,
 		}
 		return h.Handle, nil
 	})

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/partnercloud/azure/shared/apperr"
+	"github.com/partnercloud/azure/shared/config"
 	"github.com/partnercloud/azure/shared/gdap"
 	"github.com/partnercloud/azure/shared/logging"
 	"github.com/partnercloud/azure/shared/partnercenter"
@@ -230,4 +231,17 @@ func (c *Checker) observe(ctx context.Context, p *provider.Provider, id string, 
 
 func assignment(a gdap.AccessAssignment) relationship.Assignment {
 	return relationship.Assignment{ID: a.ID, GroupID: strings.ToLower(a.GroupID), Roles: a.Roles, Status: a.Status}
+}
+
+// New is the Checker a function builds at start-up: the access assignment
+// wanted is the Graph client's configured one, the deadline the
+// OWNERSHIP_DEADLINE variable (default 30 days: one deadline for the
+// customer's steps after consent), the clock real time in UTC.
+func New(env *config.Env, store Store, pc PartnerCenter, graph *gdap.Client, tasks Tasks) *Checker {
+	return &Checker{
+		Store: store, PartnerCenter: pc, Graph: graph, Tasks: tasks,
+		Want:     relationship.Want{GroupID: graph.Config.SecurityGroupID, Roles: graph.Config.AssignmentRoles()},
+		Deadline: env.Duration("OWNERSHIP_DEADLINE", 30*24*time.Hour),
+		Now:      func() time.Time { return time.Now().UTC() },
+	}
 }
