@@ -30,6 +30,7 @@ FUNCTIONS := \
 	ConsentCallbackFunction:consent-callback \
 	ConsentInviteFunction:consent-invite \
 	CheckOwnershipFunction:check-ownership \
+	OutboxRelayFunction:outbox-relay \
 	RequestRelationshipFunction:request-relationship \
 	CheckRelationshipsFunction:check-relationships \
 	PartnerCenterWebhookFunction:partner-center-webhook \

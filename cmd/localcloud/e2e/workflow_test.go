@@ -550,6 +550,12 @@ func TestWorkflowExpiredAfterReminders(t *testing.T) {
 func TestWorkflowOwnershipDeadline(t *testing.T) {
 	t.Parallel()
 	e := cloudFor(t, "fast")
+	mark := len(e.logBuf.String())
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("local cloud log during the test:\n%s", tail(e.logBuf.String()[mark:], 30000))
+		}
+	})
 	e.holdContoso(t) // a day a second: hold the tenant before the invitation is sent
 	tok := e.token(t, "acct-eligible", "admin")
 	name := wfName("WF deadline")
