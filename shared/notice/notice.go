@@ -1,0 +1,98 @@
+// Package notice sends what a provider's changes put in its outbox (see
+// provider.OutboxEntry): it renders each pending entry as an email and
+// removes it from the provider once sent. The outbox relay function calls
+// Deliver when the table's stream says a provider has pending entries.
+package notice
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/partnercloud/azure/shared/apperr"
+	"github.com/partnercloud/azure/shared/logging"
+	"github.com/partnercloud/azure/shared/mail"
+	"github.com/partnercloud/azure/shared/provider"
+)
+
+// Store reads a provider and writes it back conditionally (store.Store).
+type Store interface {
+	GetProvider(ctx context.Context, accountID, providerID string) (*provider.Provider, error)
+	UpdateProvider(ctx context.Context, accountID, providerID string, mutate func(*provider.Provider) error) (*provider.Provider, error)
+}
+
+// Sender sends one email (ses.SES).
+type Sender interface {
+	Send(ctx context.Context, m mail.Message) (string, error)
+}
+
+// Relay delivers a provider's pending notices.
+type Relay struct {
+	Store  Store
+	Mailer Sender
+	Brand  mail.Brand
+	// Representatives is the partner's representatives' address.
+	Representatives string
+	Now             func() time.Time
+}
+
+// Deliver sends each notice pending on the provider, oldest first, and
+// removes each one sent. A provider that no longer exists has nothing to
+// send. A notice SES refuses for good (email_rejected) is removed with a
+// timeline event saying it could not be sent; any other failure leaves it
+// pending and is returned (the stream delivers the record again), after
+// the other notices were tried.
+func (r *Relay) Deliver(ctx context.Context, accountID, providerID string) error {
+	p, err := r.Store.GetProvider(ctx, accountID, providerID)
+	if apperr.Is(err, apperr.NotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var failed error
+	for _, e := range p.Outbox {
+		if err := r.deliver(ctx, p, e); err != nil {
+			failed = errors.Join(failed, err)
+		}
+	}
+	return failed
+}
+
+func (r *Relay) deliver(ctx context.Context, p *provider.Provider, e provider.OutboxEntry) error {
+	log := logging.From(ctx).With("notice", e.ID)
+	msg, err := Render(p, e, r.Brand, r.Representatives)
+	if err != nil {
+		// A kind this code cannot render is a programming error; keeping it
+		// pending would wake the relay for ever.
+		log.Error("notice cannot be rendered; dropped", "error", err.Error())
+		return r.remove(ctx, p, e, "A notice could not be prepared and was not sent ("+string(e.Kind)+").")
+	}
+	_, err = r.Mailer.Send(ctx, msg)
+	switch {
+	case apperr.Is(err, apperr.EmailRejected):
+		log.Error("notice rejected by SES; dropped", "error", err.Error())
+		return r.remove(ctx, p, e, "A notice to the partner's representatives could not be delivered: the address was refused.")
+	case err != nil:
+		log.Warn("notice not sent; stays pending", "error", err.Error())
+		return err
+	}
+	log.Info("notice sent", "kind", string(e.Kind))
+	return r.remove(ctx, p, e, "")
+}
+
+// remove takes the entry out of the outbox, with a timeline event when
+// what is not empty.
+func (r *Relay) remove(ctx context.Context, p *provider.Provider, e provider.OutboxEntry, what string) error {
+	_, err := r.Store.UpdateProvider(ctx, p.AccountID, p.ID, func(q *provider.Provider) error {
+		if q.Dequeue(e.ID) && what != "" {
+			q.AddEvent(provider.Event{At: r.Now(), Status: q.Status, What: what, By: "system"})
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("remove notice %s: %w", e.ID, err)
+	}
+	return nil
+}

@@ -1,0 +1,172 @@
+package notice
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/partnercloud/azure/shared/apperr"
+	"github.com/partnercloud/azure/shared/fakes"
+	"github.com/partnercloud/azure/shared/mail"
+	"github.com/partnercloud/azure/shared/provider"
+	"github.com/partnercloud/azure/shared/relationship"
+	"github.com/partnercloud/azure/shared/store"
+	"github.com/partnercloud/azure/shared/store/storetest"
+)
+
+const (
+	subA = "11111111-1111-1111-1111-111111111111"
+	subB = "22222222-2222-2222-2222-222222222222"
+)
+
+var t0 = time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
+
+type env struct {
+	s      *store.Store
+	mailer *fakes.Mailer
+	relay  *Relay
+	p      *provider.Provider
+}
+
+// newEnv stores a migration waiting for Owner access with the given
+// notices pending.
+func newEnv(t *testing.T, kinds ...provider.NoticeKind) *env {
+	t.Helper()
+	s, _ := storetest.NewTestStore(t)
+	e := &env{s: s, mailer: &fakes.Mailer{}}
+	e.p = &provider.Provider{AccountID: "acct-1", Name: "Contoso", Type: provider.TypeAzure, Option: provider.OptionMigrate,
+		Status: provider.StatusAwaitingOwnerAccess, TenantID: "tenant-1", CreatedBy: "user:u", ConsentedAt: &t0,
+		PrincipalID: "sp-oid", PartnerAppName: "Partner Cloud for Azure",
+		Subscriptions: []provider.Subscription{{ID: subA, State: provider.SubscriptionOwned, DisplayName: "Contoso Production"}, {ID: subB, State: provider.SubscriptionMissingOwner}},
+		OwnershipWait: &provider.OwnershipWait{StartedAt: t0, Deadline: t0.Add(30 * 24 * time.Hour)},
+		Relationships: &provider.Relationships{GDAPID: "rel-1", Reseller: "none", ResellerURL: "https://admin.example/reseller",
+			GDAP: relationship.GDAP{ID: "rel-1", Status: relationship.GDAPApprovalPending}, Wait: &provider.StepWait{StartedAt: t0, Deadline: t0.Add(30 * 24 * time.Hour)}},
+	}
+	for i, k := range kinds {
+		en := e.p.Enqueue(k, t0.Add(time.Duration(i)*time.Second))
+		if k == provider.NoticeCustomerStuck {
+			en.Step = provider.StepReseller
+			since := t0.Add(-80 * time.Hour)
+			en.Since = &since
+		}
+	}
+	if err := s.CreateProvider(context.Background(), e.p, nil); err != nil {
+		t.Fatal(err)
+	}
+	e.relay = &Relay{Store: s, Mailer: e.mailer, Brand: mail.Brand{PartnerName: "P", ContactEmail: "c@p.example"},
+		Representatives: "reps@partner.example", Now: func() time.Time { return t0.Add(time.Hour) }}
+	return e
+}
+
+func (e *env) stored(t *testing.T) *provider.Provider {
+	t.Helper()
+	p, err := e.s.GetProvider(context.Background(), "acct-1", e.p.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestDeliverSendsAndRemoves(t *testing.T) {
+	e := newEnv(t, provider.NoticeOwnerWaitStarted, provider.NoticeCustomerStuck)
+	if err := e.relay.Deliver(context.Background(), "acct-1", e.p.ID); err != nil {
+		t.Fatal(err)
+	}
+	if p := e.stored(t); len(p.Outbox) != 0 || p.OutboxSince != nil {
+		t.Fatalf("outbox after delivery: %+v", p.Outbox)
+	}
+	if len(e.mailer.Sent) != 2 || e.mailer.Sent[0].To != "reps@partner.example" ||
+		!strings.HasPrefix(e.mailer.Sent[0].Subject, "Migration waiting for Owner access: Contoso") ||
+		!strings.HasPrefix(e.mailer.Sent[1].Subject, "Customer stuck on a step: Contoso") {
+		t.Fatalf("sent %+v", e.mailer.Sent)
+	}
+	// Delivered again (the stream delivers at least once): nothing more.
+	if err := e.relay.Deliver(context.Background(), "acct-1", e.p.ID); err != nil || len(e.mailer.Sent) != 2 {
+		t.Fatalf("a second delivery sent again (%d) or failed: %v", len(e.mailer.Sent), err)
+	}
+}
+
+func TestDeliverFailures(t *testing.T) {
+	tests := []struct {
+		name        string
+		err         error
+		wantErr     bool
+		wantPending int
+		wantEvent   string
+	}{
+		{"SES unavailable: stays pending, retried", apperr.New(apperr.Unavailable, "throttled"), true, 1, ""},
+		{"address rejected for good: dropped, said on the timeline", apperr.New(apperr.EmailRejected, "rejected"), false, 0, "could not be delivered"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, provider.NoticeOwnerDeadlineNear)
+			e.mailer.Err = tt.err
+			events := len(e.stored(t).Timeline)
+			err := e.relay.Deliver(context.Background(), "acct-1", e.p.ID)
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("err %v, want error %v", err, tt.wantErr)
+			}
+			p := e.stored(t)
+			if len(p.Outbox) != tt.wantPending {
+				t.Fatalf("%d pending, want %d", len(p.Outbox), tt.wantPending)
+			}
+			if tt.wantEvent != "" && (len(p.Timeline) != events+1 || !strings.Contains(p.Timeline[len(p.Timeline)-1].What, tt.wantEvent)) {
+				t.Fatalf("timeline %+v", p.Timeline)
+			}
+			if tt.wantPending == 1 {
+				e.mailer.Err = nil
+				if err := e.relay.Deliver(context.Background(), "acct-1", e.p.ID); err != nil || len(e.mailer.Sent) != 1 || len(e.stored(t).Outbox) != 0 {
+					t.Fatalf("the retry did not send it: %v, %d sent", err, len(e.mailer.Sent))
+				}
+			}
+		})
+	}
+}
+
+func TestDeliverProviderGone(t *testing.T) {
+	e := newEnv(t)
+	if err := e.relay.Deliver(context.Background(), "acct-1", store.NewProviderID(t0)); err != nil {
+		t.Fatalf("a provider that no longer exists: %v", err)
+	}
+	if err := e.relay.Deliver(context.Background(), "acct-other", e.p.ID); err != nil || len(e.mailer.Sent) != 0 {
+		t.Fatalf("another account's key: %v, %d sent", err, len(e.mailer.Sent))
+	}
+}
+
+func TestRender(t *testing.T) {
+	e := newEnv(t)
+	stuck := provider.OutboxEntry{Kind: provider.NoticeCustomerStuck, At: t0, Step: provider.StepReseller, Since: &t0}
+	tests := []struct {
+		name    string
+		entry   provider.OutboxEntry
+		subject string
+		want    []string
+	}{
+		{"wait started", provider.OutboxEntry{Kind: provider.NoticeOwnerWaitStarted, At: t0}, "Migration waiting for Owner access: Contoso",
+			[]string{"Contoso Production (" + subA + "): owned", subB + ": missing_owner", "The migration fails on 31 May 2026, 00:00 UTC", "partner principal Partner Cloud for Azure (sp-oid) does not"}},
+		{"deadline near", provider.OutboxEntry{Kind: provider.NoticeOwnerDeadlineNear, At: t0}, "Deadline near: Migration waiting for Owner access: Contoso",
+			[]string{"fails soon", subB + ": missing_owner"}},
+		{"customer stuck", stuck, "Customer stuck on a step: Contoso",
+			[]string{"waiting since 1 May 2026, 00:00 UTC for the customer to accept the reseller relationship", "accept the reseller relationship: pending (Microsoft reports none) - https://admin.example/reseller", "approve the admin relationship (GDAP): pending (Microsoft reports approvalPending)"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m, err := Render(e.p, tt.entry, e.relay.Brand, "reps@partner.example")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m.Subject != tt.subject || m.To != "reps@partner.example" {
+				t.Fatalf("subject %q to %q", m.Subject, m.To)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(m.Text, w) {
+					t.Errorf("text lacks %q:\n%s", w, m.Text)
+				}
+			}
+		})
+	}
+	if _, err := Render(e.p, provider.OutboxEntry{Kind: "unknown"}, e.relay.Brand, "x@y.example"); err == nil {
+		t.Fatal("an unknown kind rendered")
+	}
+}

@@ -1,0 +1,86 @@
+package provider
+
+import (
+	"time"
+)
+
+// The outbox. What a change must tell someone (the partner's
+// representatives asked to help a customer, a customer stuck on a step) is
+// written as an OutboxEntry into the provider, in the same conditional write
+// as the change itself. The table's stream wakes the outbox relay
+// (functions/outbox-relay), which sends each pending entry and then removes
+// it. So a notice is never lost between the change and the email (a crash,
+// a timeout or an SES outage between the two only delays it), and a check
+// that decides a notice is due needs no mail client of its own.
+//
+// Delivery is at least once: an entry sent whose removal was lost is sent
+// again by the next wake-up.
+
+// NoticeKind names what an outbox entry tells, and to whom.
+type NoticeKind string
+
+const (
+	// NoticeOwnerWaitStarted: to the representatives, the wait for Owner
+	// access began; help the customer grant it.
+	NoticeOwnerWaitStarted NoticeKind = "owner_wait_started"
+	// NoticeOwnerDeadlineNear: to the representatives, the migration fails
+	// soon unless Owner is granted.
+	NoticeOwnerDeadlineNear NoticeKind = "owner_deadline_near"
+	// NoticeCustomerStuck: to the representatives, the customer has been on
+	// one step (OutboxEntry.Step) longer than the configured time.
+	NoticeCustomerStuck NoticeKind = "customer_stuck"
+)
+
+// OutboxEntry is one pending notice.
+type OutboxEntry struct {
+	// ID is unique within the provider: the kind and when it was written.
+	ID   string     `dynamodbav:"id"`
+	Kind NoticeKind `dynamodbav:"kind"`
+	At   time.Time  `dynamodbav:"at"`
+	// Step is the step a customer_stuck entry is about (a Step's Key).
+	Step string `dynamodbav:"step,omitempty"`
+	// Since is when the customer's wait on Step began.
+	Since *time.Time `dynamodbav:"since,omitempty"`
+}
+
+// Enqueue adds a pending notice of kind, written at now, and returns it.
+// OutboxSince (which the stream's filter looks for) is set while any entry
+// is pending.
+func (p *Provider) Enqueue(kind NoticeKind, now time.Time) *OutboxEntry {
+	p.Outbox = append(p.Outbox, OutboxEntry{ID: string(kind) + "@" + now.UTC().Format(time.RFC3339Nano), Kind: kind, At: now})
+	if p.OutboxSince == nil {
+		t := now
+		p.OutboxSince = &t
+	}
+	return &p.Outbox[len(p.Outbox)-1]
+}
+
+// Pending returns the entry of that id and whether it is still pending.
+func (p *Provider) Pending(id string) (OutboxEntry, bool) {
+	for _, e := range p.Outbox {
+		if e.ID == id {
+			return e, true
+		}
+	}
+	return OutboxEntry{}, false
+}
+
+// Dequeue removes the entry of that id once it was sent (or can never be).
+// It reports whether the entry was pending: a second removal changes
+// nothing.
+func (p *Provider) Dequeue(id string) bool {
+	for i, e := range p.Outbox {
+		if e.ID != id {
+			continue
+		}
+		p.Outbox = append(p.Outbox[:i:i], p.Outbox[i+1:]...)
+		if len(p.Outbox) == 0 {
+			p.Outbox, p.OutboxSince = nil, nil
+		} else {
+			t := p.Outbox[0].At
+			p.OutboxSince = &t
+		}
+		return true
+	}
+	return false
+}
