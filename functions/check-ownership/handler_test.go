@@ -6,13 +6,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/partnercloud/azure/shared/fakes"
-	"github.com/partnercloud/azure/shared/mail"
 	"github.com/partnercloud/azure/shared/ownership"
 	"github.com/partnercloud/azure/shared/provider"
 	"github.com/partnercloud/azure/shared/store"
@@ -66,7 +65,6 @@ type env struct {
 	h       *Handler
 	s       *store.Store
 	checker *fakeChecker
-	mailer  *fakes.Mailer
 	now     time.Time
 	p       *provider.Provider
 }
@@ -74,7 +72,7 @@ type env struct {
 func newEnv(t *testing.T, subs ...string) *env {
 	t.Helper()
 	s, _ := storetest.NewTestStore(t)
-	e := &env{s: s, checker: &fakeChecker{states: map[string]provider.SubscriptionState{}}, mailer: &fakes.Mailer{}, now: t0}
+	e := &env{s: s, checker: &fakeChecker{states: map[string]provider.SubscriptionState{}}, now: t0}
 	e.p = &provider.Provider{AccountID: "acct-1", Name: "Contoso", Type: provider.TypeAzure, Option: provider.OptionMigrate,
 		Status: provider.StatusAwaitingOwnerAccess, TenantID: "tenant-1", CreatedBy: "user:u"}
 	for _, id := range subs {
@@ -83,7 +81,7 @@ func newEnv(t *testing.T, subs ...string) *env {
 	if err := s.CreateProvider(context.Background(), e.p, nil); err != nil {
 		t.Fatal(err)
 	}
-	e.h = &Handler{Store: s, Checker: e.checker, Mailer: e.mailer, Representatives: "reps@partner.example", Brand: mail.Brand{PartnerName: "P", ContactEmail: "c@p.example"},
+	e.h = &Handler{Store: s, Checker: e.checker,
 		Deadline: 30 * 24 * time.Hour, Warning: 24 * time.Hour, Now: func() time.Time { return e.now }}
 	return e
 }
@@ -102,6 +100,16 @@ func (e *env) provider(t *testing.T) *provider.Provider {
 	return p
 }
 
+// outbox lists the kinds of the provider's pending notices.
+func (e *env) outbox(t *testing.T) []provider.NoticeKind {
+	t.Helper()
+	var kinds []provider.NoticeKind
+	for _, n := range e.provider(t).Outbox {
+		kinds = append(kinds, n.Kind)
+	}
+	return kinds
+}
+
 func TestWaitNotifyAndComplete(t *testing.T) {
 	e := newEnv(t, subA, subB)
 	e.checker.states[subA] = provider.SubscriptionOwned
@@ -118,8 +126,8 @@ func TestWaitNotifyAndComplete(t *testing.T) {
 	if p.PrincipalID != "sp-oid" || !strings.Contains(p.NextStep(), "grant Owner to sp-oid") || !strings.Contains(p.NextStep(), subB) {
 		t.Fatalf("next step %q", p.NextStep())
 	}
-	if len(e.mailer.Sent) != 1 || e.mailer.Sent[0].To != "reps@partner.example" {
-		t.Fatalf("representatives got %d mails", len(e.mailer.Sent))
+	if got := e.outbox(t); !slices.Equal(got, []provider.NoticeKind{provider.NoticeOwnerWaitStarted}) || p.OutboxSince == nil {
+		t.Fatalf("outbox %v (since %v), want the wait-started notice", got, p.OutboxSince)
 	}
 	events := len(p.Timeline)
 
@@ -127,21 +135,22 @@ func TestWaitNotifyAndComplete(t *testing.T) {
 	if _, err := e.check(t); workflow.ErrorName(err) != "OwnershipPending" {
 		t.Fatalf("second check: %v", err)
 	}
-	if p := e.provider(t); len(p.Timeline) != events || len(e.mailer.Sent) != 1 {
-		t.Fatalf("an unchanged check added events (%d → %d) or mails (%d)", events, len(p.Timeline), len(e.mailer.Sent))
+	if p := e.provider(t); len(p.Timeline) != events || len(p.Outbox) != 1 {
+		t.Fatalf("an unchanged check added events (%d → %d) or notices (%v)", events, len(p.Timeline), e.outbox(t))
 	}
 
 	e.now = t0.Add(29*24*time.Hour + time.Hour)
 	if _, err := e.check(t); workflow.ErrorName(err) != "OwnershipPending" {
 		t.Fatalf("near deadline: %v", err)
 	}
-	if len(e.mailer.Sent) != 2 || !strings.HasPrefix(e.mailer.Sent[1].Subject, "Deadline near") {
-		t.Fatalf("deadline notice missing: %d mails", len(e.mailer.Sent))
+	want := []provider.NoticeKind{provider.NoticeOwnerWaitStarted, provider.NoticeOwnerDeadlineNear}
+	if got := e.outbox(t); !slices.Equal(got, want) {
+		t.Fatalf("outbox %v, want %v", got, want)
 	}
 	e.now = e.now.Add(time.Hour)
 	e.check(t)
-	if len(e.mailer.Sent) != 2 {
-		t.Fatal("the deadline notice was sent twice")
+	if got := e.outbox(t); !slices.Equal(got, want) {
+		t.Fatalf("the deadline notice was claimed twice: %v", got)
 	}
 
 	e.checker.states[subB] = provider.SubscriptionOwned
@@ -224,26 +233,23 @@ func TestEvent(t *testing.T) {
 
 // TestDisplayNamesRecordedAndShown: the check records each subscription's
 // display name and the partner application's; the next step and the
-// representatives' notice name them, with the deadline's time and zone.
+// representatives' notice is claimed (package notice renders it).
 func TestDisplayNamesRecordedAndShown(t *testing.T) {
 	tests := []struct {
-		name      string
-		appName   string
-		names     map[string]string
-		wantNext  string
-		wantLines []string
+		name     string
+		appName  string
+		names    map[string]string
+		wantNext string
 	}{
 		{
-			name:      "names known",
-			appName:   "Partner Cloud for Azure",
-			names:     map[string]string{subA: "Contoso Production", subB: "Contoso Development"},
-			wantNext:  "The Azure administrator must grant Owner to Partner Cloud for Azure (sp-oid) on 1 subscription: Contoso Development (" + subB + ").",
-			wantLines: []string{"Contoso Production (" + subA + "): owned", "Contoso Development (" + subB + "): missing_owner"},
+			name:     "names known",
+			appName:  "Partner Cloud for Azure",
+			names:    map[string]string{subA: "Contoso Production", subB: "Contoso Development"},
+			wantNext: "The Azure administrator must grant Owner to Partner Cloud for Azure (sp-oid) on 1 subscription: Contoso Development (" + subB + ").",
 		},
 		{
-			name:      "names unknown",
-			wantNext:  "The Azure administrator must grant Owner to sp-oid on 1 subscription: " + subB + ".",
-			wantLines: []string{subA + ": owned", subB + ": missing_owner"},
+			name:     "names unknown",
+			wantNext: "The Azure administrator must grant Owner to sp-oid on 1 subscription: " + subB + ".",
 		},
 	}
 	for _, tt := range tests {
@@ -263,14 +269,8 @@ func TestDisplayNamesRecordedAndShown(t *testing.T) {
 			if !strings.HasPrefix(p.NextStep(), tt.wantNext+" ") || !strings.HasSuffix(p.NextStep(), "by 31 May 2026, 00:00 UTC.") {
 				t.Fatalf("next step %q", p.NextStep())
 			}
-			if len(e.mailer.Sent) != 1 {
-				t.Fatalf("%d mails", len(e.mailer.Sent))
-			}
-			body := e.mailer.Sent[0].Text
-			for _, want := range append(tt.wantLines, "The migration fails on 31 May 2026, 00:00 UTC", "partner principal "+provider.Named(tt.appName, "sp-oid")+" does not") {
-				if !strings.Contains(body, want) {
-					t.Errorf("notice lacks %q:\n%s", want, body)
-				}
+			if got := e.outbox(t); len(got) != 1 {
+				t.Fatalf("outbox %v", got)
 			}
 		})
 	}

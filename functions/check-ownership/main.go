@@ -8,8 +8,6 @@ import (
 
 	"github.com/partnercloud/azure/shared/awsconf/lazydynamodb"
 	"github.com/partnercloud/azure/shared/awsconf/lazysecretsmanager"
-	"github.com/partnercloud/azure/shared/awsconf/lazysesv2"
-	"github.com/partnercloud/azure/shared/mail"
 	"github.com/partnercloud/azure/shared/ownership"
 	"github.com/partnercloud/azure/shared/provider"
 	"github.com/partnercloud/azure/shared/startup"
@@ -18,15 +16,12 @@ import (
 func main() {
 	startup.Run(func(env *startup.Env, aws *startup.AWS) (any, error) {
 		h := &Handler{
-			Store:           lazydynamodb.Store(env, aws),
-			Checker:         ownership.PartnerFromEnv(env, lazysecretsmanager.Reader(aws)).Azure(),
-			Mailer:          lazysesv2.Mailer(env, aws),
-			Brand:           mail.BrandFromEnv(env),
-			Representatives: env.Required("REPRESENTATIVES_EMAIL"),
-			AppName:         provider.PartnerAppNameFromEnv(env),
-			Deadline:        env.Duration("OWNERSHIP_DEADLINE", 30*24*time.Hour),
-			Warning:         env.Duration("OWNERSHIP_WARNING", 36*time.Hour),
-			Now:             func() time.Time { return time.Now().UTC() },
+			Store:    lazydynamodb.Store(env, aws),
+			Checker:  ownership.PartnerFromEnv(env, lazysecretsmanager.Reader(aws)).Azure(),
+			AppName:  provider.PartnerAppNameFromEnv(env),
+			Deadline: env.Duration("OWNERSHIP_DEADLINE", 30*24*time.Hour),
+			Warning:  env.Duration("OWNERSHIP_WARNING", 36*time.Hour),
+			Now:      func() time.Time { return time.Now().UTC() },
 		}
 		return h.Handle, nil
 	})

@@ -153,9 +153,10 @@ func (p *Provider) DueNotice(now time.Time, warning time.Duration) OwnershipNoti
 	return ""
 }
 
-// ClaimNotice records notice n as sent, with its timeline event, before it
-// is sent: inside a conditional write, of two concurrent checks only one
-// claims it. It reports whether this call claimed it.
+// ClaimNotice records notice n as due, with its timeline event, and puts
+// it in the outbox (the relay sends it): inside a conditional write, of two
+// concurrent checks only one claims it. It reports whether this call
+// claimed it.
 func (p *Provider) ClaimNotice(n OwnershipNotice, now time.Time) bool {
 	w := p.OwnershipWait
 	switch {
@@ -163,10 +164,12 @@ func (p *Provider) ClaimNotice(n OwnershipNotice, now time.Time) bool {
 		return false
 	case n == NoticeWaitStarted && !w.NotifiedStart:
 		w.NotifiedStart = true
+		p.Enqueue(NoticeOwnerWaitStarted, now)
 		p.AddEvent(Event{At: now, Status: p.Status, What: "The partner's representatives were asked to help the customer grant Owner access.", By: "system"})
 		return true
 	case n == NoticeDeadlineNear && !w.NotifiedDeadline:
 		w.NotifiedDeadline = true
+		p.Enqueue(NoticeOwnerDeadlineNear, now)
 		p.AddEvent(Event{At: now, Status: p.Status, What: "The partner's representatives were reminded that the deadline is near.", By: "system"})
 		return true
 	}

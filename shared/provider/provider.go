@@ -257,6 +257,14 @@ type Provider struct {
 	RequesterEmail string    `json:"-" dynamodbav:"requesterEmail,omitempty"`
 	CreatedAt      time.Time `json:"createdAt" dynamodbav:"createdAt"`
 	UpdatedAt      time.Time `json:"updatedAt" dynamodbav:"updatedAt"`
+	// Outbox holds the notices this provider's changes must still send, and
+	// OutboxSince is when the oldest was written (absent when none is
+	// pending: the table stream's filter wakes the relay on it).
+	Outbox      []OutboxEntry `json:"-" dynamodbav:"outbox,omitempty"`
+	OutboxSince *time.Time    `json:"-" dynamodbav:"outboxSince,omitempty"`
+	// CurrentStep is the customer's step the migration waits on, since
+	// when, and whether the representatives were told it is stuck.
+	CurrentStep *StepWaitMark `json:"-" dynamodbav:"currentStep,omitempty"`
 	// Version increments on every write; writes are conditional on it.
 	Version  int     `json:"version" dynamodbav:"version"`
 	Timeline []Event `json:"timeline" dynamodbav:"timeline"`

@@ -97,3 +97,24 @@ func TestValidProviderID(t *testing.T) {
 		}
 	}
 }
+
+func TestProviderKey(t *testing.T) {
+	id := NewProviderID(time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC))
+	tests := []struct {
+		pk, sk      string
+		wantAccount string
+		ok          bool
+	}{
+		{"ACCOUNT#acct-1", "PROVIDER#" + id, "acct-1", true},
+		{"ACCOUNT#", "PROVIDER#" + id, "", false},
+		{"ACCOUNT#acct-1", "NAME#contoso", "", false},
+		{"TENANT#t", "PROVIDER#" + id, "", false},
+		{"ACCOUNT#acct-1", "PROVIDER#prv_short", "", false},
+	}
+	for _, tt := range tests {
+		account, got, ok := ProviderKey(tt.pk, tt.sk)
+		if ok != tt.ok || account != tt.wantAccount || (ok && got != id) {
+			t.Errorf("ProviderKey(%q, %q) = %q, %q, %v", tt.pk, tt.sk, account, got, ok)
+		}
+	}
+}

@@ -566,3 +566,15 @@ func (s *Store) deleteTransaction(p *provider.Provider, keepClaim bool) *dynamod
 	}
 	return &dynamodb.TransactWriteItemsInput{TransactItems: items}
 }
+
+// ProviderKey reads a provider item's primary key (pk, sk), as a table
+// stream's record carries it: the account and provider ids, and false for
+// any other item.
+func ProviderKey(pk, sk string) (accountID, providerID string, ok bool) {
+	accountID, okPK := strings.CutPrefix(pk, accountPrefix)
+	providerID, okSK := strings.CutPrefix(sk, providerPrefix)
+	if !okPK || !okSK || accountID == "" || !ValidProviderID(providerID) {
+		return "", "", false
+	}
+	return accountID, providerID, true
+}

@@ -65,7 +65,11 @@ type Checker struct {
 	// Deadline is how long the wait for the customer's steps may last
 	// after consent.
 	Deadline time.Duration
-	Now      func() time.Time
+	// StuckAfter is how long the customer may stay on one step before the
+	// partner's representatives are told (provider.TrackStep); 0 tells no
+	// one.
+	StuckAfter time.Duration
+	Now        func() time.Time
 }
 
 // Result is what a check found, as the workflow's wait receives it.
@@ -117,6 +121,7 @@ func (c *Checker) Check(ctx context.Context, p *provider.Provider, token string)
 		if _, err := q.RecordRelationshipCheck(provider.ObservedRelationships{Observation: obs, Decision: decision}, now, c.Deadline); err != nil {
 			return err
 		}
+		q.TrackStep(now, c.StuckAfter)
 		if keep && !q.RelationshipsConfirmed() {
 			return q.KeepRelationshipTask(token)
 		}
@@ -236,12 +241,15 @@ func assignment(a gdap.AccessAssignment) relationship.Assignment {
 // New is the Checker a function builds at start-up: the access assignment
 // wanted is the Graph client's configured one, the deadline the
 // OWNERSHIP_DEADLINE variable (default 30 days: one deadline for the
-// customer's steps after consent), the clock real time in UTC.
+// customer's steps after consent), the time on one step before the
+// representatives are told STUCK_AFTER (default 3 days), the clock real
+// time in UTC.
 func New(env *config.Env, store Store, pc PartnerCenter, graph *gdap.Client, tasks Tasks) *Checker {
 	return &Checker{
 		Store: store, PartnerCenter: pc, Graph: graph, Tasks: tasks,
-		Want:     relationship.Want{GroupID: graph.Config.SecurityGroupID, Roles: graph.Config.AssignmentRoles()},
-		Deadline: env.Duration("OWNERSHIP_DEADLINE", 30*24*time.Hour),
-		Now:      func() time.Time { return time.Now().UTC() },
+		Want:       relationship.Want{GroupID: graph.Config.SecurityGroupID, Roles: graph.Config.AssignmentRoles()},
+		Deadline:   env.Duration("OWNERSHIP_DEADLINE", 30*24*time.Hour),
+		StuckAfter: env.Duration("STUCK_AFTER", 72*time.Hour),
+		Now:        func() time.Time { return time.Now().UTC() },
 	}
 }
