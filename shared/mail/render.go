@@ -55,6 +55,10 @@ type Invitation struct {
 	// reseller relationship invitation and the admin relationship's
 	// approval page ("" when not known yet).
 	ResellerLink, ApprovalLink string
+	// StillToDo and Done are, in a reminder, the customer's steps still
+	// open and those Microsoft already reports done (a step may be done
+	// before the sign-in), in the checklist's order.
+	StillToDo, Done []string
 }
 
 // RenderInvitation renders the consent email.

@@ -83,3 +83,29 @@ func StepName(key string) string {
 	}
 	return key
 }
+
+// StepSentences say the customer's steps as a reminder lists them: those
+// still to do (each with who does it) and those Microsoft reports done, in
+// the checklist's order. A failed step is among those to do.
+func (p *Provider) StepSentences() (todo, done []string) {
+	for _, s := range p.Steps() {
+		what := StepName(s.Key())
+		if s.Done() {
+			done = append(done, upperFirst(what))
+			continue
+		}
+		line := upperFirst(what)
+		if who := ActorLabels[s.Actor]; who != "" {
+			line += " (" + who + ")"
+		}
+		todo = append(todo, line)
+	}
+	return todo, done
+}
+
+func upperFirst(s string) string {
+	if s == "" || s[0] < 'a' || s[0] > 'z' {
+		return s
+	}
+	return string(s[0]-'a'+'A') + s[1:]
+}

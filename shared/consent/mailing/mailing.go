@@ -32,6 +32,9 @@ func Email(k consent.Key, baseURL string, brand mail.Brand, p *provider.Provider
 	if r := p.Relationships; r != nil {
 		inv.ResellerLink, inv.ApprovalLink = r.ResellerURL, r.ApprovalURL
 	}
+	if kind == "reminder" {
+		inv.StillToDo, inv.Done = p.StepSentences()
+	}
 	msg, err := mail.RenderInvitation(p.AzureAdminEmail, inv)
 	if err != nil {
 		return mail.Message{}, fmt.Errorf("render invitation: %w", err)

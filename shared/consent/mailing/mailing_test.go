@@ -92,3 +92,39 @@ func TestRelationshipLinks(t *testing.T) {
 		}
 	}
 }
+
+// TestReminderNamesOpenSteps: a reminder lists the steps still open, with
+// who must do each, and those Microsoft already reports done (here the
+// reseller relationship, accepted before the sign-in); the invitation
+// itself does not.
+func TestReminderNamesOpenSteps(t *testing.T) {
+	key := consent.Key("0123456789abcdef0123456789abcdef")
+	p := &provider.Provider{ID: "prv_01", AccountID: "acct-1", Name: "Contoso", Option: provider.OptionMigrate, Status: provider.StatusPendingConsent,
+		AzureAdminEmail: "admin@contoso.example", Invitation: &provider.Invitation{Nonce: "n1"},
+		Relationships: &provider.Relationships{GDAPID: "rel-1", Reseller: "reseller", ApprovalURL: "https://admin.example/gdap"},
+		Subscriptions: []provider.Subscription{{ID: "sub-1", State: provider.SubscriptionPending}}}
+	brand := mail.Brand{PartnerName: "Partner"}
+	msg, err := Email(key, "https://api.example", brand, p, "Fabrikam", "reminder", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	todo, done, ok := strings.Cut(msg.Text, "Already done, as Microsoft reports it:")
+	if !ok {
+		t.Fatalf("no done list:\n%s", msg.Text)
+	}
+	for _, want := range []string{"Still to do:", "- Sign in with Microsoft (the Azure administrator", "- Approve the admin relationship (GDAP) (a Global Administrator", "- Grant Owner on subscription sub-1"} {
+		if !strings.Contains(todo, want) {
+			t.Errorf("reminder lacks %q:\n%s", want, msg.Text)
+		}
+	}
+	if strings.Contains(todo, "Accept the reseller relationship") || !strings.Contains(done, "- Accept the reseller relationship") {
+		t.Errorf("the reseller relationship must be listed done:\n%s", msg.Text)
+	}
+	if !strings.Contains(msg.HTML, "<h2 style=\"font-size: 18px;\">Still to do</h2>") {
+		t.Errorf("HTML reminder lacks the list")
+	}
+	inv, err := Email(key, "https://api.example", brand, p, "Fabrikam", "invitation", time.Now())
+	if err != nil || strings.Contains(inv.Text, "Still to do") {
+		t.Fatalf("the invitation lists steps: %v\n%s", err, inv.Text)
+	}
+}
