@@ -385,4 +385,18 @@ func TestRelationshipDeadline(t *testing.T) {
 		t.Fatalf("failed provider: code %v, reason %q, steps %+v", raw["failureCode"], p.FailureReason, p.Steps)
 	}
 	e.waitMessage(t, "requester@acct-eligible.example", "did not complete", name, 20*time.Second)
+
+	// The customer stayed on the reseller step past the configured time
+	// (3 days, 3 s here): the representatives were told once, by the outbox
+	// relay, with the step named.
+	stuck := e.waitMessage(t, wfRepresentatives, "Customer stuck on a step", name, 20*time.Second)
+	if !strings.Contains(stuck.Text, "for the customer to accept the reseller relationship") {
+		t.Errorf("the stuck notice does not name the step:\n%s", stuck.Text)
+	}
+	if n := len(e.mailsTo(t, wfRepresentatives, name, func(s string) bool { return strings.HasPrefix(s, "Customer stuck on a step") })); n != 1 {
+		t.Errorf("%d stuck notices, want 1", n)
+	}
+	if p := e.get(t, tok, id); wfCountEvents(p, "representatives were told the customer has been on one step") != 1 {
+		t.Errorf("timeline:\n%s", wfTimeline(p))
+	}
 }
