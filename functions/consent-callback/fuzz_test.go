@@ -54,7 +54,7 @@ func FuzzCallbackQuery(f *testing.F) {
 
 		req := apitest.Request(RouteCallback, nil)
 		req.RawQueryString = raw
-		resp, err := e.h.Handle(context.Background(), req)
+		resp, err := e.handle(context.Background(), req)
 		if err != nil {
 			t.Fatalf("Handle returned an error: %v", err)
 		}

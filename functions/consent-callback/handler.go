@@ -16,7 +16,6 @@ import (
 	"github.com/partnercloud/azure/shared/provider"
 	"github.com/partnercloud/azure/shared/signin"
 	"github.com/partnercloud/azure/shared/store"
-	"github.com/partnercloud/azure/shared/workflow"
 )
 
 // Routes served by this function.
@@ -25,16 +24,17 @@ const (
 	RouteCallback = "GET /consent/callback"
 )
 
-// declineCause is why the wait ends when the administrator declines (the
-// workflow records the migration declined).
-const declineCause = "The Azure administrator declined the partner's admin consent request."
-
 // Store is what the consent pages read and write.
 type Store interface {
 	GetInvitation(ctx context.Context, hash string) (*consent.Record, error)
 	// CloseInvitation closes an open invitation; exactly one caller wins,
-	// the others get invalid_state.
+	// the others get invalid_state. Closing it with the administrator's
+	// decision also marks it for the outbox relay, which resumes the
+	// workflow's wait (notice.Resumer): the pages never call Step
+	// Functions.
 	CloseInvitation(ctx context.Context, hash string, to consent.Status, tenantID string) (*consent.Record, error)
+	// RefuseInvitation closes it as refused, with the refusal's code.
+	RefuseInvitation(ctx context.Context, hash string, refusal apperr.Code) (*consent.Record, error)
 	// ConsumeState records a state's JTI; a replay gets invalid_state.
 	ConsumeState(ctx context.Context, jti string, expires time.Time) error
 	// StateUsed reports whether a state's JTI was consumed.
@@ -57,12 +57,6 @@ type SignIn interface {
 	Redeem(ctx context.Context, code, verifier, nonce string) (signin.Proof, error)
 }
 
-// TaskResumer resumes the AwaitConsent task waiting behind an invitation.
-type TaskResumer interface {
-	Succeed(ctx context.Context, token string, output any) error
-	Fail(ctx context.Context, token, name, cause string) error
-}
-
 // TenantVerifier proves a tenant exists and trusts the partner app by
 // acquiring a token in it; it returns the token's tid and oid claims.
 // Errors are neutral: consent_revoked (ownership.ErrConsentRevoked) or
@@ -75,7 +69,6 @@ type TenantVerifier interface {
 // admin-consent redirect.
 type Handler struct {
 	Store   Store
-	Tasks   TaskResumer
 	Tenants TenantVerifier
 	SignIn  SignIn
 	// Key signs the states and derives the PKCE verifier and nonce (a
@@ -86,9 +79,9 @@ type Handler struct {
 	StateTTL time.Duration
 	Now      func() time.Time
 
-	// RetryDelay is the first pause between attempts to resume the workflow
-	// or to verify a tenant whose consent has not propagated yet (doubling).
-	// Zero retries without pausing.
+	// RetryDelay is the first pause between attempts to verify a tenant
+	// whose consent has not propagated yet (doubling). Zero retries without
+	// pausing.
 	RetryDelay time.Duration
 	// VerifyTimeout bounds the tenant verification, retries included; zero
 	// means no bound beyond the request's.
@@ -98,12 +91,9 @@ type Handler struct {
 	ReplayWait time.Duration
 }
 
-// Attempts of SendTaskSuccess/Failure, and of TenantOf while a fresh consent
-// propagates in Entra ID (the service principal appears a few seconds late).
-const (
-	resumeAttempts = 3
-	verifyAttempts = 3
-)
+// Attempts of TenantOf while a fresh consent propagates in Entra ID (the
+// service principal appears a few seconds late).
+const verifyAttempts = 3
 
 // Handle serves one request in api.HandlePage: every outcome is an HTML
 // page (it never returns an error), and a panic becomes the static error
@@ -466,7 +456,7 @@ var errUnchanged = errors.New("nothing to change")
 // other provider or its organization.
 func (h *Handler) refuseTenant(ctx context.Context, req api.Request, rec *consent.Record, tenantID string, refusal *apperr.Error, now time.Time) api.Response {
 	log := logging.From(ctx)
-	closed, err := h.Store.CloseInvitation(ctx, rec.Hash, consent.StatusRefused, "")
+	_, err := h.Store.RefuseInvitation(ctx, rec.Hash, refusal.Code)
 	if apperr.Is(err, apperr.InvalidState) {
 		return h.reread(ctx, req, rec.Hash, "")
 	}
@@ -479,21 +469,18 @@ func (h *Handler) refuseTenant(ctx context.Context, req api.Request, rec *consen
 		}
 		return nil
 	}); err != nil && !errors.Is(err, errUnchanged) {
-		// RecordFailed records the failure from the error name below.
+		// RecordFailed records the failure from the refusal the workflow
+		// is resumed with.
 		log.Error("provider not updated after refusing the tenant", "error", err.Error())
 	}
-	name, cause := workflow.Failure(refusal)
-	h.resume(ctx, "fail", closed.TaskToken, func(ctx context.Context) error {
-		return h.Tasks.Fail(ctx, closed.TaskToken, name, cause)
-	})
 	return h.message(req, http.StatusConflict, tenantRefused(string(refusal.Code)))
 }
 
-// decline closes the invitation as declined; the winner fails the waiting
-// task so the state machine records the outcome (RecordDeclined).
+// decline closes the invitation as declined; the outbox relay fails the
+// waiting task so the state machine records the outcome (RecordDeclined).
 func (h *Handler) decline(ctx context.Context, req api.Request, rec *consent.Record) api.Response {
 	log := logging.From(ctx)
-	closed, err := h.Store.CloseInvitation(ctx, rec.Hash, consent.StatusDeclined, "")
+	_, err := h.Store.CloseInvitation(ctx, rec.Hash, consent.StatusDeclined, "")
 	if apperr.Is(err, apperr.InvalidState) {
 		return h.reread(ctx, req, rec.Hash, "")
 	}
@@ -501,15 +488,12 @@ func (h *Handler) decline(ctx context.Context, req api.Request, rec *consent.Rec
 		return h.internal(ctx, req, "close invitation", err)
 	}
 	log.Info("invitation declined")
-	name, cause := workflow.Failure(apperr.New(apperr.ConsentDeclined, declineCause))
-	h.resume(ctx, "fail", closed.TaskToken, func(ctx context.Context) error {
-		return h.Tasks.Fail(ctx, closed.TaskToken, name, cause)
-	})
 	return h.message(req, http.StatusOK, declined)
 }
 
 // consented verifies the tenant by acquiring a token in it, closes the
-// invitation (one winner), records the consent and resumes the workflow.
+// invitation (one winner, marked for the outbox relay to resume the
+// workflow) and records the consent.
 func (h *Handler) consented(ctx context.Context, req api.Request, rec *consent.Record, tenant string, now time.Time) api.Response {
 	log := logging.From(ctx)
 	tid, oid, err := h.verify(ctx, tenant)
@@ -529,7 +513,7 @@ func (h *Handler) consented(ctx context.Context, req api.Request, rec *consent.R
 	}
 	tid = strings.ToLower(tid)
 
-	closed, err := h.Store.CloseInvitation(ctx, rec.Hash, consent.StatusConsented, tid)
+	_, err = h.Store.CloseInvitation(ctx, rec.Hash, consent.StatusConsented, tid)
 	if apperr.Is(err, apperr.InvalidState) {
 		log.Info("invitation already closed by another callback")
 		return h.reread(ctx, req, rec.Hash, oid)
@@ -548,15 +532,13 @@ func (h *Handler) consented(ctx context.Context, req api.Request, rec *consent.R
 	})
 	if err != nil {
 		// The invitation record holds the consent; the workflow gets the
-		// tenant from the resume below. Show the admin their success.
+		// tenant from the resume the record is marked for. Show the admin
+		// their success.
 		log.Error("provider not updated after consent", "error", err.Error())
 		if p, err = h.Store.GetProvider(ctx, rec.AccountID, rec.ProviderID); err != nil {
 			p = &provider.Provider{}
 		}
 	}
-	h.resume(ctx, "succeed", closed.TaskToken, func(ctx context.Context) error {
-		return h.Tasks.Succeed(ctx, closed.TaskToken, workflow.ConsentResult{TenantID: tid, ConsentedAt: now})
-	})
 	return h.consentedPage(ctx, req, rec.AccountID, tid, oid, p)
 }
 
@@ -583,37 +565,6 @@ func (h *Handler) verify(ctx context.Context, tenant string) (tid, oid string, e
 		}
 		delay *= 2
 	}
-}
-
-// resume calls SendTaskSuccess/Failure up to resumeAttempts times. A token
-// that no longer waits is fine (the wait timed out and the AwaitConsent task
-// re-runs: it resumes by itself when it sees the recorded outcome). The
-// outcome is logged, never shown: the admin's part is done either way.
-func (h *Handler) resume(ctx context.Context, op, token string, call func(context.Context) error) {
-	log := logging.From(ctx)
-	if token == "" {
-		log.Error("invitation has no task token; the AwaitConsent task resumes on its next run", "op", op)
-		return
-	}
-	// The admin may close the tab: finish the resume regardless.
-	ctx = context.WithoutCancel(ctx)
-	delay := h.RetryDelay
-	var err error
-	for attempt := 1; attempt <= resumeAttempts; attempt++ {
-		if err = call(ctx); err == nil {
-			log.Info("workflow resumed", "op", op)
-			return
-		}
-		if errors.Is(err, workflow.ErrTaskGone) {
-			log.Info("task no longer waiting; the AwaitConsent task resumes on its next run", "op", op)
-			return
-		}
-		if attempt < resumeAttempts {
-			pause(ctx, delay)
-			delay *= 2
-		}
-	}
-	log.Error("workflow not resumed; the AwaitConsent task resumes on its next run", "op", op, "error", err.Error())
 }
 
 // pause waits d or until ctx ends; false when ctx ended.

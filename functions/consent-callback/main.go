@@ -8,7 +8,6 @@ import (
 
 	"github.com/partnercloud/azure/shared/awsconf/lazydynamodb"
 	"github.com/partnercloud/azure/shared/awsconf/lazysecretsmanager"
-	"github.com/partnercloud/azure/shared/awsconf/lazysfn"
 	"github.com/partnercloud/azure/shared/consent"
 	"github.com/partnercloud/azure/shared/ownership"
 	"github.com/partnercloud/azure/shared/signin"
@@ -22,15 +21,14 @@ func main() {
 		site := SiteFromEnv(env, partner.Settings)
 		h := &Handler{
 			Store:    lazydynamodb.Store(env, aws),
-			Tasks:    lazysfn.Tasks(aws),
 			Tenants:  partner.Azure(),
 			SignIn:   signin.NewPartner(signin.Microsoft{Authority: site.AuthorityHost, ClientID: site.ClientID, RedirectURI: site.RedirectURI()}, partner.Load),
 			Key:      consent.KeyFromEnv(env, secrets),
 			Site:     site,
 			StateTTL: env.Duration("STATE_TTL", 30*time.Minute),
 			Now:      func() time.Time { return time.Now().UTC() },
-			// Resuming the workflow and verifying a new tenant: the first
-			// pause between attempts, the bound, and a replay's wait.
+			// Verifying a new tenant: the first pause between attempts,
+			// the bound, and a replay's wait.
 			RetryDelay: 500 * time.Millisecond, VerifyTimeout: 5 * time.Second, ReplayWait: 2 * time.Second,
 		}
 		return h.Handle, site.Validate()

@@ -24,7 +24,7 @@ func (e *env) signInCallback(t *testing.T, code, state string) api.Response {
 	req := apitest.Request(RouteCallback, nil)
 	req.QueryStringParameters = map[string]string{"code": code, "state": state, "session_state": "00000000-0000-0000-0000-000000000000"}
 	req.RawQueryString = url.Values{"code": {code}, "state": {state}}.Encode()
-	resp, err := e.h.Handle(e.ctx(), req)
+	resp, err := e.handle(e.ctx(), req)
 	if err != nil {
 		t.Fatalf("Handle returned an error: %v", err)
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -16,6 +17,14 @@ type fakeRelay struct {
 	fail  map[string]bool
 }
 
+func (f *fakeRelay) Resume(_ context.Context, hash string) error {
+	f.calls = append(f.calls, "invitation/"+hash[:4])
+	if f.fail[hash] {
+		return errors.New("Step Functions unavailable")
+	}
+	return nil
+}
+
 func (f *fakeRelay) Deliver(_ context.Context, account, id string) error {
 	f.calls = append(f.calls, account+"/"+id)
 	if f.fail[id] {
@@ -23,6 +32,11 @@ func (f *fakeRelay) Deliver(_ context.Context, account, id string) error {
 	}
 	return nil
 }
+
+var (
+	hashA = strings.Repeat("a", 64)
+	hashB = strings.Repeat("b", 64)
+)
 
 const (
 	prvA = "prv_01jd2y5q8w3v6t9x0b1c2d3e4a"
@@ -58,6 +72,19 @@ func TestHandle(t *testing.T) {
 				record("3", "MODIFY", "TENANT#t", "PROVIDER#"+prvA),
 				record("4", "MODIFY", "ACCOUNT#a1", "PROVIDER#not-an-id"),
 			}, nil, nil, nil},
+		{"invitations resumed, once per batch, in order with the providers",
+			[]events.DynamoDBEventRecord{
+				record("1", "MODIFY", "INVITATION#"+hashA, "INVITATION"),
+				record("2", "MODIFY", "ACCOUNT#a1", "PROVIDER#"+prvA),
+				record("3", "MODIFY", "INVITATION#"+hashA, "INVITATION"),
+				record("4", "MODIFY", "INVITATION#short", "INVITATION"),
+				record("5", "MODIFY", "INVITATION#"+hashB, "STATE"),
+			}, nil, []string{"invitation/aaaa", "a1/" + prvA}, nil},
+		{"a failed resume is the batch's failure point",
+			[]events.DynamoDBEventRecord{
+				record("7", "MODIFY", "INVITATION#"+hashB, "INVITATION"),
+				record("8", "MODIFY", "ACCOUNT#a1", "PROVIDER#"+prvA),
+			}, []string{hashB}, []string{"invitation/bbbb"}, []string{"7"}},
 		{"a failed delivery is the batch's failure point",
 			[]events.DynamoDBEventRecord{
 				record("1", "MODIFY", "ACCOUNT#a1", "PROVIDER#"+prvA),
@@ -71,7 +98,7 @@ func TestHandle(t *testing.T) {
 			for _, id := range tt.fail {
 				relay.fail[id] = true
 			}
-			h := &Handler{Relay: relay}
+			h := &Handler{Relay: relay, Resumer: relay}
 			resp, err := h.Handle(context.Background(), events.DynamoDBEvent{Records: tt.records})
 			if err != nil {
 				t.Fatal(err)
@@ -102,7 +129,7 @@ func TestSampleEvent(t *testing.T) {
 		t.Fatal(err)
 	}
 	relay := &fakeRelay{}
-	if _, err := (&Handler{Relay: relay}).Handle(context.Background(), e); err != nil || len(relay.calls) != 1 {
+	if _, err := (&Handler{Relay: relay, Resumer: relay}).Handle(context.Background(), e); err != nil || len(relay.calls) != 1 {
 		t.Fatalf("sample event: %v, deliveries %v", err, relay.calls)
 	}
 }

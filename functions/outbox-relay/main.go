@@ -1,6 +1,7 @@
-// Command outbox-relay sends what a provider's change must tell: the outbox
-// entries written with the change (provider.OutboxEntry), woken by the
-// table's stream.
+// Command outbox-relay sends what a change must tell, woken by the table's
+// stream: a provider's outbox entries written with the change
+// (provider.OutboxEntry), and the workflow's resume of an invitation the
+// consent pages closed (consent.Record.ResumeSince).
 package main
 
 import (
@@ -8,6 +9,7 @@ import (
 
 	"github.com/partnercloud/azure/shared/awsconf/lazydynamodb"
 	"github.com/partnercloud/azure/shared/awsconf/lazysesv2"
+	"github.com/partnercloud/azure/shared/awsconf/lazysfn"
 	"github.com/partnercloud/azure/shared/mail"
 	"github.com/partnercloud/azure/shared/notice"
 	"github.com/partnercloud/azure/shared/startup"
@@ -15,13 +17,17 @@ import (
 
 func main() {
 	startup.Run(func(env *startup.Env, aws *startup.AWS) (any, error) {
-		h := &Handler{Relay: &notice.Relay{
-			Store:           lazydynamodb.Store(env, aws),
-			Mailer:          lazysesv2.Mailer(env, aws),
-			Brand:           mail.BrandFromEnv(env),
-			Representatives: env.Required("REPRESENTATIVES_EMAIL"),
-			Now:             func() time.Time { return time.Now().UTC() },
-		}}
+		store := lazydynamodb.Store(env, aws)
+		h := &Handler{
+			Relay: &notice.Relay{
+				Store:           store,
+				Mailer:          lazysesv2.Mailer(env, aws),
+				Brand:           mail.BrandFromEnv(env),
+				Representatives: env.Required("REPRESENTATIVES_EMAIL"),
+				Now:             func() time.Time { return time.Now().UTC() },
+			},
+			Resumer: &notice.Resumer{Invitations: store, Tasks: lazysfn.Tasks(aws)},
+		}
 		return h.Handle, nil
 	})
 }

@@ -3,6 +3,7 @@ package consent
 import (
 	"time"
 
+	"github.com/partnercloud/azure/shared/apperr"
 	"github.com/partnercloud/azure/shared/provider"
 )
 
@@ -41,6 +42,23 @@ type Record struct {
 	TenantID    string     `dynamodbav:"tenantId,omitempty"`
 	ConsentedAt *time.Time `dynamodbav:"consentedAt,omitempty"`
 	UpdatedAt   time.Time  `dynamodbav:"updatedAt"`
+	// Refusal is why a refused invitation was refused (the code of
+	// provider.RefuseTenant's refusal).
+	Refusal apperr.Code `dynamodbav:"refusal,omitempty"`
+	// ResumeSince is set, in the write that closes the invitation, when the
+	// workflow's wait must be told how it ended (ResumesWorkflow): the
+	// table's stream wakes the outbox relay, which resumes the wait with the
+	// task token and removes it. So the public pages never call Step
+	// Functions themselves, and a resume that fails is retried, not lost.
+	ResumeSince *time.Time `dynamodbav:"resumeSince,omitempty"`
+}
+
+// ResumesWorkflow reports whether closing an invitation with this status
+// must resume the workflow's AwaitConsent wait: the administrator's
+// decision (consented, declined) or a refused tenant. Cancel and expiry end
+// the wait by themselves.
+func (s Status) ResumesWorkflow() bool {
+	return s == StatusConsented || s == StatusDeclined || s == StatusRefused
 }
 
 // Usable reports whether the link still leads to Microsoft sign-in at now.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -83,8 +84,20 @@ func (s *Store) GetInvitation(ctx context.Context, hash string) (*consent.Record
 // CloseInvitation moves an open invitation to a closed status (consented,
 // declined, cancelled, expired) and returns the record as it was written,
 // task token included. Exactly one caller wins: any other gets invalid_state
-// (read the record to see how it ended).
+// (read the record to see how it ended). A status that resumes the workflow
+// (consent.Status.ResumesWorkflow) sets resumeSince in the same write: the
+// outbox relay resumes the wait (ResumeDone).
 func (s *Store) CloseInvitation(ctx context.Context, hash string, to consent.Status, tenantID string) (*consent.Record, error) {
+	return s.closeInvitation(ctx, hash, to, tenantID, "")
+}
+
+// RefuseInvitation closes an open invitation as refused, keeping why
+// (refusal), as CloseInvitation does.
+func (s *Store) RefuseInvitation(ctx context.Context, hash string, refusal apperr.Code) (*consent.Record, error) {
+	return s.closeInvitation(ctx, hash, consent.StatusRefused, "", refusal)
+}
+
+func (s *Store) closeInvitation(ctx context.Context, hash string, to consent.Status, tenantID string, refusal apperr.Code) (*consent.Record, error) {
 	now := s.now()
 	set := "SET #status = :to, #updated = :now"
 	values := map[string]types.AttributeValue{
@@ -95,6 +108,15 @@ func (s *Store) CloseInvitation(ctx context.Context, hash string, to consent.Sta
 		set += ", #tenant = :tenant, #consentedAt = :now"
 		values[":tenant"] = str(tenantID)
 		names["#tenant"], names["#consentedAt"] = "tenantId", "consentedAt"
+	}
+	if refusal != "" {
+		set += ", #refusal = :refusal"
+		values[":refusal"] = str(string(refusal))
+		names["#refusal"] = "refusal"
+	}
+	if to.ResumesWorkflow() {
+		set += ", #resume = :now"
+		names["#resume"] = attrResumeSince
 	}
 	out, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(s.table),
@@ -116,6 +138,40 @@ func (s *Store) CloseInvitation(ctx context.Context, hash string, to consent.Sta
 		return nil, apperr.Undecodable(err, "decode invitation")
 	}
 	return &r, nil
+}
+
+// attrResumeSince marks an invitation whose workflow wait must be resumed
+// (the table stream's filter wakes the outbox relay on it).
+const attrResumeSince = "resumeSince"
+
+// InvitationKey reads an invitation item's primary key, as a table stream's
+// record carries it: the invitation's hash, and false for any other item.
+func InvitationKey(pk, sk string) (hash string, ok bool) {
+	hash, ok = strings.CutPrefix(pk, invitationPrefix)
+	if !ok || sk != invitationSK || len(hash) != 64 {
+		return "", false
+	}
+	return hash, true
+}
+
+// ResumeDone clears an invitation's resumeSince once the workflow was
+// resumed (or no longer waits); clearing it twice is harmless. It is set to
+// NULL rather than removed: the stream's filter matches a string, so NULL
+// wakes no one, it reads back as no time, and the embedded DynamoDB of the
+// local cloud and the tests (minidyn v0.8.2) does not apply REMOVE.
+func (s *Store) ResumeDone(ctx context.Context, hash string) error {
+	_, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(s.table),
+		Key:                       invitationKey(hash),
+		UpdateExpression:          aws.String("SET #resume = :null"),
+		ConditionExpression:       aws.String("attribute_exists(#pk)"),
+		ExpressionAttributeNames:  map[string]string{"#resume": attrResumeSince, "#pk": AttrPK},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":null": &types.AttributeValueMemberNULL{Value: true}},
+	})
+	if err != nil && !isConditionFailed(err) {
+		return apperr.Wrap(err, "resume done")
+	}
+	return nil
 }
 
 // ConsumeState records that a signed state's id was used. The first call
