@@ -23,6 +23,9 @@ type Record struct {
 	AWSRegion      string       `json:"awsRegion"`
 	DynamoDB       StreamRecord `json:"dynamodb"`
 	EventSourceARN string       `json:"eventSourceARN"`
+	// at is when the record was written, to the nanosecond (the JSON has
+	// whole seconds), so that record ages are exact at any time scale.
+	at time.Time
 }
 
 // StreamRecord is a Record's "dynamodb" member.
@@ -38,8 +41,14 @@ type StreamRecord struct {
 	StreamViewType string `json:"StreamViewType"`
 }
 
-// Created is when the record was written (to the second, as DynamoDB gives it).
-func (r Record) Created() time.Time { return time.Unix(r.DynamoDB.ApproximateCreationDateTime, 0) }
+// Created is when the record was written (to the second when the record
+// was not made by Streams).
+func (r Record) Created() time.Time {
+	if !r.at.IsZero() {
+		return r.at
+	}
+	return time.Unix(r.DynamoDB.ApproximateCreationDateTime, 0)
+}
 
 // seqWidth is the number of digits of a local sequence number: fixed, so that
 // their string order is their numeric order, and at least 21 as DynamoDB's.
@@ -173,7 +182,7 @@ func (st *stream) record(c change, now time.Time, seq string) Record {
 	}
 	r.SizeBytes = max(itemSize(r.Keys)+itemSize(r.NewImage)+itemSize(r.OldImage), 1)
 	return Record{EventID: newEventID(), EventName: name, EventVersion: "1.1", EventSource: "aws:dynamodb",
-		AWSRegion: samtemplate.Region, DynamoDB: r, EventSourceARN: st.arn}
+		AWSRegion: samtemplate.Region, DynamoDB: r, EventSourceARN: st.arn, at: now}
 }
 
 // trim drops records past the retention period or the cap; the caller
