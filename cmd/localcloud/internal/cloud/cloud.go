@@ -3,7 +3,9 @@
 // (the Microsoft double, Secrets Manager, SES with its outbox, Step Functions;
 // see services.go) and any further Services plugged into it, hosts the
 // functions through the Lambda Runtime API with the local parameters and
-// endpoints, and fronts them with the API Gateway emulator and its JWT issuer.
+// endpoints, delivers the tables' stream records to the functions whose
+// DynamoDB events ask for them (see streams.go), and fronts them with the
+// API Gateway emulator and its JWT issuer.
 package cloud
 
 import (
@@ -184,6 +186,7 @@ type Cloud struct {
 	endpoints map[string]string
 	started   []Service
 	keyPath   string
+	streams   streamMappings
 	closeOnce sync.Once
 }
 
@@ -312,6 +315,9 @@ func Start(ctx context.Context, opts Options) (_ *Cloud, err error) {
 		c.functions = append(c.functions, fn)
 	}
 	c.hostReady.Store(c.host)
+	if err := c.startStreamMappings(); err != nil {
+		return nil, err
+	}
 
 	if c.issuer, err = c.newIssuer(); err != nil {
 		return nil, err
@@ -731,6 +737,7 @@ func (c *Cloud) Close() error {
 	c.closeOnce.Do(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 		defer cancel()
+		c.streams.close()
 		if c.apiSrv != nil {
 			_ = c.apiSrv.Shutdown(ctx)
 		}

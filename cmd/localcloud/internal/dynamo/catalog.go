@@ -316,10 +316,11 @@ func (c *catalog) description(t *tableInfo, itemCount int64, status string) map[
 		d["LocalSecondaryIndexes"] = lsis
 	}
 	if s := req.StreamSpecification; s != nil && s.StreamEnabled {
-		label := t.created.UTC().Format("2006-01-02T15:04:05.000")
+		// The label is fixed so that the template's `!GetAtt T.StreamArn`
+		// names this stream (see samtemplate.StreamLabel).
 		d["StreamSpecification"] = map[string]any{"StreamEnabled": true, "StreamViewType": s.StreamViewType}
-		d["LatestStreamLabel"] = label
-		d["LatestStreamArn"] = arn + "/stream/" + label
+		d["LatestStreamLabel"] = samtemplate.StreamLabel
+		d["LatestStreamArn"] = samtemplate.StreamARN(req.TableName)
 	}
 	if s := req.SSESpecification; s != nil && s.Enabled {
 		key := s.KMSMasterKeyID

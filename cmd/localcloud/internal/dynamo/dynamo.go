@@ -33,14 +33,25 @@ import (
 // CRC32 IEEE of the body, in decimal), which the AWS SDK's DynamoDB client
 // validates and minidyn omits.
 func Handler() http.Handler {
-	return WithCRC32(minidyn())
+	return WithCRC32(minidyn(nil))
+}
+
+// HandlerWithStreams is Handler with the changes to tables that have a
+// stream recorded in streams.
+func HandlerWithStreams(streams *Streams) http.Handler {
+	return WithCRC32(minidyn(streams))
 }
 
 // minidyn is a new embedded DynamoDB that keeps the type of empty values
 // and answers the table-level calls (ListTables, DescribeTable, TTL, tags)
-// as DynamoDB does (see catalog).
-func minidyn() http.Handler {
-	return newCatalog(minidynwire.Wrap(server.NewServer()))
+// as DynamoDB does (see catalog). With streams not nil, the changes to
+// tables created with a stream are recorded there (see capture).
+func minidyn(streams *Streams) http.Handler {
+	h := http.Handler(newCatalog(minidynwire.Wrap(server.NewServer())))
+	if streams != nil {
+		h = &capture{next: h, streams: streams}
+	}
+	return h
 }
 
 // WithCRC32 buffers each response of next and adds the X-Amz-Crc32 header.
@@ -84,8 +95,11 @@ func (b *bufferedResponse) WriteHeader(code int) {
 type Server struct {
 	// URL is the endpoint, e.g. "http://127.0.0.1:8000".
 	URL string
-	srv *http.Server
-	ln  net.Listener
+	// Streams holds the records of the tables' streams (StartWithFaults
+	// only; nil otherwise).
+	Streams *Streams
+	srv     *http.Server
+	ln      net.Listener
 }
 
 // Start serves the embedded DynamoDB on ln (bound by the caller, so the
@@ -170,6 +184,9 @@ func CreateTableInput(t samtemplate.Table) *dynamodb.CreateTableInput {
 	for _, ix := range t.LocalSecondaryIndexes {
 		in.LocalSecondaryIndexes = append(in.LocalSecondaryIndexes, types.LocalSecondaryIndex{
 			IndexName: aws.String(ix.Name), KeySchema: keySchema(ix.KeySchema), Projection: projection(ix)})
+	}
+	if t.StreamViewType != "" {
+		in.StreamSpecification = &types.StreamSpecification{StreamEnabled: aws.Bool(true), StreamViewType: types.StreamViewType(t.StreamViewType)}
 	}
 	return in
 }

@@ -80,13 +80,16 @@ func (f *Faults) Wrap(next http.Handler) http.Handler {
 
 // StartWithFaults serves DynamoDB on ln with the fault switch f in front of
 // minidyn (inside the checksum, so injected answers carry X-Amz-Crc32 like
-// real ones), and counter in front of everything when not nil.
+// real ones), and counter in front of everything when not nil. The tables'
+// streams are recorded in the server's Streams; a faulted call never
+// reaches them.
 func StartWithFaults(ln net.Listener, f *Faults, counter *Counter) *Server {
-	var h http.Handler = WithCRC32(f.Wrap(minidyn()))
+	streams := NewStreams()
+	var h http.Handler = WithCRC32(f.Wrap(minidyn(streams)))
 	if counter != nil {
 		h = counter.Wrap(h)
 	}
-	s := &Server{URL: "http://" + ln.Addr().String(), ln: ln, srv: &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}}
+	s := &Server{URL: "http://" + ln.Addr().String(), Streams: streams, ln: ln, srv: &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}}
 	go func() { _ = s.srv.Serve(ln) }()
 	return s
 }

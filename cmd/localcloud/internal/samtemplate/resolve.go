@@ -376,6 +376,12 @@ func (r *Resolver) ref(name string) (any, error) {
 		return SecretARN(n), nil
 	case TypeLogGroup:
 		return r.logGroupName(res)
+	case TypeQueue:
+		n, err := r.queueName(res)
+		if err != nil {
+			return nil, err
+		}
+		return QueueURL(n), nil
 	}
 	// Functions (local function name = logical id) and every other type.
 	return name, nil
@@ -397,6 +403,15 @@ func (r *Resolver) resourceName(res *Resource) (string, error) {
 // logGroupName is a log group's LogGroupName, resolved, or its logical id.
 func (r *Resolver) logGroupName(res *Resource) (string, error) {
 	if n := get(res.Properties, "LogGroupName"); n != nil {
+		return r.String(n)
+	}
+	return res.LogicalID, nil
+}
+
+// queueName is a queue's QueueName, resolved, or its logical id
+// (CloudFormation would generate one).
+func (r *Resolver) queueName(res *Resource) (string, error) {
+	if n := get(res.Properties, "QueueName"); n != nil {
 		return r.String(n)
 	}
 	return res.LogicalID, nil
@@ -426,12 +441,30 @@ func (r *Resolver) getAtt(id, attr string) (any, error) {
 			return name, nil
 		}
 		return StateMachineARN(name), nil
-	case res.Type == TypeTable && attr == "Arn":
+	case res.Type == TypeTable && (attr == "Arn" || attr == "StreamArn"):
 		name, err := r.tableName(res)
 		if err != nil {
 			return nil, err
 		}
-		return "arn:aws:dynamodb:" + Region + ":" + AccountID + ":table/" + name, nil
+		if attr == "Arn" {
+			return TableARN(name), nil
+		}
+		if get(res.Properties, "StreamSpecification") == nil {
+			return nil, fmt.Errorf("GetAtt %s.StreamArn: the table has no StreamSpecification", id)
+		}
+		return StreamARN(name), nil
+	case res.Type == TypeQueue && (attr == "Arn" || attr == "QueueName" || attr == "QueueUrl"):
+		name, err := r.queueName(res)
+		if err != nil {
+			return nil, err
+		}
+		switch attr {
+		case "Arn":
+			return QueueARN(name), nil
+		case "QueueUrl":
+			return QueueURL(name), nil
+		}
+		return name, nil
 	case res.Type == TypeLogGroup && attr == "Arn":
 		name, err := r.logGroupName(res)
 		if err != nil {

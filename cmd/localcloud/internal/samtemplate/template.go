@@ -1,7 +1,8 @@
 // Package samtemplate reads the parts of a SAM template (template.yaml) that the
 // local cloud needs: parameters, function globals, functions with their HttpApi
-// events, the HttpApi JWT authorizer, DynamoDB tables, state machines and
-// Secrets Manager secrets. It keeps
+// events and DynamoDB stream events, the HttpApi JWT authorizer, DynamoDB
+// tables (with their streams), SQS queues (as names and ARNs only), state
+// machines and Secrets Manager secrets. It keeps
 // property values as yaml.v3 nodes and resolves CloudFormation intrinsic
 // functions (short and long forms) through a Resolver, with local stand-ins for
 // names and ARNs.
@@ -25,6 +26,7 @@ const (
 	TypeStateMachine = "AWS::Serverless::StateMachine"
 	TypeSecret       = "AWS::SecretsManager::Secret"
 	TypeLogGroup     = "AWS::Logs::LogGroup"
+	TypeQueue        = "AWS::SQS::Queue"
 )
 
 // Template is a parsed SAM template. Values are resolved with a Resolver when
@@ -96,6 +98,9 @@ type Function struct {
 	CodeURI string
 	// Events are the function's HttpApi events.
 	Events []HttpEvent
+	// StreamEvents are the function's DynamoDB events (event source
+	// mappings on a table's stream), in file order.
+	StreamEvents []StreamEvent
 }
 
 // HttpEvent is an HttpApi event of a function.
@@ -144,6 +149,11 @@ type Table struct {
 	BillingMode            string
 	// TTLAttribute is TimeToLiveSpecification.AttributeName when Enabled.
 	TTLAttribute string
+	// StreamViewType is StreamSpecification.StreamViewType (KEYS_ONLY,
+	// NEW_IMAGE, OLD_IMAGE or NEW_AND_OLD_IMAGES), or "" when the table has
+	// no stream; StreamARN is then the stream's local ARN (StreamARN(Name)).
+	StreamViewType string
+	StreamARN      string
 }
 
 // AttributeDefinition is one of a table's AttributeDefinitions.
@@ -322,6 +332,7 @@ func Parse(data []byte, params map[string]string) (*Template, error) {
 			return nil, fmt.Errorf("resource %s: %w", id, err)
 		}
 	}
+	t.linkStreamEvents()
 	return t, nil
 }
 
@@ -392,6 +403,14 @@ func (t *Template) loadFunction(res *Resolver, r *Resource) (Function, error) {
 	events := get(p, "Events")
 	for _, kv := range pairs(events) {
 		typ := get(kv.val, "Type")
+		if typ != nil && typ.Value == "DynamoDB" {
+			ev, err := loadStreamEvent(res, kv.key, get(kv.val, "Properties"))
+			if err != nil {
+				return f, fmt.Errorf("event %s: %w", kv.key, err)
+			}
+			f.StreamEvents = append(f.StreamEvents, ev)
+			continue
+		}
 		if typ == nil || typ.Value != "HttpApi" {
 			continue
 		}
@@ -519,6 +538,12 @@ func loadTable(res *Resolver, r *Resource) (Table, error) {
 		if enabled == "true" {
 			tb.TTLAttribute, _ = res.String(get(ttl, "AttributeName"))
 		}
+	}
+	if spec := get(p, "StreamSpecification"); spec != nil {
+		if tb.StreamViewType, err = streamViewType(res, spec); err != nil {
+			return tb, err
+		}
+		tb.StreamARN = StreamARN(tb.Name)
 	}
 	return tb, nil
 }

@@ -1,6 +1,8 @@
 // Command echo is a test Lambda function for the local cloud's tests. Its
 // input selects a behaviour: echo the event, return a named error type, sleep,
-// exit the process, or report its environment. With ECHO_INIT_ERROR set it
+// exit the process, or report its environment. With ECHO_FORWARD_URL set, a
+// stream event ({"Records": [...]}) is posted there and the answer returned
+// (a non-200 answer is a SinkError). With ECHO_INIT_ERROR set it
 // reports an init error through the Runtime API and exits, as a runtime
 // whose initialisation failed does.
 package main
@@ -10,6 +12,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"time"
@@ -33,7 +36,15 @@ type request struct {
 	RawPath string `json:"rawPath"`
 }
 
+// SinkError is the error a forwarded event's non-200 answer becomes.
+type SinkError struct{ Answer string }
+
+func (e SinkError) Error() string { return "sink answered " + e.Answer }
+
 func handle(ctx context.Context, raw json.RawMessage) (any, error) {
+	if url := os.Getenv("ECHO_FORWARD_URL"); url != "" && bytes.HasPrefix(bytes.TrimSpace(raw), []byte(`{"Records"`)) {
+		return forward(url, raw)
+	}
 	var req request
 	_ = json.Unmarshal(raw, &req)
 	if req.RawPath != "" {
@@ -64,6 +75,22 @@ func handle(ctx context.Context, raw json.RawMessage) (any, error) {
 	}
 	fmt.Fprintln(os.Stderr, "echo called")
 	return raw, nil
+}
+
+func forward(url string, raw []byte) (any, error) {
+	resp, err := http.Post(url, "application/json", bytes.NewReader(raw))
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, SinkError{Answer: string(body)}
+	}
+	return json.RawMessage(body), nil
 }
 
 func mustLC(ctx context.Context) *lambdacontext.LambdaContext {
