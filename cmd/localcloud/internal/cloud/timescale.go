@@ -17,6 +17,7 @@ var ScaledEnv = []string{
 	"INVITATION_REMINDERS",
 	"OWNERSHIP_DEADLINE",
 	"OWNERSHIP_WARNING",
+	"STUCK_AFTER",
 }
 
 // HumanPacedEnv lists the durations that bound what a person does in one
