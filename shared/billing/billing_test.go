@@ -28,6 +28,11 @@ const (
 	customer = "11111111-1111-1111-1111-111111111111"
 )
 
+var (
+	_ azcore.TokenCredential = (*fakeCred)(nil)
+	_ http.Handler           = (*transfers)(nil)
+)
+
 type fakeCred struct {
 	mu     sync.Mutex
 	scopes []string
