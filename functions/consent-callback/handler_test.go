@@ -97,6 +97,7 @@ type env struct {
 	// hashes are the invitations of the env's providers; relayErr what
 	// resuming their workflow returned.
 	hashes   []string
+	relayMu  sync.Mutex
 	relayErr []error
 	verifier *fakeVerifier
 	signIn   *fakeSignIn
@@ -152,6 +153,10 @@ func newEnv(t testing.TB) *env {
 // invitation of the env that the request closed (notice.Resumer).
 func (e *env) handle(ctx context.Context, req api.Request) (api.Response, error) {
 	resp, err := e.h.Handle(ctx, req)
+	// Lambda reads a stream shard in order, one batch at a time: the relay
+	// never runs twice at once for one item.
+	e.relayMu.Lock()
+	defer e.relayMu.Unlock()
 	r := &notice.Resumer{Invitations: e.store, Tasks: e.tasks}
 	for _, hash := range append([]string{e.hash}, e.hashes...) {
 		if hash == "" {
