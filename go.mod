@@ -30,6 +30,7 @@ require (
 require (
 	github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/billing/armbilling v1.0.0
 	github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/resources/armresources v1.2.0
+	github.com/aws/aws-sdk-go-v2/service/eventbridge v1.55.11
 	github.com/chromedp/chromedp v0.23.0
 	github.com/xiatechs/jsonata-go v1.8.8
 )

@@ -139,7 +139,7 @@ func cloudFor(t *testing.T, name string) *env {
 	defer cancel()
 	c, err := cloud.Start(ctx, cloud.Options{
 		Root: root, StateDir: state, TimeScale: cfg.scale, EnvOverrides: cfg.overrides, SkipBuild: skip,
-		APIAddr: local, DynamoAddr: local, StepFunctionsAddr: local, SESAddr: local, OutboxAddr: local, SecretsManagerAddr: local, MicrosoftAddr: local,
+		APIAddr: local, DynamoAddr: local, StepFunctionsAddr: local, SESAddr: local, OutboxAddr: local, SecretsManagerAddr: local, MicrosoftAddr: local, EventsAddr: local,
 		Log: logs, Console: io.Discard, MaxInstances: 6,
 	})
 	if err != nil {
