@@ -31,6 +31,7 @@ FUNCTIONS := \
 	ConsentInviteFunction:consent-invite \
 	CheckOwnershipFunction:check-ownership \
 	OutboxRelayFunction:outbox-relay \
+	PublishEventsFunction:publish-events \
 	RequestRelationshipFunction:request-relationship \
 	CheckRelationshipsFunction:check-relationships \
 	PartnerCenterWebhookFunction:partner-center-webhook \
