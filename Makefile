@@ -122,6 +122,7 @@ FUZZ_TARGETS := \
 	./shared/api:FuzzCallerFrom \
 	./shared/api:FuzzLimitedBody \
 	./shared/store:FuzzListCursor \
+	./shared/store:FuzzOperatorCursor \
 	./functions/consent-callback:FuzzCallbackQuery \
 	./functions/put-account:FuzzPutAccount \
 	./functions/create-provider:FuzzIdempotencyKey \

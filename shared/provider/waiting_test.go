@@ -133,3 +133,22 @@ func TestHealthStatusValid(t *testing.T) {
 		}
 	}
 }
+
+// TestStatuses: Statuses lists every valid status once.
+func TestStatuses(t *testing.T) {
+	seen := map[Status]bool{}
+	for _, s := range Statuses {
+		if !s.Valid() || seen[s] {
+			t.Errorf("%q invalid or listed twice", s)
+		}
+		seen[s] = true
+	}
+	for s := range transitions {
+		if !seen[s] {
+			t.Errorf("%q is not in Statuses", s)
+		}
+	}
+	if len(seen) != 9 {
+		t.Errorf("%d statuses", len(seen))
+	}
+}
