@@ -22,6 +22,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -215,11 +216,11 @@ func (l *listing) take(ctx context.Context, n int) ([]map[string]types.Attribute
 // comes next (nil when every stream is over): the newest change, or in the
 // stuck part the longest wait.
 func (l *listing) head(ctx context.Context) (*stream, error) {
+	if err := l.fillAll(ctx); err != nil {
+		return nil, err
+	}
 	var best *stream
 	for _, st := range l.streams {
-		if err := l.fill(ctx, st); err != nil {
-			return nil, err
-		}
 		if len(st.buf) == 0 {
 			continue
 		}
@@ -240,6 +241,28 @@ func (l *listing) skAttr() string {
 		return AttrGSI3SK
 	}
 	return AttrGSI2SK
+}
+
+// fillAll fills every stream that needs it, at the same time: the first
+// page of a listing across every status reads nine partitions, and one
+// after the other they would take nine round trips.
+func (l *listing) fillAll(ctx context.Context) error {
+	var todo []*stream
+	for _, st := range l.streams {
+		if len(st.buf) == 0 && !st.ended {
+			todo = append(todo, st)
+		}
+	}
+	if len(todo) == 1 {
+		return l.fill(ctx, todo[0])
+	}
+	errs := make([]error, len(todo))
+	var wg sync.WaitGroup
+	for i, st := range todo {
+		wg.Go(func() { errs[i] = l.fill(ctx, st) })
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // fill reads the stream's partition until it holds an item or ends.
