@@ -121,6 +121,10 @@ var transitions = map[Status][]Status{
 // Terminal reports whether no further transition is possible.
 func (s Status) Terminal() bool { return len(transitions[s]) == 0 }
 
+// Statuses are every status, in the lifecycle's order.
+var Statuses = []Status{StatusPendingConsent, StatusAwaitingCustomer, StatusProvisioning, StatusAwaitingOwnerAccess, StatusActive,
+	StatusDeclined, StatusExpired, StatusFailed, StatusCancelled}
+
 // Valid reports whether s is a known status.
 func (s Status) Valid() bool {
 	switch s {
