@@ -71,6 +71,10 @@ func providerItem(p *provider.Provider) (map[string]types.AttributeValue, error)
 	addKey(item, p.AccountID, providerSK(p.ID))
 	item[AttrGSI1PK] = str(providerGSI1PK(p.ID))
 	item[AttrGSI1SK] = str(providerGSI1SK)
+	if p.Status == provider.StatusActive {
+		item[AttrGSI3PK] = str(activeGSI3PK)
+		item[AttrGSI3SK] = str(p.ID)
+	}
 	return item, nil
 }
 

@@ -12,7 +12,8 @@
 //
 //	ACCOUNT#<a> / ACCOUNT                       account.Account
 //	ACCOUNT#<a> / TERMS#<document>#<version>    account.Acceptance (first one kept)
-//	ACCOUNT#<a> / PROVIDER#<providerId>         provider.Provider (+ gsi1pk PROVIDER#<id>, gsi1sk PROVIDER)
+//	ACCOUNT#<a> / PROVIDER#<providerId>         provider.Provider (+ gsi1pk PROVIDER#<id>, gsi1sk PROVIDER;
+//	                                            while active, gsi3pk ACTIVE, gsi3sk <id>)
 //	ACCOUNT#<a> / NAME#<lower-cased name>       name claim: providerId
 //	ACCOUNT#<a> / IDEMPOTENCY#<key>             idempotency record (TTL expiresAt)
 package store
@@ -36,6 +37,9 @@ const (
 	AttrGSI1PK    = "gsi1pk"
 	AttrGSI1SK    = "gsi1sk"
 	IndexGSI1     = "gsi1"
+	AttrGSI3PK    = "gsi3pk"
+	AttrGSI3SK    = "gsi3sk"
+	IndexGSI3     = "gsi3"
 	TTLAttribute  = "expiresAt"
 	attrVersion   = "version"
 	attrProvider  = "providerId"
@@ -88,8 +92,8 @@ func (s *Store) now() time.Time {
 	return s.Now().UTC()
 }
 
-// CreateTableInput describes the table: keys pk/sk, the gsi1 index (keys
-// only) and on-demand billing. Time to live on TTLAttribute is set separately
+// CreateTableInput describes the table: keys pk/sk, the gsi1 and gsi3
+// indexes (keys only) and on-demand billing. Time to live on TTLAttribute is set separately
 // (UpdateTimeToLive, or TimeToLiveSpecification in the template).
 func CreateTableInput(name string) *dynamodb.CreateTableInput {
 	str := func(n string) types.AttributeDefinition {
@@ -101,11 +105,15 @@ func CreateTableInput(name string) *dynamodb.CreateTableInput {
 	return &dynamodb.CreateTableInput{
 		TableName:            aws.String(name),
 		BillingMode:          types.BillingModePayPerRequest,
-		AttributeDefinitions: []types.AttributeDefinition{str(AttrPK), str(AttrSK), str(AttrGSI1PK), str(AttrGSI1SK)},
+		AttributeDefinitions: []types.AttributeDefinition{str(AttrPK), str(AttrSK), str(AttrGSI1PK), str(AttrGSI1SK), str(AttrGSI3PK), str(AttrGSI3SK)},
 		KeySchema:            []types.KeySchemaElement{key(AttrPK, types.KeyTypeHash), key(AttrSK, types.KeyTypeRange)},
 		GlobalSecondaryIndexes: []types.GlobalSecondaryIndex{{
 			IndexName:  aws.String(IndexGSI1),
 			KeySchema:  []types.KeySchemaElement{key(AttrGSI1PK, types.KeyTypeHash), key(AttrGSI1SK, types.KeyTypeRange)},
+			Projection: &types.Projection{ProjectionType: types.ProjectionTypeKeysOnly},
+		}, {
+			IndexName:  aws.String(IndexGSI3),
+			KeySchema:  []types.KeySchemaElement{key(AttrGSI3PK, types.KeyTypeHash), key(AttrGSI3SK, types.KeyTypeRange)},
 			Projection: &types.Projection{ProjectionType: types.ProjectionTypeKeysOnly},
 		}},
 	}
