@@ -38,7 +38,8 @@ FUNCTIONS := \
 	RecordOutcomeFunction:record-outcome \
 	NewCustomerFunction:new-customer \
 	InitialCredentialsFunction:initial-credentials \
-	SetOwnerPrincipalFunction:set-owner-principal
+	SetOwnerPrincipalFunction:set-owner-principal \
+	HealthCheckFunction:check-health
 FUNCTION_IDS := $(foreach f,$(FUNCTIONS),$(firstword $(subst :, ,$(f))))
 # folder_of,<LogicalId> is the function's folder under functions/, or empty.
 folder_of = $(patsubst $(1):%,%,$(filter $(1):%,$(FUNCTIONS)))
