@@ -39,7 +39,8 @@ FUNCTIONS := \
 	NewCustomerFunction:new-customer \
 	InitialCredentialsFunction:initial-credentials \
 	SetOwnerPrincipalFunction:set-owner-principal \
-	OperatorProvidersFunction:operator-providers
+	OperatorProvidersFunction:operator-providers \
+	HealthCheckFunction:check-health
 FUNCTION_IDS := $(foreach f,$(FUNCTIONS),$(firstword $(subst :, ,$(f))))
 # folder_of,<LogicalId> is the function's folder under functions/, or empty.
 folder_of = $(patsubst $(1):%,%,$(filter $(1):%,$(FUNCTIONS)))

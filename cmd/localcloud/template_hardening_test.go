@@ -340,8 +340,8 @@ func TestTemplateLogging(t *testing.T) {
 		}
 		used[id] = f.LogicalID
 	}
-	if len(tpl.StateMachines) != 2 {
-		t.Errorf("%d state machines, want 2", len(tpl.StateMachines))
+	if len(tpl.StateMachines) != 3 {
+		t.Errorf("%d state machines, want 3 (migration, new customer, health check)", len(tpl.StateMachines))
 	}
 	for _, sm := range tpl.StateMachines {
 		logging, _ := prop(t, tpl, res, sm.LogicalID, "Logging").(map[string]any)

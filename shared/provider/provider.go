@@ -269,6 +269,11 @@ type Provider struct {
 	// CurrentStep is the customer's step the migration waits on, since
 	// when, and whether the representatives were told it is stuck.
 	CurrentStep *StepWaitMark `json:"-" dynamodbav:"currentStep,omitempty"`
+	// Health is the last scheduled re-check of an active provider
+	// (RecordHealth); GDAPReminders the reminders of the admin
+	// relationship's end already sent.
+	Health        *Health  `json:"health,omitempty" dynamodbav:"health,omitempty"`
+	GDAPReminders []string `json:"-" dynamodbav:"gdapReminders,omitempty"`
 	// Version increments on every write; writes are conditional on it.
 	Version  int     `json:"version" dynamodbav:"version"`
 	Timeline []Event `json:"timeline" dynamodbav:"timeline"`
@@ -305,6 +310,9 @@ type InitialAdmin struct {
 	TokenHash string     `json:"-" dynamodbav:"tokenHash,omitempty"`
 	ExpiresAt *time.Time `json:"linkExpiresAt,omitempty" dynamodbav:"expiresAt,omitempty"`
 	ViewedAt  *time.Time `json:"viewedAt,omitempty" dynamodbav:"viewedAt,omitempty"`
+	// ViewClaim is the id of the request that used the link
+	// (RecordCredentialsShown).
+	ViewClaim string `json:"-" dynamodbav:"viewClaim,omitempty"`
 }
 
 // OwnershipWait tracks the wait for Owner access after consent.

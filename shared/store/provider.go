@@ -81,6 +81,10 @@ func providerItem(p *provider.Provider) (map[string]types.AttributeValue, error)
 		item[AttrGSI3PK] = str(waitingPK(p.Status))
 		item[AttrGSI3SK] = str(indexSK(since, p.ID))
 	}
+	if p.Status == provider.StatusActive {
+		item[AttrGSI4PK] = str(activeGSI4PK)
+		item[AttrGSI4SK] = str(p.ID)
+	}
 	return item, nil
 }
 

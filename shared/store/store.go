@@ -16,6 +16,7 @@
 //	ACCOUNT#<a> / PROVIDER#<providerId>         provider.Provider (+ gsi1pk PROVIDER#<id>, gsi1sk PROVIDER;
 //	                                            gsi2pk STATUS#<status>, gsi2sk <updatedAt>#<id>;
 //	                                            while open, gsi3pk WAITING#<status>, gsi3sk <waitingSince>#<id>)
+//	                                            while active, gsi4pk ACTIVE, gsi4sk <id>)
 //	ACCOUNT#<a> / NAME#<lower-cased name>       name claim: providerId
 //	ACCOUNT#<a> / IDEMPOTENCY#<key>             idempotency record (TTL expiresAt)
 package store
@@ -45,6 +46,9 @@ const (
 	AttrGSI3PK    = "gsi3pk"
 	AttrGSI3SK    = "gsi3sk"
 	IndexGSI3     = "gsi3"
+	AttrGSI4PK    = "gsi4pk"
+	AttrGSI4SK    = "gsi4sk"
+	IndexGSI4     = "gsi4"
 	TTLAttribute  = "expiresAt"
 	attrVersion   = "version"
 	attrProvider  = "providerId"
@@ -101,9 +105,10 @@ func (s *Store) now() time.Time {
 
 // CreateTableInput describes the table as template.yaml does: keys pk/sk,
 // the gsi1 index (keys only), the operators' gsi2 and gsi3 (all attributes,
-// see ListOperatorProviders) and on-demand billing. Time to live on
-// TTLAttribute is set separately (UpdateTimeToLive, or
-// TimeToLiveSpecification in the template).
+// see ListOperatorProviders), the health checks' gsi4 (keys only, see
+// ListActive) and on-demand billing. Time to live on TTLAttribute is set
+// separately (UpdateTimeToLive, or TimeToLiveSpecification in the
+// template).
 func CreateTableInput(name string) *dynamodb.CreateTableInput {
 	str := func(n string) types.AttributeDefinition {
 		return types.AttributeDefinition{AttributeName: aws.String(n), AttributeType: types.ScalarAttributeTypeS}
@@ -112,7 +117,7 @@ func CreateTableInput(name string) *dynamodb.CreateTableInput {
 		return types.KeySchemaElement{AttributeName: aws.String(n), KeyType: t}
 	}
 	attrs := []types.AttributeDefinition{str(AttrPK), str(AttrSK), str(AttrGSI1PK), str(AttrGSI1SK),
-		str(AttrGSI2PK), str(AttrGSI2SK), str(AttrGSI3PK), str(AttrGSI3SK)}
+		str(AttrGSI2PK), str(AttrGSI2SK), str(AttrGSI3PK), str(AttrGSI3SK), str(AttrGSI4PK), str(AttrGSI4SK)}
 	return &dynamodb.CreateTableInput{
 		TableName:            aws.String(name),
 		BillingMode:          types.BillingModePayPerRequest,
@@ -130,6 +135,10 @@ func CreateTableInput(name string) *dynamodb.CreateTableInput {
 			IndexName:  aws.String(IndexGSI3),
 			KeySchema:  []types.KeySchemaElement{key(AttrGSI3PK, types.KeyTypeHash), key(AttrGSI3SK, types.KeyTypeRange)},
 			Projection: &types.Projection{ProjectionType: types.ProjectionTypeAll},
+		}, {
+			IndexName:  aws.String(IndexGSI4),
+			KeySchema:  []types.KeySchemaElement{key(AttrGSI4PK, types.KeyTypeHash), key(AttrGSI4SK, types.KeyTypeRange)},
+			Projection: &types.Projection{ProjectionType: types.ProjectionTypeKeysOnly},
 		}},
 	}
 }
