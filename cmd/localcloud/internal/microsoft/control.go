@@ -377,6 +377,18 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request, lower stri
 		}
 		// The changed relationship (the newest when a tenant's several changed).
 		done(out[0])
+	case lower == "/_control/accessassignment" && r.Method == http.MethodPost:
+		var ch AccessAssignmentChange
+		if err := decodeBody(r, &ch); err != nil {
+			fail(http.StatusBadRequest, err)
+			return
+		}
+		out, err := s.ChangeAccessAssignments(ch)
+		if err != nil {
+			fail(controlStatus(err), err)
+			return
+		}
+		done(map[string]any{"accessAssignments": out})
 	case lower == "/_control/webhooks" && r.Method == http.MethodGet:
 		writeJSON(w, http.StatusOK, s.WebhookState())
 	case lower == "/_control/webhooks" && r.Method == http.MethodPost:
