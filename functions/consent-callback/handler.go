@@ -143,7 +143,7 @@ func (h *Handler) landing(ctx context.Context, req api.Request) api.Response {
 		// After consent the page stays the customer's checklist, without a
 		// new sign-in, until the migration ends.
 		logging.From(ctx).Info("checklist shown", "status", string(p.Status))
-		return render(req, http.StatusOK, "landing", h.checklist(ctx, req, rec, p, ""))
+		return render(req, http.StatusOK, landingPage(h.checklist(ctx, req, rec, p, "")))
 	}
 	if reason := consent.ClosedReason(rec, p, now); reason != "" {
 		logging.From(ctx).Info("landing refused", "reason", reason)
@@ -167,7 +167,7 @@ func (h *Handler) landing(ctx context.Context, req api.Request) api.Response {
 	}
 	signIn := h.Site.SignInURL(key.Sign(st), consent.PKCEChallenge(key.PKCEVerifier(st)), key.Nonce(st))
 	logging.From(ctx).Info("landing page shown")
-	return render(req, http.StatusOK, "landing", h.checklist(ctx, req, rec, p, signIn))
+	return render(req, http.StatusOK, landingPage(h.checklist(ctx, req, rec, p, signIn)))
 }
 
 // checklist is the landing page's data: the customer's steps in the order
@@ -668,7 +668,7 @@ type consentedData struct {
 // grant, in the domain's words (provider.OwnerRequest).
 func (h *Handler) consentedPage(ctx context.Context, req api.Request, accountID, tenantID, oid string, p *provider.Provider) api.Response {
 	r := p.OwnerRequest()
-	return render(req, http.StatusOK, "consented", consentedData{
+	return render(req, http.StatusOK, consentedPage(consentedData{
 		chrome:      h.chrome(req, "Thank you"),
 		OrgName:     h.orgName(ctx, accountID),
 		TenantID:    tenantID,
@@ -679,7 +679,7 @@ func (h *Handler) consentedPage(ctx context.Context, req api.Request, accountID,
 		Named:       r.Named,
 		Done:        r.Done(),
 		Deadline:    r.DeadlineText(),
-	})
+	}))
 }
 
 // principal names who must hold Owner (provider.OwnerPrincipalLabel): oid,

@@ -31,7 +31,7 @@ func (h *Handler) message(req api.Request, status int, m message) api.Response {
 		m.Title = m.Heading
 	}
 	c := h.chrome(req, m.Title)
-	return render(req, status, "message", messageData{chrome: c, Heading: m.Heading, Paragraphs: m.Paragraphs, Steps: m.Steps, Code: m.Code})
+	return render(req, status, messagePage(messageData{chrome: c, Heading: m.Heading, Paragraphs: m.Paragraphs, Steps: m.Steps, Code: m.Code}))
 }
 
 var (

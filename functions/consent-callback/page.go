@@ -1,32 +1,10 @@
 package main
 
 import (
-	"bytes"
-	"embed"
-	"html/template"
-	"log/slog"
 	"net/http"
-	"sync"
 
 	"github.com/partnercloud/azure/shared/api"
 )
-
-//go:embed templates/*.html
-var templateFS embed.FS
-
-// Page templates: each is the shared layout plus one "content" block,
-// parsed when first shown (a cold start shows one page, not all three).
-var pages = map[string]func() *template.Template{
-	"landing":   parsePage("landing"),
-	"consented": parsePage("consented"),
-	"message":   parsePage("message"),
-}
-
-func parsePage(name string) func() *template.Template {
-	return sync.OnceValue(func() *template.Template {
-		return template.Must(template.New(name).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html"))
-	})
-}
 
 // ContentSecurityPolicy allows no scripts, no frames, no external resources;
 // inline styles only. The only navigation off the site is a plain link.
@@ -45,19 +23,9 @@ func pageHeaders(req api.Request) map[string]string {
 	return api.PageHeaders(req, ContentSecurityPolicy)
 }
 
-// render executes a page template into an API Gateway response. A template
-// failure (a programming error) becomes the static error page.
-func render(req api.Request, status int, name string, data any) api.Response {
-	var buf bytes.Buffer
-	page, ok := pages[name]
-	if !ok {
-		return errorPage(req)
-	}
-	if err := page().ExecuteTemplate(&buf, "layout", data); err != nil {
-		slog.Error("page template failed", "page", name, "error", err.Error())
-		return errorPage(req)
-	}
-	return api.Response{StatusCode: status, Headers: pageHeaders(req), Body: buf.String()}
+// render answers a page (pages.go).
+func render(req api.Request, status int, page string) api.Response {
+	return api.Response{StatusCode: status, Headers: pageHeaders(req), Body: page}
 }
 
 // errorPage is the static 500 page, for what went wrong in the code itself.
