@@ -280,3 +280,18 @@ func TestTransferFaults(t *testing.T) {
 		}
 	}
 }
+
+func TestControlPageActsOnTransfers(t *testing.T) {
+	e, _, tok := transfersEnv(t, nil)
+	e.call(t, "PUT", transfersPath+"/t-1"+billingAPI, tok, map[string]any{"properties": map[string]any{"recipientEmailId": billingOwner}})
+	b := newBrowser(t, e)
+	if resp, body := b.get(t, e.url+"/_control"); resp.StatusCode != 200 || !strings.Contains(body, "Billing transfers") || !strings.Contains(body, `name="transferId" value="t-1"`) {
+		t.Fatalf("control page = %d", resp.StatusCode)
+	}
+	if resp, _ := b.post(t, e.url+"/_control/transfer", url.Values{"transferId": {"t-1"}, "action": {"decline"}}); resp.StatusCode != 303 {
+		t.Fatalf("form = %d", resp.StatusCode)
+	}
+	if st := e.srv.State(); props(st.Transfers[0])["transferStatus"] != "Declined" {
+		t.Fatalf("after the form: %v", st.Transfers)
+	}
+}

@@ -525,6 +525,17 @@ Reseller relationship:
 </tbody>
 </table>
 {{else}}<p>None.</p>{{end}}
+<h2>Billing transfers</h2>
+{{if .Transfers}}
+<table>
+<thead><tr><th scope="col">Transfer</th><th scope="col">Customer</th><th scope="col">Recipient</th><th scope="col">Status</th><th scope="col"></th></tr></thead>
+<tbody>
+{{range .Transfers}}{{$p := index . "properties"}}<tr><td><code>{{index . "name"}}</code></td><td><code>{{index . "customerTenantId"}}</code></td><td>{{index $p "recipientEmailId"}}</td><td>{{index $p "transferStatus"}}</td>
+<td>{{$id := index . "name"}}{{range $a := $.TransferActions}}<form method="post" action="/_control/transfer"><input type="hidden" name="transferId" value="{{$id}}"><input type="hidden" name="action" value="{{$a}}"><button>{{$a}}</button></form> {{end}}</td></tr>
+{{end}}
+</tbody>
+</table>
+{{else}}<p>None.</p>{{end}}
 <h2>Webhooks</h2>
 <p>{{with .Webhooks.Registration}}Registered <code>{{.WebhookURL}}</code> for {{range $i, $e := .WebhookEvents}}{{if $i}}, {{end}}{{$e}}{{end}}.{{else}}No registration.{{end}}
 Delivery mode {{.Webhooks.Mode}}; {{len .Webhooks.Deliveries}} event(s) so far.</p>
@@ -552,8 +563,9 @@ func (s *Server) serveControlPage(w http.ResponseWriter) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	_ = controlTemplate.Execute(w, struct {
 		State
-		GDAPActions []string
-	}{s.State(), []string{"approve", "decline", "expire", "terminate"}})
+		GDAPActions     []string
+		TransferActions []string
+	}{s.State(), []string{"approve", "decline", "expire", "terminate"}, []string{"accept", "decline", "expire"}})
 }
 
 // IDTokenTamper is the body of POST /_control/idtoken: how every ID token
