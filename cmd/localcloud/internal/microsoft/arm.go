@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -37,12 +38,17 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // serveARM counts the call, applies faults, checks the method, the
 // api-version and the bearer token, then runs handle.
 func (s *Server) serveARM(w http.ResponseWriter, r *http.Request, kind string, handle func(*caller)) {
+	s.serveARMMethods(w, r, kind, []string{http.MethodGet}, handle)
+}
+
+// serveARMMethods is serveARM for a path that takes the given methods.
+func (s *Server) serveARMMethods(w http.ResponseWriter, r *http.Request, kind string, methods []string, handle func(*caller)) {
 	s.count(kind)
 	w.Header().Set("x-ms-request-id", uuid.NewString())
 	if s.injectFault(w, r, kind) {
 		return
 	}
-	if r.Method != http.MethodGet {
+	if !slices.Contains(methods, r.Method) {
 		armError(w, http.StatusMethodNotAllowed, "MethodNotAllowed", fmt.Sprintf("The HTTP method '%s' is not supported by the local Microsoft double for this path.", r.Method))
 		return
 	}
@@ -293,6 +299,10 @@ func (s *Server) subscriptionJSON(t *tenantState, sub *Subscription) map[string]
 	if state == "" {
 		state = "Enabled"
 	}
+	quota := sub.QuotaID
+	if quota == "" {
+		quota = DefaultQuotaID
+	}
 	return map[string]any{
 		"id":                  "/subscriptions/" + strings.ToLower(sub.ID),
 		"authorizationSource": "RoleBased",
@@ -303,7 +313,7 @@ func (s *Server) subscriptionJSON(t *tenantState, sub *Subscription) map[string]
 		"state":               state,
 		"subscriptionPolicies": map[string]string{
 			"locationPlacementId": "Public_2014-09-01",
-			"quotaId":             "PayAsYouGo_2014-09-01",
+			"quotaId":             quota,
 			"spendingLimit":       "Off",
 		},
 	}
