@@ -56,6 +56,12 @@ func (e *env) partnerCenterCustomers(t *testing.T) []pcCustomer {
 // API answer, DynamoDB item, log or email.
 func TestNewCustomerProvider(t *testing.T) {
 	e := cloudFor(t, "standard")
+	mark := len(e.logBuf.String())
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("local cloud log during the test:\n%s", tail(e.logBuf.String()[mark:], 30000))
+		}
+	})
 	w := &leakWatch{e: e}
 	const account = "acct-eligible"
 	admin := e.token(t, account, "admin")
@@ -167,7 +173,7 @@ func TestNewCustomerProvider(t *testing.T) {
 	}
 	first := e.call(t, "POST", u.Path, "", form, append(formType, "Sec-Fetch-Site", "same-origin", "Origin", "null")...)
 	if first.status != 200 || !strings.Contains(string(first.raw), cust.AdminPassword) || first.header.Get("Cache-Control") != "no-store" {
-		t.Fatalf("first use: %d %v", first.status, first.header)
+		t.Fatalf("first use: %d %v\n%s", first.status, first.header, first.raw)
 	}
 	second := w.call(t, "POST", u.Path, "", form, formType...)
 	if second.status != 410 || strings.Contains(string(second.raw), cust.AdminPassword) {
