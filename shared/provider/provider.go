@@ -199,6 +199,21 @@ type Subscription struct {
 	// (displayName), as last observed by a check; "" until then.
 	DisplayName string     `json:"displayName,omitempty" dynamodbav:"displayName,omitempty"`
 	ConfirmedAt *time.Time `json:"confirmedAt,omitempty" dynamodbav:"confirmedAt,omitempty"`
+
+	// How its billing comes under the partner (RecordRoute): the agreement
+	// kind (agreement.Kind) and the quotaId Azure Resource Manager reported
+	// it from, the route, why, and what the customer must do on it ("" when
+	// nothing); then the transfer request as Azure billing last reported
+	// it, why it failed, and when Microsoft confirmed it consolidated.
+	Agreement      string     `json:"agreement,omitempty" dynamodbav:"agreement,omitempty"`
+	QuotaID        string     `json:"quotaId,omitempty" dynamodbav:"quotaId,omitempty"`
+	Route          string     `json:"route,omitempty" dynamodbav:"route,omitempty"`
+	RouteReason    string     `json:"routeReason,omitempty" dynamodbav:"routeReason,omitempty"`
+	CustomerAction string     `json:"customerAction,omitempty" dynamodbav:"customerAction,omitempty"`
+	ClassifiedAt   *time.Time `json:"classifiedAt,omitempty" dynamodbav:"classifiedAt,omitempty"`
+	Transfer       *Transfer  `json:"transfer,omitempty" dynamodbav:"transfer,omitempty"`
+	FailureReason  string     `json:"failureReason,omitempty" dynamodbav:"failureReason,omitempty"`
+	ConsolidatedAt *time.Time `json:"consolidatedAt,omitempty" dynamodbav:"consolidatedAt,omitempty"`
 }
 
 // Provider is an Azure provider of one account.
@@ -257,6 +272,12 @@ type Provider struct {
 	RequesterEmail string    `json:"-" dynamodbav:"requesterEmail,omitempty"`
 	CreatedAt      time.Time `json:"createdAt" dynamodbav:"createdAt"`
 	UpdatedAt      time.Time `json:"updatedAt" dynamodbav:"updatedAt"`
+	// MovePlan is the move report of the subscriptions whose resources move
+	// to the partner's Azure plan subscription, and its approval.
+	MovePlan *MovePlan `json:"movePlan,omitempty" dynamodbav:"movePlan,omitempty"`
+	// BillingAdminEmail receives the partner transfer requests (the
+	// customer's billing administrator; azureAdminEmail when not given).
+	BillingAdminEmail string `json:"billingAdminEmail,omitempty" dynamodbav:"billingAdminEmail,omitempty"`
 	// Outbox holds the notices this provider's changes must still send, and
 	// OutboxSince is when the oldest was written (absent when none is
 	// pending: the table stream's filter wakes the relay on it).
