@@ -245,6 +245,10 @@ func (a *Azure) subscriptionState(ctx context.Context, cred azcore.TokenCredenti
 	if got.DisplayName != nil {
 		sub.DisplayName = *got.DisplayName
 	}
+	// The agreement it is under, for its billing route (package agreement).
+	if pol := got.SubscriptionPolicies; pol != nil && pol.QuotaID != nil {
+		sub.QuotaID = *pol.QuotaID
+	}
 	ra, err := armauthorization.NewRoleAssignmentsClient(id, cred, &a.Options)
 	if err != nil {
 		return Subscription{}, err
