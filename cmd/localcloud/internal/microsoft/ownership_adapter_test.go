@@ -77,6 +77,12 @@ func TestOwnershipAdapter(t *testing.T) {
 				if s.DisplayName != names[s.ID] {
 					t.Errorf("%s: display name %q, want %q", s.ID, s.DisplayName, names[s.ID])
 				}
+				// The agreement comes from subscriptionPolicies.quotaId.
+				quotas := map[string]string{contosoOwnedSub: "PayAsYouGo_2014-09-01", contosoOtherSub: "PayAsYouGo_2014-09-01",
+					contosoEASub: "EnterpriseAgreement_2014-09-01", contosoMSDNSub: "MSDN_2014-09-01"}
+				if s.QuotaID != quotas[s.ID] {
+					t.Errorf("%s: quotaId %q, want %q", s.ID, s.QuotaID, quotas[s.ID])
+				}
 			}
 		})
 	}
