@@ -31,13 +31,16 @@ FUNCTIONS := \
 	ConsentInviteFunction:consent-invite \
 	CheckOwnershipFunction:check-ownership \
 	OutboxRelayFunction:outbox-relay \
+	PublishEventsFunction:publish-events \
 	RequestRelationshipFunction:request-relationship \
 	CheckRelationshipsFunction:check-relationships \
 	PartnerCenterWebhookFunction:partner-center-webhook \
 	RecordOutcomeFunction:record-outcome \
 	NewCustomerFunction:new-customer \
 	InitialCredentialsFunction:initial-credentials \
-	SetOwnerPrincipalFunction:set-owner-principal
+	SetOwnerPrincipalFunction:set-owner-principal \
+	OperatorProvidersFunction:operator-providers \
+	HealthCheckFunction:check-health
 FUNCTION_IDS := $(foreach f,$(FUNCTIONS),$(firstword $(subst :, ,$(f))))
 # folder_of,<LogicalId> is the function's folder under functions/, or empty.
 folder_of = $(patsubst $(1):%,%,$(filter $(1):%,$(FUNCTIONS)))
@@ -122,6 +125,7 @@ FUZZ_TARGETS := \
 	./shared/api:FuzzCallerFrom \
 	./shared/api:FuzzLimitedBody \
 	./shared/store:FuzzListCursor \
+	./shared/store:FuzzOperatorCursor \
 	./functions/consent-callback:FuzzCallbackQuery \
 	./functions/put-account:FuzzPutAccount \
 	./functions/create-provider:FuzzIdempotencyKey \

@@ -180,6 +180,15 @@ type demoProvider struct {
 		What   string    `json:"what"`
 		By     string    `json:"by"`
 	} `json:"timeline"`
+	Health *struct {
+		Status   string `json:"status"`
+		Findings []struct {
+			What  string    `json:"what"`
+			Since time.Time `json:"since"`
+			Do    string    `json:"do"`
+		} `json:"findings"`
+		CheckedAt time.Time `json:"checkedAt"`
+	} `json:"health"`
 }
 
 type demoSubscription struct {
@@ -384,6 +393,169 @@ func (d *demoRun) run(ctx context.Context) error {
 	fmt.Fprintln(d.out, "\nTimeline:")
 	for _, e := range p.Timeline {
 		fmt.Fprintf(d.out, "  %s  %-22s %s (%s)\n", e.At.Format("15:04:05.000"), e.Status, e.What, e.By)
+	}
+	fmt.Fprintln(d.out)
+	return d.health(ctx, api, ms, p.ID)
+}
+
+// health is the demo's end: the customer revokes the partner
+// application's admin consent at Microsoft; a health check run (the
+// schedule's, started at once rather than waited for) finds it, the
+// provider turns attention while staying active, the representatives and
+// the requester are emailed, and the bus carries the Provider Health
+// Changed event. Consent stays revoked: the next demo's administrator
+// grants it again on Microsoft's consent page.
+func (d *demoRun) health(ctx context.Context, api, ms, id string) error {
+	body, _ := json.Marshal(map[string]any{"tenant": demoTenant, "granted": false})
+	d.say("POST %s/_control/consent %s: the customer revokes the partner application's admin consent", ms, body)
+	status, resp, err := d.do(ctx, http.MethodPost, ms+"/_control/consent", body, false)
+	if err != nil {
+		return err
+	}
+	if status != http.StatusOK {
+		return fmt.Errorf("revoke consent: %d %s", status, resp)
+	}
+	d.say("  -> %d %s", status, bytes.TrimSpace(resp))
+	arn, err := d.startHealthRun(ctx)
+	if err != nil {
+		return err
+	}
+	d.say("StartExecution %s: a health check run now (the template's schedule starts one every HealthCheckIntervalMinutes, a day by default)", arn)
+	var p demoProvider
+	for p.Health == nil || p.Health.Status != "attention" {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for health attention: %w", ctx.Err())
+		case <-time.After(200 * time.Millisecond):
+		}
+		status, body, err := d.do(ctx, http.MethodGet, api+"/providers/"+id, nil, true)
+		if err != nil {
+			return err
+		}
+		if status != http.StatusOK || json.Unmarshal(body, &p) != nil {
+			return fmt.Errorf("GET /providers/%s: %d %s", id, status, body)
+		}
+	}
+	d.say("provider %s: status %s, health %s (checked %s)", id, p.Status, p.Health.Status, p.Health.CheckedAt.Format(time.RFC3339))
+	for _, f := range p.Health.Findings {
+		d.say("  finding since %s: %s", f.Since.Format(time.RFC3339), f.What)
+		d.say("    what to do: %s", f.Do)
+	}
+	ev, err := d.healthEvent(ctx, id)
+	if err != nil {
+		return err
+	}
+	d.say("GET %s/events?detail-type=%s: the event that says so", d.eps[cloud.EndpointEvents], url.QueryEscape(demoHealthDetailType))
+	fmt.Fprintf(d.out, "%s\n", ev)
+	outbox := d.eps[cloud.EndpointOutbox]
+	deadline := time.Now().Add(20 * time.Second)
+	for shown := map[string]bool{}; len(shown) < 2 && time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		msgs, err := d.messages(ctx, outbox)
+		if err != nil {
+			return err
+		}
+		for _, m := range msgs {
+			if strings.Contains(m.Subject, "needs attention: "+p.Name) && !shown[m.ID] {
+				shown[m.ID] = true
+				d.say("email to %s: %s", strings.Join(m.To, ", "), m.Subject)
+			}
+		}
+	}
+	return nil
+}
+
+// demoHealthDetailType is the detail type of a health change event.
+const demoHealthDetailType = "Provider Health Changed"
+
+// startHealthRun starts an execution of the health check state machine
+// (named …-health-check) in the local Step Functions, as its schedule does.
+func (d *demoRun) startHealthRun(ctx context.Context) (string, error) {
+	sfn := d.eps[cloud.EndpointStepFunctions]
+	call := func(target string, in any, out any) error {
+		body, _ := json.Marshal(in)
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, sfn+"/", bytes.NewReader(body))
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Content-Type", "application/x-amz-json-1.0")
+		req.Header.Set("X-Amz-Target", "AWSStepFunctions."+target)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("Step Functions %s: %d %s", target, resp.StatusCode, b)
+		}
+		return json.Unmarshal(b, out)
+	}
+	var list struct {
+		StateMachines []struct {
+			StateMachineArn string `json:"stateMachineArn"`
+			Name            string `json:"name"`
+		} `json:"stateMachines"`
+	}
+	if err := call("ListStateMachines", map[string]any{}, &list); err != nil {
+		return "", err
+	}
+	for _, sm := range list.StateMachines {
+		if strings.HasSuffix(sm.Name, "-health-check") {
+			var started struct {
+				ExecutionArn string `json:"executionArn"`
+			}
+			err := call("StartExecution", map[string]any{"stateMachineArn": sm.StateMachineArn, "input": `{"intervalMinutes": 1440}`}, &started)
+			return started.ExecutionArn, err
+		}
+	}
+	return "", errors.New("no health check state machine in the local Step Functions")
+}
+
+// healthEvent waits for the Provider Health Changed event that turned the
+// provider attention, and returns it indented.
+func (d *demoRun) healthEvent(ctx context.Context, id string) ([]byte, error) {
+	u := d.eps[cloud.EndpointEvents] + "/events?detail-type=" + url.QueryEscape(demoHealthDetailType)
+	for {
+		status, body, err := d.do(ctx, http.MethodGet, u, nil, false)
+		if err != nil {
+			return nil, err
+		}
+		if status != http.StatusOK {
+			return nil, fmt.Errorf("GET %s: %d %s", u, status, body)
+		}
+		if ev := attentionEvent(body, id); ev != nil {
+			return ev, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("waiting for the %s event: %w", demoHealthDetailType, ctx.Err())
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// attentionEvent is the last event of the list (GET {events}/events) that
+// turned provider id's health to attention, indented; nil when none.
+func attentionEvent(list []byte, id string) []byte {
+	var evs []json.RawMessage
+	if json.Unmarshal(list, &evs) != nil {
+		return nil
+	}
+	for i := len(evs) - 1; i >= 0; i-- {
+		var ev struct {
+			DetailType string `json:"detail-type"`
+			Detail     struct {
+				ProviderID string `json:"providerId"`
+				NewHealth  string `json:"newHealth"`
+			} `json:"detail"`
+		}
+		if json.Unmarshal(evs[i], &ev) == nil && ev.DetailType == demoHealthDetailType && ev.Detail.ProviderID == id && ev.Detail.NewHealth == "attention" {
+			var out bytes.Buffer
+			if json.Indent(&out, evs[i], "  ", "  ") != nil {
+				return evs[i]
+			}
+			return append([]byte("  "), out.Bytes()...)
+		}
 	}
 	return nil
 }

@@ -1,6 +1,9 @@
 package main
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestDemoPageParsing(t *testing.T) {
 	landing := []byte(`<html><head><title>Approve &amp; move | Partner</title></head><body>
@@ -80,5 +83,23 @@ func TestDemoTenantRelease(t *testing.T) {
 		if got := tenantRelease(demoProvider{ID: "p", TenantID: c.tenant, Status: c.status}, demoTenantID); got != c.want {
 			t.Errorf("tenantRelease(%s, %s) = %q, want %q", c.tenant, c.status, got, c.want)
 		}
+	}
+}
+
+func TestDemoAttentionEvent(t *testing.T) {
+	list := []byte(`[
+ {"detail-type":"Provider Health Changed","detail":{"providerId":"p1","newHealth":"ok"}},
+ {"detail-type":"Provider Status Changed","detail":{"providerId":"p1","newStatus":"active"}},
+ {"detail-type":"Provider Health Changed","detail":{"providerId":"p2","newHealth":"attention"}},
+ {"detail-type":"Provider Health Changed","detail":{"providerId":"p1","newHealth":"attention","findings":[{"what":"consent"}]}}]`)
+	got := string(attentionEvent(list, "p1"))
+	if !strings.Contains(got, `"newHealth": "attention"`) || !strings.Contains(got, `"providerId": "p1"`) || !strings.Contains(got, "consent") {
+		t.Errorf("attentionEvent(p1) = %s", got)
+	}
+	if got := attentionEvent(list, "p3"); got != nil {
+		t.Errorf("attentionEvent(p3) = %s, want none", got)
+	}
+	if got := attentionEvent([]byte("not json"), "p1"); got != nil {
+		t.Errorf("attentionEvent of garbage = %s", got)
 	}
 }

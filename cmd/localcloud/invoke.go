@@ -156,7 +156,7 @@ func invoke(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "invoke: no local cloud runs; starting its services for this invocation (their log: %s)\n", logPath)
 		local := "127.0.0.1:0"
 		c, err := cloud.Start(ctx, cloud.Options{Root: *root, StateDir: dir, TimeScale: *scale, Log: logf, Console: logf, Progress: stderr,
-			APIAddr: local, DynamoAddr: local, StepFunctionsAddr: local, SESAddr: local, OutboxAddr: local, SecretsManagerAddr: local, MicrosoftAddr: local})
+			APIAddr: local, DynamoAddr: local, StepFunctionsAddr: local, SESAddr: local, OutboxAddr: local, SecretsManagerAddr: local, MicrosoftAddr: local, EventsAddr: local})
 		if err != nil {
 			return err
 		}

@@ -54,7 +54,7 @@ func startCloud(t *testing.T) (*cloud.Cloud, string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	c, err := cloud.Start(ctx, cloud.Options{Root: root, StateDir: state, Log: logs, Console: io.Discard,
-		APIAddr: local, DynamoAddr: local, StepFunctionsAddr: local, SESAddr: local, OutboxAddr: local, SecretsManagerAddr: local, MicrosoftAddr: local})
+		APIAddr: local, DynamoAddr: local, StepFunctionsAddr: local, SESAddr: local, OutboxAddr: local, SecretsManagerAddr: local, MicrosoftAddr: local, EventsAddr: local})
 	if err != nil {
 		t.Fatalf("start the local cloud: %v\n%s", err, logs.String())
 	}

@@ -1,7 +1,8 @@
 // Command localcloud runs Partner Cloud for Azure on loopback without AWS or
 // Docker: the real function binaries behind an API Gateway emulator with a
 // local JWT issuer, DynamoDB, Step Functions, SES with an outbox page, Secrets
-// Manager and a Microsoft cloud double.
+// Manager, EventBridge (with the template's schedules) and a Microsoft cloud
+// double.
 //
 //	localcloud [run] [flags]     start the local cloud (Ctrl-C stops it)
 //	localcloud token [flags]     print a token for the running cloud
@@ -88,6 +89,7 @@ func run(args []string) error {
 	addrFlag(fs, &o.OutboxAddr, cloud.FlagOutboxAddr, cloud.EndpointOutbox, "outbox page address")
 	addrFlag(fs, &o.SecretsManagerAddr, cloud.FlagSecretsManagerAddr, cloud.EndpointSecretsManager, "Secrets Manager address")
 	addrFlag(fs, &o.MicrosoftAddr, cloud.FlagMicrosoftAddr, cloud.EndpointMicrosoft, "Microsoft double address (HTTPS)")
+	addrFlag(fs, &o.EventsAddr, cloud.FlagEventsAddr, cloud.EndpointEvents, "EventBridge address (its events are listed at /events)")
 	fs.StringVar(&o.AccountsTable, "accounts-table", "", "table (logical id or name) receiving the scenario's accounts")
 	fs.Float64Var(&o.TimeScale, "time-scale", 1, "run the workflow's clocks (Step Functions waits, invitation and ownership durations) this many times faster than real time; sign-in and consent keep real time")
 	fs.IntVar(&o.MaxInstances, "max-instances", 8, "concurrent processes per function")
@@ -101,7 +103,7 @@ func run(args []string) error {
 	o.Parameters, o.EnvOverrides = params, env
 	o.Log = os.Stderr
 	o.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
-	o.Console = os.Stdout // each email sent, with its links
+	o.Console = os.Stdout // each email sent, with its links, and each event put
 	o.Progress = os.Stderr
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -153,6 +155,7 @@ Partner Cloud for Azure: local cloud running (Ctrl-C or make stop stops it)
   DynamoDB           %s
   SES v2             %s
   Secrets Manager    %s
+  EventBridge        %s (events: %s/events)
   endpoints          %s
   time scale         %v%s
 
@@ -175,7 +178,7 @@ Microsoft double, or:
   curl -s --cacert %s -X POST %s/_control/owner -H 'Content-Type: application/json' -d '{"tenant":"contoso","subscriptionId":"20000000-0000-4000-8000-000000000102","grant":true}'
 
 `, api, eps[cloud.EndpointOutbox], eps[cloud.EndpointMicrosoft], eps[cloud.EndpointStepFunctions], eps[cloud.EndpointDynamoDB],
-		eps[cloud.EndpointSES], eps[cloud.EndpointSecretsManager],
+		eps[cloud.EndpointSES], eps[cloud.EndpointSecretsManager], eps[cloud.EndpointEvents], eps[cloud.EndpointEvents],
 		filepath.Join(c.StateDir(), cloud.EndpointsFile), c.TimeScale(), lasts,
 		cloud.MaxBrowserTimeScale, cloud.BrowserTimeScale, cloud.ScriptTimeScale,
 		account, tok, indent(cloud.FirstMigrationCurl(api), "  "), eps[cloud.EndpointMicrosoftCA], eps[cloud.EndpointMicrosoft])

@@ -10,10 +10,13 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"gopkg.in/yaml.v3"
 
 	"github.com/partnercloud/azure/cmd/localcloud/internal/samtemplate"
 	"github.com/partnercloud/azure/shared/secret"
+	"github.com/partnercloud/azure/shared/store"
 )
 
 // The hardening of template.yaml (issue 11): least privilege for the public
@@ -337,8 +340,8 @@ func TestTemplateLogging(t *testing.T) {
 		}
 		used[id] = f.LogicalID
 	}
-	if len(tpl.StateMachines) != 2 {
-		t.Errorf("%d state machines, want 2", len(tpl.StateMachines))
+	if len(tpl.StateMachines) != 3 {
+		t.Errorf("%d state machines, want 3 (migration, new customer, health check)", len(tpl.StateMachines))
 	}
 	for _, sm := range tpl.StateMachines {
 		logging, _ := prop(t, tpl, res, sm.LogicalID, "Logging").(map[string]any)
@@ -509,7 +512,76 @@ func TestTemplateOperatorRole(t *testing.T) {
 			checkers++
 		}
 	}
-	if checkers != 2 {
-		t.Errorf("%d functions read OPERATOR_ROLE, want 2 (put-account, set-owner-principal)", checkers)
+	if checkers != 3 {
+		t.Errorf("%d functions read OPERATOR_ROLE, want 3 (put-account, set-owner-principal, operator-providers)", checkers)
+	}
+}
+
+// TestTemplateOperatorProvidersLeastPrivilege: the operators' listing may
+// only Query the operators' indexes: no item by key, no scan, no write.
+func TestTemplateOperatorProvidersLeastPrivilege(t *testing.T) {
+	tpl, res := loadTemplate(t, nil)
+	templates, stmts := policies(t, tpl, res, "OperatorProvidersFunction")
+	if len(templates) != 0 {
+		t.Errorf("policy templates %v, want inline statements only", templates)
+	}
+	if got := actionsOf(stmts, ""); !slices.Equal(got, []string{"dynamodb:Query"}) {
+		t.Errorf("actions %v, want dynamodb:Query only", got)
+	}
+	want := []string{localTableArn + "/index/" + store.IndexGSI2, localTableArn + "/index/" + store.IndexGSI3}
+	for _, s := range stmts {
+		if s.Effect != "Allow" || !slices.Equal(s.Resources, want) {
+			t.Errorf("%s: %s on %v, want the indexes %v", s.Sid, s.Effect, s.Resources, want)
+		}
+	}
+}
+
+// TestTemplateTableMatchesStore: the template's table (which the local
+// cloud creates) has the keys, attribute types and indexes the store's
+// CreateTableInput (the tests' table) has, so both clouds serve the
+// store's queries alike.
+func TestTemplateTableMatchesStore(t *testing.T) {
+	tpl, _ := loadTemplate(t, nil)
+	if len(tpl.Tables) != 1 {
+		t.Fatalf("%d tables", len(tpl.Tables))
+	}
+	tb := tpl.Tables[0]
+	in := store.CreateTableInput("x")
+	var attrs, wantAttrs []string
+	for _, a := range tb.AttributeDefinitions {
+		attrs = append(attrs, a.Name+":"+a.Type)
+	}
+	for _, a := range in.AttributeDefinitions {
+		wantAttrs = append(wantAttrs, aws.ToString(a.AttributeName)+":"+string(a.AttributeType))
+	}
+	if !slices.Equal(attrs, wantAttrs) {
+		t.Errorf("attribute definitions %v, the store's %v", attrs, wantAttrs)
+	}
+	keys := func(ks []types.KeySchemaElement) string {
+		var out []string
+		for _, k := range ks {
+			out = append(out, aws.ToString(k.AttributeName)+":"+string(k.KeyType))
+		}
+		return strings.Join(out, ",")
+	}
+	tplKeys := func(ks []samtemplate.KeyElement) string {
+		var out []string
+		for _, k := range ks {
+			out = append(out, k.Name+":"+k.KeyType)
+		}
+		return strings.Join(out, ",")
+	}
+	if tplKeys(tb.KeySchema) != keys(in.KeySchema) {
+		t.Errorf("key schema %s, the store's %s", tplKeys(tb.KeySchema), keys(in.KeySchema))
+	}
+	var got, want []string
+	for _, ix := range tb.GlobalSecondaryIndexes {
+		got = append(got, ix.Name+" "+tplKeys(ix.KeySchema)+" "+ix.ProjectionType)
+	}
+	for _, ix := range in.GlobalSecondaryIndexes {
+		want = append(want, aws.ToString(ix.IndexName)+" "+keys(ix.KeySchema)+" "+string(ix.Projection.ProjectionType))
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("indexes\n%v\nthe store's\n%v", got, want)
 	}
 }

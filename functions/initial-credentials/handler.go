@@ -152,8 +152,9 @@ func (h *Handler) reveal(ctx context.Context, req api.Request) api.Response {
 	}
 	// Claim the single use before showing anything: of concurrent uses,
 	// one wins the conditional write.
+	claim := provider.NewClaimID()
 	_, err = h.Store.UpdateProvider(ctx, p.AccountID, p.ID, func(q *provider.Provider) error {
-		return q.RecordCredentialsShown(ia.TokenHash, now)
+		return q.RecordCredentialsShown(ia.TokenHash, claim, now)
 	})
 	switch {
 	case errors.Is(err, provider.ErrLinkUsed):

@@ -112,6 +112,8 @@ func TestOpenAPISchemasNameEveryField(t *testing.T) {
 		{"TimelineEvent", provider.Event{}},
 		{"Invitation", provider.Invitation{}},
 		{"OwnershipWait", provider.OwnershipWait{}},
+		{"Health", provider.Health{}},
+		{"HealthFinding", provider.HealthFinding{}},
 		{"InitialAdmin", provider.InitialAdmin{}},
 		{"Company", provider.Company{}},
 		{"OptionInfo", provider.OptionInfo{}},

@@ -73,7 +73,7 @@ func (r *Relay) deliver(ctx context.Context, p *provider.Provider, e provider.Ou
 	switch {
 	case apperr.Is(err, apperr.EmailRejected):
 		log.Error("notice rejected by SES; dropped", "error", err.Error())
-		return r.remove(ctx, p, e, "A notice to the partner's representatives could not be delivered: the address was refused.")
+		return r.remove(ctx, p, e, noticeRefused(e))
 	case err != nil:
 		log.Warn("notice not sent; stays pending", "error", err.Error())
 		return err
@@ -95,4 +95,13 @@ func (r *Relay) remove(ctx context.Context, p *provider.Provider, e provider.Out
 		return fmt.Errorf("remove notice %s: %w", e.ID, err)
 	}
 	return nil
+}
+
+// noticeRefused is the timeline's sentence for a notice whose address SES
+// refused for good.
+func noticeRefused(e provider.OutboxEntry) string {
+	if e.Audience == provider.AudienceRequester {
+		return "A notice to the requester could not be delivered: the address was refused."
+	}
+	return "A notice to the partner's representatives could not be delivered: the address was refused."
 }

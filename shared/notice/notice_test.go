@@ -170,3 +170,50 @@ func TestRender(t *testing.T) {
 		t.Fatal("an unknown kind rendered")
 	}
 }
+
+// TestRenderHealth: the health notices go to their audience, name what is
+// new or cleared, and list the findings with what to do.
+func TestRenderHealth(t *testing.T) {
+	e := newEnv(t)
+	p := *e.p
+	p.Status, p.RequesterEmail = provider.StatusActive, "requester@acct-1.example"
+	p.Health = &provider.Health{Status: provider.HealthAttention, CheckedAt: t0,
+		Findings: []provider.HealthFinding{{What: "Admin consent is gone.", Since: t0, Do: "Grant it again."}}}
+	end := t0.Add(7 * 24 * time.Hour)
+	tests := []struct {
+		name    string
+		entry   provider.OutboxEntry
+		to      string
+		subject string
+		want    []string
+	}{
+		{"attention to the representatives", provider.OutboxEntry{Kind: provider.NoticeHealthAttention, Audience: provider.AudienceRepresentatives, Findings: []string{"Admin consent is gone."}},
+			"reps@partner.example", "Azure provider needs attention: Contoso", []string{"stays active", "Admin consent is gone.", "What to do: Grant it again."}},
+		{"attention to the requester", provider.OutboxEntry{Kind: provider.NoticeHealthAttention, Audience: provider.AudienceRequester, Findings: []string{"Admin consent is gone."}},
+			"requester@acct-1.example", "Azure provider needs attention: Contoso", []string{"Admin consent is gone."}},
+		{"cleared", provider.OutboxEntry{Kind: provider.NoticeHealthCleared, Audience: provider.AudienceRequester, Findings: []string{"Admin consent is gone."}},
+			"requester@acct-1.example", "Azure provider healthy again: Contoso", []string{"no longer found", "Admin consent is gone."}},
+		{"admin relationship ending", provider.OutboxEntry{Kind: provider.NoticeGDAPEnding, Audience: provider.AudienceRepresentatives, EndsAt: &end},
+			"reps@partner.example", "Admin relationship ending: Contoso", []string{"ends on 8 May 2026, 00:00 UTC", "does not extend automatically"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m, err := Render(&p, tt.entry, e.relay.Brand, "reps@partner.example")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m.Subject != tt.subject || m.To != tt.to {
+				t.Fatalf("subject %q to %q", m.Subject, m.To)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(m.Text, w) {
+					t.Errorf("text lacks %q:\n%s", w, m.Text)
+				}
+			}
+		})
+	}
+	p.RequesterEmail = ""
+	if _, err := Render(&p, provider.OutboxEntry{Kind: provider.NoticeHealthCleared, Audience: provider.AudienceRequester}, e.relay.Brand, "reps@partner.example"); err == nil {
+		t.Fatal("a requester notice without the requester's address rendered")
+	}
+}

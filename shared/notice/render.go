@@ -9,10 +9,25 @@ import (
 
 // Render is the email of an outbox entry, with the provider as it is now
 // (so a notice sent late tells the current state, not the state when it
-// was written). Every kind so far goes to the partner's representatives.
+// was written). An entry goes to the partner's representatives unless its
+// Audience is the requester (the health notices go to both, one entry
+// each).
 func Render(p *provider.Provider, e provider.OutboxEntry, brand mail.Brand, representatives string) (mail.Message, error) {
 	n := mail.Notice{Brand: brand}
+	to := representatives
+	switch e.Audience {
+	case "", provider.AudienceRepresentatives:
+	case provider.AudienceRequester:
+		if p.RequesterEmail == "" {
+			return mail.Message{}, fmt.Errorf("notice: %s for the requester, who has no address", e.Kind)
+		}
+		to = p.RequesterEmail
+	default:
+		return mail.Message{}, fmt.Errorf("notice: unknown audience %q", e.Audience)
+	}
 	switch e.Kind {
+	case provider.NoticeHealthAttention, provider.NoticeHealthCleared, provider.NoticeGDAPEnding:
+		health(&n, p, e)
 	case provider.NoticeOwnerWaitStarted, provider.NoticeOwnerDeadlineNear:
 		n.Subject = "Migration waiting for Owner access: " + p.Name
 		n.Heading = "A customer's Azure migration is waiting for Owner access"
@@ -44,7 +59,40 @@ func Render(p *provider.Provider, e provider.OutboxEntry, brand mail.Brand, repr
 	default:
 		return mail.Message{}, fmt.Errorf("notice: no email for kind %q", e.Kind)
 	}
-	return mail.RenderNotice(representatives, n)
+	return mail.RenderNotice(to, n)
+}
+
+// health fills the notice of a health entry: what is new (attention), what
+// cleared, or when the admin relationship ends; and the provider's
+// findings as they are now, each with what to do.
+func health(n *mail.Notice, p *provider.Provider, e provider.OutboxEntry) {
+	who := fmt.Sprintf("Provider %s (%s) of account %s", p.Name, p.ID, p.AccountID)
+	switch e.Kind {
+	case provider.NoticeHealthAttention:
+		n.Subject = "Azure provider needs attention: " + p.Name
+		n.Heading = "A check of an active Azure provider found something wrong"
+		n.Paragraphs = []string{who + " stays active, but the last check of what the partner holds in the customer's tenant found:"}
+		n.Paragraphs = append(n.Paragraphs, e.Findings...)
+	case provider.NoticeHealthCleared:
+		n.Subject = "Azure provider healthy again: " + p.Name
+		n.Heading = "An active Azure provider is healthy again"
+		n.Paragraphs = []string{who + ": the last check no longer found what needed attention."}
+		n.Paragraphs = append(n.Paragraphs, e.Findings...)
+	case provider.NoticeGDAPEnding:
+		end := "soon"
+		if e.EndsAt != nil {
+			end = "on " + provider.FormatTime(*e.EndsAt)
+		}
+		n.Subject = "Admin relationship ending: " + p.Name
+		n.Heading = "The partner's admin relationship with a customer ends soon"
+		n.Paragraphs = []string{who + ": the admin relationship (GDAP) with the customer's tenant " + p.TenantID + " ends " + end +
+			" and does not extend automatically. Ask the customer's Global Administrator to approve a new admin relationship before then."}
+	}
+	if h := p.Health; h != nil {
+		for _, f := range h.Findings {
+			n.Items = append(n.Items, f.What+" (since "+provider.FormatTime(f.Since)+") What to do: "+f.Do)
+		}
+	}
 }
 
 func subscriptionLines(p *provider.Provider) []string {

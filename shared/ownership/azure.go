@@ -163,6 +163,15 @@ func (a *Azure) reconfirm(ctx context.Context, tenantID string) error {
 	return err
 }
 
+// ConfirmConsent acquires a token in the tenant with a new credential,
+// never one a warm instance cached (whose token could outlive a revoked
+// consent by up to an hour): nil while the tenant trusts the partner app,
+// ErrConsentRevoked when it no longer does, ErrUnavailable when Microsoft
+// did not answer. The health checks use it.
+func (a *Azure) ConfirmConsent(ctx context.Context, tenantID string) error {
+	return a.reconfirm(ctx, tenantID)
+}
+
 // TenantOf acquires a token in the tenant and returns its tid and oid claims:
 // proof that the tenant exists and trusts the partner app. The consent
 // callback uses it rather than trusting the tenant parameter of a redirect.

@@ -38,15 +38,21 @@ func (p *Provider) CheckCredentialsLink(token string, now time.Time) error {
 
 // RecordCredentialsShown uses the link of tokenHash up, with its timeline
 // event, before the credentials are shown: inside a conditional write, of
-// concurrent uses one wins. It is ErrLinkUsed when they were shown before
-// or the link is no longer tokenHash's.
-func (p *Provider) RecordCredentialsShown(tokenHash string, now time.Time) error {
+// concurrent uses one wins. claim is the request's own NewClaimID: when the
+// write succeeded but its reply was lost and the store runs this again,
+// the use is recognised as this request's and succeeds. It is ErrLinkUsed
+// when they were shown before (to another request) or the link is no
+// longer tokenHash's.
+func (p *Provider) RecordCredentialsShown(tokenHash, claim string, now time.Time) error {
 	ia := p.InitialAdmin
+	if ia != nil && ia.ViewedAt != nil && claim != "" && ia.ViewClaim == claim && ia.TokenHash == tokenHash {
+		return nil
+	}
 	if ia == nil || ia.ViewedAt != nil || ia.TokenHash != tokenHash {
 		return ErrLinkUsed
 	}
 	t := now
-	ia.ViewedAt = &t
+	ia.ViewedAt, ia.ViewClaim = &t, claim
 	p.AddEvent(Event{At: now, Status: p.Status, What: "The initial administrator's credentials were shown once through the emailed link.", By: "requester-link"})
 	return nil
 }

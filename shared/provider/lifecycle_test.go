@@ -186,10 +186,14 @@ func TestCredentialsLink(t *testing.T) {
 	if err := p.CheckCredentialsLink(token, at); err != nil {
 		t.Fatal(err)
 	}
-	if err := p.RecordCredentialsShown(hash, at); err != nil {
+	if err := p.RecordCredentialsShown(hash, "claim-1", at); err != nil {
 		t.Fatal(err)
 	}
-	if err := p.RecordCredentialsShown(hash, at); !errors.Is(err, ErrLinkUsed) {
+	// The same request again (its write's reply was lost): still its use.
+	if err := p.RecordCredentialsShown(hash, "claim-1", at); err != nil {
+		t.Fatalf("the same claim again: %v", err)
+	}
+	if err := p.RecordCredentialsShown(hash, "claim-2", at); !errors.Is(err, ErrLinkUsed) {
 		t.Fatalf("second use: %v", err)
 	}
 	if err := p.CheckCredentialsLink(token, at); !errors.Is(err, ErrLinkUsed) {

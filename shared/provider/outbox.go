@@ -29,6 +29,15 @@ const (
 	// NoticeCustomerStuck: to the representatives, the customer has been on
 	// one step (OutboxEntry.Step) longer than the configured time.
 	NoticeCustomerStuck NoticeKind = "customer_stuck"
+	// NoticeHealthAttention: a re-check of an active provider found
+	// something new wrong (OutboxEntry.Findings), to the entry's Audience.
+	NoticeHealthAttention NoticeKind = "health_attention"
+	// NoticeHealthCleared: the provider is healthy again; Findings are
+	// those that cleared.
+	NoticeHealthCleared NoticeKind = "health_cleared"
+	// NoticeGDAPEnding: the admin relationship ends at EndsAt and does not
+	// extend automatically.
+	NoticeGDAPEnding NoticeKind = "gdap_ending"
 )
 
 // OutboxEntry is one pending notice.
@@ -41,6 +50,13 @@ type OutboxEntry struct {
 	Step string `dynamodbav:"step,omitempty"`
 	// Since is when the customer's wait on Step began.
 	Since *time.Time `dynamodbav:"since,omitempty"`
+	// Audience is whom the entry is for (AudienceRepresentatives,
+	// AudienceRequester); "" is the representatives.
+	Audience string `dynamodbav:"audience,omitempty"`
+	// Findings are what a health notice is about; EndsAt when the admin
+	// relationship of a gdap_ending notice ends.
+	Findings []string   `dynamodbav:"findings,omitempty"`
+	EndsAt   *time.Time `dynamodbav:"endsAt,omitempty"`
 }
 
 // Enqueue adds a pending notice of kind, written at now, and returns it.
@@ -53,6 +69,15 @@ func (p *Provider) Enqueue(kind NoticeKind, now time.Time) *OutboxEntry {
 		p.OutboxSince = &t
 	}
 	return &p.Outbox[len(p.Outbox)-1]
+}
+
+// EnqueueTo is Enqueue of a notice for one audience: its id names the
+// audience too, so the entries of one change for several audiences differ.
+func (p *Provider) EnqueueTo(kind NoticeKind, audience string, now time.Time) *OutboxEntry {
+	e := p.Enqueue(kind, now)
+	e.Audience = audience
+	e.ID = string(kind) + "/" + audience + "@" + now.UTC().Format(time.RFC3339Nano)
+	return e
 }
 
 // Pending returns the entry of that id and whether it is still pending.

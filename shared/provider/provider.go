@@ -121,6 +121,10 @@ var transitions = map[Status][]Status{
 // Terminal reports whether no further transition is possible.
 func (s Status) Terminal() bool { return len(transitions[s]) == 0 }
 
+// Statuses are every status, in the lifecycle's order.
+var Statuses = []Status{StatusPendingConsent, StatusAwaitingCustomer, StatusProvisioning, StatusAwaitingOwnerAccess, StatusActive,
+	StatusDeclined, StatusExpired, StatusFailed, StatusCancelled}
+
 // Valid reports whether s is a known status.
 func (s Status) Valid() bool {
 	switch s {
@@ -286,6 +290,11 @@ type Provider struct {
 	// CurrentStep is the customer's step the migration waits on, since
 	// when, and whether the representatives were told it is stuck.
 	CurrentStep *StepWaitMark `json:"-" dynamodbav:"currentStep,omitempty"`
+	// Health is the last scheduled re-check of an active provider
+	// (RecordHealth); GDAPReminders the reminders of the admin
+	// relationship's end already sent.
+	Health        *Health  `json:"health,omitempty" dynamodbav:"health,omitempty"`
+	GDAPReminders []string `json:"-" dynamodbav:"gdapReminders,omitempty"`
 	// Version increments on every write; writes are conditional on it.
 	Version  int     `json:"version" dynamodbav:"version"`
 	Timeline []Event `json:"timeline" dynamodbav:"timeline"`
@@ -322,6 +331,9 @@ type InitialAdmin struct {
 	TokenHash string     `json:"-" dynamodbav:"tokenHash,omitempty"`
 	ExpiresAt *time.Time `json:"linkExpiresAt,omitempty" dynamodbav:"expiresAt,omitempty"`
 	ViewedAt  *time.Time `json:"viewedAt,omitempty" dynamodbav:"viewedAt,omitempty"`
+	// ViewClaim is the id of the request that used the link
+	// (RecordCredentialsShown).
+	ViewClaim string `json:"-" dynamodbav:"viewClaim,omitempty"`
 }
 
 // OwnershipWait tracks the wait for Owner access after consent.

@@ -1,5 +1,7 @@
 package provider
 
+import "time"
+
 // View is a provider as the HTTP API shows it: every field of Provider (the
 // execution ARN is never serialized) plus the next step for the user.
 type View struct {
@@ -11,6 +13,12 @@ type View struct {
 	// after consent.
 	RelationshipWait *StepWait `json:"relationshipWait,omitempty"`
 	NextStep         string    `json:"nextStep"`
+	// Stuck and WaitingSince are the operators' listing's (OperatorView):
+	// whether the provider has waited on its current step longer than the
+	// threshold, and since when it waits (open providers only). Absent
+	// everywhere else.
+	Stuck        *bool      `json:"stuck,omitempty"`
+	WaitingSince *time.Time `json:"waitingSince,omitempty"`
 }
 
 // View returns the API representation of p, with empty lists rather than null.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -16,13 +17,17 @@ import (
 
 // queryRecorder is a DynamoDB client that answers every Query with no items
 // and records what it was asked; any other call panics (the embedded nil
-// interface), which the fuzz target would report.
+// interface), which the fuzz target would report. Queries may come from
+// several goroutines (the operators' listing reads partitions at once).
 type queryRecorder struct {
 	DynamoDBAPI
+	mu      sync.Mutex
 	queries []*dynamodb.QueryInput
 }
 
 func (q *queryRecorder) Query(_ context.Context, in *dynamodb.QueryInput, _ ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
 	cp := *in
 	q.queries = append(q.queries, &cp)
 	return &dynamodb.QueryOutput{}, nil

@@ -53,7 +53,11 @@ func nameTaken() *apperr.Error {
 		apperr.Detail{Field: "name", Code: "taken", Message: "choose another name"})
 }
 
-// providerItem is the stored form of p: its attributes plus keys and gsi1 keys.
+// providerItem is the stored form of p: its attributes plus keys and the
+// indexes' keys: gsi1 (by id), gsi2 (by status, last change) and, while the
+// provider waits on a step, gsi3 (by status, since when it waits). Every
+// provider write goes through here, so the indexes follow every change; a
+// provider that stops waiting leaves gsi3 (the item is replaced whole).
 // The subscriptions and the timeline are always stored as lists, empty ones
 // included (the SDK's encoder would store a nil slice as NULL).
 func providerItem(p *provider.Provider) (map[string]types.AttributeValue, error) {
@@ -71,6 +75,16 @@ func providerItem(p *provider.Provider) (map[string]types.AttributeValue, error)
 	addKey(item, p.AccountID, providerSK(p.ID))
 	item[AttrGSI1PK] = str(providerGSI1PK(p.ID))
 	item[AttrGSI1SK] = str(providerGSI1SK)
+	item[AttrGSI2PK] = str(statusPK(p.Status))
+	item[AttrGSI2SK] = str(indexSK(p.UpdatedAt, p.ID))
+	if since, ok := p.WaitingSince(); ok {
+		item[AttrGSI3PK] = str(waitingPK(p.Status))
+		item[AttrGSI3SK] = str(indexSK(since, p.ID))
+	}
+	if p.Status == provider.StatusActive {
+		item[AttrGSI4PK] = str(activeGSI4PK)
+		item[AttrGSI4SK] = str(p.ID)
+	}
 	return item, nil
 }
 

@@ -5,14 +5,18 @@
 // Every item of an account lives in the partition ACCOUNT#<accountId>, and
 // every method that touches account data takes the caller's account id and
 // builds the partition key from it, so one account can never address another
-// account's items. The only read by provider id alone is FindProvider, through
-// the gsi1 index, for operators.
+// account's items. The reads across accounts are the operators': FindProvider
+// (by provider id alone, through gsi1) and ListOperatorProviders (by status,
+// through gsi2 and gsi3).
 //
 // Item layout (pk / sk):
 //
 //	ACCOUNT#<a> / ACCOUNT                       account.Account
 //	ACCOUNT#<a> / TERMS#<document>#<version>    account.Acceptance (first one kept)
-//	ACCOUNT#<a> / PROVIDER#<providerId>         provider.Provider (+ gsi1pk PROVIDER#<id>, gsi1sk PROVIDER)
+//	ACCOUNT#<a> / PROVIDER#<providerId>         provider.Provider (+ gsi1pk PROVIDER#<id>, gsi1sk PROVIDER;
+//	                                            gsi2pk STATUS#<status>, gsi2sk <updatedAt>#<id>;
+//	                                            while open, gsi3pk WAITING#<status>, gsi3sk <waitingSince>#<id>)
+//	                                            while active, gsi4pk ACTIVE, gsi4sk <id>)
 //	ACCOUNT#<a> / NAME#<lower-cased name>       name claim: providerId
 //	ACCOUNT#<a> / IDEMPOTENCY#<key>             idempotency record (TTL expiresAt)
 package store
@@ -36,6 +40,15 @@ const (
 	AttrGSI1PK    = "gsi1pk"
 	AttrGSI1SK    = "gsi1sk"
 	IndexGSI1     = "gsi1"
+	AttrGSI2PK    = "gsi2pk"
+	AttrGSI2SK    = "gsi2sk"
+	IndexGSI2     = "gsi2"
+	AttrGSI3PK    = "gsi3pk"
+	AttrGSI3SK    = "gsi3sk"
+	IndexGSI3     = "gsi3"
+	AttrGSI4PK    = "gsi4pk"
+	AttrGSI4SK    = "gsi4sk"
+	IndexGSI4     = "gsi4"
 	TTLAttribute  = "expiresAt"
 	attrVersion   = "version"
 	attrProvider  = "providerId"
@@ -49,6 +62,8 @@ const (
 	termsPrefix       = "TERMS#"
 	providerPrefix    = "PROVIDER#"
 	providerGSI1SK    = "PROVIDER"
+	statusPrefix      = "STATUS#"
+	waitingPrefix     = "WAITING#"
 	namePrefix        = "NAME#"
 	idempotencyPrefix = "IDEMPOTENCY#"
 )
@@ -88,9 +103,12 @@ func (s *Store) now() time.Time {
 	return s.Now().UTC()
 }
 
-// CreateTableInput describes the table: keys pk/sk, the gsi1 index (keys
-// only) and on-demand billing. Time to live on TTLAttribute is set separately
-// (UpdateTimeToLive, or TimeToLiveSpecification in the template).
+// CreateTableInput describes the table as template.yaml does: keys pk/sk,
+// the gsi1 index (keys only), the operators' gsi2 and gsi3 (all attributes,
+// see ListOperatorProviders), the health checks' gsi4 (keys only, see
+// ListActive) and on-demand billing. Time to live on TTLAttribute is set
+// separately (UpdateTimeToLive, or TimeToLiveSpecification in the
+// template).
 func CreateTableInput(name string) *dynamodb.CreateTableInput {
 	str := func(n string) types.AttributeDefinition {
 		return types.AttributeDefinition{AttributeName: aws.String(n), AttributeType: types.ScalarAttributeTypeS}
@@ -98,14 +116,28 @@ func CreateTableInput(name string) *dynamodb.CreateTableInput {
 	key := func(n string, t types.KeyType) types.KeySchemaElement {
 		return types.KeySchemaElement{AttributeName: aws.String(n), KeyType: t}
 	}
+	attrs := []types.AttributeDefinition{str(AttrPK), str(AttrSK), str(AttrGSI1PK), str(AttrGSI1SK),
+		str(AttrGSI2PK), str(AttrGSI2SK), str(AttrGSI3PK), str(AttrGSI3SK), str(AttrGSI4PK), str(AttrGSI4SK)}
 	return &dynamodb.CreateTableInput{
 		TableName:            aws.String(name),
 		BillingMode:          types.BillingModePayPerRequest,
-		AttributeDefinitions: []types.AttributeDefinition{str(AttrPK), str(AttrSK), str(AttrGSI1PK), str(AttrGSI1SK)},
+		AttributeDefinitions: attrs,
 		KeySchema:            []types.KeySchemaElement{key(AttrPK, types.KeyTypeHash), key(AttrSK, types.KeyTypeRange)},
 		GlobalSecondaryIndexes: []types.GlobalSecondaryIndex{{
 			IndexName:  aws.String(IndexGSI1),
 			KeySchema:  []types.KeySchemaElement{key(AttrGSI1PK, types.KeyTypeHash), key(AttrGSI1SK, types.KeyTypeRange)},
+			Projection: &types.Projection{ProjectionType: types.ProjectionTypeKeysOnly},
+		}, {
+			IndexName:  aws.String(IndexGSI2),
+			KeySchema:  []types.KeySchemaElement{key(AttrGSI2PK, types.KeyTypeHash), key(AttrGSI2SK, types.KeyTypeRange)},
+			Projection: &types.Projection{ProjectionType: types.ProjectionTypeAll},
+		}, {
+			IndexName:  aws.String(IndexGSI3),
+			KeySchema:  []types.KeySchemaElement{key(AttrGSI3PK, types.KeyTypeHash), key(AttrGSI3SK, types.KeyTypeRange)},
+			Projection: &types.Projection{ProjectionType: types.ProjectionTypeAll},
+		}, {
+			IndexName:  aws.String(IndexGSI4),
+			KeySchema:  []types.KeySchemaElement{key(AttrGSI4PK, types.KeyTypeHash), key(AttrGSI4SK, types.KeyTypeRange)},
 			Projection: &types.Projection{ProjectionType: types.ProjectionTypeKeysOnly},
 		}},
 	}

@@ -74,7 +74,7 @@ func (b *bench) startCloud(ctx context.Context, name string, scale float64, over
 	c, err := cloud.Start(sctx, cloud.Options{
 		Root: b.cfg.root, StateDir: state, TimeScale: scale, EnvOverrides: overrides, SkipBuild: skip,
 		APIAddr: local, DynamoAddr: local, StepFunctionsAddr: local, SESAddr: local, OutboxAddr: local,
-		SecretsManagerAddr: local, MicrosoftAddr: local, Log: logf, CountDynamoDB: true, Scenario: scenario,
+		SecretsManagerAddr: local, MicrosoftAddr: local, EventsAddr: local, Log: logf, CountDynamoDB: true, Scenario: scenario,
 	})
 	if err != nil {
 		logf.Close()

@@ -92,6 +92,24 @@ var cloudConfigs = map[string]struct {
 	// minutes and the sign-in states half a minute, longer than a consent
 	// slowed by retries of throttled calls.
 	"faults": {10000, map[string]string{"STATE_TTL": "100h"}},
+	"health": {2000, nil},
+}
+
+// cloudParams are template parameters by cloud. The scheduled health checks
+// call Microsoft for every active provider, and would take the fault tests'
+// injected faults or send health emails amid other tests' counts: every
+// cloud but "health" runs them once in ten years of local time (at most
+// once an hour of real time at 86400); "health" every hour of local time,
+// 1.8 s at 2000.
+var cloudParams = map[string]map[string]string{
+	"health": {"HealthCheckIntervalMinutes": "60"},
+}
+
+func paramsFor(name string) map[string]string {
+	if p, ok := cloudParams[name]; ok {
+		return p
+	}
+	return map[string]string{"HealthCheckIntervalMinutes": "5256000"}
 }
 
 func TestMain(m *testing.M) {
@@ -138,8 +156,8 @@ func cloudFor(t *testing.T, name string) *env {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	c, err := cloud.Start(ctx, cloud.Options{
-		Root: root, StateDir: state, TimeScale: cfg.scale, EnvOverrides: cfg.overrides, SkipBuild: skip,
-		APIAddr: local, DynamoAddr: local, StepFunctionsAddr: local, SESAddr: local, OutboxAddr: local, SecretsManagerAddr: local, MicrosoftAddr: local,
+		Root: root, StateDir: state, TimeScale: cfg.scale, EnvOverrides: cfg.overrides, Parameters: paramsFor(name), SkipBuild: skip,
+		APIAddr: local, DynamoAddr: local, StepFunctionsAddr: local, SESAddr: local, OutboxAddr: local, SecretsManagerAddr: local, MicrosoftAddr: local, EventsAddr: local,
 		Log: logs, Console: io.Discard, MaxInstances: 6,
 	})
 	if err != nil {

@@ -1,10 +1,11 @@
 // Package cloud assembles the local cloud: it reads template.yaml, builds the
 // functions for the host, serves DynamoDB, starts the product's emulators
-// (the Microsoft double, Secrets Manager, SES with its outbox, Step Functions;
-// see services.go) and any further Services plugged into it, hosts the
-// functions through the Lambda Runtime API with the local parameters and
-// endpoints, delivers the tables' stream records to the functions whose
-// DynamoDB events ask for them (see streams.go), and fronts them with the
+// (the Microsoft double, Secrets Manager, SES with its outbox, Step Functions,
+// EventBridge; see services.go) and any further Services plugged into it,
+// hosts the functions through the Lambda Runtime API with the local
+// parameters and endpoints, delivers the tables' stream records to the
+// functions whose DynamoDB events ask for them (see streams.go), runs the
+// template's scheduled events (see schedules.go), and fronts them with the
 // API Gateway emulator and its JWT issuer.
 package cloud
 
@@ -35,6 +36,7 @@ import (
 
 	"github.com/partnercloud/azure/cmd/localcloud/internal/apigateway"
 	"github.com/partnercloud/azure/cmd/localcloud/internal/dynamo"
+	"github.com/partnercloud/azure/cmd/localcloud/internal/eventbridge"
 	"github.com/partnercloud/azure/cmd/localcloud/internal/jwtissuer"
 	"github.com/partnercloud/azure/cmd/localcloud/internal/lambdahost"
 	"github.com/partnercloud/azure/cmd/localcloud/internal/samtemplate"
@@ -50,6 +52,7 @@ const (
 	EndpointDynamoDB       = "dynamodb"
 	EndpointSES            = "ses"
 	EndpointSecretsManager = "secretsmanager"
+	EndpointEvents         = "events"
 )
 
 // PlannedEndpoints are the default URLs of the emulators that are Services
@@ -58,6 +61,7 @@ var PlannedEndpoints = map[string]string{
 	EndpointStepFunctions:  "http://127.0.0.1:8083",
 	EndpointSES:            "http://127.0.0.1:8005",
 	EndpointSecretsManager: "http://127.0.0.1:8006",
+	EndpointEvents:         "http://127.0.0.1:8007",
 	EndpointOutbox:         "http://127.0.0.1:8025",
 	EndpointMicrosoft:      "https://127.0.0.1:8443",
 }
@@ -69,6 +73,7 @@ var endpointEnv = map[string]string{
 	EndpointStepFunctions:  "AWS_ENDPOINT_URL_SFN",
 	EndpointSES:            "AWS_ENDPOINT_URL_SESV2",
 	EndpointSecretsManager: "AWS_ENDPOINT_URL_SECRETS_MANAGER",
+	EndpointEvents:         "AWS_ENDPOINT_URL_EVENTBRIDGE",
 }
 
 // Options configures Start. Zero values take the documented defaults.
@@ -92,10 +97,11 @@ type Options struct {
 	// DynamoEndpoint, when set, is an external DynamoDB-compatible endpoint
 	// (DynamoDB Local, say) used instead of the embedded one.
 	DynamoEndpoint string
-	// StepFunctionsAddr, SESAddr, OutboxAddr, SecretsManagerAddr and
-	// MicrosoftAddr are the addresses of the built-in emulators (defaults:
-	// the hosts of PlannedEndpoints; use 127.0.0.1:0 in tests).
-	StepFunctionsAddr, SESAddr, OutboxAddr, SecretsManagerAddr, MicrosoftAddr string
+	// StepFunctionsAddr, SESAddr, OutboxAddr, SecretsManagerAddr,
+	// MicrosoftAddr and EventsAddr are the addresses of the built-in
+	// emulators (defaults: the hosts of PlannedEndpoints; use 127.0.0.1:0
+	// in tests).
+	StepFunctionsAddr, SESAddr, OutboxAddr, SecretsManagerAddr, MicrosoftAddr, EventsAddr string
 	// AccountsTable is the logical id or name of the table the scenario's
 	// accounts are written to (default: the only table, or the first with a
 	// pk/sk key schema).
@@ -110,8 +116,8 @@ type Options struct {
 	Log io.Writer
 	// Logger is the cloud's structured logger (default: text to Log).
 	Logger *slog.Logger
-	// Console receives a short report of every email sent, with its links
-	// (default Log).
+	// Console receives a short report of every email sent, with its links,
+	// and of every event put on EventBridge (default Log).
 	Console io.Writer
 	// EnvOverrides are added last to every function's environment.
 	EnvOverrides map[string]string
@@ -136,6 +142,7 @@ const (
 	FlagOutboxAddr         = "-outbox-addr"
 	FlagSecretsManagerAddr = "-secretsmanager-addr"
 	FlagMicrosoftAddr      = "-microsoft-addr"
+	FlagEventsAddr         = "-events-addr"
 )
 
 // Service is an emulator plugged into the cloud. Start binds its port (use
@@ -187,6 +194,7 @@ type Cloud struct {
 	started   []Service
 	keyPath   string
 	streams   streamMappings
+	schedules *eventbridge.Scheduler
 	closeOnce sync.Once
 }
 
@@ -318,6 +326,9 @@ func Start(ctx context.Context, opts Options) (_ *Cloud, err error) {
 	if err := c.startStreamMappings(); err != nil {
 		return nil, err
 	}
+	if err := c.startSchedules(); err != nil {
+		return nil, err
+	}
 
 	if c.issuer, err = c.newIssuer(); err != nil {
 		return nil, err
@@ -378,7 +389,7 @@ func (o *Options) defaults() error {
 		key  string
 	}{
 		{&o.StepFunctionsAddr, EndpointStepFunctions}, {&o.SESAddr, EndpointSES}, {&o.OutboxAddr, EndpointOutbox},
-		{&o.SecretsManagerAddr, EndpointSecretsManager}, {&o.MicrosoftAddr, EndpointMicrosoft},
+		{&o.SecretsManagerAddr, EndpointSecretsManager}, {&o.MicrosoftAddr, EndpointMicrosoft}, {&o.EventsAddr, EndpointEvents},
 	} {
 		if *a.addr == "" {
 			*a.addr = DefaultAddr(a.key)
@@ -738,6 +749,9 @@ func (c *Cloud) Close() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 		defer cancel()
 		c.streams.close()
+		if c.schedules != nil {
+			c.schedules.Close()
+		}
 		if c.apiSrv != nil {
 			_ = c.apiSrv.Shutdown(ctx)
 		}

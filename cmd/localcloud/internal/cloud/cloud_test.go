@@ -66,7 +66,7 @@ func startCloud(t *testing.T, svc Service) (*Cloud, string) {
 		Root: root, Template: "testdata/template.yaml", Scenario: "testdata/scenario.json", StateDir: state,
 		APIAddr: "127.0.0.1:0", DynamoAddr: "127.0.0.1:0", TimeScale: 60, Log: log,
 		StepFunctionsAddr: "127.0.0.1:0", SESAddr: "127.0.0.1:0", OutboxAddr: "127.0.0.1:0",
-		SecretsManagerAddr: "127.0.0.1:0", MicrosoftAddr: "127.0.0.1:0",
+		SecretsManagerAddr: "127.0.0.1:0", MicrosoftAddr: "127.0.0.1:0", EventsAddr: "127.0.0.1:0",
 		Logger:       slog.New(slog.NewTextHandler(log, nil)),
 		EnvOverrides: map[string]string{"OVERRIDE_ME": "over"},
 	}
@@ -96,7 +96,7 @@ func TestCloudEndToEnd(t *testing.T) {
 	if err := json.Unmarshal(data, &eps); err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range []string{"api", "outbox", "microsoft", "stepfunctions", "dynamodb", "ses", "secretsmanager", "jwtIssuer", "jwtAudience", "fake", "microsoftCA", "timeScale"} {
+	for _, k := range []string{"api", "outbox", "microsoft", "stepfunctions", "dynamodb", "ses", "secretsmanager", "events", "jwtIssuer", "jwtAudience", "fake", "microsoftCA", "timeScale"} {
 		if eps[k] == "" {
 			t.Errorf("endpoints.json lacks %s: %v", k, eps)
 		}
@@ -156,7 +156,7 @@ func TestCloudEndToEnd(t *testing.T) {
 	}
 
 	// The function's environment: template values, endpoints, service env, overrides.
-	out, err := c.Invoker().Invoke(context.Background(), "Echo", []byte(`{"action":"env","keys":["TABLE_NAME","SM_ARN","AWS_ENDPOINT_URL_DYNAMODB","AWS_ENDPOINT_URL_SFN","AWS_ENDPOINT_URL_SESV2","AWS_ENDPOINT_URL_SECRETS_MANAGER","EXTRA_FROM_SERVICE","OVERRIDE_ME"]}`))
+	out, err := c.Invoker().Invoke(context.Background(), "Echo", []byte(`{"action":"env","keys":["TABLE_NAME","SM_ARN","AWS_ENDPOINT_URL_DYNAMODB","AWS_ENDPOINT_URL_SFN","AWS_ENDPOINT_URL_SESV2","AWS_ENDPOINT_URL_SECRETS_MANAGER","AWS_ENDPOINT_URL_EVENTBRIDGE","EXTRA_FROM_SERVICE","OVERRIDE_ME"]}`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,6 +169,7 @@ func TestCloudEndToEnd(t *testing.T) {
 		"AWS_ENDPOINT_URL_SFN":             eps["stepfunctions"],
 		"AWS_ENDPOINT_URL_SESV2":           eps["ses"],
 		"AWS_ENDPOINT_URL_SECRETS_MANAGER": eps["secretsmanager"],
+		"AWS_ENDPOINT_URL_EVENTBRIDGE":     eps["events"],
 		"EXTRA_FROM_SERVICE":               "yes",
 		"OVERRIDE_ME":                      "over",
 	}
@@ -240,11 +241,12 @@ func TestBusyPort(t *testing.T) {
 		{"outbox", func(o *Options) { o.OutboxAddr = busy }, FlagOutboxAddr},
 		{"secretsmanager", func(o *Options) { o.SecretsManagerAddr = busy }, FlagSecretsManagerAddr},
 		{"microsoft", func(o *Options) { o.MicrosoftAddr = busy }, FlagMicrosoftAddr},
+		{"events", func(o *Options) { o.EventsAddr = busy }, FlagEventsAddr},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			o := Options{APIAddr: "127.0.0.1:0", DynamoAddr: "127.0.0.1:0", StepFunctionsAddr: "127.0.0.1:0", SESAddr: "127.0.0.1:0",
-				OutboxAddr: "127.0.0.1:0", SecretsManagerAddr: "127.0.0.1:0", MicrosoftAddr: "127.0.0.1:0", SkipBuild: true}
+				OutboxAddr: "127.0.0.1:0", SecretsManagerAddr: "127.0.0.1:0", MicrosoftAddr: "127.0.0.1:0", EventsAddr: "127.0.0.1:0", SkipBuild: true}
 			tc.set(&o)
 			o.Root, o.Template, o.Scenario, o.StateDir, o.Log = root, "testdata/template.yaml", "testdata/scenario.json", t.TempDir(), io.Discard
 			_, err := Start(context.Background(), o)

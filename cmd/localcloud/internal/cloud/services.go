@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"time"
 
+	"github.com/partnercloud/azure/cmd/localcloud/internal/eventbridge"
 	"github.com/partnercloud/azure/cmd/localcloud/internal/microsoft"
 	"github.com/partnercloud/azure/cmd/localcloud/internal/samtemplate"
 	"github.com/partnercloud/azure/cmd/localcloud/internal/secrets"
@@ -25,8 +26,9 @@ import (
 // The product's emulators, started by Start in this order before any extra
 // Options.Services: the Microsoft double (its URL and scenario feed template
 // parameters), Secrets Manager (the template's secrets and the partner app's
-// credential), SES with its outbox page, and Step Functions (the template's
-// state machines, resolved with every local parameter).
+// credential), SES with its outbox page, Step Functions (the template's
+// state machines, resolved with every local parameter), and EventBridge
+// (the default bus and the template's event buses).
 
 // Files in the state directory.
 const (
@@ -126,10 +128,11 @@ func (c *Cloud) builtinServices() (_ []Service, err error) {
 	sm := &secretsService{ln: listen(o.SecretsManagerAddr, FlagSecretsManagerAddr)}
 	em := &sesService{apiLn: listen(o.SESAddr, FlagSESAddr), pageLn: listen(o.OutboxAddr, FlagOutboxAddr)}
 	sf := &stepFunctionsService{ln: listen(o.StepFunctionsAddr, FlagStepFunctionsAddr)}
+	ev := &eventsService{ln: listen(o.EventsAddr, FlagEventsAddr)}
 	if err != nil {
 		return nil, err
 	}
-	return []Service{ms, sm, em, sf}, nil
+	return []Service{ms, sm, em, sf, ev}, nil
 }
 
 // serve serves h on ln until the returned server is shut down.
@@ -321,6 +324,41 @@ func (s *stepFunctionsService) Close() error {
 		s.Engine.Close()
 	}
 	return err
+}
+
+// eventsService is EventBridge (PutEvents and the event list at /events)
+// with the default bus and the template's AWS::Events::EventBus resources;
+// every event put is printed to the console.
+type eventsService struct {
+	ln     net.Listener
+	srv    *http.Server
+	Server *eventbridge.Server
+}
+
+func (s *eventsService) Name() string { return "eventbridge" }
+
+func (s *eventsService) Start(_ context.Context, c *Cloud) (Endpoint, error) {
+	var buses []string
+	for _, b := range c.Template().EventBuses {
+		buses = append(buses, b.Name)
+	}
+	s.Server = eventbridge.New(eventbridge.Options{Region: samtemplate.Region, AccountID: samtemplate.AccountID,
+		Buses: buses, Console: c.opts.Console})
+	s.srv = serve(s.ln, s.Server)
+	return Endpoint{Key: EndpointEvents, URL: "http://" + s.ln.Addr().String()}, nil
+}
+
+func (s *eventsService) Close() error { return shutdown(s.srv, s.ln) }
+
+// EventBridge is the EventBridge emulator (the events put), or nil before
+// it starts.
+func (c *Cloud) EventBridge() *eventbridge.Server {
+	for _, s := range c.started {
+		if ev, ok := s.(*eventsService); ok {
+			return ev.Server
+		}
+	}
+	return nil
 }
 
 // Engine is the Step Functions engine (state transitions per execution), or

@@ -174,7 +174,7 @@ Resources:
 	root, _ := FindRoot()
 	o := Options{Root: root, Template: filepath.Join(dir, "template.yaml"), Scenario: "testdata/scenario.json", StateDir: dir, Log: io.Discard,
 		APIAddr: "127.0.0.1:0", DynamoAddr: "127.0.0.1:0", StepFunctionsAddr: "127.0.0.1:0", SESAddr: "127.0.0.1:0",
-		OutboxAddr: "127.0.0.1:0", SecretsManagerAddr: "127.0.0.1:0", MicrosoftAddr: "127.0.0.1:0"}
+		OutboxAddr: "127.0.0.1:0", SecretsManagerAddr: "127.0.0.1:0", MicrosoftAddr: "127.0.0.1:0", EventsAddr: "127.0.0.1:0"}
 	_, err := Start(context.Background(), o)
 	if err == nil || !strings.Contains(err.Error(), "Credentials") || !strings.Contains(err.Error(), "state machine Flow") {
 		t.Errorf("err = %v", err)

@@ -85,7 +85,7 @@ func TestStreamDelivery(t *testing.T) {
 		Root: root, Template: "testdata/streams-template.yaml", Scenario: "testdata/scenario.json", StateDir: t.TempDir(),
 		APIAddr: "127.0.0.1:0", DynamoAddr: "127.0.0.1:0", TimeScale: 60, Log: log,
 		StepFunctionsAddr: "127.0.0.1:0", SESAddr: "127.0.0.1:0", OutboxAddr: "127.0.0.1:0",
-		SecretsManagerAddr: "127.0.0.1:0", MicrosoftAddr: "127.0.0.1:0",
+		SecretsManagerAddr: "127.0.0.1:0", MicrosoftAddr: "127.0.0.1:0", EventsAddr: "127.0.0.1:0",
 		Logger:       slog.New(slog.NewTextHandler(log, nil)),
 		EnvOverrides: map[string]string{"ECHO_FORWARD_URL": srv.URL},
 	})

@@ -18,6 +18,7 @@ var ScaledEnv = []string{
 	"OWNERSHIP_DEADLINE",
 	"OWNERSHIP_WARNING",
 	"STUCK_AFTER",
+	"OPERATOR_STUCK_AFTER",
 }
 
 // HumanPacedEnv lists the durations that bound what a person does in one

@@ -273,11 +273,26 @@ func (s *Server) SetOwner(ch OwnerChange) (bool, error) {
 	return s.holdsOwner(t, sub.ID, principal), nil
 }
 
-// ConsentChange is the body of POST /_control/consent.
+// ConsentChange is the body of POST /_control/consent:
+// {"tenant": "contoso", "granted": false} revokes the partner app's admin
+// consent, "granted": true grants it again (as the consent page does).
+// The control page's forms say the same with revoke.
 type ConsentChange struct {
-	Tenant string `json:"tenant"`
-	// Revoke removes consent; false grants it (as the consent page does).
-	Revoke bool `json:"revoke"`
+	Tenant  string `json:"tenant"`
+	Granted *bool  `json:"granted,omitempty"`
+	// Revoke removes consent; false grants it.
+	Revoke bool `json:"revoke,omitempty"`
+}
+
+// consented is the consent the change asks for.
+func (ch ConsentChange) consented() (bool, error) {
+	if ch.Granted == nil {
+		return !ch.Revoke, nil
+	}
+	if *ch.Granted && ch.Revoke {
+		return false, errors.New(`"granted": true and "revoke": true contradict each other`)
+	}
+	return *ch.Granted, nil
 }
 
 // serveControl serves the control API and page.
@@ -324,11 +339,15 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request, lower stri
 			fail(http.StatusBadRequest, err)
 			return
 		}
-		if err := s.SetConsent(ch.Tenant, !ch.Revoke); err != nil {
+		consented, err := ch.consented()
+		if err == nil {
+			err = s.SetConsent(ch.Tenant, consented)
+		}
+		if err != nil {
 			fail(http.StatusBadRequest, err)
 			return
 		}
-		done(map[string]any{"tenant": ch.Tenant, "consented": !ch.Revoke})
+		done(map[string]any{"tenant": ch.Tenant, "consented": consented})
 	case lower == "/_control/faults" && r.Method == http.MethodGet:
 		writeJSON(w, http.StatusOK, s.Faults())
 	case lower == "/_control/faults" && r.Method == http.MethodPost:

@@ -715,6 +715,29 @@ func TestControlOwnerAndConsent(t *testing.T) {
 		t.Fatalf("cached token after revocation: %v", err)
 	}
 
+	// The documented body: "granted" true grants again, false revokes;
+	// contradicting "revoke" is refused.
+	for _, step := range []struct {
+		body   map[string]any
+		status int
+		token  bool
+	}{
+		{map[string]any{"tenant": "contoso", "granted": true}, 200, true},
+		{map[string]any{"tenant": "contoso", "granted": false}, 200, false},
+		{map[string]any{"tenant": "contoso", "granted": true, "revoke": true}, 400, false},
+		{map[string]any{"tenant": "contoso", "granted": true}, 200, true},
+		{map[string]any{"tenant": "contoso", "granted": false}, 200, false},
+	} {
+		resp := e.post(t, "/_control/consent", step.body)
+		resp.Body.Close()
+		if resp.StatusCode != step.status {
+			t.Fatalf("consent %v: status %d, want %d", step.body, resp.StatusCode, step.status)
+		}
+		if _, err := e.token(t, e.credential(t, "contoso", partnerApp, partnerSecret)); (err == nil) != step.token {
+			t.Fatalf("after consent %v: token error %v, want a token %v", step.body, err, step.token)
+		}
+	}
+
 	// The HTML control page's forms work too.
 	c := *e.client
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }

@@ -382,12 +382,14 @@ func (r *Resolver) ref(name string) (any, error) {
 			return nil, err
 		}
 		return QueueURL(n), nil
+	case TypeEventBus:
+		return r.resourceName(res)
 	}
 	// Functions (local function name = logical id) and every other type.
 	return name, nil
 }
 
-// resourceName is a state machine's or secret's Name property, resolved, or
+// resourceName is a state machine's, secret's or event bus's Name property, resolved, or
 // its logical id when it has none (CloudFormation would generate one).
 func (r *Resolver) resourceName(res *Resource) (string, error) {
 	if n := get(res.Properties, "Name"); n != nil {
@@ -465,6 +467,15 @@ func (r *Resolver) getAtt(id, attr string) (any, error) {
 			return QueueURL(name), nil
 		}
 		return name, nil
+	case res.Type == TypeEventBus && (attr == "Arn" || attr == "Name"):
+		name, err := r.resourceName(res)
+		if err != nil {
+			return nil, err
+		}
+		if attr == "Name" {
+			return name, nil
+		}
+		return EventBusARN(name), nil
 	case res.Type == TypeLogGroup && attr == "Arn":
 		name, err := r.logGroupName(res)
 		if err != nil {

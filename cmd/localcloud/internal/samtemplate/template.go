@@ -2,7 +2,8 @@
 // local cloud needs: parameters, function globals, functions with their HttpApi
 // events and DynamoDB stream events, the HttpApi JWT authorizer, DynamoDB
 // tables (with their streams), SQS queues (as names and ARNs only), state
-// machines and Secrets Manager secrets. It keeps
+// machines, Secrets Manager secrets, EventBridge event buses, and the
+// functions' and state machines' Schedule and ScheduleV2 events. It keeps
 // property values as yaml.v3 nodes and resolves CloudFormation intrinsic
 // functions (short and long forms) through a Resolver, with local stand-ins for
 // names and ARNs.
@@ -46,6 +47,7 @@ type Template struct {
 	Tables        []Table
 	StateMachines []StateMachine
 	Secrets       []Secret
+	EventBuses    []EventBus
 	// Resources maps every logical id to its raw resource.
 	Resources map[string]*Resource
 	// resourceOrder keeps the file order of Resources.
@@ -101,6 +103,9 @@ type Function struct {
 	// StreamEvents are the function's DynamoDB events (event source
 	// mappings on a table's stream), in file order.
 	StreamEvents []StreamEvent
+	// ScheduleEvents are the function's Schedule and ScheduleV2 events,
+	// in file order.
+	ScheduleEvents []ScheduleEvent
 }
 
 // HttpEvent is an HttpApi event of a function.
@@ -184,6 +189,9 @@ type StateMachine struct {
 	DefinitionSubstitutions map[string]string
 	// Type is STANDARD (the default) or EXPRESS.
 	Type string
+	// ScheduleEvents are the state machine's Schedule and ScheduleV2
+	// events, in file order.
+	ScheduleEvents []ScheduleEvent
 }
 
 // Secret is an AWS::SecretsManager::Secret.
@@ -327,6 +335,10 @@ func Parse(data []byte, params map[string]string) (*Template, error) {
 			var sec Secret
 			sec, err = loadSecret(res, r)
 			t.Secrets = append(t.Secrets, sec)
+		case TypeEventBus:
+			var b EventBus
+			b, err = loadEventBus(res, r)
+			t.EventBuses = append(t.EventBuses, b)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("resource %s: %w", id, err)
@@ -448,6 +460,9 @@ func (t *Template) loadFunction(res *Resolver, r *Resource) (Function, error) {
 			}
 		}
 		f.Events = append(f.Events, ev)
+	}
+	if f.ScheduleEvents, err = loadScheduleEvents(res, r); err != nil {
+		return f, err
 	}
 	return f, nil
 }
@@ -587,6 +602,9 @@ func loadStateMachine(res *Resolver, r *Resource) (StateMachine, error) {
 			return sm, fmt.Errorf("DefinitionSubstitutions.%s: %w", kv.key, err)
 		}
 		sm.DefinitionSubstitutions[kv.key] = v
+	}
+	if sm.ScheduleEvents, err = loadScheduleEvents(res, r); err != nil {
+		return sm, err
 	}
 	return sm, nil
 }
