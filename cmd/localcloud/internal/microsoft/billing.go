@@ -152,7 +152,7 @@ func (s *Server) serveBilling(w http.ResponseWriter, r *http.Request, segs []str
 	case n == 11:
 		kind, methods = CallTransfersCancel, []string{http.MethodPost}
 	}
-	s.serveARMMethods(w, r, kind, methods, func(c *caller) {
+	s.serveARMMethods(w, r, kind, methods, func(w http.ResponseWriter, c *caller) {
 		scope := "/providers/Microsoft.Billing/billingAccounts/" + segs[3] + "/billingProfiles/" + segs[5] + "/customers/" + segs[7]
 		p := s.scenario.Partner
 		if !strings.EqualFold(c.tenantID, p.TenantID) || !strings.EqualFold(c.appID, p.AppID) {

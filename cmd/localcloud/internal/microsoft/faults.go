@@ -36,10 +36,15 @@ type Fault struct {
 	// Off, in a request, removes the faults for Call ("*": all of them)
 	// instead of adding one.
 	Off bool `json:"off,omitempty"`
-	// DropReply (Partner Center and Graph calls only) performs the call and then
-	// loses its reply, as a timeout on the way back does: the answer is
-	// replaced by Status, or with Status 0 the connection is cut. A caller
-	// that retries with the same MS-RequestId then gets the original result.
+	// DropReply performs the call and then loses its reply, as a timeout on
+	// the way back does: the answer is replaced by Status, or with Status 0
+	// the connection is cut (the client sees a transport error, no status).
+	// It aims at Partner Center and Graph calls (a caller that retries with
+	// the same MS-RequestId then gets the original result), at
+	// transfers.initiate (the transfer is created; a retry with the same name
+	// answers 200 with it) and at moveResources.move (the move starts and
+	// locks its groups; a retry meets 409 ScopeLocked until the move ends,
+	// and once it has, 404 ResourceNotFound for the resources it moved).
 	DropReply bool `json:"dropReply,omitempty"`
 }
 
@@ -64,8 +69,8 @@ func (s *Server) SetFault(f Fault) error {
 		s.faults = kept
 		return nil
 	}
-	if f.DropReply && !pcCall(f.Call) && !graphCall(f.Call) {
-		return fmt.Errorf("fault: dropReply is for Partner Center and Graph calls only (partnerCenter, partnerCenter.<kind>, graph or graph.<kind>)")
+	if f.DropReply && !dropReplyCall(f.Call) {
+		return fmt.Errorf("fault: dropReply is for Partner Center and Graph calls (partnerCenter, partnerCenter.<kind>, graph or graph.<kind>), %s and %s only", CallTransfersInitiate, CallMoveResources)
 	}
 	switch {
 	case f.DropReply && f.Status == 0: // the connection is cut
@@ -115,6 +120,13 @@ var faultActions = map[string]string{
 	CallTransfersCancel:        "Microsoft.Billing/billingAccounts/billingProfiles/customers/transfers/cancel/action",
 }
 
+// dropReplyCall reports whether a dropReply fault may aim at call: calls
+// that create or start something, whose lost reply a caller must recover
+// from (Partner Center, Graph, a transfer's creation, a move's start).
+func dropReplyCall(call string) bool {
+	return pcCall(call) || graphCall(call) || call == CallTransfersInitiate || call == CallMoveResources
+}
+
 // pcCall reports whether call aims at Partner Center calls only.
 func pcCall(call string) bool {
 	return call == CallPartnerCenter || strings.HasPrefix(call, CallPartnerCenter+".")
@@ -161,6 +173,23 @@ func (s *Server) injectFault(w http.ResponseWriter, r *http.Request, kind string
 	}
 	s.answerFault(w, r, kind, f)
 	return true
+}
+
+// loseReply is a dropReply fault on a Resource Manager or billing call: the
+// call answers into the returned writer, a recorder whose answer nobody
+// reads (its headers included, so no Location reaches the caller), and the
+// returned function, deferred until the call is done, answers in its place:
+// the fault's Status, or with Status 0 a cut connection, as the Partner
+// Center and Graph calls cut it (http.ErrAbortHandler closes an HTTP/1.1
+// connection and resets an HTTP/2 stream; the client's transport reports
+// the error).
+func (s *Server) loseReply(w http.ResponseWriter, r *http.Request, kind string, f *Fault) (http.ResponseWriter, func()) {
+	return &pcRecorder{header: http.Header{}}, func() {
+		if f.Status == 0 {
+			panic(http.ErrAbortHandler) // the connection is cut
+		}
+		s.answerFault(w, r, kind, f)
+	}
 }
 
 // answerFault writes the fault's answer in the shape of the service that

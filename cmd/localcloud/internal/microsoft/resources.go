@@ -41,6 +41,14 @@ import (
 // the resources: their ids now name the target subscription and group and
 // the source no longer lists them; a move that fails moves nothing.
 //
+// A move locks both its source and its target group until its operation
+// ends (204 or 409), as Resource Manager does: writes are refused on them
+// with 409 Conflict, code ScopeLocked (Resource Manager's code for a write
+// on a locked scope), naming the locked group: another
+// validateMoveResources or moveResources from or to either group, and a
+// createOrUpdate of either. Reads stay allowed, and a validation locks
+// nothing.
+//
 // Refused at once, as Resource Manager does before it starts an operation:
 // a source or target group that does not exist (404 ResourceGroupNotFound),
 // a resource not in the source group (404 ResourceNotFound: a move repeated
@@ -255,13 +263,13 @@ func (s *Server) serveSubscriptionPath(w http.ResponseWriter, r *http.Request, s
 	is := func(i int, v string) bool { return strings.EqualFold(segs[i], v) }
 	switch {
 	case n == 3 && is(2, "resourcegroups"):
-		s.serveARM(w, r, CallResourceGroupsList, func(c *caller) { s.listResourceGroups(w, r, c, sub) })
+		s.serveARM(w, r, CallResourceGroupsList, func(w http.ResponseWriter, c *caller) { s.listResourceGroups(w, r, c, sub) })
 	case n == 4 && is(2, "resourcegroups"):
 		kind := CallResourceGroupsGet
 		if r.Method == http.MethodPut {
 			kind = CallResourceGroupsCreate
 		}
-		s.serveARMMethods(w, r, kind, []string{http.MethodGet, http.MethodHead, http.MethodPut}, func(c *caller) {
+		s.serveARMMethods(w, r, kind, []string{http.MethodGet, http.MethodHead, http.MethodPut}, func(w http.ResponseWriter, c *caller) {
 			if r.Method == http.MethodPut {
 				s.createResourceGroup(w, r, c, sub, segs[3])
 				return
@@ -269,18 +277,18 @@ func (s *Server) serveSubscriptionPath(w http.ResponseWriter, r *http.Request, s
 			s.getResourceGroup(w, r, c, sub, segs[3])
 		})
 	case n == 3 && is(2, "resources"):
-		s.serveARM(w, r, CallResourcesList, func(c *caller) { s.listResources(w, r, c, sub, "") })
+		s.serveARM(w, r, CallResourcesList, func(w http.ResponseWriter, c *caller) { s.listResources(w, r, c, sub, "") })
 	case n == 5 && is(2, "resourcegroups") && is(4, "resources"):
-		s.serveARM(w, r, CallResourcesListByGroup, func(c *caller) { s.listResources(w, r, c, sub, segs[3]) })
+		s.serveARM(w, r, CallResourcesListByGroup, func(w http.ResponseWriter, c *caller) { s.listResources(w, r, c, sub, segs[3]) })
 	case n == 5 && is(2, "resourcegroups") && (is(4, "validateMoveResources") || is(4, "moveResources")):
 		validate := is(4, "validateMoveResources")
 		kind := CallMoveResources
 		if validate {
 			kind = CallValidateMoveResources
 		}
-		s.serveARMMethods(w, r, kind, []string{http.MethodPost}, func(c *caller) { s.startMove(w, r, c, sub, segs[3], validate) })
+		s.serveARMMethods(w, r, kind, []string{http.MethodPost}, func(w http.ResponseWriter, c *caller) { s.startMove(w, r, c, sub, segs[3], validate) })
 	case n == 4 && is(2, "operationresults"):
-		s.serveARM(w, r, CallMoveResourcesOperation, func(c *caller) { s.pollOperation(w, r, c, sub, segs[3]) })
+		s.serveARM(w, r, CallMoveResourcesOperation, func(w http.ResponseWriter, c *caller) { s.pollOperation(w, r, c, sub, segs[3]) })
 	default:
 		return false
 	}
@@ -353,7 +361,12 @@ func (s *Server) createResourceGroup(w http.ResponseWriter, r *http.Request, c *
 	if !ok {
 		return
 	}
+	s.refreshOperations()
 	if g := info.tenant.group(info.subscriptionID, name); g != nil {
+		if locked := s.moveLocked(g); len(locked) > 0 {
+			scopeLocked(w, g.id(), locked)
+			return
+		}
 		if !strings.EqualFold(strings.ReplaceAll(g.location, " ", ""), strings.ReplaceAll(body.Location, " ", "")) {
 			armError(w, http.StatusConflict, "InvalidResourceGroupLocation", fmt.Sprintf("Invalid resource group location '%s'. The Resource group already exists in location '%s'.", body.Location, g.location))
 			return
@@ -465,6 +478,10 @@ func (s *Server) startMove(w http.ResponseWriter, r *http.Request, c *caller, su
 		armError(w, http.StatusBadRequest, "InvalidResourceMoveRequest", "The source and target resource groups are the same. A move needs a different target resource group.")
 		return
 	}
+	if locked := s.moveLocked(source, target); len(locked) > 0 {
+		scopeLocked(w, source.id(), locked)
+		return
+	}
 	for _, id := range body.Resources {
 		if findResource(source, id) == nil {
 			armError(w, http.StatusNotFound, "ResourceNotFound", fmt.Sprintf("The Resource '%s' under resource group '%s' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix", resourceTypeAndName(id), group))
@@ -477,6 +494,33 @@ func (s *Server) startMove(w http.ResponseWriter, r *http.Request, c *caller, su
 	}
 	s.operations[op.id] = op
 	s.answerRunning(w, r, op)
+}
+
+// moveLocked returns those of groups that a running move (not a
+// validation) locks, its source or its target. Call refreshOperations first,
+// so that the operations whose time has come have ended. s.mu must be held.
+func (s *Server) moveLocked(groups ...*rgState) []*rgState {
+	var out []*rgState
+	for _, g := range groups {
+		for _, op := range s.operations {
+			if !op.validate && !op.done && (op.source == g || op.target == g) {
+				out = append(out, g)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// scopeLocked refuses a write on scope because of the locked groups, in
+// the shape Resource Manager gives a write on a locked scope.
+func scopeLocked(w http.ResponseWriter, scope string, locked []*rgState) {
+	ids := make([]string, len(locked))
+	for i, g := range locked {
+		ids[i] = g.id()
+	}
+	armError(w, http.StatusConflict, "ScopeLocked", fmt.Sprintf("The scope '%s' cannot perform write operation because following scope(s) are locked: '%s'. A move of resources locks its source and target resource groups until it completes; try again when the move operation has completed.",
+		scope, strings.Join(ids, "', '")))
 }
 
 // findResource finds a resource of a group by its id (case-insensitive).

@@ -344,7 +344,7 @@ func TestMoveRefusals(t *testing.T) {
 }
 
 func TestMoveFaults(t *testing.T) {
-	e, _, partner := movesEnv(t)
+	e, clock, partner := movesEnv(t)
 	const api = "?api-version=2021-04-01"
 	body := map[string]any{"resources": []string{webApp}, "targetResourceGroup": batchGroup}
 	tests := []struct {
@@ -382,7 +382,12 @@ func TestMoveFaults(t *testing.T) {
 	}
 
 	// A throttled poll keeps the operation running; the next poll goes on.
-	_, hdr, _ := e.call(t, "POST", webGroup+"/validateMoveResources"+api, partner, body)
+	// (The move started above ends first: until then it locks both groups.)
+	clock.Add(2 * time.Second)
+	status, hdr, out := e.call(t, "POST", webGroup+"/validateMoveResources"+api, partner, map[string]any{"resources": []string{webPlan}, "targetResourceGroup": batchGroup})
+	if status != 202 {
+		t.Fatalf("validate after the move ended = %d %v", status, out)
+	}
 	if err := e.srv.SetFault(Fault{Call: CallMoveResourcesOperation, Status: 429, RetryAfter: 1, Count: 1}); err != nil {
 		t.Fatal(err)
 	}

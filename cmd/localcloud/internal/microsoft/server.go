@@ -406,9 +406,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case lower == "/adminportal/home":
 		s.serveAdminCenter(w, r)
 	case lower == "/subscriptions":
-		s.serveARM(w, r, CallSubscriptionsList, func(c *caller) { s.listSubscriptions(w, r, c) })
+		s.serveARM(w, r, CallSubscriptionsList, func(w http.ResponseWriter, c *caller) { s.listSubscriptions(w, r, c) })
 	case len(segs) == 2 && strings.EqualFold(segs[0], "subscriptions"):
-		s.serveARM(w, r, CallSubscriptionsGet, func(c *caller) { s.getSubscription(w, r, c, segs[1]) })
+		s.serveARM(w, r, CallSubscriptionsGet, func(w http.ResponseWriter, c *caller) { s.getSubscription(w, r, c, segs[1]) })
 	case strings.HasPrefix(lower, "/subscriptions/") && !strings.Contains(lower, "/providers/microsoft.authorization/") && s.serveSubscriptionPath(w, r, segs):
 		// Served by serveSubscriptionPath (resources.go).
 	case strings.HasPrefix(lower, "/providers/microsoft.billing/"):
@@ -416,7 +416,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	case strings.HasSuffix(lower, "/providers/microsoft.authorization/roleassignments"):
 		scope := path[:len(strings.TrimSuffix(path, "/"))-len("/providers/microsoft.authorization/roleassignments")]
-		s.serveARM(w, r, CallRoleAssignments, func(c *caller) { s.listRoleAssignments(w, r, c, scope) })
+		s.serveARM(w, r, CallRoleAssignments, func(w http.ResponseWriter, c *caller) { s.listRoleAssignments(w, r, c, scope) })
 	case len(segs) == 4 && strings.EqualFold(segs[1], "oauth2") && strings.EqualFold(segs[2], "v2.0") && strings.EqualFold(segs[3], "authorize"):
 		s.serveAuthorize(w, r, segs[0])
 	case len(segs) == 4 && strings.EqualFold(segs[1], "oauth2") && strings.EqualFold(segs[2], "v2.0") && strings.EqualFold(segs[3], "token"):
