@@ -18,15 +18,17 @@ import (
 func main() {
 	startup.Run(func(env *startup.Env, aws *startup.AWS) (any, error) {
 		store := lazydynamodb.Store(env, aws)
+		tasks := lazysfn.Tasks(aws)
 		h := &Handler{
 			Relay: &notice.Relay{
 				Store:           store,
 				Mailer:          lazysesv2.Mailer(env, aws),
 				Brand:           mail.BrandFromEnv(env),
 				Representatives: env.Required("REPRESENTATIVES_EMAIL"),
+				Tasks:           tasks,
 				Now:             func() time.Time { return time.Now().UTC() },
 			},
-			Resumer: &notice.Resumer{Invitations: store, Tasks: lazysfn.Tasks(aws)},
+			Resumer: &notice.Resumer{Invitations: store, Tasks: tasks},
 		}
 		return h.Handle, nil
 	})

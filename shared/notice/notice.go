@@ -14,6 +14,7 @@ import (
 	"github.com/partnercloud/azure/shared/logging"
 	"github.com/partnercloud/azure/shared/mail"
 	"github.com/partnercloud/azure/shared/provider"
+	"github.com/partnercloud/azure/shared/workflow"
 )
 
 // Store reads a provider and writes it back conditionally (store.Store).
@@ -34,7 +35,10 @@ type Relay struct {
 	Brand  mail.Brand
 	// Representatives is the partner's representatives' address.
 	Representatives string
-	Now             func() time.Time
+	// Tasks resumes the workflow's waits that an outbox entry asks to
+	// resume (provider.NoticeResumeBilling).
+	Tasks Tasks
+	Now   func() time.Time
 }
 
 // Deliver sends each notice pending on the provider, oldest first, and
@@ -62,6 +66,9 @@ func (r *Relay) Deliver(ctx context.Context, accountID, providerID string) error
 
 func (r *Relay) deliver(ctx context.Context, p *provider.Provider, e provider.OutboxEntry) error {
 	log := logging.From(ctx).With("notice", e.ID)
+	if e.Kind == provider.NoticeResumeBilling {
+		return r.resume(ctx, p, e)
+	}
 	msg, err := Render(p, e, r.Brand, r.Representatives)
 	if err != nil {
 		// A kind this code cannot render is a programming error; keeping it
@@ -104,4 +111,25 @@ func noticeRefused(e provider.OutboxEntry) string {
 		return "A notice to the requester could not be delivered: the address was refused."
 	}
 	return "A notice to the partner's representatives could not be delivered: the address was refused."
+}
+
+// resume ends the workflow's wait for the entry's subscription (its kept
+// task token) so that the subscription is advanced now: the move plan was
+// approved. A wait that no longer waits, or no token kept, is fine: the
+// wait's next run reads the approval from the provider.
+func (r *Relay) resume(ctx context.Context, p *provider.Provider, e provider.OutboxEntry) error {
+	log := logging.From(ctx).With("notice", e.ID, "subscription_id", e.Subscription)
+	if token := p.SubscriptionTask(e.Subscription); token != "" && r.Tasks != nil {
+		err := r.Tasks.Succeed(ctx, token, map[string]any{"subscriptionId": e.Subscription, "final": false, "resumed": "move_plan_approved"})
+		switch {
+		case errors.Is(err, workflow.ErrTaskGone):
+			log.Info("subscription wait no longer waiting; its next run reads the approval")
+		case err != nil:
+			log.Warn("resume failed; stays pending", "error", err.Error())
+			return err
+		default:
+			log.Info("subscription wait resumed")
+		}
+	}
+	return r.remove(ctx, p, e, "")
 }

@@ -48,7 +48,10 @@ type GroupMove struct {
 	// Operation resumes the long-running move (never shown).
 	Operation string           `json:"-" dynamodbav:"operation,omitempty"`
 	Failure   *BlockedResource `json:"failure,omitempty" dynamodbav:"failure,omitempty"`
-	MovedAt   *time.Time       `json:"movedAt,omitempty" dynamodbav:"movedAt,omitempty"`
+	// StartedAt is when the move was about to be asked of Azure (written
+	// before the call: RecordMoveIntent).
+	StartedAt *time.Time `json:"startedAt,omitempty" dynamodbav:"startedAt,omitempty"`
+	MovedAt   *time.Time `json:"movedAt,omitempty" dynamodbav:"movedAt,omitempty"`
 }
 
 // BlockedResource is a resource Microsoft refused to move (or a move's

@@ -112,9 +112,10 @@ const (
 
 // transitions lists, for each status, the statuses it may move to.
 var transitions = map[Status][]Status{
-	StatusPendingConsent:      {StatusAwaitingCustomer, StatusAwaitingOwnerAccess, StatusActive, StatusDeclined, StatusExpired, StatusFailed, StatusCancelled},
-	StatusAwaitingCustomer:    {StatusAwaitingOwnerAccess, StatusActive, StatusFailed, StatusCancelled},
-	StatusAwaitingOwnerAccess: {StatusActive, StatusFailed, StatusCancelled},
+	StatusPendingConsent:      {StatusAwaitingCustomer, StatusAwaitingOwnerAccess, StatusConsolidating, StatusActive, StatusDeclined, StatusExpired, StatusFailed, StatusCancelled},
+	StatusAwaitingCustomer:    {StatusAwaitingOwnerAccess, StatusConsolidating, StatusActive, StatusFailed, StatusCancelled},
+	StatusAwaitingOwnerAccess: {StatusConsolidating, StatusActive, StatusFailed, StatusCancelled},
+	StatusConsolidating:       {StatusAwaitingOwnerAccess, StatusActive, StatusFailed, StatusCancelled},
 	StatusProvisioning:        {StatusActive, StatusFailed, StatusCancelled},
 }
 
@@ -122,13 +123,13 @@ var transitions = map[Status][]Status{
 func (s Status) Terminal() bool { return len(transitions[s]) == 0 }
 
 // Statuses are every status, in the lifecycle's order.
-var Statuses = []Status{StatusPendingConsent, StatusAwaitingCustomer, StatusProvisioning, StatusAwaitingOwnerAccess, StatusActive,
+var Statuses = []Status{StatusPendingConsent, StatusAwaitingCustomer, StatusProvisioning, StatusAwaitingOwnerAccess, StatusConsolidating, StatusActive,
 	StatusDeclined, StatusExpired, StatusFailed, StatusCancelled}
 
 // Valid reports whether s is a known status.
 func (s Status) Valid() bool {
 	switch s {
-	case StatusPendingConsent, StatusAwaitingCustomer, StatusProvisioning, StatusAwaitingOwnerAccess, StatusActive, StatusDeclined, StatusExpired, StatusFailed, StatusCancelled:
+	case StatusPendingConsent, StatusAwaitingCustomer, StatusProvisioning, StatusAwaitingOwnerAccess, StatusConsolidating, StatusActive, StatusDeclined, StatusExpired, StatusFailed, StatusCancelled:
 		return true
 	}
 	return false
@@ -218,6 +219,9 @@ type Subscription struct {
 	Transfer       *Transfer  `json:"transfer,omitempty" dynamodbav:"transfer,omitempty"`
 	FailureReason  string     `json:"failureReason,omitempty" dynamodbav:"failureReason,omitempty"`
 	ConsolidatedAt *time.Time `json:"consolidatedAt,omitempty" dynamodbav:"consolidatedAt,omitempty"`
+	// Task is the task token of the workflow's wait for this subscription
+	// (never shown): what resumes the wait (the move plan's approval) uses it.
+	Task string `json:"-" dynamodbav:"task,omitempty"`
 }
 
 // Provider is an Azure provider of one account.
@@ -279,6 +283,9 @@ type Provider struct {
 	// MovePlan is the move report of the subscriptions whose resources move
 	// to the partner's Azure plan subscription, and its approval.
 	MovePlan *MovePlan `json:"movePlan,omitempty" dynamodbav:"movePlan,omitempty"`
+	// Target is the customer's Azure plan subscription under the partner
+	// that the move_resources route moves resources into.
+	Target *TargetPlan `json:"targetPlan,omitempty" dynamodbav:"targetPlan,omitempty"`
 	// BillingAdminEmail receives the partner transfer requests (the
 	// customer's billing administrator; azureAdminEmail when not given).
 	BillingAdminEmail string `json:"billingAdminEmail,omitempty" dynamodbav:"billingAdminEmail,omitempty"`
@@ -391,6 +398,8 @@ func (p *Provider) NextStep() string {
 			return strings.Join(parts, " ")
 		}
 		return "Checking Owner access on the subscriptions."
+	case StatusConsolidating:
+		return p.consolidatingSentence()
 	case StatusProvisioning:
 		return "The new Azure customer account is being created; an Azure plan order can take up to 15 minutes."
 	case StatusActive:
