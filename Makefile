@@ -29,7 +29,9 @@ FUNCTIONS := \
 	DeleteProviderFunction:delete-provider \
 	ConsentCallbackFunction:consent-callback \
 	ConsentInviteFunction:consent-invite \
-	CheckOwnershipFunction:check-ownership \
+	ClassifySubscriptionsFunction:classify-subscriptions \
+	AdvanceSubscriptionFunction:advance-subscription \
+	ApproveMovePlanFunction:approve-move-plan \
 	OutboxRelayFunction:outbox-relay \
 	PublishEventsFunction:publish-events \
 	RequestRelationshipFunction:request-relationship \

@@ -112,7 +112,7 @@ func (e *env) createRetrying(t *testing.T, tok, name string) string {
 }
 
 func TestFaultFunctionCrashes(t *testing.T) {
-	for _, fn := range []string{"CreateProviderFunction", "RequestRelationshipFunction", "ConsentInviteFunction", "CheckRelationshipsFunction", "CheckOwnershipFunction", "RecordOutcomeFunction"} {
+	for _, fn := range []string{"CreateProviderFunction", "RequestRelationshipFunction", "ConsentInviteFunction", "CheckRelationshipsFunction", "ClassifySubscriptionsFunction", "AdvanceSubscriptionFunction", "RecordOutcomeFunction"} {
 		t.Run(fn, func(t *testing.T) {
 			faultRun(t, func(e *env) {
 				if err := e.c.Host().KillNext(fn, 1); err != nil {

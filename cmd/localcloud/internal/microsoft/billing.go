@@ -628,3 +628,11 @@ func renderTransferPage(w http.ResponseWriter, status int, page transferPage) {
 	w.WriteHeader(status)
 	_ = transferTemplate.Execute(w, page)
 }
+
+// BillingAccount and BillingProfile are the partner's billing account and
+// profile names, as the product is configured with them
+// (BILLING_ACCOUNT_ID, BILLING_PROFILE_ID).
+func (s *Server) BillingAccount() string { return s.billingAccount() }
+
+// BillingProfile: see BillingAccount.
+func (s *Server) BillingProfile() string { return s.billingProfile() }
