@@ -124,7 +124,9 @@ func TestBillingRoutes(t *testing.T) {
 	})
 	tok := e.token(t, "acct-eligible", "admin")
 	name := "Billing routes " + time.Now().Format("150405.000")
-	id := e.create(t, tok, migrate(name, ownedSub, missingSub, eaSub, vsSub))
+	body := migrate(name, ownedSub, missingSub, eaSub, vsSub)
+	body["billingAdminEmail"] = billingOwner
+	id := e.create(t, tok, body)
 	e.cancelLater(t, tok, id)
 	e.consent(t, name, "accept")
 
