@@ -8,10 +8,13 @@ import (
 	"time"
 
 	"github.com/partnercloud/azure/shared/awsconf/lazydynamodb"
+	"github.com/partnercloud/azure/shared/awsconf/lazysecretsmanager"
 	"github.com/partnercloud/azure/shared/awsconf/lazysesv2"
 	"github.com/partnercloud/azure/shared/awsconf/lazysfn"
+	"github.com/partnercloud/azure/shared/billing"
 	"github.com/partnercloud/azure/shared/mail"
 	"github.com/partnercloud/azure/shared/notice"
+	"github.com/partnercloud/azure/shared/ownership"
 	"github.com/partnercloud/azure/shared/startup"
 )
 
@@ -26,6 +29,7 @@ func main() {
 				Brand:           mail.BrandFromEnv(env),
 				Representatives: env.Required("REPRESENTATIVES_EMAIL"),
 				Tasks:           tasks,
+				Transfers:       billing.FromEnv(env, ownership.PartnerFromEnv(env, lazysecretsmanager.Reader(aws))),
 				Now:             func() time.Time { return time.Now().UTC() },
 			},
 			Resumer: &notice.Resumer{Invitations: store, Tasks: tasks},

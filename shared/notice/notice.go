@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/partnercloud/azure/shared/apperr"
+	"github.com/partnercloud/azure/shared/billing"
 	"github.com/partnercloud/azure/shared/logging"
 	"github.com/partnercloud/azure/shared/mail"
 	"github.com/partnercloud/azure/shared/provider"
@@ -38,7 +39,10 @@ type Relay struct {
 	// Tasks resumes the workflow's waits that an outbox entry asks to
 	// resume (provider.NoticeResumeBilling).
 	Tasks Tasks
-	Now   func() time.Time
+	// Transfers cancels the open transfer requests of a cancelled
+	// migration (provider.NoticeCancelTransfer).
+	Transfers Transfers
+	Now       func() time.Time
 }
 
 // Deliver sends each notice pending on the provider, oldest first, and
@@ -66,8 +70,11 @@ func (r *Relay) Deliver(ctx context.Context, accountID, providerID string) error
 
 func (r *Relay) deliver(ctx context.Context, p *provider.Provider, e provider.OutboxEntry) error {
 	log := logging.From(ctx).With("notice", e.ID)
-	if e.Kind == provider.NoticeResumeBilling {
+	switch e.Kind {
+	case provider.NoticeResumeBilling:
 		return r.resume(ctx, p, e)
+	case provider.NoticeCancelTransfer:
+		return r.cancelTransfer(ctx, p, e)
 	}
 	msg, err := Render(p, e, r.Brand, r.Representatives)
 	if err != nil {
@@ -132,4 +139,43 @@ func (r *Relay) resume(ctx context.Context, p *provider.Provider, e provider.Out
 		}
 	}
 	return r.remove(ctx, p, e, "")
+}
+
+// Transfers reads and cancels partner transfer requests (billing.Client).
+type Transfers interface {
+	Get(ctx context.Context, customerID, name string) (billing.Transfer, error)
+	Cancel(ctx context.Context, customerID, name string) (billing.Transfer, error)
+}
+
+// cancelTransfer cancels the entry's subscription's open transfer request
+// at Azure billing, and records what Azure billing answers (a request the
+// customer accepted meanwhile cannot be cancelled: its status is recorded
+// as it is). A fault leaves the entry pending (the stream delivers again).
+func (r *Relay) cancelTransfer(ctx context.Context, p *provider.Provider, e provider.OutboxEntry) error {
+	log := logging.From(ctx).With("notice", e.ID, "subscription_id", e.Subscription)
+	s, ok := p.Subscription(e.Subscription)
+	if !ok || s.Transfer == nil || r.Transfers == nil {
+		return r.remove(ctx, p, e, "")
+	}
+	t, err := r.Transfers.Cancel(ctx, p.TenantID, s.Transfer.Name)
+	if apperr.Is(err, apperr.Rejected) {
+		t, err = r.Transfers.Get(ctx, p.TenantID, s.Transfer.Name)
+	}
+	switch {
+	case errors.Is(err, billing.ErrNotFound):
+		log.Info("transfer request not found at Azure billing; nothing to cancel")
+		return r.remove(ctx, p, e, "")
+	case err != nil:
+		log.Warn("transfer request not cancelled yet; stays pending", "error", err.Error())
+		return err
+	}
+	log.Info("transfer request cancelled", "status", string(t.Status))
+	_, err = r.Store.UpdateProvider(ctx, p.AccountID, p.ID, func(q *provider.Provider) error {
+		q.Dequeue(e.ID)
+		rec := *s.Transfer
+		rec.Status = string(t.Status)
+		q.RecordCancelledTransfer(e.Subscription, rec, r.Now())
+		return nil
+	})
+	return err
 }

@@ -649,3 +649,51 @@ func (p *Provider) consolidatingSentence() string {
 	return strings.Join(parts, " ")
 }
 
+// NoticeCancelTransfer is not an email: it asks the outbox relay to cancel
+// the open partner transfer request of OutboxEntry.Subscription at Azure
+// billing (the migration was cancelled), and to record what Azure billing
+// answers.
+const NoticeCancelTransfer NoticeKind = "cancel_transfer"
+
+// cancelBillingRoutes, in the cancel's write: every open transfer request
+// is to be cancelled at Azure billing (through the outbox), and a move under
+// way is said to be one: Azure finishes an accepted move, the groups not
+// started stay where they are.
+func (p *Provider) cancelBillingRoutes(now time.Time) {
+	for _, s := range p.Subscriptions {
+		if s.State == SubscriptionTransferPending && s.Transfer != nil {
+			e := p.Enqueue(NoticeCancelTransfer, now)
+			e.Subscription = s.ID
+			e.ID += "/" + s.ID
+		}
+		for _, g := range p.GroupsOf(s.ID) {
+			if g.State == GroupMoving {
+				p.AddEvent(Event{At: now, Status: p.Status, By: "system",
+					What: fmt.Sprintf("Subscription %s: the move of resource group %s was already accepted by Azure and is not stopped by the cancel; the groups not started stay where they are.", s.Label(), g.Name)})
+			}
+		}
+	}
+}
+
+// RecordCancelledTransfer records Azure billing's answer to the cancel of a
+// subscription's transfer request after the migration was cancelled (the
+// provider ended: only the subscription's record changes).
+func (p *Provider) RecordCancelledTransfer(subID string, t Transfer, now time.Time) bool {
+	s := p.subscription(subID)
+	if s == nil || s.Route != string(agreement.BillingTransfer) || s.State.Final() {
+		return false
+	}
+	t.ObservedAt = now
+	s.Transfer = &t
+	switch t.Status {
+	case TransferCompleted, TransferCompletedWithErrors:
+		at := now
+		s.State, s.ConsolidatedAt = SubscriptionConsolidated, &at
+	case TransferDeclined, TransferExpired, TransferFailed, TransferCanceled:
+		s.State, s.FailureReason = SubscriptionFailed, transferFailure(t.Status)
+	default:
+		return true
+	}
+	p.AddEvent(Event{At: now, Status: p.Status, By: "system", What: fmt.Sprintf("Subscription %s: Azure billing reports the transfer request %s.", s.Label(), t.Status)})
+	return true
+}

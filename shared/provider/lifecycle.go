@@ -157,6 +157,7 @@ func (p *Provider) Cancel(by string, now time.Time) error {
 	}
 	p.Status = StatusCancelled
 	p.AddEvent(Event{At: now, Status: StatusCancelled, What: "Cancelled by " + by + ".", By: by})
+	p.cancelBillingRoutes(now)
 	return nil
 }
 

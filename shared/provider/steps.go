@@ -10,12 +10,12 @@ import (
 
 // The customer's steps of a migration, in the order Microsoft needs them.
 const (
-	StepSignIn       = "sign_in"
-	StepAppConsent   = "app_consent"
-	StepReseller     = "reseller_relationship"
-	StepGDAP         = "gdap"
-	StepAssignments  = "access_assignments"
-	StepOwnerAccess  = "owner_access"
+	StepSignIn      = "sign_in"
+	StepAppConsent  = "app_consent"
+	StepReseller    = "reseller_relationship"
+	StepGDAP        = "gdap"
+	StepAssignments = "access_assignments"
+	StepOwnerAccess = "owner_access"
 	// StepTransferAcceptance: the customer's billing administrator accepts
 	// the partner transfer request (billing_transfer route).
 	StepTransferAcceptance = "transfer_acceptance"
