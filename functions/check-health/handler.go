@@ -42,6 +42,7 @@ type (
 	PartnerCenter interface {
 		Customer(ctx context.Context, tenantID string) (partnercenter.CustomerRelationship, error)
 		Subscriptions(ctx context.Context, customerID string) ([]partnercenter.Subscription, error)
+		PartnerSubscriptions(ctx context.Context, customerID string) ([]partnercenter.AzureEntitlement, error)
 	}
 	// Graph reads the admin relationship and its access assignments
 	// (gdap.Client).
@@ -238,11 +239,12 @@ func (h *Handler) checkOne(ctx context.Context, r store.ProviderRef) (provider.H
 //
 //   - migrate: the admin consent (a new token in the tenant), the reseller
 //     relationship, the admin relationship and its access assignment, and
-//     Owner on each subscription (the route's need). Billing through the
-//     partner is not read separately: the migration's subscriptions are
-//     the Owner route's, and no Partner Center subscription records their
-//     billing yet. Owner is not checked while the consent is gone (no
-//     token: nothing can be read; the consent finding says it).
+//     Owner on each subscription whose route needs it (move_resources),
+//     and the billing through the partner: the subscriptions transferred
+//     and the Azure plan subscription resources moved into, still listed
+//     under the customer's Azure plan in Partner Center. Owner is not
+//     checked while the consent is gone (no token: nothing can be read;
+//     the consent finding says it).
 //   - new: the reseller relationship and the Azure plan subscriptions
 //     still active in Partner Center (billed by the partner). The partner
 //     created the customer: there is no admin consent, admin relationship
@@ -307,8 +309,8 @@ func (h *Handler) observe(ctx context.Context, p *provider.Provider) (provider.H
 			}
 		}
 	}
-	if consent && len(p.Subscriptions) > 0 {
-		res, err := h.Azure.Check(ctx, p.TenantID, p.OwnerPrincipal, p.SubscriptionIDs())
+	if ids := p.OwnerRouteSubscriptions(); consent && len(ids) > 0 {
+		res, err := h.Azure.Check(ctx, p.TenantID, p.OwnerPrincipal, ids)
 		switch {
 		case errors.Is(err, ownership.ErrConsentRevoked):
 			// Revoked between the two calls: said by the consent finding.
@@ -317,6 +319,19 @@ func (h *Handler) observe(ctx context.Context, p *provider.Provider) (provider.H
 			return c, err
 		default:
 			c.Owner = res.Subscriptions
+		}
+	}
+	if p.Billing == provider.BillingConsolidated || p.Billing == provider.BillingPartiallyConsolidated {
+		// Billing through the partner: what was transferred, and the Azure
+		// plan subscription resources moved into, still listed by Partner
+		// Center under the customer's Azure plan with the partner.
+		billed, err := h.PartnerCenter.PartnerSubscriptions(ctx, p.TenantID)
+		if err != nil {
+			return c, err
+		}
+		c.PlanSubscriptions = map[string]string{}
+		for _, e := range billed {
+			c.PlanSubscriptions[strings.ToLower(e.ID)] = strings.ToLower(e.Status)
 		}
 	}
 	return c, nil

@@ -54,6 +54,7 @@ type fakePartnerCenter struct {
 	relationship string
 	err          error
 	subs         []partnercenter.Subscription
+	billed       []partnercenter.AzureEntitlement
 }
 
 func (f *fakePartnerCenter) Customer(_ context.Context, tid string) (partnercenter.CustomerRelationship, error) {
@@ -65,6 +66,10 @@ func (f *fakePartnerCenter) Customer(_ context.Context, tid string) (partnercent
 
 func (f *fakePartnerCenter) Subscriptions(context.Context, string) ([]partnercenter.Subscription, error) {
 	return f.subs, nil
+}
+
+func (f *fakePartnerCenter) PartnerSubscriptions(context.Context, string) ([]partnercenter.AzureEntitlement, error) {
+	return f.billed, nil
 }
 
 type fakeGraph struct{ status, assignment string }

@@ -697,3 +697,49 @@ func (p *Provider) RecordCancelledTransfer(subID string, t Transfer, now time.Ti
 	p.AddEvent(Event{At: now, Status: p.Status, By: "system", What: fmt.Sprintf("Subscription %s: Azure billing reports the transfer request %s.", s.Label(), t.Status)})
 	return true
 }
+
+// partnerBilled are the subscriptions Partner Center must list under the
+// customer's Azure plan with the partner while the provider is healthy: a
+// new customer's Azure plan subscriptions; a migration's subscriptions
+// whose billing was transferred (or was the partner's already), and the
+// Azure plan subscription its resources moved into.
+func (p *Provider) partnerBilled() []Subscription {
+	if p.Option != OptionMigrate {
+		return p.Subscriptions
+	}
+	var out []Subscription
+	moved := false
+	for _, s := range p.Subscriptions {
+		if s.Route == "" {
+			// Recorded before the routes: said to be billed by the partner.
+			out = append(out, s)
+			continue
+		}
+		if s.State != SubscriptionConsolidated {
+			continue
+		}
+		switch agreement.Route(s.Route) {
+		case agreement.BillingTransfer, agreement.AlreadyPartner:
+			out = append(out, s)
+		case agreement.MoveResources:
+			moved = true
+		}
+	}
+	if t := p.TargetSubscription(); moved && t != "" {
+		out = append(out, Subscription{ID: t, DisplayName: "the Azure plan subscription the resources moved into"})
+	}
+	return out
+}
+
+// OwnerRouteSubscriptions are the ids of the subscriptions whose route
+// needs Owner for the partner principal (move_resources, and those of a
+// migration made before routes were recorded).
+func (p *Provider) OwnerRouteSubscriptions() []string {
+	var ids []string
+	for _, s := range p.Subscriptions {
+		if s.Route == "" || s.Route == string(agreement.MoveResources) {
+			ids = append(ids, s.ID)
+		}
+	}
+	return ids
+}
