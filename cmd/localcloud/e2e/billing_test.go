@@ -254,3 +254,34 @@ func TestBillingRoutes(t *testing.T) {
 	}
 	e.waitMessage(t, "requester@acct-eligible.example", "now under the partner's care", name, 30*time.Second)
 }
+
+// waitActive waits until the provider is active, approving each move report
+// version as an organization administrator would when it is shown (tests of
+// other steps whose subscriptions take the move_resources route).
+func (e *env) waitActive(t *testing.T, token, id string, timeout time.Duration) providerView {
+	t.Helper()
+	// The route's own steps (the Azure plan, the move report, the moves)
+	// follow the wait the caller allowed for its own.
+	deadline := time.Now().Add(timeout + 60*time.Second)
+	approved := 0
+	for time.Now().Before(deadline) {
+		v := e.billing(t, token, id)
+		if v.Status == "active" {
+			return e.get(t, token, id)
+		}
+		if v.MovePlan != nil && v.MovePlan.ApprovedAt == "" && v.MovePlan.Version > approved {
+			for _, s := range v.Subscriptions {
+				if s.State == "awaiting_approval" {
+					r := e.call(t, "POST", "/providers/"+id+"/move-plan/approve", token, map[string]any{"version": v.MovePlan.Version})
+					if r.status != http.StatusAccepted {
+						t.Fatalf("approve move plan version %d: %d %s", v.MovePlan.Version, r.status, r.raw)
+					}
+					approved = v.MovePlan.Version
+					break
+				}
+			}
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	return e.waitStatus(t, token, id, "active", time.Second)
+}

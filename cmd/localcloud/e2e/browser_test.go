@@ -196,7 +196,7 @@ func TestBrowserPages(t *testing.T) {
 		t.Cleanup(func() {
 			e.control(t, "/_control/owner", map[string]any{"tenant": "contoso", "subscriptionId": missingSub, "grant": false})
 		})
-		e.waitStatus(t, tok, id, "active", 90*time.Second)
+		e.waitActive(t, tok, id, 90*time.Second)
 	})
 }
 

@@ -35,7 +35,7 @@ func faultRun(t *testing.T, inject func(e *env)) {
 	inject(e)
 	id := e.createRetrying(t, tok, name)
 	e.consentRetrying(t, name)
-	p := e.waitStatus(t, tok, id, "active", 60*time.Second)
+	p := e.waitActive(t, tok, id, 60*time.Second)
 	// The completion email follows the status change; then give any
 	// duplicate a moment to surface.
 	e.waitMessage(t, "requester@acct-eligible.example", "now under the partner's care", name, 30*time.Second)

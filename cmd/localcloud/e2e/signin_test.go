@@ -184,7 +184,7 @@ func TestSignInForgedTenant(t *testing.T) {
 		t.Fatalf("genuine consent: %d %s", pg.status, pg.text())
 	}
 	e.acceptRelationshipsFor(t, name)
-	p := e.waitStatus(t, tok, id, "active", 30*time.Second)
+	p := e.waitActive(t, tok, id, 30*time.Second)
 	if p.TenantID != contosoTenant {
 		t.Fatalf("active in tenant %q", p.TenantID)
 	}

@@ -313,7 +313,7 @@ func TestWorkflowReplayedCallback(t *testing.T) {
 			}
 		}
 		e.acceptRelationshipsFor(t, name)
-		p := e.waitStatus(t, tok, id, "active", 30*time.Second)
+		p := e.waitActive(t, tok, id, 30*time.Second)
 		if n := wfCountEvents(p, wfConsentedEvent); n != 1 {
 			t.Errorf("%d consent events, want 1:\n%s", n, wfTimeline(p))
 		}
@@ -372,7 +372,7 @@ func TestWorkflowReplayedCallback(t *testing.T) {
 			}
 		}
 		e.acceptRelationshipsFor(t, name)
-		p := e.waitStatus(t, tok, id, "active", 30*time.Second)
+		p := e.waitActive(t, tok, id, 30*time.Second)
 		if n := wfCountEvents(p, wfConsentedEvent); n != 1 {
 			t.Errorf("%d consent events, want 1:\n%s", n, wfTimeline(p))
 		}
@@ -703,8 +703,8 @@ func TestWorkflowThrottling(t *testing.T) {
 	if result := e.consent(t, name, "accept"); result.status != 200 {
 		t.Fatalf("result page %d: %s", result.status, result.text())
 	}
-	p := e.waitStatus(t, tok, id, "active", 60*time.Second)
-	if p.Billing != "consolidated" || len(p.Subscriptions) != 1 || p.Subscriptions[0].State != "owned" {
+	p := e.waitActive(t, tok, id, 60*time.Second)
+	if p.Billing != "consolidated" || len(p.Subscriptions) != 1 || p.Subscriptions[0].State != "consolidated" {
 		t.Fatalf("active provider: %+v", p)
 	}
 	var faults []map[string]any
