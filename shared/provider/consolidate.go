@@ -490,8 +490,8 @@ func (p *Provider) activateRouted(tenantID string, now time.Time) (bool, error) 
 	if err != nil {
 		p.Status = StatusFailed
 		p.FailureCode = string(apperr.BillingNotConsolidated)
-		p.FailureReason = EndReason(apperr.BillingNotConsolidated, StatusFailed)
-		p.AddEvent(Event{At: now, Status: p.Status, What: p.FailureReason + " " + strings.Join(p.subscriptionReasons(), " "), By: "system"})
+		p.FailureReason = strings.TrimSpace(EndReason(apperr.BillingNotConsolidated, StatusFailed) + " " + strings.Join(p.subscriptionReasons(), " "))
+		p.AddEvent(Event{At: now, Status: p.Status, What: p.FailureReason, By: "system"})
 		return true, nil
 	}
 	p.Activate(tenantID, now)

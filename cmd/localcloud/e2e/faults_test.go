@@ -68,7 +68,7 @@ func faultRun(t *testing.T, inject func(e *env)) {
 			t.Errorf("timeline has %d %q events, want 1: %+v", counts[key], key, p.Timeline)
 		}
 	}
-	if p.Billing != "consolidated" || len(p.Subscriptions) != 1 || p.Subscriptions[0].State != "owned" {
+	if p.Billing != "consolidated" || len(p.Subscriptions) != 1 || p.Subscriptions[0].State != "consolidated" {
 		t.Errorf("active provider %+v", p)
 	}
 }

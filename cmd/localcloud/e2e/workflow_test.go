@@ -219,7 +219,7 @@ func (e *env) cancelIfOpen(t *testing.T, tok, id string) {
 		return
 	}
 	switch p.Status {
-	case "pending_consent", "awaiting_owner_access":
+	case "pending_consent", "awaiting_customer", "awaiting_owner_access", "consolidating":
 		e.call(t, "POST", "/providers/"+id+"/cancel", tok, nil)
 	}
 }
@@ -566,7 +566,7 @@ func TestWorkflowOwnershipDeadline(t *testing.T) {
 	}
 	consented := time.Now()
 	e.waitFor(t, tok, id, 20*time.Second, "missing Owner reported", func(p providerView) bool {
-		return p.Status == "awaiting_owner_access" && len(p.Subscriptions) == 2 && p.Subscriptions[1].State == "missing_owner"
+		return p.Status == "consolidating" && len(p.Subscriptions) == 2 && p.Subscriptions[1].State == "missing_owner"
 	})
 
 	p := e.waitStatus(t, tok, id, "failed", 60*time.Second)
@@ -613,7 +613,7 @@ func TestWorkflowUnknownSubscription(t *testing.T) {
 		t.Fatalf("result page %d: %s", result.status, result.text())
 	}
 	p := e.waitFor(t, tok, id, 30*time.Second, "unknown subscription reported", func(p providerView) bool {
-		if p.Status != "awaiting_owner_access" || len(p.Subscriptions) != 2 {
+		if p.Status != "consolidating" || len(p.Subscriptions) != 2 {
 			return false
 		}
 		for _, s := range p.Subscriptions {
@@ -627,7 +627,7 @@ func TestWorkflowUnknownSubscription(t *testing.T) {
 	for _, s := range p.Subscriptions {
 		states[s.ID] = s.State
 	}
-	if states[ownedSub] != "owned" || states[unknownSub] != "not_found" {
+	if (states[ownedSub] != "owned" && states[ownedSub] != "validating" && states[ownedSub] != "awaiting_approval") || states[unknownSub] != "not_found" {
 		t.Fatalf("subscriptions: %+v", p.Subscriptions)
 	}
 	if !strings.Contains(p.NextStep, unknownSub) || !strings.Contains(p.NextStep, "not found") {
@@ -660,7 +660,7 @@ func TestWorkflowConsentRevoked(t *testing.T) {
 		t.Fatalf("result page %d: %s", result.status, result.text())
 	}
 	p := e.waitFor(t, tok, id, 20*time.Second, "missing Owner reported", func(p providerView) bool {
-		return p.Status == "awaiting_owner_access" && len(p.Subscriptions) == 2 && p.Subscriptions[1].State == "missing_owner"
+		return p.Status == "consolidating" && len(p.Subscriptions) == 2 && p.Subscriptions[1].State == "missing_owner"
 	})
 	waitStarted := time.Now()
 
