@@ -2,6 +2,7 @@ package consolidate
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"time"
 
@@ -170,14 +171,20 @@ func (c *Consolidator) moveGroups(ctx context.Context, p *provider.Provider, s p
 		targetGroup := "/subscriptions/" + target + "/resourceGroups/" + g.Name
 		switch {
 		case g.State == provider.GroupPlanned:
+			if !p.Open() {
+				// Cancelled (or ended) while the groups before it moved:
+				// the groups not started stay where they are.
+				log.Info("migration ended; the move of this group is not started", "group", g.Name, "status", string(p.Status))
+				continue
+			}
 			if p, err = c.Store.UpdateProvider(ctx, p.AccountID, p.ID, func(q *provider.Provider) error {
 				return q.RecordMoveIntent(s.ID, g.Name, now)
 			}); err != nil {
 				return nil, err
 			}
-			prog, err = c.Mover.Move(ctx, p.TenantID, s.ID, g.Name, g.Moves, targetGroup)
+			prog, err = c.start(ctx, p.TenantID, s.ID, g, targetGroup)
 		case g.State == provider.GroupMoving && g.Operation == "":
-			prog, err = c.Mover.Move(ctx, p.TenantID, s.ID, g.Name, g.Moves, targetGroup)
+			prog, err = c.start(ctx, p.TenantID, s.ID, g, targetGroup)
 		case g.State == provider.GroupMoving:
 			prog, err = c.Mover.Follow(ctx, p.TenantID, s.ID, g.Operation)
 		default:
@@ -205,4 +212,20 @@ func (c *Consolidator) moveGroups(ctx context.Context, p *provider.Provider, s p
 		log.Info("resource group move", "group", g.Name, "done", prog.Done)
 	}
 	return p, nil
+}
+
+// start asks Azure to move the group's resources still in the source
+// (moves.Move locates them first). Resource Manager refuses to move
+// resources no longer in the source group (404 ResourceNotFound): a move of
+// this group it accepted earlier (whose reply was lost, or started by a
+// concurrent run of this step) may end between the look and the ask. Asked
+// again, Move finds the resources in the target and reports the move done;
+// a refusal that persists is returned.
+func (c *Consolidator) start(ctx context.Context, tenantID, subID string, g provider.GroupMove, targetGroup string) (moves.Progress, error) {
+	prog, err := c.Mover.Move(ctx, tenantID, subID, g.Name, g.Moves, targetGroup)
+	if errors.Is(err, moves.ErrNotFound) {
+		logging.From(ctx).Info("resources not in the source group when their move was asked; locating them again", "group", g.Name)
+		prog, err = c.Mover.Move(ctx, tenantID, subID, g.Name, g.Moves, targetGroup)
+	}
+	return prog, err
 }

@@ -367,8 +367,12 @@ func (p *Provider) StartValidation(subID string, now time.Time) bool {
 
 // RecordMoveIntent records, before a group's move is asked of Azure, that
 // it is about to be: a retry that finds the intent and no operation knows a
-// move may be running and locates the resources before anything else.
+// move may be running and locates the resources before anything else. A
+// migration that ended (cancelled) starts no move: invalid_state.
 func (p *Provider) RecordMoveIntent(subID, group string, now time.Time) error {
+	if err := p.CheckOpen(); err != nil {
+		return err
+	}
 	g := p.group(subID, group)
 	if g == nil {
 		return apperr.New(apperr.InvalidState, "no resource group "+group+" in the move plan")
