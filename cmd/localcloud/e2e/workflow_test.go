@@ -477,7 +477,7 @@ func TestWorkflowCallbackStates(t *testing.T) {
 		t.Fatalf("A's genuine callback: %d %s", ok.status, ok.text())
 	}
 	e.acceptRelationshipsFor(t, nameA)
-	p := e.waitStatus(t, tok, idA, "active", 30*time.Second)
+	p := e.waitActive(t, tok, idA, 30*time.Second)
 	if n := wfCountEvents(p, wfConsentedEvent); n != 1 {
 		t.Errorf("%d consent events on A", n)
 	}
