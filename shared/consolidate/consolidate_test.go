@@ -40,7 +40,7 @@ type microsoft struct {
 	ensureErr error
 	billed    []string // subscriptions Partner Center lists under the partner
 	orders    int
-	moves     int             // moveResources asked
+	moves     int              // moveResources asked
 	follow    []moves.Progress // successive answers of Follow
 	moveErr   error
 }

@@ -56,7 +56,7 @@ func (e *env) releaseContoso(t *testing.T) {
 		case r.status == 404:
 			// Deleted already; the next claim takes the record over.
 			return
-		case r.json["status"] == "pending_consent" || r.json["status"] == "awaiting_customer" || r.json["status"] == "awaiting_owner_access" || r.json["status"] == "provisioning":
+		case r.json["status"] == "pending_consent" || r.json["status"] == "awaiting_customer" || r.json["status"] == "awaiting_owner_access" || r.json["status"] == "consolidating" || r.json["status"] == "provisioning":
 			e.call(t, "POST", "/providers/"+id+"/cancel", tok, nil)
 		default:
 			e.call(t, "DELETE", "/providers/"+id, tok, nil)
