@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -173,6 +174,7 @@ func TestChangesRefusesUnreadableImages(t *testing.T) {
 type fakeBus struct {
 	calls   [][]types.PutEventsRequestEntry
 	reject  map[int]bool // entry index (over all calls) answered with an error
+	code    string       // its ErrorCode, default InternalFailure
 	callErr error
 	n       int
 }
@@ -186,7 +188,11 @@ func (f *fakeBus) PutEvents(_ context.Context, in *eventbridge.PutEventsInput, _
 	for range in.Entries {
 		r := types.PutEventsResultEntry{EventId: aws.String(fmt.Sprint(f.n))}
 		if f.reject[f.n] {
-			r = types.PutEventsResultEntry{ErrorCode: aws.String("InternalFailure"), ErrorMessage: aws.String("try again")}
+			code := f.code
+			if code == "" {
+				code = "InternalFailure"
+			}
+			r = types.PutEventsResultEntry{ErrorCode: aws.String(code), ErrorMessage: aws.String("try again")}
 			out.FailedEntryCount++
 		}
 		out.Entries = append(out.Entries, r)
@@ -214,18 +220,47 @@ func TestPublish(t *testing.T) {
 			t.Fatalf("entry %+v", e)
 		}
 	})
-	t.Run("entries refused are returned", func(t *testing.T) {
-		bus := &fakeBus{reject: map[int]bool{4: true, 15: true}}
-		failed, err := (&Publisher{Client: bus, Bus: "b"}).Publish(context.Background(), evs)
-		if err == nil || !slices.Equal(failed, []int{4, 15}) {
+	noWait := func(int) time.Duration { return 0 }
+	t.Run("a refused entry is sent again alone", func(t *testing.T) {
+		bus := &fakeBus{reject: map[int]bool{4: true, 10: true}}
+		failed, err := (&Publisher{Client: bus, Bus: "b", Backoff: noWait}).Publish(context.Background(), evs[:12])
+		if err != nil || failed != nil {
 			t.Fatalf("failed %v, %v", failed, err)
 		}
+		var sent []int
+		for _, c := range bus.calls {
+			sent = append(sent, len(c))
+		}
+		if !slices.Equal(sent, []int{10, 1, 1, 2}) {
+			t.Fatalf("calls of %v entries, want 10, then entry 4 alone twice, then 2", sent)
+		}
+		if d := aws.ToString(bus.calls[2][0].Detail); !strings.Contains(d, `"eventId":"4"`) {
+			t.Fatalf("resent %s, want event 4", d)
+		}
 	})
-	t.Run("a failed call fails its entries", func(t *testing.T) {
+	t.Run("an entry refused every attempt fails it and the later calls are not made", func(t *testing.T) {
+		bus := &fakeBus{reject: map[int]bool{4: true, 10: true, 11: true}}
+		failed, err := (&Publisher{Client: bus, Bus: "b", Attempts: 3, Backoff: noWait}).Publish(context.Background(), evs)
+		want := []int{4}
+		for i := 10; i < len(evs); i++ {
+			want = append(want, i)
+		}
+		if err == nil || !slices.Equal(failed, want) || len(bus.calls) != 3 {
+			t.Fatalf("failed %v in %d calls, %v; want %v in 3", failed, len(bus.calls), err, want)
+		}
+	})
+	t.Run("an entry refused for good is not sent again", func(t *testing.T) {
+		bus := &fakeBus{reject: map[int]bool{1: true}, code: "MalformedDetail"}
+		failed, err := (&Publisher{Client: bus, Bus: "b", Backoff: noWait}).Publish(context.Background(), evs[:3])
+		if err == nil || !slices.Equal(failed, []int{1}) || len(bus.calls) != 1 {
+			t.Fatalf("failed %v in %d calls, %v", failed, len(bus.calls), err)
+		}
+	})
+	t.Run("a failed call fails its entries and the later ones", func(t *testing.T) {
 		bus := &fakeBus{callErr: errors.New("throttled")}
-		failed, err := (&Publisher{Client: bus, Bus: "b"}).Publish(context.Background(), evs[:12])
-		if err == nil || len(failed) != 12 {
-			t.Fatalf("failed %v, %v", failed, err)
+		failed, err := (&Publisher{Client: bus, Bus: "b"}).Publish(context.Background(), evs)
+		if err == nil || len(failed) != len(evs) || len(bus.calls) != 1 {
+			t.Fatalf("failed %v in %d calls, %v", failed, len(bus.calls), err)
 		}
 	})
 }

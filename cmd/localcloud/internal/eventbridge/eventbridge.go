@@ -31,6 +31,8 @@
 // Every accepted event is kept, in arrival order, listed as JSON by
 // `GET /events` (see Event; `?source=` and `?detail-type=` filter it,
 // `DELETE /events` empties it) and printed to the console.
+//
+// Failures on demand: `POST /_control/faults` (faults.go).
 package eventbridge
 
 import (
@@ -106,6 +108,7 @@ type Server struct {
 
 	mu     sync.Mutex
 	events []Event
+	faults Faults
 }
 
 // New makes a Server with the `default` bus and opts.Buses.
@@ -169,8 +172,12 @@ const targetPrefix = "AWSEvents."
 // ServeHTTP serves the AWS JSON 1.1 protocol on POST / and the event list
 // on /events.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Path == "/events" {
+	switch r.URL.Path {
+	case "/events":
 		s.serveEvents(w, r)
+		return
+	case "/_control/faults":
+		s.serveFaults(w, r)
 		return
 	}
 	id := requestID()
@@ -195,7 +202,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "PutEvents":
 		var in putEventsInput
 		if err = decode(body, &in); err == nil {
-			out, err = s.putEvents(in)
+			if s.takeRequestFault() {
+				err = errInternal
+			} else {
+				out, err = s.putEvents(in)
+			}
 		}
 	case "ListEventBuses":
 		var in listBusesInput
@@ -321,6 +332,9 @@ func (s *Server) putEvents(in putEventsInput) (*putEventsOutput, error) {
 	var accepted []Event
 	for _, e := range entries {
 		ev, code, msg := s.accept(e, now)
+		if code == "" && s.takeEntryFault() {
+			code, msg = "InternalFailure", "Internal Service Failure"
+		}
 		if code != "" {
 			out.FailedEntryCount++
 			out.Entries = append(out.Entries, putEventsResultEntry{ErrorCode: code, ErrorMessage: msg})

@@ -38,3 +38,14 @@ func crash(inst *instance) {
 		_ = syscall.Kill(-p.Pid, syscall.SIGKILL)
 	}
 }
+
+// KillsPending is how many of the crashes KillNext asked for are still to
+// come (0 for an unknown function): a test reads it to know its crashes
+// happened.
+func (h *Host) KillsPending(function string) int {
+	fn, err := h.lookup(function)
+	if err != nil {
+		return 0
+	}
+	return int(fn.crashNext.Load())
+}

@@ -14,12 +14,18 @@ func TestKillNext(t *testing.T) {
 	if err := h.KillNext("Echo", 2); err != nil {
 		t.Fatal(err)
 	}
+	if n := h.KillsPending("Echo"); n != 2 {
+		t.Fatalf("%d kills pending, want 2", n)
+	}
 	for i := range 2 {
 		_, err := invoke(t, h, "Echo", `{"a":1}`)
 		var fe *FunctionError
 		if !errors.As(err, &fe) || fe.ErrorType != "Runtime.ExitError" {
 			t.Fatalf("crash %d: %v, want Runtime.ExitError", i, err)
 		}
+	}
+	if n := h.KillsPending("Echo"); n != 0 {
+		t.Fatalf("%d kills pending after them, want 0", n)
 	}
 	out, err := invoke(t, h, "Echo", `{"after":true}`)
 	if err != nil || string(out) != `{"after":true}` {

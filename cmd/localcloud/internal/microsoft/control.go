@@ -196,12 +196,18 @@ func (s *Server) State() State {
 // holdsOwner tells whether a principal has an Owner assignment at or above a
 // subscription. s.mu must be held.
 func (s *Server) holdsOwner(t *tenantState, subscriptionID, principalID string) bool {
+	return s.holdsRole(t, subscriptionID, principalID, OwnerRoleID)
+}
+
+// holdsRole tells whether a principal has an assignment of the role at or
+// above a subscription. s.mu must be held.
+func (s *Server) holdsRole(t *tenantState, subscriptionID, principalID, role string) bool {
 	info, status, _, _ := s.resolveScope("/subscriptions/" + subscriptionID)
 	if status != 0 {
 		return false
 	}
 	for _, a := range t.assignments {
-		if a.roleID != OwnerRoleID || !strings.EqualFold(a.principalID, principalID) {
+		if a.roleID != role || !strings.EqualFold(a.principalID, principalID) {
 			continue
 		}
 		if above, _ := s.relation(info, a); above {
@@ -229,6 +235,29 @@ type OwnerChange struct {
 // OwnerChange. It returns whether the principal holds Owner afterwards
 // (inheritance included).
 func (s *Server) SetOwner(ch OwnerChange) (bool, error) {
+	return s.SetRole(RoleChange{Tenant: ch.Tenant, SubscriptionID: ch.SubscriptionID, PrincipalID: ch.PrincipalID, Role: "Owner", Grant: ch.Grant})
+}
+
+// RoleChange is the body of POST /_control/role: OwnerChange for any
+// built-in role (Owner, Contributor, Reader, User Access Administrator) or
+// role definition GUID.
+type RoleChange struct {
+	Tenant         string `json:"tenant"`
+	SubscriptionID string `json:"subscriptionId"`
+	PrincipalID    string `json:"principalId,omitempty"`
+	Role           string `json:"role"`
+	Grant          bool   `json:"grant"`
+}
+
+// SetRole grants (a role assignment at the subscription) or revokes (the
+// principal's assignments of the role at the subscription scope; those
+// inherited from management groups stay) a role, and returns whether the
+// principal holds it afterwards, inheritance included.
+func (s *Server) SetRole(ch RoleChange) (bool, error) {
+	role, err := roleID(ch.Role)
+	if err != nil {
+		return false, err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t := s.tenant(ch.Tenant)
@@ -247,15 +276,15 @@ func (s *Server) SetOwner(ch OwnerChange) (bool, error) {
 	if ch.Grant {
 		exists := false
 		for _, a := range t.assignments {
-			if a.roleID == OwnerRoleID && a.principalID == principal && strings.EqualFold(a.scope, scope) {
+			if a.roleID == role && a.principalID == principal && strings.EqualFold(a.scope, scope) {
 				exists = true
 			}
 		}
 		if !exists {
 			t.assignments = append(t.assignments, &assignment{
-				name:          assignmentName(scope, OwnerRoleID, principal),
+				name:          assignmentName(scope, role, principal),
 				scope:         scope,
-				roleID:        OwnerRoleID,
+				roleID:        role,
 				principalID:   principal,
 				principalType: t.principalType(principal),
 				createdOn:     s.now().UTC(),
@@ -264,13 +293,13 @@ func (s *Server) SetOwner(ch OwnerChange) (bool, error) {
 	} else {
 		kept := t.assignments[:0]
 		for _, a := range t.assignments {
-			if !(a.roleID == OwnerRoleID && a.principalID == principal && strings.EqualFold(a.scope, scope)) {
+			if !(a.roleID == role && a.principalID == principal && strings.EqualFold(a.scope, scope)) {
 				kept = append(kept, a)
 			}
 		}
 		t.assignments = kept
 	}
-	return s.holdsOwner(t, sub.ID, principal), nil
+	return s.holdsRole(t, sub.ID, principal, role), nil
 }
 
 // ConsentChange is the body of POST /_control/consent:
@@ -333,6 +362,18 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request, lower stri
 			return
 		}
 		done(map[string]any{"tenant": ch.Tenant, "subscriptionId": ch.SubscriptionID, "owner": owner})
+	case lower == "/_control/role" && r.Method == http.MethodPost:
+		var ch RoleChange
+		if err := decodeBody(r, &ch); err != nil {
+			fail(http.StatusBadRequest, err)
+			return
+		}
+		held, err := s.SetRole(ch)
+		if err != nil {
+			fail(http.StatusBadRequest, err)
+			return
+		}
+		done(map[string]any{"tenant": ch.Tenant, "subscriptionId": ch.SubscriptionID, "role": ch.Role, "held": held})
 	case lower == "/_control/consent" && r.Method == http.MethodPost:
 		var ch ConsentChange
 		if err := decodeBody(r, &ch); err != nil {
@@ -409,6 +450,18 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request, lower stri
 			return
 		}
 		done(out)
+	case lower == "/_control/accessassignment" && r.Method == http.MethodPost:
+		var ch AccessAssignmentChange
+		if err := decodeBody(r, &ch); err != nil {
+			fail(http.StatusBadRequest, err)
+			return
+		}
+		out, err := s.ChangeAccessAssignments(ch)
+		if err != nil {
+			fail(controlStatus(err), err)
+			return
+		}
+		done(map[string]any{"accessAssignments": out})
 	case lower == "/_control/webhooks" && r.Method == http.MethodGet:
 		writeJSON(w, http.StatusOK, s.WebhookState())
 	case lower == "/_control/webhooks" && r.Method == http.MethodPost:

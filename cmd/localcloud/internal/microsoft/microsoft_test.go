@@ -693,6 +693,29 @@ func TestControlOwnerAndConsent(t *testing.T) {
 		}
 	}
 
+	// /_control/role does the same for any role: Reader granted, then
+	// taken away; an unknown role is refused.
+	for _, grant := range []bool{true, false} {
+		resp := e.post(t, "/_control/role", RoleChange{Tenant: "contoso", SubscriptionID: contosoOtherSub, Role: "Reader", Grant: grant})
+		var body map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&body)
+		resp.Body.Close()
+		readers := 0
+		for _, ts := range e.srv.State().Tenants {
+			for _, a := range ts.RoleAssignments {
+				if a.Role == "Reader" && strings.EqualFold(a.Scope, "/subscriptions/"+contosoOtherSub) && strings.EqualFold(a.PrincipalID, ts.PartnerServicePrincipalID) {
+					readers++
+				}
+			}
+		}
+		if resp.StatusCode != 200 || body["held"] != grant || (readers == 1) != grant {
+			t.Fatalf("Reader grant=%v: %d %v, %d Reader assignments at the subscription", grant, resp.StatusCode, body, readers)
+		}
+	}
+	if resp := e.post(t, "/_control/role", RoleChange{Tenant: "contoso", SubscriptionID: contosoOtherSub, Role: "Janitor", Grant: true}); resp.StatusCode != 400 {
+		t.Fatalf("unknown role: %d", resp.StatusCode)
+	}
+
 	// Bad requests are refused.
 	for _, bad := range []OwnerChange{{Tenant: "contoso", SubscriptionID: fabrikamSub, Grant: true}, {Tenant: "nowhere", SubscriptionID: contosoOwnedSub, Grant: true}} {
 		resp := e.post(t, "/_control/owner", bad)

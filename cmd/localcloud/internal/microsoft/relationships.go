@@ -387,3 +387,95 @@ func (s *Server) resellerView(t *tenantState) map[string]any {
 func newRelationshipID() string {
 	return uuid.NewString() + "-" + uuid.NewString()
 }
+
+// AccessAssignmentChange is the body of POST /_control/accessassignment:
+// what the partner does to a GDAP relationship's access assignments in
+// Partner Center (Customers, Admin relationships).
+type AccessAssignmentChange struct {
+	// Tenant (id, name or domain) chooses the tenant's active
+	// relationships; RelationshipID chooses one.
+	Tenant         string `json:"tenant,omitempty"`
+	RelationshipID string `json:"relationshipId,omitempty"`
+	// GroupID narrows delete to the security group's assignment; for
+	// create it is the group, by default each group whose assignment was
+	// deleted and has no pending or active one.
+	GroupID string `json:"groupId,omitempty"`
+	// Action is delete (the assignments become deleted, as after Graph's
+	// DELETE .../accessAssignments/{id} has run) or create (a new
+	// assignment with all the relationship's roles, pending and then
+	// active as one the partner posts).
+	Action string `json:"action"`
+}
+
+// ChangeAccessAssignments applies an access assignment control action to
+// active relationships and returns the changed or created assignments in
+// Graph's shape. Nothing to change is an *errNotFound.
+func (s *Server) ChangeAccessAssignments(ch AccessAssignmentChange) ([]map[string]any, error) {
+	if ch.Action != "delete" && ch.Action != "create" {
+		return nil, fmt.Errorf("unknown action %q (want delete or create)", ch.Action)
+	}
+	if (ch.Tenant == "") == (ch.RelationshipID == "") {
+		return nil, fmt.Errorf("name either tenant or relationshipId")
+	}
+	group := strings.ToLower(ch.GroupID)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.refreshRelationships()
+	now := s.now().UTC()
+	var targets []*gdapRelationship
+	if ch.RelationshipID != "" {
+		if g := s.relationshipByID(ch.RelationshipID); g != nil && g.status == GDAPActive {
+			targets = append(targets, g)
+		}
+	} else {
+		t := s.tenant(ch.Tenant)
+		if t == nil {
+			return nil, &errNotFound{fmt.Sprintf("unknown tenant %q", ch.Tenant)}
+		}
+		for _, g := range s.relationships {
+			if strings.EqualFold(g.customerTenantID, t.ID) && g.status == GDAPActive {
+				targets = append(targets, g)
+			}
+		}
+	}
+	out := []map[string]any{}
+	for _, g := range targets {
+		live := func(groupID string) bool {
+			return slices.ContainsFunc(g.assignments, func(a *gdapAssignment) bool {
+				return a.groupID == groupID && (a.status == "pending" || a.status == "active")
+			})
+		}
+		switch ch.Action {
+		case "delete":
+			for _, a := range g.assignments {
+				if (a.status == "pending" || a.status == "active") && (group == "" || a.groupID == group) {
+					a.status, a.modified = "deleted", now
+					out = append(out, accessAssignmentJSON(a))
+				}
+			}
+		case "create":
+			var groups []string
+			if group != "" {
+				groups = []string{group}
+			} else {
+				for _, a := range g.assignments {
+					if a.status == "deleted" && !slices.Contains(groups, a.groupID) {
+						groups = append(groups, a.groupID)
+					}
+				}
+			}
+			for _, gid := range groups {
+				if live(gid) {
+					continue
+				}
+				a := &gdapAssignment{id: uuid.NewString(), groupID: gid, roles: slices.Clone(g.roles), status: "pending", created: now, modified: now}
+				g.assignments = append(g.assignments, a)
+				out = append(out, accessAssignmentJSON(a))
+			}
+		}
+	}
+	if len(out) == 0 {
+		return nil, &errNotFound{fmt.Sprintf("no active delegated admin relationship with an access assignment to %s", ch.Action)}
+	}
+	return out, nil
+}

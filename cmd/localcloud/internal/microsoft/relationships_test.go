@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -833,5 +834,80 @@ func TestControlPageActsOnRelationships(t *testing.T) {
 	}
 	if _, page := b.get(t, e.url+"/_control"); !strings.Contains(page, "Reseller relationship:\naccepted") {
 		t.Fatal("the page does not show the accepted reseller relationship")
+	}
+}
+
+// TestAccessAssignmentControl: /_control/accessassignment deletes an active
+// relationship's access assignment (Graph then shows it deleted, as after
+// the partner removed it) and creates it again for the same group, pending
+// and then active.
+func TestAccessAssignmentControl(t *testing.T) {
+	e, _ := newRelationshipsEnv(t, nil)
+	tok := e.scopedToken(t, graphScope)
+	_, _, rel := e.call(t, "POST", relationshipsAPI, tok, newRelationship("ctl-assignments", "", "P730D", readerRole))
+	id := rel["id"].(string)
+	e.call(t, "POST", relationshipsAPI+"/"+id+"/requests", tok, map[string]any{"action": "lockForApproval"})
+	if status, _, _ := e.call(t, "POST", "/_control/accessassignment", "", map[string]any{"tenant": "contoso", "action": "delete"}); status != 404 {
+		t.Fatalf("delete before approval: %d, want 404 (no active relationship)", status)
+	}
+	e.call(t, "POST", "/_control/gdap", "", map[string]any{"relationshipId": id, "action": "approve"})
+	status, _, a := e.call(t, "POST", relationshipsAPI+"/"+id+"/accessAssignments", tok, map[string]any{
+		"accessContainer": map[string]any{"accessContainerId": partnerGroup, "accessContainerType": "securityGroup"},
+		"accessDetails":   map[string]any{"unifiedRoles": []any{map[string]any{"roleDefinitionId": readerRole}}},
+	})
+	if status != 201 {
+		t.Fatalf("assignment: %d", status)
+	}
+	list := func() []any {
+		_, _, all := e.call(t, "GET", relationshipsAPI+"/"+id+"/accessAssignments", tok, nil)
+		return all["value"].([]any)
+	}
+	statuses := func() []string {
+		var out []string
+		for _, v := range list() {
+			out = append(out, v.(map[string]any)["status"].(string))
+		}
+		return out
+	}
+	_ = statuses() // reads make the new assignment active
+	if got := statuses(); !slices.Equal(got, []string{"active"}) {
+		t.Fatalf("before: %v", got)
+	}
+
+	status, _, got := e.call(t, "POST", "/_control/accessassignment", "", map[string]any{"tenant": "contoso", "action": "delete"})
+	deleted, _ := got["accessAssignments"].([]any)
+	if status != 200 || len(deleted) != 1 || deleted[0].(map[string]any)["id"] != a["id"] || deleted[0].(map[string]any)["status"] != "deleted" {
+		t.Fatalf("delete: %d %v", status, got)
+	}
+	if got := statuses(); !slices.Equal(got, []string{"deleted"}) {
+		t.Fatalf("Graph after delete: %v", got)
+	}
+	if status, _, _ := e.call(t, "POST", "/_control/accessassignment", "", map[string]any{"relationshipId": id, "action": "delete"}); status != 404 {
+		t.Fatalf("nothing left to delete: %d, want 404", status)
+	}
+
+	status, _, got = e.call(t, "POST", "/_control/accessassignment", "", map[string]any{"relationshipId": id, "action": "create"})
+	created, _ := got["accessAssignments"].([]any)
+	if status != 200 || len(created) != 1 {
+		t.Fatalf("create: %d %v", status, got)
+	}
+	c := created[0].(map[string]any)
+	if c["status"] != "pending" || c["accessContainer"].(map[string]any)["accessContainerId"] != strings.ToLower(partnerGroup) {
+		t.Fatalf("created: %v", c)
+	}
+	_ = statuses()
+	if got := statuses(); !slices.Equal(got, []string{"deleted", "active"}) {
+		t.Fatalf("Graph after create: %v", got)
+	}
+	if status, _, _ := e.call(t, "POST", "/_control/accessassignment", "", map[string]any{"relationshipId": id, "action": "create"}); status != 404 {
+		t.Fatalf("create with an active one: %d, want 404", status)
+	}
+	for _, body := range []map[string]any{{"tenant": "contoso", "action": "bless"}, {"action": "delete"}, {"tenant": "contoso", "relationshipId": id, "action": "delete"}} {
+		if status, _, _ := e.call(t, "POST", "/_control/accessassignment", "", body); status != 400 {
+			t.Fatalf("%v: %d, want 400", body, status)
+		}
+	}
+	if status, _, _ := e.call(t, "POST", "/_control/accessassignment", "", map[string]any{"tenant": "nowhere", "action": "delete"}); status != 404 {
+		t.Fatalf("unknown tenant: %d", status)
 	}
 }
