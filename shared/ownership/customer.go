@@ -77,7 +77,9 @@ var ProveRetry = policy.RetryOptions{
 type CustomerCredentials struct {
 	Settings Settings
 	// Transport is the HTTP transport; nil means azcore's default.
-	Transport policy.Transporter
+	// TokenTransport, when set, sends the token requests instead.
+	Transport      policy.Transporter
+	TokenTransport policy.Transporter
 	// Retry overrides ProveRetry when MaxRetries is not zero.
 	Retry policy.RetryOptions
 }
@@ -93,8 +95,12 @@ func (c *CustomerCredentials) Prove(ctx context.Context, tenantID, clientID, sec
 	}
 	cfg := c.Settings.Cloud()
 	opts := policy.ClientOptions{Cloud: cfg, Transport: c.Transport, Retry: retry}
+	tokenOpts := opts
+	if c.TokenTransport != nil {
+		tokenOpts.Transport = c.TokenTransport
+	}
 	cred, err := azidentity.NewClientSecretCredential(tenantID, clientID, secret, &azidentity.ClientSecretCredentialOptions{
-		ClientOptions: opts, DisableInstanceDiscovery: true,
+		ClientOptions: tokenOpts, DisableInstanceDiscovery: true,
 	})
 	if err != nil {
 		// Only a malformed tenant id fails here; the request validation
