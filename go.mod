@@ -34,7 +34,6 @@ require (
 	github.com/chromedp/chromedp v0.23.0
 	github.com/santhosh-tekuri/jsonschema/v6 v6.0.3
 	github.com/xiatechs/jsonata-go v1.8.8
-	golang.org/x/time v0.16.0
 )
 
 require (

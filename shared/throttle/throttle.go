@@ -1,29 +1,35 @@
 // Package throttle keeps the scheduled health checks' calls to each
 // Microsoft service under a configured ceiling: calls per second, counted
-// over any 1-second window, across every check of a run at once.
+// where Microsoft counts them (on arrival) over any 1-second window, across
+// every check of a run at once.
 //
 // A run checks at most Concurrency batches at once (the state machine's Map
 // MaxConcurrency), each batch one Lambda invocation that checks its
 // providers one after the other. Bounding concurrency alone does not bound
 // the rate: a fast answer lets a batch call again at once. So each function
-// instance also spaces its own calls to a service: at most PerSlot calls
-// per second, one every (1+Margin)/PerSlot seconds, where PerSlot is
-// floor(ceiling / Concurrency). The Map's running batches can be laid out
-// in Concurrency chains, each a sequence of invocations that do not
-// overlap; Restart at the start of every invocation makes its first call
-// wait one spacing too, so the calls of a whole chain keep the spacing even
-// when consecutive batches land on different instances. A 1-second window
-// then holds at most PerSlot calls of a chain, and at most
-// Concurrency × PerSlot ≤ ceiling in all. Margin absorbs the network's
-// jitter between the spacing at the caller and the arrival at Microsoft.
+// instance also paces its own calls to a service, with a Gate: one call at
+// a time, and the next one starts at least a spacing after the previous
+// one's answer came back, where the spacing is a second divided by PerSlot
+// = floor(ceiling / Concurrency). A request reaches Microsoft before its
+// answer leaves, so the arrivals of one instance's calls are a spacing
+// apart too, however the network delays each: at most PerSlot of them in
+// any 1-second window. Pacing from the send instead would let a slow first
+// request and a fast second one arrive closer than the spacing.
+//
+// The Map's running batches can be laid out in Concurrency chains, each a
+// sequence of invocations that do not overlap. Restart at the start of
+// every invocation makes its first call wait a spacing too (the previous
+// batch of its chain got its last answer before this one started, maybe on
+// another instance), so a whole chain keeps the spacing, and a 1-second
+// window holds at most Concurrency × PerSlot ≤ ceiling calls in all.
 //
 // The bound holds for one run at a time: two runs checking at once (a run
 // started by hand beside the scheduled one) may together reach twice the
 // ceiling.
 //
-// Why hand-written around golang.org/x/time/rate: the limiter spaces the
-// calls of one instance; the division of the ceiling among the Map's
-// concurrent batches and the restart per invocation are this package's.
+// Hand-written: rate limiters (golang.org/x/time/rate and the like) space
+// the starts of calls; the bound at Microsoft needs the spacing from each
+// answer, and the sharing among the Map's batches is this package's.
 package throttle
 
 import (
@@ -33,8 +39,6 @@ import (
 	"strconv"
 	"sync"
 	"time"
-
-	"golang.org/x/time/rate"
 
 	"github.com/partnercloud/azure/shared/config"
 )
@@ -65,11 +69,6 @@ var Services = []Service{
 // HealthCheckConcurrency parameter, as the state machine gets it).
 const ConcurrencyEnv = "HEALTH_CHECK_CONCURRENCY"
 
-// Margin widens each instance's spacing beyond 1/PerSlot seconds, so that
-// calls sent PerSlot a second still arrive PerSlot a second when the
-// network delays one more than the next (by up to Margin/PerSlot seconds).
-const Margin = 0.1
-
 // PerSlot is the calls per second one of concurrency batches running at
 // once may make so that together they stay within ceiling:
 // floor(ceiling / concurrency). It is an error when that is less than one:
@@ -84,60 +83,74 @@ func PerSlot(ceiling, concurrency int) (int, error) {
 	return ceiling / concurrency, nil
 }
 
-// Spacing is the least time between two calls of one instance allowed
-// perSlot calls per second.
+// Spacing is the least time between the answer to one call of an
+// instance and the start of its next: a second divided by perSlot, rounded
+// up to the nanosecond (perSlot calls a spacing apart never fit in less
+// than a second).
 func Spacing(perSlot int) time.Duration {
-	return time.Duration(float64(time.Second) * (1 + Margin) / float64(perSlot))
+	return (time.Second + time.Duration(perSlot) - 1) / time.Duration(perSlot)
 }
 
-// Gate spaces one instance's calls to one service. Safe for concurrent use.
+// Gate paces one instance's calls to one service: one at a time, each
+// starting at least a spacing after the previous one ended. Safe for
+// concurrent use (concurrent callers wait their turn).
 type Gate struct {
 	spacing time.Duration
 	// now and sleep are the clock (tests inject them).
 	now   func() time.Time
 	sleep func(ctx context.Context, d time.Duration) error
 
-	mu  sync.Mutex
-	lim *rate.Limiter
+	turn chan struct{} // holds a token while a call is under way
+	mu   sync.Mutex
+	next time.Time // the earliest start of the next call
 }
 
-// NewGate is a gate that lets a call through every spacing.
+// NewGate is a gate that spaces calls by spacing.
 func NewGate(spacing time.Duration) *Gate {
-	g := &Gate{spacing: spacing, now: time.Now, sleep: sleepCtx}
-	g.lim = rate.NewLimiter(rate.Every(spacing), 1)
-	return g
+	return &Gate{spacing: spacing, now: time.Now, sleep: sleepCtx, turn: make(chan struct{}, 1)}
 }
 
 // Restart starts an invocation: its first call waits one spacing from now,
-// as if a call had just been made (the previous batch of the chain may
-// have called just now on another instance).
+// as if a call had just ended (the previous batch of the chain may have
+// had its last answer just now, on another instance).
 func (g *Gate) Restart() {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	now := g.now()
-	g.lim = rate.NewLimiter(rate.Every(g.spacing), 1)
-	g.lim.ReserveN(now, 1)
+	g.next = g.now().Add(g.spacing)
 }
 
-// Wait blocks until a call may be made, or ctx ends.
-func (g *Gate) Wait(ctx context.Context) error {
+// Acquire waits until no other call of this gate is under way and a
+// spacing has passed since the last one ended, or ctx ends. done must be
+// called once the call has ended (its answer arrived, or it failed).
+func (g *Gate) Acquire(ctx context.Context) (done func(), err error) {
+	select {
+	case g.turn <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 	g.mu.Lock()
-	now := g.now()
-	r := g.lim.ReserveN(now, 1)
+	wait := g.next.Sub(g.now())
 	g.mu.Unlock()
-	d := r.DelayFrom(now)
-	if d <= 0 {
-		return nil
+	if wait > 0 {
+		if err := g.sleep(ctx, wait); err != nil {
+			<-g.turn
+			return nil, err
+		}
 	}
-	if err := g.sleep(ctx, d); err != nil {
-		r.CancelAt(g.now())
-		return err
-	}
-	return nil
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			g.mu.Lock()
+			g.next = g.now().Add(g.spacing)
+			g.mu.Unlock()
+			<-g.turn
+		})
+	}, nil
 }
 
-// RoundTripper sends each request through next once the gate lets it
-// (retries and token requests included: each is a call).
+// RoundTripper sends each request through next when the gate lets it
+// (retries and token requests included: each is a call); the call ends
+// when next returns (the answer's headers arrived).
 func (g *Gate) RoundTripper(next http.RoundTripper) http.RoundTripper {
 	if next == nil {
 		next = http.DefaultTransport
@@ -151,12 +164,14 @@ type roundTripper struct {
 }
 
 func (t roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
-	if err := t.g.Wait(req.Context()); err != nil {
+	done, err := t.g.Acquire(req.Context())
+	if err != nil {
 		if req.Body != nil {
 			req.Body.Close()
 		}
 		return nil, err
 	}
+	defer done()
 	return t.next.RoundTrip(req)
 }
 

@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"sort"
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/partnercloud/azure/shared/config"
@@ -97,31 +99,45 @@ func TestSpacing(t *testing.T) {
 		perSlot int
 		want    time.Duration
 	}{
-		{1, 1100 * time.Millisecond},
-		{5, 220 * time.Millisecond},
-		{10, 110 * time.Millisecond},
+		{1, time.Second},
+		{3, 333333334 * time.Nanosecond}, // rounded up: three never fit in less than a second
+		{5, 200 * time.Millisecond},
+		{6, 166666667 * time.Nanosecond},
 	} {
-		if got := Spacing(tc.perSlot); got != tc.want {
+		got := Spacing(tc.perSlot)
+		if got != tc.want {
 			t.Errorf("Spacing(%d) = %v, want %v", tc.perSlot, got, tc.want)
+		}
+		if time.Duration(tc.perSlot)*got < time.Second {
+			t.Errorf("Spacing(%d) = %v: %d calls fit in less than a second", tc.perSlot, got, tc.perSlot+1)
 		}
 	}
 }
 
-// TestGateWaits: the waits the gate imposes on calls made at given times.
+// call is one call through a gate in the tests: asked at ask (from t0),
+// lasting took once it starts.
+type call struct {
+	ask, took time.Duration
+}
+
+// TestGateWaits: the wait the gate imposes on each of a sequence of calls,
+// each asked after the previous one ended.
 func TestGateWaits(t *testing.T) {
 	const sp = 500 * time.Millisecond
+	ms := time.Millisecond
 	for _, tc := range []struct {
 		name    string
 		restart bool
-		at      []time.Duration // when each call asks, from t0
-		want    []time.Duration // the wait each gets
+		calls   []call
+		want    []time.Duration
 	}{
-		{name: "a fresh gate lets the first call through", at: []time.Duration{0}, want: []time.Duration{0}},
-		{name: "calls at once are spaced", at: []time.Duration{0, 0, 0}, want: []time.Duration{0, sp, 2 * sp}},
-		{name: "a call a spacing later passes", at: []time.Duration{0, sp, 3 * sp}, want: []time.Duration{0, 0, 0}},
-		{name: "idle time builds no burst", at: []time.Duration{0, 10 * time.Second, 10 * time.Second}, want: []time.Duration{0, 0, sp}},
-		{name: "after a restart the first call waits a spacing", restart: true, at: []time.Duration{0, 0}, want: []time.Duration{sp, 2 * sp}},
-		{name: "after a restart a later call passes", restart: true, at: []time.Duration{sp}, want: []time.Duration{0}},
+		{name: "a fresh gate lets the first call through", calls: []call{{0, 100 * ms}}, want: []time.Duration{0}},
+		{name: "the next call waits a spacing from the answer", calls: []call{{0, 300 * ms}, {300 * ms, 300 * ms}}, want: []time.Duration{0, sp}},
+		{name: "a slow answer delays the next call", calls: []call{{0, 2 * time.Second}, {2 * time.Second, 0}}, want: []time.Duration{0, sp}},
+		{name: "time after the answer counts", calls: []call{{0, 100 * ms}, {400 * ms, 0}}, want: []time.Duration{0, 200 * ms}},
+		{name: "idle time builds no burst", calls: []call{{0, 0}, {10 * time.Second, 0}, {10 * time.Second, 0}}, want: []time.Duration{0, 0, sp}},
+		{name: "after a restart the first call waits a spacing", restart: true, calls: []call{{0, 0}, {sp, 0}}, want: []time.Duration{sp, sp}},
+		{name: "after a restart a later call passes", restart: true, calls: []call{{sp, 0}}, want: []time.Duration{0}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			clock := &fakeClock{now: t0}
@@ -129,64 +145,110 @@ func TestGateWaits(t *testing.T) {
 			if tc.restart {
 				g.Restart()
 			}
-			for i, at := range tc.at {
-				clock.set(t0.Add(at))
+			end := t0
+			for i, c := range tc.calls {
+				at := t0.Add(c.ask)
+				if at.Before(end) {
+					t.Fatalf("call %d asked at +%v, before the previous one ended", i, c.ask)
+				}
+				clock.set(at)
 				n := len(clock.slept)
-				if err := g.Wait(context.Background()); err != nil {
+				done, err := g.Acquire(context.Background())
+				if err != nil {
 					t.Fatal(err)
 				}
-				got := time.Duration(0)
+				wait := time.Duration(0)
 				if len(clock.slept) > n {
-					got = clock.lastSleep()
+					wait = clock.lastSleep()
 				}
-				if got != tc.want[i] {
-					t.Errorf("call %d at +%v waited %v, want %v", i, at, got, tc.want[i])
+				if wait != tc.want[i] {
+					t.Errorf("call %d asked at +%v waited %v, want %v", i, c.ask, wait, tc.want[i])
 				}
+				end = at.Add(wait + c.took)
+				clock.set(end)
+				done()
 			}
 		})
 	}
 }
 
-// TestGateCancelledWaitFreesItsTurn: a call whose context ends while it
-// waits gives its turn back.
-func TestGateCancelledWaitFreesItsTurn(t *testing.T) {
-	const sp = time.Second
-	clock := &fakeClock{now: t0}
-	g := gateOn(clock, sp)
-	_ = g.Wait(context.Background()) // passes at once
-	clock.cancel = true
-	if err := g.Wait(context.Background()); !errors.Is(err, context.Canceled) {
-		t.Fatalf("Wait = %v, want context.Canceled", err)
-	}
-	clock.cancel = false
-	clock.slept = nil
-	if err := g.Wait(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	if got := clock.lastSleep(); got != sp {
-		t.Errorf("the next call waited %v, want %v (the cancelled turn returned)", got, sp)
-	}
+// TestGateOneCallAtATime: a second caller waits until the first call ended
+// and a spacing passed; a caller whose context ends while waiting leaves
+// without a call and without holding the gate.
+func TestGateOneCallAtATime(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const sp = time.Second
+		g := NewGate(sp)
+		done1, err := g.Acquire(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		var second time.Time
+		got := make(chan struct{})
+		go func() {
+			done2, err := g.Acquire(context.Background())
+			if err != nil {
+				t.Error(err)
+			}
+			second = time.Now()
+			done2()
+			close(got)
+		}()
+		time.Sleep(3 * time.Second) // the first call lasts 3 s
+		synctest.Wait()
+		select {
+		case <-got:
+			t.Fatal("a second call started while the first was under way")
+		default:
+		}
+		done1()
+		<-got
+		if d := second.Sub(start); d != 3*time.Second+sp {
+			t.Errorf("the second call started %v after the first, want %v (its end plus a spacing)", d, 3*time.Second+sp)
+		}
+
+		// A waiter whose context ends leaves the gate free.
+		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+		defer cancel()
+		if _, err := g.Acquire(ctx); !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("Acquire = %v, want the context's end", err)
+		}
+		done3, err := g.Acquire(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		done3()
+		done3() // a second done is harmless
+		if _, err := g.Acquire(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	})
 }
 
 // TestChainsStayUnderCeiling simulates a run: concurrency chains of
-// invocations, each checking as fast as the gates allow (Microsoft
-// answers at once), each new invocation landing on another instance (some
-// idle for long, some fresh), and asserts that no 1-second window holds
-// more calls than the ceiling. Without the restart per invocation, an idle
-// instance's full bucket lets a chain call twice in a row.
+// invocations, each calling as soon as its gate lets it, each new
+// invocation landing on an instance other than the chain's last (some idle
+// for long, some fresh), every request delayed on its way to Microsoft and
+// its answer on the way back by up to half a second each. It asserts that
+// no 1-second window of arrivals at Microsoft holds more calls than the
+// ceiling. Without the restart per invocation, an idle instance lets a
+// chain call again at once.
 func TestChainsStayUnderCeiling(t *testing.T) {
 	for _, tc := range []struct {
 		name                 string
 		ceiling, concurrency int
 		callsPerInvocation   int
+		maxDelay             time.Duration // each way, drawn uniformly
 		noRestart            bool
 		wantOver             bool
 	}{
 		{name: "Partner Center's default: 5 a second, 4 batches", ceiling: 5, concurrency: 4, callsPerInvocation: 10},
-		{name: "Graph's default: 20 a second, 4 batches, 2 calls per check", ceiling: 20, concurrency: 4, callsPerInvocation: 20},
-		{name: "one batch at a time", ceiling: 3, concurrency: 1, callsPerInvocation: 7},
-		{name: "as many batches as calls a second", ceiling: 10, concurrency: 10, callsPerInvocation: 1},
-		{name: "the largest concurrency", ceiling: 80, concurrency: 40, callsPerInvocation: 3},
+		{name: "Entra ID's default with a slow network", ceiling: 20, concurrency: 4, callsPerInvocation: 40, maxDelay: 500 * time.Millisecond},
+		{name: "Resource Manager's default: 6 a second each", ceiling: 25, concurrency: 4, callsPerInvocation: 20, maxDelay: 300 * time.Millisecond},
+		{name: "one batch at a time", ceiling: 3, concurrency: 1, callsPerInvocation: 7, maxDelay: 200 * time.Millisecond},
+		{name: "as many batches as calls a second", ceiling: 10, concurrency: 10, callsPerInvocation: 1, maxDelay: 500 * time.Millisecond},
+		{name: "the largest concurrency", ceiling: 80, concurrency: 40, callsPerInvocation: 3, maxDelay: 100 * time.Millisecond},
 		{name: "without the restart the ceiling is passed", ceiling: 4, concurrency: 4, callsPerInvocation: 1, noRestart: true, wantOver: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -194,39 +256,56 @@ func TestChainsStayUnderCeiling(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			rnd := rand.New(rand.NewPCG(1, uint64(tc.ceiling*100+tc.concurrency)))
+			delay := func() time.Duration {
+				if tc.maxDelay == 0 {
+					return 0
+				}
+				return time.Duration(rnd.Int64N(int64(tc.maxDelay)))
+			}
 			clock := &fakeClock{now: t0}
-			// Twice as many instances as chains: an invocation never runs
-			// where the chain's previous one ran.
-			instances := make([]*Gate, 2*tc.concurrency)
+			type instance struct {
+				gate   *Gate
+				busy   bool
+				freeAt time.Time
+			}
+			instances := make([]*instance, 2*tc.concurrency)
 			for i := range instances {
-				instances[i] = gateOn(clock, Spacing(per))
+				instances[i] = &instance{gate: gateOn(clock, Spacing(per)), freeAt: t0}
 			}
 			type chain struct {
-				ready    time.Time // when its next call asks
-				inv      int       // invocations done
-				calls    int       // calls done in this invocation
-				instance int
+				ready time.Time // when it asks for its next call
+				inv   int       // invocations done
+				calls int       // calls done in this invocation
+				in    *instance
+				last  *instance
 			}
-			chains := make([]*chain, tc.concurrency)
 			next := 0
 			start := func(c *chain, at time.Time) {
-				c.instance = next % len(instances)
-				next++
+				// The next idle instance, never the chain's last.
+				for {
+					in := instances[next%len(instances)]
+					next++
+					if !in.busy && !in.freeAt.After(at) && in != c.last {
+						c.in, in.busy = in, true
+						break
+					}
+				}
 				c.calls = 0
 				if !tc.noRestart {
 					clock.set(at)
-					instances[c.instance].Restart()
+					c.in.gate.Restart()
 				}
 			}
+			chains := make([]*chain, tc.concurrency)
 			for i := range chains {
 				chains[i] = &chain{ready: t0}
 				start(chains[i], t0)
 			}
-			var calls []time.Time
+			var arrivals []time.Time
 			const invocations = 12
 			for {
-				// The chain whose next call asks first.
-				var c *chain
+				var c *chain // the chain that asks first
 				for _, ch := range chains {
 					if ch.inv < invocations && (c == nil || ch.ready.Before(c.ready)) {
 						c = ch
@@ -237,21 +316,29 @@ func TestChainsStayUnderCeiling(t *testing.T) {
 				}
 				clock.set(c.ready)
 				n := len(clock.slept)
-				if err := instances[c.instance].Wait(context.Background()); err != nil {
+				done, err := c.in.gate.Acquire(context.Background())
+				if err != nil {
 					t.Fatal(err)
 				}
-				at := c.ready
+				sent := c.ready
 				if len(clock.slept) > n {
-					at = at.Add(clock.lastSleep())
+					sent = sent.Add(clock.lastSleep())
 				}
-				calls = append(calls, at)
-				c.ready = at
+				arrived := sent.Add(delay())
+				answered := arrived.Add(delay())
+				arrivals = append(arrivals, arrived)
+				clock.set(answered)
+				done()
+				c.ready = answered
 				if c.calls++; c.calls == tc.callsPerInvocation {
 					c.inv++
-					start(c, at)
+					c.in.busy, c.in.freeAt, c.last = false, answered, c.in
+					// The Map starts the chain's next batch a little later.
+					start(c, answered.Add(delay()/10))
+					c.ready = answered
 				}
 			}
-			peak := peakPerSecond(calls)
+			peak := peakPerSecond(arrivals)
 			if tc.wantOver {
 				if peak <= tc.ceiling {
 					t.Errorf("peak %d calls in a second, want more than %d without the restart (the test no longer shows why it is needed)", peak, tc.ceiling)
@@ -259,9 +346,9 @@ func TestChainsStayUnderCeiling(t *testing.T) {
 				return
 			}
 			if peak > tc.ceiling {
-				t.Errorf("peak %d calls in a second, ceiling %d", peak, tc.ceiling)
+				t.Errorf("peak %d calls arrived in a second, ceiling %d", peak, tc.ceiling)
 			}
-			if want := per * tc.concurrency; peak < want-tc.concurrency {
+			if tc.maxDelay == 0 && peak < per*tc.concurrency {
 				t.Errorf("peak %d calls in a second: the gates hold back more than needed (%d batches × %d)", peak, tc.concurrency, per)
 			}
 		})
@@ -282,30 +369,38 @@ func peakPerSecond(calls []time.Time) int {
 	return peak
 }
 
-type countingTransport struct{ n int }
+// slowTransport answers after took on the fake clock and counts requests.
+type slowTransport struct {
+	clock *fakeClock
+	took  time.Duration
+	n     int
+}
 
-func (c *countingTransport) RoundTrip(*http.Request) (*http.Response, error) {
-	c.n++
+func (s *slowTransport) RoundTrip(*http.Request) (*http.Response, error) {
+	s.n++
+	s.clock.set(s.clock.Now().Add(s.took))
 	return &http.Response{StatusCode: 200, Body: io.NopCloser(strings.NewReader(""))}, nil
 }
 
-// TestRoundTripper: every request waits its turn, then goes through; a
-// request whose context ends while it waits is not sent.
+// TestRoundTripper: each request waits a spacing from the previous answer,
+// then goes through; a request whose context ends while it waits is not
+// sent.
 func TestRoundTripper(t *testing.T) {
 	for _, tc := range []struct {
 		name      string
 		requests  int
+		took      time.Duration
 		cancel    bool
 		wantSent  int
 		wantWaits []time.Duration
 	}{
-		{name: "three at once", requests: 3, wantSent: 3, wantWaits: []time.Duration{time.Second, 2 * time.Second}},
+		{name: "three in a row", requests: 3, took: 300 * time.Millisecond, wantSent: 3, wantWaits: []time.Duration{time.Second, time.Second}},
 		{name: "cancelled while waiting", requests: 2, cancel: true, wantSent: 1, wantWaits: []time.Duration{time.Second}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			clock := &fakeClock{now: t0}
 			g := gateOn(clock, time.Second)
-			next := &countingTransport{}
+			next := &slowTransport{clock: clock, took: tc.took}
 			rt := g.RoundTripper(next)
 			for i := 0; i < tc.requests; i++ {
 				clock.cancel = tc.cancel && i > 0
