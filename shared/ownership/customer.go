@@ -124,13 +124,18 @@ func (c *CustomerCredentials) Prove(ctx context.Context, tenantID, clientID, sec
 	return nil
 }
 
-// armScope is the token scope of Resource Manager in cfg.
+// armScope is the token scope of Resource Manager in cfg, spelled exactly
+// as the SDK's Resource Manager clients ask for it (the audience as
+// configured, "/.default" appended, so the public cloud's is
+// "https://management.core.windows.net//.default"): a token acquired here
+// is then the one those clients reuse from the credential's cache, not a
+// second token request (and discovery) per tenant.
 func armScope(cfg cloud.Configuration) string {
-	aud := "https://management.azure.com"
+	aud := "https://management.core.windows.net/" // the SDK's public-cloud audience
 	if svc, ok := cfg.Services[cloud.ResourceManager]; ok && svc.Audience != "" {
 		aud = svc.Audience
 	}
-	return strings.TrimRight(aud, "/") + "/.default"
+	return aud + "/.default"
 }
 
 // classifyCustomerAuth maps a failed token request to a refusal, or to

@@ -7,8 +7,12 @@ import (
 	"io"
 	"net/http"
 	"testing"
+	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
+	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/resources/armsubscriptions"
 )
 
 func armResponse(status int, code string) error {
@@ -68,5 +72,40 @@ func TestValidateEndpoints(t *testing.T) {
 	err := (Settings{AuthorityHost: "http://login.example", ResourceManager: "management.azure.com"}).ValidateEndpoints()
 	if err == nil || !bytes.Contains([]byte(err.Error()), []byte("AZURE_AUTHORITY_HOST")) || !bytes.Contains([]byte(err.Error()), []byte("AZURE_RESOURCE_MANAGER_ENDPOINT")) {
 		t.Fatalf("error = %v", err)
+	}
+}
+
+// scopeRecorder is a credential that records the scopes asked for.
+type scopeRecorder struct{ scopes []string }
+
+func (s *scopeRecorder) GetToken(_ context.Context, o policy.TokenRequestOptions) (azcore.AccessToken, error) {
+	s.scopes = append(s.scopes, o.Scopes...)
+	return azcore.AccessToken{Token: "t", ExpiresOn: time.Now().Add(time.Hour)}, nil
+}
+
+// TestARMScopeIsTheClients: the scope the consent and Owner checks ask a
+// token for is the one the Resource Manager clients ask for, so the
+// clients reuse that token instead of requesting a second one.
+func TestARMScopeIsTheClients(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		s    Settings
+	}{
+		{"public cloud", Settings{}},
+		{"another Resource Manager endpoint", Settings{ResourceManager: "https://arm.example", AuthorityHost: "https://login.example/"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := &scopeRecorder{}
+			opts := tc.s.ARMOptions(&recorder{})
+			opts.Retry = policy.RetryOptions{MaxRetries: -1}
+			subs, err := armsubscriptions.NewClient(rec, &opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, _ = subs.Get(context.Background(), "sub", nil)
+			if want := armScope(tc.s.Cloud()); len(rec.scopes) != 1 || rec.scopes[0] != want {
+				t.Errorf("the client asked for %q, armScope is %q", rec.scopes, want)
+			}
+		})
 	}
 }
