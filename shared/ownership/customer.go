@@ -107,7 +107,7 @@ func (c *CustomerCredentials) Prove(ctx context.Context, tenantID, clientID, sec
 		// admits GUIDs only.
 		return fmt.Errorf("%w: %v", ErrTenantNotFound, err)
 	}
-	if _, err := cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{armScope(cfg)}}); err != nil {
+	if _, err := cred.GetToken(ctx, armToken(cfg)); err != nil {
 		return classifyCustomerAuth(err)
 	}
 	subs, err := armsubscriptions.NewClient(cred, &arm.ClientOptions{ClientOptions: opts})
@@ -124,18 +124,20 @@ func (c *CustomerCredentials) Prove(ctx context.Context, tenantID, clientID, sec
 	return nil
 }
 
-// armScope is the token scope of Resource Manager in cfg, spelled exactly
-// as the SDK's Resource Manager clients ask for it (the audience as
-// configured, "/.default" appended, so the public cloud's is
-// "https://management.core.windows.net//.default"): a token acquired here
-// is then the one those clients reuse from the credential's cache, not a
-// second token request (and discovery) per tenant.
-func armScope(cfg cloud.Configuration) string {
+// armToken is the token request of Resource Manager in cfg, made exactly
+// as the SDK's Resource Manager clients make it: the scope spelled as they
+// spell it (the audience as configured with "/.default" appended, so the
+// public cloud's is "https://management.core.windows.net//.default") and
+// continuous access evaluation on (azidentity keeps CAE and other tokens
+// apart, each with its own discovery). A token acquired here is then the
+// one those clients reuse from the credential's cache, not a second token
+// request and discovery per tenant.
+func armToken(cfg cloud.Configuration) policy.TokenRequestOptions {
 	aud := "https://management.core.windows.net/" // the SDK's public-cloud audience
 	if svc, ok := cfg.Services[cloud.ResourceManager]; ok && svc.Audience != "" {
 		aud = svc.Audience
 	}
-	return aud + "/.default"
+	return policy.TokenRequestOptions{Scopes: []string{aud + "/.default"}, EnableCAE: true}
 }
 
 // classifyCustomerAuth maps a failed token request to a refusal, or to

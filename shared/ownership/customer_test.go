@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -75,18 +76,18 @@ func TestValidateEndpoints(t *testing.T) {
 	}
 }
 
-// scopeRecorder is a credential that records the scopes asked for.
-type scopeRecorder struct{ scopes []string }
+// scopeRecorder is a credential that records the token requests.
+type scopeRecorder struct{ asked []policy.TokenRequestOptions }
 
 func (s *scopeRecorder) GetToken(_ context.Context, o policy.TokenRequestOptions) (azcore.AccessToken, error) {
-	s.scopes = append(s.scopes, o.Scopes...)
+	s.asked = append(s.asked, o)
 	return azcore.AccessToken{Token: "t", ExpiresOn: time.Now().Add(time.Hour)}, nil
 }
 
-// TestARMScopeIsTheClients: the scope the consent and Owner checks ask a
-// token for is the one the Resource Manager clients ask for, so the
-// clients reuse that token instead of requesting a second one.
-func TestARMScopeIsTheClients(t *testing.T) {
+// TestARMTokenIsTheClients: the token the consent and Owner checks ask for
+// (scope and CAE) is the one the Resource Manager clients ask for, so the
+// clients reuse it instead of requesting a second one.
+func TestARMTokenIsTheClients(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		s    Settings
@@ -103,8 +104,10 @@ func TestARMScopeIsTheClients(t *testing.T) {
 				t.Fatal(err)
 			}
 			_, _ = subs.Get(context.Background(), "sub", nil)
-			if want := armScope(tc.s.Cloud()); len(rec.scopes) != 1 || rec.scopes[0] != want {
-				t.Errorf("the client asked for %q, armScope is %q", rec.scopes, want)
+			want := armToken(tc.s.Cloud())
+			if len(rec.asked) != 1 || strings.Join(rec.asked[0].Scopes, " ") != strings.Join(want.Scopes, " ") || rec.asked[0].EnableCAE != want.EnableCAE ||
+				rec.asked[0].TenantID != want.TenantID || rec.asked[0].Claims != want.Claims {
+				t.Errorf("the client asked for %+v, armToken is %+v", rec.asked, want)
 			}
 		})
 	}
