@@ -114,6 +114,10 @@ type Handler struct {
 	// assignment ("" for none).
 	WantGroup string
 	Now       func() time.Time
+	// BatchStart, when set, is called as a batch's checks start, before
+	// any Microsoft call: the pacing of the calls restarts there
+	// (throttle.Gates.Restart).
+	BatchStart func()
 }
 
 // Handle runs one step. Errors reach the state machine named
@@ -126,6 +130,9 @@ func (h *Handler) Handle(ctx context.Context, in Input) (any, error) {
 	case "check":
 		if len(in.Providers) == 0 || len(in.Providers) > batchSize {
 			return nil, &workflow.InvalidInput{Reason: "providers: 1 to 10 are required"}
+		}
+		if h.BatchStart != nil {
+			h.BatchStart()
 		}
 		return h.checkBatch(ctx, in.Providers), nil
 	}

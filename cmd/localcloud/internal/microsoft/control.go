@@ -350,6 +350,8 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request, lower stri
 		writeJSON(w, http.StatusOK, map[string]any{"customers": s.PartnerCenterCustomers()})
 	case lower == "/_control/calls" && r.Method == http.MethodGet:
 		writeJSON(w, http.StatusOK, s.Calls())
+	case lower == "/_control/rates" && r.Method == http.MethodGet:
+		s.serveRates(w, r)
 	case lower == "/_control/owner" && r.Method == http.MethodPost:
 		var ch OwnerChange
 		if err := decodeBody(r, &ch); err != nil {

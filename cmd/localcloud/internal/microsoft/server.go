@@ -50,7 +50,7 @@
 //
 // Control (not part of Microsoft's API): /_control (HTML page),
 // /_control/state, /_control/owner, /_control/consent, /_control/faults,
-// /_control/calls, /_control/reset, /_control/partnercenter, /_control/idtoken,
+// /_control/calls, /_control/rates, /_control/reset, /_control/partnercenter, /_control/idtoken,
 // /_control/reseller, /_control/gdap, /_control/webhooks, /_control/transfer.
 //
 // {tenant} is a tenant id, its short name or one of its domains, or (for
@@ -103,6 +103,9 @@ type Options struct {
 	// local runs quick). An operation also ends once OperationPolls of
 	// these periods have passed on the clock.
 	OperationRetryAfter time.Duration
+	// Wall is the real-time clock the call rates are measured on
+	// (rates.go); default time.Now.
+	Wall func() time.Time
 }
 
 // Server is the Microsoft cloud double. It is an http.Handler, meant to be
@@ -125,6 +128,9 @@ type Server struct {
 	tenants []*tenantState
 	faults  []*Fault
 	calls   map[string]int64
+	// timed are the calls' arrival times by service (rates.go), on wall.
+	timed map[string][]time.Time
+	wall  func() time.Time
 	// pcCustomers are the customers created through Partner Center.
 	pcCustomers []*PartnerCenterCustomer
 	// pcReplies are the answers of Partner Center calls that create
@@ -214,6 +220,9 @@ func New(sc Scenario, opts Options) (*Server, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	if s.wall = opts.Wall; s.wall == nil {
+		s.wall = time.Now
+	}
 	if opts.PageSize > 0 {
 		s.pageSize = opts.PageSize
 	}
@@ -289,6 +298,7 @@ func (s *Server) Reset() {
 	}
 	s.faults = nil
 	s.calls = map[string]int64{}
+	s.timed = map[string][]time.Time{}
 	s.pcCustomers = nil
 	s.pcReplies = map[string]pcReply{}
 	s.codes = map[string]*authCode{}
@@ -371,11 +381,12 @@ func (s *Server) Calls() map[string]int64 {
 	return out
 }
 
-// count records a call of a kind.
+// count records a call of a kind, and its arrival time (CallRates).
 func (s *Server) count(kind string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.calls[kind]++
+	s.time(kind)
 }
 
 // ServeHTTP routes a request. Resource Manager paths are matched
