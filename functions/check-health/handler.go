@@ -328,7 +328,9 @@ func (h *Handler) observe(ctx context.Context, p *provider.Provider) (provider.H
 			c.Owner = res.Subscriptions
 		}
 	}
-	if p.Billing == provider.BillingConsolidated || p.Billing == provider.BillingPartiallyConsolidated {
+	if (p.Billing == provider.BillingConsolidated || p.Billing == provider.BillingPartiallyConsolidated) && c.Reseller != nil && *c.Reseller == "reseller" {
+		// (Without the reseller relationship Partner Center shows nothing
+		// of the customer: that finding says it.)
 		// Billing through the partner: what was transferred, and the Azure
 		// plan subscription resources moved into, still listed by Partner
 		// Center under the customer's Azure plan with the partner.

@@ -145,7 +145,7 @@ type env struct {
 func newEnv(t *testing.T, subs ...string) *env {
 	t.Helper()
 	s, _ := storetest.NewTestStore(t)
-	ms := &microsoft{owner: map[string]bool{payg: true}, quota: map[string]string{payg: "PayAsYouGo_2014-09-01", ea: "EnterpriseAgreement_2014-09-01", vs: "MSDN_2014-09-01"}}
+	ms := &microsoft{owner: map[string]bool{payg: true, target: true}, quota: map[string]string{payg: "PayAsYouGo_2014-09-01", ea: "EnterpriseAgreement_2014-09-01", vs: "MSDN_2014-09-01"}}
 	e := &env{s: s, ms: ms, tasks: &fakes.Tasks{}, now: day0}
 	e.c = &Consolidator{Store: s, Subscriptions: ms, PartnerCenter: ms, Transfers: ms, Mover: ms, Tasks: e.tasks,
 		Deadline: 30 * 24 * time.Hour, Warning: 36 * time.Hour, Portal: "https://portal.example", Now: func() time.Time { return e.now }}
@@ -303,6 +303,10 @@ func TestTransferRefused(t *testing.T) {
 // before the approval; after it the move is asked once and followed.
 func TestMove(t *testing.T) {
 	e := newEnv(t, payg)
+	// A subscription the partner bills (transferred) but may not write
+	// into is no target: an Azure plan is ordered.
+	const transferred = "40000000-0000-4000-8000-000000000001"
+	e.ms.billed = []string{transferred}
 	if _, err := e.c.Classify(context.Background(), e.provider(t)); err != nil {
 		t.Fatal(err)
 	}

@@ -28,9 +28,29 @@ func (c *Consolidator) move(ctx context.Context, p *provider.Provider, s provide
 		}
 		return c.validate(ctx, p, s, now)
 	case provider.SubscriptionOwned, provider.SubscriptionValidating:
-		return c.validate(ctx, p, s, now)
+		q, err := c.validate(ctx, p, s, now)
+		if apperr.Is(err, apperr.OwnershipPending) {
+			// Resource Manager refused for want of Owner (revoked since the
+			// check): the subscription waits for Owner again.
+			logging.From(ctx).Warn("owner lost before the move report", "error", err.Error())
+			return c.Store.UpdateProvider(ctx, p.AccountID, p.ID, func(q *provider.Provider) error {
+				q.LoseOwner(s.ID, now)
+				return nil
+			})
+		}
+		return q, err
 	case provider.SubscriptionMoving:
-		return c.moveGroups(ctx, p, s, now)
+		q, err := c.moveGroups(ctx, p, s, now)
+		if apperr.Is(err, apperr.OwnershipPending) {
+			// No write access for now: the move waits (the next run tries
+			// again); the timeline says why.
+			logging.From(ctx).Warn("owner lost during the moves; waiting", "error", err.Error())
+			return c.Store.UpdateProvider(ctx, p.AccountID, p.ID, func(q *provider.Provider) error {
+				q.NoteMoveBlocked(s.ID, now)
+				return nil
+			})
+		}
+		return q, err
 	}
 	// awaiting_approval: the approval resumes the wait.
 	return p, nil
@@ -106,7 +126,8 @@ func (c *Consolidator) validate(ctx context.Context, p *provider.Provider, s pro
 
 // target is the Azure plan subscription resources move into: the one
 // recorded; else one Partner Center lists under the customer's Azure plan
-// with this partner (not one of the subscriptions being moved); else the
+// with this partner (not one of the subscriptions being moved) on which the
+// partner application holds Owner; else the
 // Azure plan is ordered, once per provider (the order's request key derives
 // from the provider, so a repeated order is the same order), and "" until
 // Partner Center lists its subscription.
@@ -118,18 +139,33 @@ func (c *Consolidator) target(ctx context.Context, p *provider.Provider, now tim
 	if err != nil {
 		return nil, "", err
 	}
+	var candidates []string
 	for _, e := range billed {
-		if _, ours := p.Subscription(e.ID); ours {
-			continue
+		if _, ours := p.Subscription(e.ID); !ours {
+			candidates = append(candidates, e.ID)
 		}
-		q, err := c.Store.UpdateProvider(ctx, p.AccountID, p.ID, func(q *provider.Provider) error {
-			q.RecordTarget(e.ID, now)
-			return nil
-		})
+	}
+	if len(candidates) > 0 {
+		// Only one the partner application may write into (Owner, as on
+		// the Azure plan subscriptions the partner creates): a transferred
+		// subscription the partner bills gives it no role.
+		res, err := c.Subscriptions.Check(ctx, p.TenantID, "", candidates)
 		if err != nil {
 			return nil, "", err
 		}
-		return q, q.TargetSubscription(), nil
+		for _, s := range res.Subscriptions {
+			if s.State != provider.SubscriptionOwned {
+				continue
+			}
+			q, err := c.Store.UpdateProvider(ctx, p.AccountID, p.ID, func(q *provider.Provider) error {
+				q.RecordTarget(s.ID, now)
+				return nil
+			})
+			if err != nil {
+				return nil, "", err
+			}
+			return q, q.TargetSubscription(), nil
+		}
 	}
 	if p.Target != nil && p.Target.OrderID != "" {
 		return p, "", nil

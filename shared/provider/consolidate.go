@@ -747,3 +747,29 @@ func (p *Provider) OwnerRouteSubscriptions() []string {
 	}
 	return ids
 }
+
+// LoseOwner records that Resource Manager refused a subscription's move
+// report for want of Owner (revoked since the check): it waits for Owner
+// again.
+func (p *Provider) LoseOwner(subID string, now time.Time) {
+	s := p.subscription(subID)
+	if s == nil || (s.State != SubscriptionOwned && s.State != SubscriptionValidating) {
+		return
+	}
+	s.State, s.ConfirmedAt = SubscriptionMissingOwner, nil
+	p.settleStatus()
+	p.AddEvent(Event{At: now, Status: p.Status, Kind: EventOwnershipChecked, By: "system",
+		What: fmt.Sprintf("Subscription %s: Azure Resource Manager refused to report the move: the partner principal no longer holds Owner.", s.Label())})
+}
+
+// NoteMoveBlocked records (once in a row: the event folds) that the moves
+// of a subscription wait because Resource Manager refused them for want of
+// Owner.
+func (p *Provider) NoteMoveBlocked(subID string, now time.Time) {
+	s := p.subscription(subID)
+	if s == nil {
+		return
+	}
+	p.AddEvent(Event{At: now, Status: p.Status, Kind: EventOwnershipChecked, By: "system",
+		What: fmt.Sprintf("Subscription %s: the moves wait: the partner principal no longer holds Owner on the source or the target.", s.Label())})
+}
