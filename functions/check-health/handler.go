@@ -328,20 +328,8 @@ func (h *Handler) observe(ctx context.Context, p *provider.Provider) (provider.H
 			c.Owner = res.Subscriptions
 		}
 	}
-	if (p.Billing == provider.BillingConsolidated || p.Billing == provider.BillingPartiallyConsolidated) && c.Reseller != nil && *c.Reseller == "reseller" {
-		// (Without the reseller relationship Partner Center shows nothing
-		// of the customer: that finding says it.)
-		// Billing through the partner: what was transferred, and the Azure
-		// plan subscription resources moved into, still listed by Partner
-		// Center under the customer's Azure plan with the partner.
-		billed, err := h.PartnerCenter.PartnerSubscriptions(ctx, p.TenantID)
-		if err != nil {
-			return c, err
-		}
-		c.PlanSubscriptions = map[string]string{}
-		for _, e := range billed {
-			c.PlanSubscriptions[strings.ToLower(e.ID)] = strings.ToLower(e.Status)
-		}
+	if err := h.billing(ctx, p, &c); err != nil {
+		return c, err
 	}
 	return c, nil
 }
@@ -394,4 +382,36 @@ func codeOf(err error) apperr.Code {
 		return e.Code
 	}
 	return ""
+}
+
+// billing reads what Partner Center lists under the customer's Azure plan
+// with the partner (the transferred subscriptions and the Azure plan
+// subscription resources moved into) for a migration billed through the
+// partner, while the reseller relationship is there (without it Partner
+// Center shows nothing of the customer: that finding says it). When
+// something is missing, the relationship is read again: one removed
+// between the two reads is its own finding, never billing lost.
+func (h *Handler) billing(ctx context.Context, p *provider.Provider, c *provider.HealthCheck) error {
+	if p.Billing != provider.BillingConsolidated && p.Billing != provider.BillingPartiallyConsolidated || c.Reseller == nil || *c.Reseller != "reseller" {
+		return nil
+	}
+	billed, err := h.PartnerCenter.PartnerSubscriptions(ctx, p.TenantID)
+	if err != nil {
+		return err
+	}
+	listed := map[string]string{}
+	for _, e := range billed {
+		listed[strings.ToLower(e.ID)] = strings.ToLower(e.Status)
+	}
+	c.PlanSubscriptions = listed
+	if len(p.HealthFindings(provider.HealthCheck{At: c.At, PlanSubscriptions: listed})) == 0 {
+		return nil
+	}
+	if err := h.reseller(ctx, p, c); err != nil {
+		return err
+	}
+	if *c.Reseller != "reseller" {
+		c.PlanSubscriptions = nil
+	}
+	return nil
 }
