@@ -29,7 +29,9 @@ FUNCTIONS := \
 	DeleteProviderFunction:delete-provider \
 	ConsentCallbackFunction:consent-callback \
 	ConsentInviteFunction:consent-invite \
-	CheckOwnershipFunction:check-ownership \
+	ClassifySubscriptionsFunction:classify-subscriptions \
+	AdvanceSubscriptionFunction:advance-subscription \
+	ApproveMovePlanFunction:approve-move-plan \
 	OutboxRelayFunction:outbox-relay \
 	PublishEventsFunction:publish-events \
 	RequestRelationshipFunction:request-relationship \
@@ -147,7 +149,9 @@ fuzz: ## every fuzz target for FUZZTIME each
 # Benchmarks (cmd/localcloud/bench): cold starts and binary sizes against a
 # minimal function, the handlers' go test benchmarks and every route through
 # the local gateway against a constant one, the cost of a migration, N
-# concurrent migrations and the API under load from a second process.
+# concurrent migrations, the API under load from a second process, and those
+# N active providers health-checked in one scheduled run (each Microsoft
+# service's peak call rate against its ceiling; the phase fails above one).
 # BENCH_FLAGS: e.g. -scale-n 1000 -cold-runs 10 (see go run ./cmd/localcloud/bench -h).
 BENCH_FLAGS ?=
 bench: ## the performance figures, printed and written to .local/bench/results.md

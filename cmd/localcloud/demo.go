@@ -180,6 +180,23 @@ type demoProvider struct {
 		What   string    `json:"what"`
 		By     string    `json:"by"`
 	} `json:"timeline"`
+	MovePlan *struct {
+		Version       int    `json:"version"`
+		Target        string `json:"targetSubscriptionId"`
+		ApprovedAt    string `json:"approvedAt"`
+		Subscriptions []struct {
+			SubscriptionID string `json:"subscriptionId"`
+			Groups         []struct {
+				Name    string   `json:"name"`
+				Moves   []string `json:"moves"`
+				Blocked []struct {
+					ID      string `json:"id"`
+					Code    string `json:"code"`
+					Message string `json:"message"`
+				} `json:"blocked"`
+			} `json:"resourceGroups"`
+		} `json:"subscriptions"`
+	} `json:"movePlan"`
 	Health *struct {
 		Status   string `json:"status"`
 		Findings []struct {
@@ -350,13 +367,13 @@ func (d *demoRun) run(ctx context.Context) error {
 
 	// 10. The ownership check finds Owner missing on ...102.
 	p, err = d.waitFor(ctx, api, p.ID, "the ownership check", func(p demoProvider) bool {
-		return p.Status == "active" || p.Status == "awaiting_owner_access" &&
+		return p.Status == "active" || (p.Status == "awaiting_owner_access" || p.Status == "consolidating") &&
 			slices.ContainsFunc(p.Subscriptions, func(s demoSubscription) bool { return s.State == "missing_owner" })
 	})
 	if err != nil {
 		return err
 	}
-	if p.Status == "awaiting_owner_access" {
+	if p.Status != "active" {
 		for _, s := range p.Subscriptions {
 			d.say("  subscription %s: %s", s.ID, s.State)
 		}
@@ -374,7 +391,7 @@ func (d *demoRun) run(ctx context.Context) error {
 			return fmt.Errorf("grant Owner: %d %s", status, resp)
 		}
 		d.say("  -> %d %s", status, bytes.TrimSpace(resp))
-		if p, err = d.waitStatus(ctx, api, p.ID, "active"); err != nil {
+		if p, err = d.approveUntilActive(ctx, api, p.ID); err != nil {
 			return err
 		}
 	} else {
@@ -725,7 +742,7 @@ func tenantRelease(p demoProvider, tenantID string) string {
 		return ""
 	}
 	switch p.Status {
-	case "pending_consent", "provisioning", "awaiting_customer", "awaiting_owner_access":
+	case "pending_consent", "provisioning", "awaiting_customer", "awaiting_owner_access", "consolidating":
 		return "cancel"
 	case "active":
 		return "delete"
@@ -735,6 +752,44 @@ func tenantRelease(p demoProvider, tenantID string) string {
 
 // waitStatus polls the provider, printing new timeline events, until its
 // status is one of want; a terminal status not wanted is an error.
+// approveUntilActive waits for the provider to become active, approving
+// each move report as the organization's administrator when it is shown
+// (its version, what moves and what Microsoft refuses to move).
+func (d *demoRun) approveUntilActive(ctx context.Context, api, id string) (demoProvider, error) {
+	approved := 0
+	for {
+		p, err := d.waitFor(ctx, api, id, "active or a move report to approve", func(p demoProvider) bool {
+			return p.Status == "active" || p.Status == "failed" || p.MovePlan != nil && p.MovePlan.ApprovedAt == "" && p.MovePlan.Version > approved &&
+				slices.ContainsFunc(p.Subscriptions, func(s demoSubscription) bool { return s.State == "awaiting_approval" })
+		})
+		if err != nil || p.Status == "active" {
+			return p, err
+		}
+		if p.Status == "failed" {
+			return p, fmt.Errorf("the migration failed: %s", p.FailureReason)
+		}
+		d.say("move report version %d (resources move into %s; their ids change):", p.MovePlan.Version, p.MovePlan.Target)
+		for _, sm := range p.MovePlan.Subscriptions {
+			for _, g := range sm.Groups {
+				d.say("  %s / %s: %d resources move, %d cannot", sm.SubscriptionID, g.Name, len(g.Moves), len(g.Blocked))
+				for _, b := range g.Blocked {
+					d.say("    stays: %s (%s: %s)", b.ID, b.Code, b.Message)
+				}
+			}
+		}
+		body, _ := json.Marshal(map[string]int{"version": p.MovePlan.Version})
+		d.say("POST %s/providers/%s/move-plan/approve {\"version\": %d}: the administrator approves", api, id, p.MovePlan.Version)
+		status, resp, err := d.do(ctx, http.MethodPost, api+"/providers/"+id+"/move-plan/approve", body, true)
+		if err != nil {
+			return p, err
+		}
+		if status != http.StatusAccepted {
+			return p, fmt.Errorf("approve the move plan: %d %s", status, resp)
+		}
+		approved = p.MovePlan.Version
+	}
+}
+
 func (d *demoRun) waitStatus(ctx context.Context, api, id string, want ...string) (demoProvider, error) {
 	return d.waitFor(ctx, api, id, strings.Join(want, " or "), func(p demoProvider) bool { return slices.Contains(want, p.Status) })
 }

@@ -202,9 +202,9 @@ func TestLocalCloudCommands(t *testing.T) {
 		logs.Reset()
 		// A function error: the error payload on stdout, and an error (the
 		// exit status 1).
-		err = invoke([]string{"-root", root, "-state", state, "-fn", "check-ownership", "-event", filepath.Join(root, "events", "check-ownership.json")}, &out, &logs)
+		err = invoke([]string{"-root", root, "-state", state, "-fn", "classify-subscriptions", "-event", filepath.Join(root, "events", "classify-subscriptions.json")}, &out, &logs)
 		if err == nil || !strings.Contains(err.Error(), "InvalidInput") || !strings.Contains(out.String(), `"errorType":"InvalidInput"`) {
-			t.Errorf("check-ownership of an unknown provider: %v\nstdout %s", err, out.String())
+			t.Errorf("classify-subscriptions of an unknown provider: %v\nstdout %s", err, out.String())
 		}
 		if err := invoke([]string{"-root", root, "-state", state, "-fn", "NoSuchFunction"}, &out, &logs); err == nil || !strings.Contains(err.Error(), "ListProvidersFunction") {
 			t.Errorf("an unknown function: %v", err)

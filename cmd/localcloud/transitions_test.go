@@ -20,11 +20,16 @@ type lambdaError struct{ typ, msg string }
 func (e *lambdaError) Error() string           { return e.msg }
 func (e *lambdaError) LambdaErrorType() string { return e.typ }
 
-// flowLambdas plays the task functions of the migration definition. The
-// customer's relationships are confirmed once relatedAfter has passed since
-// the start (the relationship check ends its wait itself then, as the real
-// one does with its task token), ownership is missing until ownedAfter has
-// passed; both deadlines are 30 days, as configured in template.yaml.
+// flowLambdas plays the task functions of the migration definition, with
+// the default scenario's four subscriptions. The customer's relationships
+// are confirmed once relatedAfter has passed since the start (the
+// relationship check ends its wait itself then, as the real one does with
+// its task token). Then ClassifySubscriptions routes them: "transfer" (its
+// request accepted a day after it was made), "owned" (moved: its report is
+// approved an hour after it is shown, the moves take ten minutes),
+// "missing" (Owner granted once ownedAfter has passed, then as "owned"),
+// and a fourth that is not movable (not followed). Every deadline is 30
+// days, as configured in template.yaml.
 type flowLambdas struct {
 	engine       *stepfunctions.Engine
 	start        time.Time
@@ -32,6 +37,49 @@ type flowLambdas struct {
 	ownedAfter   time.Duration
 	mu           sync.Mutex
 	calls        map[string]int
+	// per subscription: when its report was shown (approval an hour
+	// later, through its kept token), and when its approval came.
+	shown, approved map[string]time.Time
+	transferAt      time.Time
+}
+
+// advance plays one AdvanceSubscription run for sub at elapsed: it ends the
+// wait when the route ended (as the real one does with SendTaskSuccess),
+// else keeps the token; the approval of a shown report resumes the kept
+// token an hour later, as the outbox relay does.
+func (f *flowLambdas) advance(sub, token string, elapsed time.Duration) {
+	now := time.Now()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	final := elapsed >= 30*24*time.Hour // the deadline ends what still waits
+	switch sub {
+	case "transfer":
+		if f.transferAt.IsZero() {
+			f.transferAt = now
+		}
+		final = final || now.Sub(f.transferAt) >= 24*time.Hour
+	case "owned", "missing":
+		if sub == "missing" && elapsed < f.ownedAfter {
+			break
+		}
+		if at, ok := f.approved[sub]; ok {
+			final = final || now.Sub(at) >= 10*time.Minute
+			break
+		}
+		if _, ok := f.shown[sub]; !ok {
+			f.shown[sub] = now
+			go func() {
+				time.Sleep(time.Hour)
+				f.mu.Lock()
+				f.approved[sub] = time.Now()
+				f.mu.Unlock()
+				f.engine.SendTaskSuccess(token, `{"final":false}`)
+			}()
+		}
+	}
+	if final {
+		go f.engine.SendTaskSuccess(token, `{"final":true}`)
+	}
 }
 
 func (f *flowLambdas) Invoke(_ context.Context, fn string, payload []byte) ([]byte, error) {
@@ -62,15 +110,13 @@ func (f *flowLambdas) Invoke(_ context.Context, fn string, payload []byte) ([]by
 		// Pending: the function keeps its token and returns; the wait
 		// times out and the state is entered again.
 		return []byte(`{"outcome":"pending"}`), nil
-	case "CheckOwnershipFunction":
-		elapsed := time.Since(f.start)
-		switch {
-		case elapsed >= f.ownedAfter:
-			return []byte(`{"subscriptions":[{"id":"s","state":"owned"}],"checkedAt":"2026-01-01T00:00:00Z"}`), nil
-		case elapsed >= 30*24*time.Hour:
-			return nil, &lambdaError{"OwnershipDeadlineExceeded", "deadline"}
-		}
-		return nil, &lambdaError{"OwnershipPending", "missing"}
+	case "ClassifySubscriptionsFunction":
+		return []byte(`{"subscriptions":["transfer","owned","missing"]}`), nil
+	case "AdvanceSubscriptionFunction":
+		token, _ := in["taskToken"].(string)
+		sub, _ := in["subscriptionId"].(string)
+		f.advance(sub, token, time.Since(f.start))
+		return []byte(`{"final":false}`), nil
 	case "RecordOutcomeFunction":
 		return []byte(`{"status":"` + in["outcome"].(string) + `"}`), nil
 	}
@@ -102,10 +148,10 @@ func migrationDefinition(t *testing.T) (name, def string) {
 }
 
 // TestMigrationTransitionBudget runs the real definition and counts what
-// Step Functions bills: state transitions, retries included (each check of
-// the relationships is an entry of its wait state, each ownership check
-// after the first a retry). The happy path must stay within 30 and a
-// 30-day wait (for the relationships, or for Owner) within 80.
+// Step Functions bills: state transitions (each check of the relationships
+// and of a subscription is an entry of its wait state). The happy path of
+// the four subscriptions must stay within 60, and a 30-day wait (for the
+// relationships, or for Owner) within 120.
 func TestMigrationTransitionBudget(t *testing.T) {
 	name, def := migrationDefinition(t)
 	const never = 365 * 24 * time.Hour
@@ -115,15 +161,16 @@ func TestMigrationTransitionBudget(t *testing.T) {
 		want                     string
 		budget                   int
 	}{
-		{"happy path", 0, 0, stepfunctions.StatusSucceeded, 30},
-		{"relationships after 2 days, owner after 3", 2 * 24 * time.Hour, 3 * 24 * time.Hour, stepfunctions.StatusSucceeded, 80},
-		{"30-day relationship wait to the deadline", never, 0, stepfunctions.StatusFailed, 80},
-		{"30-day ownership wait to the deadline", 0, never, stepfunctions.StatusFailed, 80},
+		{"happy path", 0, 0, stepfunctions.StatusSucceeded, 60},
+		{"relationships after 2 days, owner after 3", 2 * 24 * time.Hour, 3 * 24 * time.Hour, stepfunctions.StatusSucceeded, 120},
+		{"30-day relationship wait to the deadline", never, 0, stepfunctions.StatusFailed, 120},
+		{"30-day ownership wait to the deadline", 0, never, stepfunctions.StatusSucceeded, 120},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				f := &flowLambdas{start: time.Now(), relatedAfter: tt.relatedAfter, ownedAfter: tt.ownedAfter, calls: map[string]int{}}
+				f := &flowLambdas{start: time.Now(), relatedAfter: tt.relatedAfter, ownedAfter: tt.ownedAfter, calls: map[string]int{},
+					shown: map[string]time.Time{}, approved: map[string]time.Time{}}
 				e := stepfunctions.New(stepfunctions.Options{Lambda: f})
 				defer e.Close()
 				f.engine = e
@@ -139,13 +186,12 @@ func TestMigrationTransitionBudget(t *testing.T) {
 				if err != nil || status != tt.want {
 					t.Fatalf("execution ended %s (%v), want %s", status, err, tt.want)
 				}
-				retries := max(f.calls["CheckOwnershipFunction"]-1, 0)
-				billed := e.Transitions(arn) + retries
-				t.Logf("%s: %d states entered + %d retries = %d billed transitions (%v of simulated time)", tt.name, e.Transitions(arn), retries, billed, time.Since(f.start).Round(time.Hour))
+				billed := e.Transitions(arn)
+				t.Logf("%s: %d billed transitions, %d subscription runs (%v of simulated time)", tt.name, billed, f.calls["AdvanceSubscriptionFunction"], time.Since(f.start).Round(time.Hour))
 				if billed > tt.budget {
 					t.Fatalf("%d billed transitions, budget is %d", billed, tt.budget)
 				}
-				if tt.want == stepfunctions.StatusFailed && time.Since(f.start) < 30*24*time.Hour {
+				if (tt.want == stepfunctions.StatusFailed || tt.ownedAfter == never) && time.Since(f.start) < 30*24*time.Hour {
 					t.Fatalf("failed after %v, before the 30-day deadline", time.Since(f.start))
 				}
 			})

@@ -42,6 +42,7 @@ type (
 	PartnerCenter interface {
 		Customer(ctx context.Context, tenantID string) (partnercenter.CustomerRelationship, error)
 		Subscriptions(ctx context.Context, customerID string) ([]partnercenter.Subscription, error)
+		PartnerSubscriptions(ctx context.Context, customerID string) ([]partnercenter.AzureEntitlement, error)
 	}
 	// Graph reads the admin relationship and its access assignments
 	// (gdap.Client).
@@ -113,6 +114,10 @@ type Handler struct {
 	// assignment ("" for none).
 	WantGroup string
 	Now       func() time.Time
+	// BatchStart, when set, is called as a batch's checks start, before
+	// any Microsoft call: the pacing of the calls restarts there
+	// (throttle.Gates.Restart).
+	BatchStart func()
 }
 
 // Handle runs one step. Errors reach the state machine named
@@ -125,6 +130,9 @@ func (h *Handler) Handle(ctx context.Context, in Input) (any, error) {
 	case "check":
 		if len(in.Providers) == 0 || len(in.Providers) > batchSize {
 			return nil, &workflow.InvalidInput{Reason: "providers: 1 to 10 are required"}
+		}
+		if h.BatchStart != nil {
+			h.BatchStart()
 		}
 		return h.checkBatch(ctx, in.Providers), nil
 	}
@@ -238,11 +246,12 @@ func (h *Handler) checkOne(ctx context.Context, r store.ProviderRef) (provider.H
 //
 //   - migrate: the admin consent (a new token in the tenant), the reseller
 //     relationship, the admin relationship and its access assignment, and
-//     Owner on each subscription (the route's need). Billing through the
-//     partner is not read separately: the migration's subscriptions are
-//     the Owner route's, and no Partner Center subscription records their
-//     billing yet. Owner is not checked while the consent is gone (no
-//     token: nothing can be read; the consent finding says it).
+//     Owner on each subscription whose route needs it (move_resources),
+//     and the billing through the partner: the subscriptions transferred
+//     and the Azure plan subscription resources moved into, still listed
+//     under the customer's Azure plan in Partner Center. Owner is not
+//     checked while the consent is gone (no token: nothing can be read;
+//     the consent finding says it).
 //   - new: the reseller relationship and the Azure plan subscriptions
 //     still active in Partner Center (billed by the partner). The partner
 //     created the customer: there is no admin consent, admin relationship
@@ -307,8 +316,8 @@ func (h *Handler) observe(ctx context.Context, p *provider.Provider) (provider.H
 			}
 		}
 	}
-	if consent && len(p.Subscriptions) > 0 {
-		res, err := h.Azure.Check(ctx, p.TenantID, p.OwnerPrincipal, p.SubscriptionIDs())
+	if ids := p.OwnerRouteSubscriptions(); consent && len(ids) > 0 {
+		res, err := h.Azure.Check(ctx, p.TenantID, p.OwnerPrincipal, ids)
 		switch {
 		case errors.Is(err, ownership.ErrConsentRevoked):
 			// Revoked between the two calls: said by the consent finding.
@@ -318,6 +327,9 @@ func (h *Handler) observe(ctx context.Context, p *provider.Provider) (provider.H
 		default:
 			c.Owner = res.Subscriptions
 		}
+	}
+	if err := h.billing(ctx, p, &c); err != nil {
+		return c, err
 	}
 	return c, nil
 }
@@ -370,4 +382,36 @@ func codeOf(err error) apperr.Code {
 		return e.Code
 	}
 	return ""
+}
+
+// billing reads what Partner Center lists under the customer's Azure plan
+// with the partner (the transferred subscriptions and the Azure plan
+// subscription resources moved into) for a migration billed through the
+// partner, while the reseller relationship is there (without it Partner
+// Center shows nothing of the customer: that finding says it). When
+// something is missing, the relationship is read again: one removed
+// between the two reads is its own finding, never billing lost.
+func (h *Handler) billing(ctx context.Context, p *provider.Provider, c *provider.HealthCheck) error {
+	if p.Billing != provider.BillingConsolidated && p.Billing != provider.BillingPartiallyConsolidated || c.Reseller == nil || *c.Reseller != "reseller" {
+		return nil
+	}
+	billed, err := h.PartnerCenter.PartnerSubscriptions(ctx, p.TenantID)
+	if err != nil {
+		return err
+	}
+	listed := map[string]string{}
+	for _, e := range billed {
+		listed[strings.ToLower(e.ID)] = strings.ToLower(e.Status)
+	}
+	c.PlanSubscriptions = listed
+	if len(p.HealthFindings(provider.HealthCheck{At: c.At, PlanSubscriptions: listed})) == 0 {
+		return nil
+	}
+	if err := h.reseller(ctx, p, c); err != nil {
+		return err
+	}
+	if *c.Reseller != "reseller" {
+		c.PlanSubscriptions = nil
+	}
+	return nil
 }

@@ -54,6 +54,7 @@ type fakePartnerCenter struct {
 	relationship string
 	err          error
 	subs         []partnercenter.Subscription
+	billed       []partnercenter.AzureEntitlement
 }
 
 func (f *fakePartnerCenter) Customer(_ context.Context, tid string) (partnercenter.CustomerRelationship, error) {
@@ -65,6 +66,10 @@ func (f *fakePartnerCenter) Customer(_ context.Context, tid string) (partnercent
 
 func (f *fakePartnerCenter) Subscriptions(context.Context, string) ([]partnercenter.Subscription, error) {
 	return f.subs, nil
+}
+
+func (f *fakePartnerCenter) PartnerSubscriptions(context.Context, string) ([]partnercenter.AzureEntitlement, error) {
+	return f.billed, nil
 }
 
 type fakeGraph struct{ status, assignment string }
@@ -334,5 +339,32 @@ func TestInputDecodes(t *testing.T) {
 	raw := `{"step":"check","providers":[{"accountId":"a","providerId":"p"}]}`
 	if err := json.Unmarshal([]byte(raw), &in); err != nil || in.Step != "check" || len(in.Providers) != 1 || in.Providers[0].AccountID != "a" {
 		t.Fatalf("%+v %v", in, err)
+	}
+}
+
+// TestBatchStart: the pacing restarts once per batch of checks, before its
+// first Microsoft call, and not for a page or a refused input.
+func TestBatchStart(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		in   func(refs []store.ProviderRef) Input
+		want []string
+	}{
+		{name: "a batch of two", in: func(refs []store.ProviderRef) Input { return Input{Step: "check", Providers: refs} },
+			want: []string{"start", "consent", "consent"}},
+		{name: "a page", in: func([]store.ProviderRef) Input { return Input{Step: "page", IntervalMinutes: 60} }},
+		{name: "an empty batch", in: func([]store.ProviderRef) Input { return Input{Step: "check"} }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			refs := []store.ProviderRef{e.add(t, "acct-1", provider.OptionMigrate, provider.StatusActive), e.add(t, "acct-2", provider.OptionMigrate, provider.StatusActive)}
+			var got []string
+			e.h.BatchStart = func() { got = append(got, "start") }
+			e.azure.consent = func() error { got = append(got, "consent"); return nil }
+			_, _ = e.h.Handle(context.Background(), tc.in(refs))
+			if strings.Join(got, ",") != strings.Join(tc.want, ",") {
+				t.Errorf("calls %v, want %v", got, tc.want)
+			}
+		})
 	}
 }

@@ -3,7 +3,9 @@
 // providers in batches, spread over the schedule's interval; "check"
 // re-checks a batch at Microsoft and records each provider's health,
 // whose changes email the representatives and the requester through the
-// outbox and are published as events from the table's stream.
+// outbox and are published as events from the table's stream. Each
+// Microsoft service's calls are paced so that the run's batches together
+// stay under that service's configured ceiling (shared/throttle).
 package main
 
 import (
@@ -15,22 +17,35 @@ import (
 	"github.com/partnercloud/azure/shared/ownership"
 	"github.com/partnercloud/azure/shared/partnercenter"
 	"github.com/partnercloud/azure/shared/startup"
+	"github.com/partnercloud/azure/shared/throttle"
 )
 
 func main() {
 	startup.Run(func(env *startup.Env, aws *startup.AWS) (any, error) {
+		gates := throttle.FromEnv(env)
 		read := lazysecretsmanager.Reader(aws)
 		partner := ownership.PartnerFromEnv(env, read)
+		// Every token request (the partner tenant's for Partner Center and
+		// Graph, each customer tenant's for the consent and Owner checks)
+		// is an Entra ID call.
+		partner.Transport = gates.Client(throttle.EntraID, 0)
+		azure := partner.Azure()
+		azure.Options.Transport = gates.Client(throttle.ResourceManager, 0)
+		pc := partnercenter.FromEnv(env, partner)
+		pc.HTTP = gates.Client(throttle.PartnerCenter, 20*time.Second)
 		graph := gdap.FromEnv(env, partner.Credential(env.Required("PARTNER_TENANT_ID")))
+		graph.HTTP = gates.Client(throttle.Graph, 20*time.Second)
 		h := &Handler{
 			Store:         lazydynamodb.Store(env, aws),
-			Azure:         partner.Azure(),
-			PartnerCenter: partnercenter.FromEnv(env, partner),
+			Azure:         azure,
+			PartnerCenter: pc,
 			Graph:         graph,
-			Credentials:   &ownership.CustomerCredentials{Settings: partner.Settings},
-			Secret:        read,
-			WantGroup:     graph.Config.SecurityGroupID,
-			Now:           func() time.Time { return time.Now().UTC() },
+			Credentials: &ownership.CustomerCredentials{Settings: partner.Settings,
+				Transport: gates.Client(throttle.ResourceManager, 0), TokenTransport: gates.Client(throttle.EntraID, 0)},
+			Secret:     read,
+			WantGroup:  graph.Config.SecurityGroupID,
+			Now:        func() time.Time { return time.Now().UTC() },
+			BatchStart: gates.Restart,
 		}
 		return h.Handle, nil
 	})

@@ -71,12 +71,18 @@ func (h *Handler) record(ctx context.Context, in workflow.OutcomeInput) (workflo
 			return workflow.OutcomeOutput{}, err
 		}
 	}
-	if p.Status == in.Outcome && !p.OutcomeEmailSent {
+	// A migration whose subscriptions all ended without any coming under
+	// the partner is recorded failed, not active (provider.RecordOutcome).
+	notConsolidated := in.Outcome == provider.StatusActive && p.Status == provider.StatusFailed && p.FailureCode == string(apperr.BillingNotConsolidated)
+	if (p.Status == in.Outcome || notConsolidated) && !p.OutcomeEmailSent {
 		if err := h.email(ctx, p); err != nil {
 			return workflow.OutcomeOutput{}, err
 		}
 	}
 	logging.From(ctx).Info("outcome recorded", "status", p.Status)
+	if notConsolidated {
+		return workflow.OutcomeOutput{}, apperr.New(apperr.BillingNotConsolidated, p.FailureReason)
+	}
 	return workflow.OutcomeOutput{Status: p.Status}, nil
 }
 
@@ -120,6 +126,9 @@ func (h *Handler) email(ctx context.Context, p *provider.Provider) error {
 			"The platform now holds these permissions to work on your behalf:",
 		}
 		n.Items = provider.PermissionLines(p.Permissions)
+		if lines := provider.RouteLines(p.Subscriptions); len(lines) > 0 {
+			n.Paragraphs = append(n.Paragraphs[:1], "Each subscription: "+strings.Join(lines, " "), n.Paragraphs[1])
+		}
 		if p.Option == provider.OptionNew && p.InitialAdmin != nil {
 			n.Paragraphs = append(n.Paragraphs[:1], "The new tenant's initial administrator is "+p.InitialAdmin.UserName+".", n.Paragraphs[1])
 		}
@@ -134,6 +143,7 @@ func (h *Handler) email(ctx context.Context, p *provider.Provider) error {
 			fmt.Sprintf("The Azure provider %q is %s. %s", p.Name, p.Status, p.FailureReason),
 			"What to do: create the provider again when the Azure administrator is ready, or contact us and quote provider id " + p.ID + ".",
 		}
+		n.Items = provider.RouteLines(p.Subscriptions)
 	}
 	msg, err := mail.RenderNotice(p.RequesterEmail, n)
 	if err != nil {

@@ -82,6 +82,9 @@ const (
 	// RelationshipDeadlineExceeded: the customer did not complete the
 	// relationship steps before the wait's deadline.
 	RelationshipDeadlineExceeded Code = "relationship_deadline_exceeded"
+	// BillingNotConsolidated: no subscription's billing could come under
+	// the partner by the deadline.
+	BillingNotConsolidated Code = "billing_not_consolidated"
 )
 
 // Detail is one entry of an error's details: a field problem or a reason code.

@@ -20,6 +20,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -392,4 +393,12 @@ func armError(re *azcore.ResponseError) (code, msg string) {
 		code = http.StatusText(re.StatusCode)
 	}
 	return code, msg
+}
+
+// RequestURL is the Azure portal's page of a transfer request, where the
+// customer's billing administrator reviews and accepts it, at the portal's
+// base URL (https://portal.azure.com in Azure's public cloud).
+func RequestURL(portal, name string) string {
+	return strings.TrimSuffix(portal, "/") + "/?transferName=" + url.QueryEscape(name) +
+		"#view/Microsoft_Azure_GTM/TransferDetails.ReactView/transferName/" + url.PathEscape(name)
 }

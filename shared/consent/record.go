@@ -89,7 +89,7 @@ func ClosedReason(r *Record, p *provider.Provider, now time.Time) string {
 		return ClosedExpired
 	case provider.StatusFailed:
 		return ClosedOther
-	case provider.StatusAwaitingCustomer, provider.StatusAwaitingOwnerAccess, provider.StatusActive:
+	case provider.StatusAwaitingCustomer, provider.StatusAwaitingOwnerAccess, provider.StatusConsolidating, provider.StatusActive:
 		return ClosedUsed
 	}
 	switch r.Status {

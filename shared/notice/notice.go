@@ -11,9 +11,11 @@ import (
 	"time"
 
 	"github.com/partnercloud/azure/shared/apperr"
+	"github.com/partnercloud/azure/shared/billing"
 	"github.com/partnercloud/azure/shared/logging"
 	"github.com/partnercloud/azure/shared/mail"
 	"github.com/partnercloud/azure/shared/provider"
+	"github.com/partnercloud/azure/shared/workflow"
 )
 
 // Store reads a provider and writes it back conditionally (store.Store).
@@ -34,7 +36,13 @@ type Relay struct {
 	Brand  mail.Brand
 	// Representatives is the partner's representatives' address.
 	Representatives string
-	Now             func() time.Time
+	// Tasks resumes the workflow's waits that an outbox entry asks to
+	// resume (provider.NoticeResumeBilling).
+	Tasks Tasks
+	// Transfers cancels the open transfer requests of a cancelled
+	// migration (provider.NoticeCancelTransfer).
+	Transfers Transfers
+	Now       func() time.Time
 }
 
 // Deliver sends each notice pending on the provider, oldest first, and
@@ -62,6 +70,12 @@ func (r *Relay) Deliver(ctx context.Context, accountID, providerID string) error
 
 func (r *Relay) deliver(ctx context.Context, p *provider.Provider, e provider.OutboxEntry) error {
 	log := logging.From(ctx).With("notice", e.ID)
+	switch e.Kind {
+	case provider.NoticeResumeBilling:
+		return r.resume(ctx, p, e)
+	case provider.NoticeCancelTransfer:
+		return r.cancelTransfer(ctx, p, e)
+	}
 	msg, err := Render(p, e, r.Brand, r.Representatives)
 	if err != nil {
 		// A kind this code cannot render is a programming error; keeping it
@@ -104,4 +118,64 @@ func noticeRefused(e provider.OutboxEntry) string {
 		return "A notice to the requester could not be delivered: the address was refused."
 	}
 	return "A notice to the partner's representatives could not be delivered: the address was refused."
+}
+
+// resume ends the workflow's wait for the entry's subscription (its kept
+// task token) so that the subscription is advanced now: the move plan was
+// approved. A wait that no longer waits, or no token kept, is fine: the
+// wait's next run reads the approval from the provider.
+func (r *Relay) resume(ctx context.Context, p *provider.Provider, e provider.OutboxEntry) error {
+	log := logging.From(ctx).With("notice", e.ID, "subscription_id", e.Subscription)
+	if token := p.SubscriptionTask(e.Subscription); token != "" && r.Tasks != nil {
+		err := r.Tasks.Succeed(ctx, token, map[string]any{"subscriptionId": e.Subscription, "final": false, "resumed": "move_plan_approved"})
+		switch {
+		case errors.Is(err, workflow.ErrTaskGone):
+			log.Info("subscription wait no longer waiting; its next run reads the approval")
+		case err != nil:
+			log.Warn("resume failed; stays pending", "error", err.Error())
+			return err
+		default:
+			log.Info("subscription wait resumed")
+		}
+	}
+	return r.remove(ctx, p, e, "")
+}
+
+// Transfers reads and cancels partner transfer requests (billing.Client).
+type Transfers interface {
+	Get(ctx context.Context, customerID, name string) (billing.Transfer, error)
+	Cancel(ctx context.Context, customerID, name string) (billing.Transfer, error)
+}
+
+// cancelTransfer cancels the entry's subscription's open transfer request
+// at Azure billing, and records what Azure billing answers (a request the
+// customer accepted meanwhile cannot be cancelled: its status is recorded
+// as it is). A fault leaves the entry pending (the stream delivers again).
+func (r *Relay) cancelTransfer(ctx context.Context, p *provider.Provider, e provider.OutboxEntry) error {
+	log := logging.From(ctx).With("notice", e.ID, "subscription_id", e.Subscription)
+	s, ok := p.Subscription(e.Subscription)
+	if !ok || s.Transfer == nil || r.Transfers == nil {
+		return r.remove(ctx, p, e, "")
+	}
+	t, err := r.Transfers.Cancel(ctx, p.TenantID, s.Transfer.Name)
+	if apperr.Is(err, apperr.Rejected) {
+		t, err = r.Transfers.Get(ctx, p.TenantID, s.Transfer.Name)
+	}
+	switch {
+	case errors.Is(err, billing.ErrNotFound):
+		log.Info("transfer request not found at Azure billing; nothing to cancel")
+		return r.remove(ctx, p, e, "")
+	case err != nil:
+		log.Warn("transfer request not cancelled yet; stays pending", "error", err.Error())
+		return err
+	}
+	log.Info("transfer request cancelled", "status", string(t.Status))
+	_, err = r.Store.UpdateProvider(ctx, p.AccountID, p.ID, func(q *provider.Provider) error {
+		q.Dequeue(e.ID)
+		rec := *s.Transfer
+		rec.Status = string(t.Status)
+		q.RecordCancelledTransfer(e.Subscription, rec, r.Now())
+		return nil
+	})
+	return err
 }

@@ -22,6 +22,11 @@ func Render(p *provider.Provider, e provider.OutboxEntry, brand mail.Brand, repr
 			return mail.Message{}, fmt.Errorf("notice: %s for the requester, who has no address", e.Kind)
 		}
 		to = p.RequesterEmail
+	case provider.AudienceCustomer:
+		to = p.BillingAdmin()
+		if to == "" {
+			return mail.Message{}, fmt.Errorf("notice: %s for the customer, who has no address", e.Kind)
+		}
 	default:
 		return mail.Message{}, fmt.Errorf("notice: unknown audience %q", e.Audience)
 	}
@@ -56,6 +61,10 @@ func Render(p *provider.Provider, e provider.OutboxEntry, brand mail.Brand, repr
 			n.Paragraphs = append(n.Paragraphs, "The migration fails on "+provider.FormatTime(r.Wait.Deadline)+" if the customer's steps are not done by then.")
 		}
 		n.Items = stepLines(p)
+	case provider.NoticeBillingFailed:
+		if !billingFailed(&n, p, e) {
+			return mail.Message{}, fmt.Errorf("notice: %s about subscription %q, not on the provider", e.Kind, e.Subscription)
+		}
 	default:
 		return mail.Message{}, fmt.Errorf("notice: no email for kind %q", e.Kind)
 	}
@@ -118,4 +127,30 @@ func stepLines(p *provider.Provider) []string {
 		lines = append(lines, line)
 	}
 	return lines
+}
+
+// billingFailed fills the notice of a subscription whose billing could not
+// come under the partner: which one, why, and what can be done. It reports
+// false when the subscription is not the provider's.
+func billingFailed(n *mail.Notice, p *provider.Provider, e provider.OutboxEntry) bool {
+	s, ok := p.Subscription(e.Subscription)
+	if !ok {
+		return false
+	}
+	n.Subject = "Subscription billing not moved: " + s.Label()
+	n.Heading = "A subscription's billing could not come under the partner"
+	why := s.FailureReason
+	if why == "" {
+		why = "Microsoft did not confirm the change."
+	}
+	n.Paragraphs = []string{
+		fmt.Sprintf("Provider %s (%s): the billing of subscription %s did not move to the partner. %s", p.Name, p.ID, s.Label(), why),
+	}
+	if e.Audience == provider.AudienceCustomer {
+		n.Paragraphs = append(n.Paragraphs, "Nothing changed in how this subscription is billed. If this was not intended, contact the partner: it can send a new request.")
+	} else {
+		n.Paragraphs = append(n.Paragraphs, "Please contact the customer to agree on the next step (a new transfer request, or moving the resources).")
+	}
+	n.Items = subscriptionLines(p)
+	return true
 }

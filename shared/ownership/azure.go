@@ -13,7 +13,6 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/authorization/armauthorization/v2"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/resources/armsubscriptions"
@@ -192,10 +191,8 @@ type tokenClaims struct {
 	OID string `json:"oid"`
 }
 
-func (a *Azure) scope() string { return armScope(a.Options.Cloud) }
-
 func (a *Azure) claims(ctx context.Context, cred azcore.TokenCredential) (tokenClaims, error) {
-	tok, err := cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{a.scope()}})
+	tok, err := cred.GetToken(ctx, armToken(a.Options.Cloud))
 	if err != nil {
 		return tokenClaims{}, classifyAuth(err)
 	}
@@ -253,6 +250,10 @@ func (a *Azure) subscriptionState(ctx context.Context, cred azcore.TokenCredenti
 	sub := Subscription{ID: id, State: provider.SubscriptionMissingOwner}
 	if got.DisplayName != nil {
 		sub.DisplayName = *got.DisplayName
+	}
+	// The agreement it is under, for its billing route (package agreement).
+	if pol := got.SubscriptionPolicies; pol != nil && pol.QuotaID != nil {
+		sub.QuotaID = *pol.QuotaID
 	}
 	ra, err := armauthorization.NewRoleAssignmentsClient(id, cred, &a.Options)
 	if err != nil {

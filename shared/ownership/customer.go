@@ -77,7 +77,9 @@ var ProveRetry = policy.RetryOptions{
 type CustomerCredentials struct {
 	Settings Settings
 	// Transport is the HTTP transport; nil means azcore's default.
-	Transport policy.Transporter
+	// TokenTransport, when set, sends the token requests instead.
+	Transport      policy.Transporter
+	TokenTransport policy.Transporter
 	// Retry overrides ProveRetry when MaxRetries is not zero.
 	Retry policy.RetryOptions
 }
@@ -93,15 +95,19 @@ func (c *CustomerCredentials) Prove(ctx context.Context, tenantID, clientID, sec
 	}
 	cfg := c.Settings.Cloud()
 	opts := policy.ClientOptions{Cloud: cfg, Transport: c.Transport, Retry: retry}
+	tokenOpts := opts
+	if c.TokenTransport != nil {
+		tokenOpts.Transport = c.TokenTransport
+	}
 	cred, err := azidentity.NewClientSecretCredential(tenantID, clientID, secret, &azidentity.ClientSecretCredentialOptions{
-		ClientOptions: opts, DisableInstanceDiscovery: true,
+		ClientOptions: tokenOpts, DisableInstanceDiscovery: true,
 	})
 	if err != nil {
 		// Only a malformed tenant id fails here; the request validation
 		// admits GUIDs only.
 		return fmt.Errorf("%w: %v", ErrTenantNotFound, err)
 	}
-	if _, err := cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{armScope(cfg)}}); err != nil {
+	if _, err := cred.GetToken(ctx, armToken(cfg)); err != nil {
 		return classifyCustomerAuth(err)
 	}
 	subs, err := armsubscriptions.NewClient(cred, &arm.ClientOptions{ClientOptions: opts})
@@ -118,13 +124,20 @@ func (c *CustomerCredentials) Prove(ctx context.Context, tenantID, clientID, sec
 	return nil
 }
 
-// armScope is the token scope of Resource Manager in cfg.
-func armScope(cfg cloud.Configuration) string {
-	aud := "https://management.azure.com"
+// armToken is the token request of Resource Manager in cfg, made exactly
+// as the SDK's Resource Manager clients make it: the scope spelled as they
+// spell it (the audience as configured with "/.default" appended, so the
+// public cloud's is "https://management.core.windows.net//.default") and
+// continuous access evaluation on (azidentity keeps CAE and other tokens
+// apart, each with its own discovery). A token acquired here is then the
+// one those clients reuse from the credential's cache, not a second token
+// request and discovery per tenant.
+func armToken(cfg cloud.Configuration) policy.TokenRequestOptions {
+	aud := "https://management.core.windows.net/" // the SDK's public-cloud audience
 	if svc, ok := cfg.Services[cloud.ResourceManager]; ok && svc.Audience != "" {
 		aud = svc.Audience
 	}
-	return strings.TrimRight(aud, "/") + "/.default"
+	return policy.TokenRequestOptions{Scopes: []string{aud + "/.default"}, EnableCAE: true}
 }
 
 // classifyCustomerAuth maps a failed token request to a refusal, or to

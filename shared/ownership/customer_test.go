@@ -6,9 +6,14 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strings"
 	"testing"
+	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
+	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/resources/armsubscriptions"
 )
 
 func armResponse(status int, code string) error {
@@ -68,5 +73,42 @@ func TestValidateEndpoints(t *testing.T) {
 	err := (Settings{AuthorityHost: "http://login.example", ResourceManager: "management.azure.com"}).ValidateEndpoints()
 	if err == nil || !bytes.Contains([]byte(err.Error()), []byte("AZURE_AUTHORITY_HOST")) || !bytes.Contains([]byte(err.Error()), []byte("AZURE_RESOURCE_MANAGER_ENDPOINT")) {
 		t.Fatalf("error = %v", err)
+	}
+}
+
+// scopeRecorder is a credential that records the token requests.
+type scopeRecorder struct{ asked []policy.TokenRequestOptions }
+
+func (s *scopeRecorder) GetToken(_ context.Context, o policy.TokenRequestOptions) (azcore.AccessToken, error) {
+	s.asked = append(s.asked, o)
+	return azcore.AccessToken{Token: "t", ExpiresOn: time.Now().Add(time.Hour)}, nil
+}
+
+// TestARMTokenIsTheClients: the token the consent and Owner checks ask for
+// (scope and CAE) is the one the Resource Manager clients ask for, so the
+// clients reuse it instead of requesting a second one.
+func TestARMTokenIsTheClients(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		s    Settings
+	}{
+		{"public cloud", Settings{}},
+		{"another Resource Manager endpoint", Settings{ResourceManager: "https://arm.example", AuthorityHost: "https://login.example/"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := &scopeRecorder{}
+			opts := tc.s.ARMOptions(&recorder{})
+			opts.Retry = policy.RetryOptions{MaxRetries: -1}
+			subs, err := armsubscriptions.NewClient(rec, &opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, _ = subs.Get(context.Background(), "sub", nil)
+			want := armToken(tc.s.Cloud())
+			if len(rec.asked) != 1 || strings.Join(rec.asked[0].Scopes, " ") != strings.Join(want.Scopes, " ") || rec.asked[0].EnableCAE != want.EnableCAE ||
+				rec.asked[0].TenantID != want.TenantID || rec.asked[0].Claims != want.Claims {
+				t.Errorf("the client asked for %+v, armToken is %+v", rec.asked, want)
+			}
+		})
 	}
 }

@@ -19,8 +19,11 @@ import (
 type Partner struct {
 	// Settings are the partner app's settings, without the secret.
 	Settings Settings
-	loaded   *lazy.Value[Settings]
-	factory  *lazy.Value[CredentialFactory]
+	// Transport sends the credential's token requests (nil: azcore's
+	// default); set it before the first token request.
+	Transport policy.Transporter
+	loaded    *lazy.Value[Settings]
+	factory   *lazy.Value[CredentialFactory]
 }
 
 // PartnerFromEnv reads the partner app's settings (AZURE_CLIENT_ID,
@@ -66,7 +69,7 @@ func PartnerFromEnv(env *config.Env, read func(ctx context.Context, arn string) 
 		if err != nil {
 			return nil, err
 		}
-		f, err := full.Factory(nil)
+		f, err := full.Factory(p.Transport)
 		if err != nil {
 			return nil, fmt.Errorf("partner credential unusable (PARTNER_CREDENTIAL_SECRET_ARN): %w", err)
 		}

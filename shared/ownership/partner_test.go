@@ -3,6 +3,8 @@ package ownership
 import (
 	"context"
 	"errors"
+	"io"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -120,5 +122,67 @@ func TestPartnerAssertionReadsNoSecret(t *testing.T) {
 	}
 	if sm.reads != 0 {
 		t.Fatalf("%d secret reads for an assertion credential", sm.reads)
+	}
+}
+
+// recorder is a transport that answers every request 400 and records the
+// hosts and paths it was sent.
+type recorder struct{ paths []string }
+
+func (r *recorder) Do(req *http.Request) (*http.Response, error) {
+	r.paths = append(r.paths, req.URL.Host+req.URL.Path)
+	return &http.Response{StatusCode: http.StatusBadRequest, Header: http.Header{}, Body: io.NopCloser(strings.NewReader("{}")), Request: req}, nil
+}
+
+// The token requests of the partner's credential and of a customer's
+// credentials go through the transport set for them (the health checks
+// pace each Microsoft service through its own).
+func TestTokenRequestsUseTheirTransport(t *testing.T) {
+	noRetry := policy.RetryOptions{MaxRetries: -1}
+	for _, tc := range []struct {
+		name string
+		// run makes one token request with token (and other, the
+		// transport of everything else, where there is one).
+		run func(t *testing.T, token, other *recorder)
+		// wantOther: requests expected on the other transport.
+		wantOther bool
+	}{
+		{name: "partner credential", run: func(t *testing.T, token, _ *recorder) {
+			p := PartnerFromEnv(partnerEnv(map[string]string{"AZURE_AUTHORITY_HOST": "https://login.example/"}), (&secrets{}).read)
+			p.Transport = token
+			_, err := p.Credential("tenant-a").GetToken(context.Background(), policy.TokenRequestOptions{Scopes: []string{"https://management.azure.com/.default"}})
+			if err == nil {
+				t.Error("a token from a 400")
+			}
+		}},
+		{name: "customer credentials with a token transport", run: func(t *testing.T, token, other *recorder) {
+			c := &CustomerCredentials{Settings: Settings{AuthorityHost: "https://login.example/"}, Transport: other, TokenTransport: token, Retry: noRetry}
+			if err := c.Prove(context.Background(), "tenant-a", "client", "secret", "sub"); err == nil {
+				t.Error("proved against a 400")
+			}
+		}},
+		{name: "customer credentials without one", wantOther: true, run: func(t *testing.T, _, other *recorder) {
+			c := &CustomerCredentials{Settings: Settings{AuthorityHost: "https://login.example/"}, Transport: other, Retry: noRetry}
+			if err := c.Prove(context.Background(), "tenant-a", "client", "secret", "sub"); err == nil {
+				t.Error("proved against a 400")
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			token, other := &recorder{}, &recorder{}
+			tc.run(t, token, other)
+			got := token
+			if tc.wantOther {
+				got = other
+				if len(token.paths) > 0 {
+					t.Errorf("the unset token transport got %v", token.paths)
+				}
+			} else if len(other.paths) > 0 {
+				t.Errorf("the other transport got %v", other.paths)
+			}
+			if len(got.paths) == 0 || !strings.HasPrefix(got.paths[0], "login.example/tenant-a/") {
+				t.Errorf("token transport got %v, want requests to login.example/tenant-a/…", got.paths)
+			}
+		})
 	}
 }

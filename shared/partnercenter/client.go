@@ -394,3 +394,49 @@ func unavailable(what string, err error) error {
 	}
 	return fmt.Errorf("%w: %s", ErrUnavailable, what)
 }
+
+// AzureEntitlement is an Azure subscription Partner Center lists under one
+// of the customer's Azure plans with this partner: billed by the partner.
+type AzureEntitlement struct {
+	ID           string `json:"id"`
+	FriendlyName string `json:"friendlyName"`
+	Status       string `json:"status"`
+	// PlanID is the Azure plan's Partner Center subscription id.
+	PlanID string `json:"subscriptionId"`
+}
+
+// PartnerSubscriptions lists the Azure subscriptions this partner bills for
+// the customer: the azureEntitlements of each of its Azure plans
+// (GET /v1/customers/{id}/subscriptions, then
+// …/subscriptions/{planId}/azureEntitlements), active ones only. A customer
+// Partner Center does not know has none.
+func (c *Client) PartnerSubscriptions(ctx context.Context, customerID string) ([]AzureEntitlement, error) {
+	subs, err := c.Subscriptions(ctx, customerID)
+	var pcErr *Error
+	if errors.As(err, &pcErr) && pcErr.Status == http.StatusNotFound {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out []AzureEntitlement
+	for _, s := range subs {
+		if !strings.HasPrefix(strings.ToUpper(s.OfferID), AzurePlanProductID) {
+			continue
+		}
+		var page struct {
+			Items []AzureEntitlement `json:"items"`
+		}
+		path := "/v1/customers/" + url.PathEscape(customerID) + "/subscriptions/" + url.PathEscape(s.ID) + "/azureEntitlements"
+		if err := c.do(ctx, ids(""), http.MethodGet, path, nil, &page); err != nil {
+			return nil, err
+		}
+		for _, e := range page.Items {
+			if strings.EqualFold(e.Status, "active") {
+				e.ID = strings.ToLower(e.ID)
+				out = append(out, e)
+			}
+		}
+	}
+	return out, nil
+}

@@ -132,7 +132,7 @@ func (p *Provider) HealthFindings(c HealthCheck) []HealthFinding {
 		}
 	}
 	if c.PlanSubscriptions != nil {
-		for _, s := range p.Subscriptions {
+		for _, s := range p.partnerBilled() {
 			status, ok := c.PlanSubscriptions[strings.ToLower(s.ID)]
 			if !ok {
 				status = "not listed"

@@ -80,6 +80,7 @@ var endReasons = map[apperr.Code]string{
 	apperr.RelationshipTerminated:       "The admin relationship (GDAP) was declined or terminated in the customer's tenant. Create a new provider to request a new one.",
 	apperr.RelationshipRejected:         "Microsoft refused the admin relationship: it was approved in another tenant than the one that signed in, or its access assignment failed. Contact support with the provider id.",
 	apperr.RelationshipDeadlineExceeded: "The customer did not accept the reseller relationship and approve the admin relationship before the deadline.",
+	apperr.BillingNotConsolidated:       "No subscription's billing could come under the partner; each subscription shows why.",
 }
 
 // EndReason is the user-facing reason a migration stopped with outcome
@@ -110,6 +111,9 @@ func (p *Provider) RecordOutcome(outcome Status, tenantID string, code apperr.Co
 	}
 	if err := CheckTransition(p.Status, outcome); err != nil {
 		return false, apperr.New(apperr.InvalidState, err.Error())
+	}
+	if outcome == StatusActive && p.routed() {
+		return p.activateRouted(tenantID, now)
 	}
 	if outcome == StatusActive {
 		p.Activate(tenantID, now)
@@ -153,6 +157,7 @@ func (p *Provider) Cancel(by string, now time.Time) error {
 	}
 	p.Status = StatusCancelled
 	p.AddEvent(Event{At: now, Status: StatusCancelled, What: "Cancelled by " + by + ".", By: by})
+	p.cancelBillingRoutes(now)
 	return nil
 }
 

@@ -44,6 +44,7 @@ func New(req CreateRequest, r Requester, now time.Time) *Provider {
 func (p *Provider) newMigration(req CreateRequest, now time.Time) {
 	p.Status = StatusPendingConsent
 	p.AzureAdminEmail = req.AzureAdminEmail
+	p.BillingAdminEmail = req.BillingAdminEmail
 	p.Subscriptions = make([]Subscription, len(req.SubscriptionIDs))
 	for i, id := range req.SubscriptionIDs {
 		p.Subscriptions[i] = Subscription{ID: id, State: SubscriptionPending}

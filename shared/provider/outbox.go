@@ -55,8 +55,10 @@ type OutboxEntry struct {
 	Audience string `dynamodbav:"audience,omitempty"`
 	// Findings are what a health notice is about; EndsAt when the admin
 	// relationship of a gdap_ending notice ends.
-	Findings []string   `dynamodbav:"findings,omitempty"`
-	EndsAt   *time.Time `dynamodbav:"endsAt,omitempty"`
+	Findings []string `dynamodbav:"findings,omitempty"`
+	// Subscription is the subscription a billing notice is about.
+	Subscription string     `dynamodbav:"subscription,omitempty"`
+	EndsAt       *time.Time `dynamodbav:"endsAt,omitempty"`
 }
 
 // Enqueue adds a pending notice of kind, written at now, and returns it.

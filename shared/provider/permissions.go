@@ -87,7 +87,7 @@ func (p *Provider) ObservedPermissions() []Permission {
 	}
 	principal := p.OwnerPrincipalID()
 	for _, s := range p.Subscriptions {
-		if s.State != SubscriptionOwned || s.ConfirmedAt == nil {
+		if s.ConfirmedAt == nil || !holdsOwner(s) {
 			continue
 		}
 		at := *s.ConfirmedAt
@@ -139,4 +139,17 @@ func (p *Provider) RecordCustomerRelationship(relationshipToPartner string, now 
 	}
 	t := now
 	p.Relationships.Reseller, p.Relationships.ResellerObservedAt = relationshipToPartner, &t
+}
+
+// holdsOwner reports whether the last Owner check of a subscription found
+// the principal holding Owner: owned, or on the move route past that check
+// (its report, approval and moves need it).
+func holdsOwner(s Subscription) bool {
+	switch s.State {
+	case SubscriptionOwned:
+		return true
+	case SubscriptionValidating, SubscriptionAwaitingApproval, SubscriptionMoving, SubscriptionConsolidated:
+		return s.Route == "move_resources"
+	}
+	return false
 }

@@ -112,9 +112,10 @@ const (
 
 // transitions lists, for each status, the statuses it may move to.
 var transitions = map[Status][]Status{
-	StatusPendingConsent:      {StatusAwaitingCustomer, StatusAwaitingOwnerAccess, StatusActive, StatusDeclined, StatusExpired, StatusFailed, StatusCancelled},
-	StatusAwaitingCustomer:    {StatusAwaitingOwnerAccess, StatusActive, StatusFailed, StatusCancelled},
-	StatusAwaitingOwnerAccess: {StatusActive, StatusFailed, StatusCancelled},
+	StatusPendingConsent:      {StatusAwaitingCustomer, StatusAwaitingOwnerAccess, StatusConsolidating, StatusActive, StatusDeclined, StatusExpired, StatusFailed, StatusCancelled},
+	StatusAwaitingCustomer:    {StatusAwaitingOwnerAccess, StatusConsolidating, StatusActive, StatusFailed, StatusCancelled},
+	StatusAwaitingOwnerAccess: {StatusConsolidating, StatusActive, StatusFailed, StatusCancelled},
+	StatusConsolidating:       {StatusAwaitingOwnerAccess, StatusActive, StatusFailed, StatusCancelled},
 	StatusProvisioning:        {StatusActive, StatusFailed, StatusCancelled},
 }
 
@@ -122,13 +123,13 @@ var transitions = map[Status][]Status{
 func (s Status) Terminal() bool { return len(transitions[s]) == 0 }
 
 // Statuses are every status, in the lifecycle's order.
-var Statuses = []Status{StatusPendingConsent, StatusAwaitingCustomer, StatusProvisioning, StatusAwaitingOwnerAccess, StatusActive,
+var Statuses = []Status{StatusPendingConsent, StatusAwaitingCustomer, StatusProvisioning, StatusAwaitingOwnerAccess, StatusConsolidating, StatusActive,
 	StatusDeclined, StatusExpired, StatusFailed, StatusCancelled}
 
 // Valid reports whether s is a known status.
 func (s Status) Valid() bool {
 	switch s {
-	case StatusPendingConsent, StatusAwaitingCustomer, StatusProvisioning, StatusAwaitingOwnerAccess, StatusActive, StatusDeclined, StatusExpired, StatusFailed, StatusCancelled:
+	case StatusPendingConsent, StatusAwaitingCustomer, StatusProvisioning, StatusAwaitingOwnerAccess, StatusConsolidating, StatusActive, StatusDeclined, StatusExpired, StatusFailed, StatusCancelled:
 		return true
 	}
 	return false
@@ -203,6 +204,24 @@ type Subscription struct {
 	// (displayName), as last observed by a check; "" until then.
 	DisplayName string     `json:"displayName,omitempty" dynamodbav:"displayName,omitempty"`
 	ConfirmedAt *time.Time `json:"confirmedAt,omitempty" dynamodbav:"confirmedAt,omitempty"`
+
+	// How its billing comes under the partner (RecordRoute): the agreement
+	// kind (agreement.Kind) and the quotaId Azure Resource Manager reported
+	// it from, the route, why, and what the customer must do on it ("" when
+	// nothing); then the transfer request as Azure billing last reported
+	// it, why it failed, and when Microsoft confirmed it consolidated.
+	Agreement      string     `json:"agreement,omitempty" dynamodbav:"agreement,omitempty"`
+	QuotaID        string     `json:"quotaId,omitempty" dynamodbav:"quotaId,omitempty"`
+	Route          string     `json:"route,omitempty" dynamodbav:"route,omitempty"`
+	RouteReason    string     `json:"routeReason,omitempty" dynamodbav:"routeReason,omitempty"`
+	CustomerAction string     `json:"customerAction,omitempty" dynamodbav:"customerAction,omitempty"`
+	ClassifiedAt   *time.Time `json:"classifiedAt,omitempty" dynamodbav:"classifiedAt,omitempty"`
+	Transfer       *Transfer  `json:"transfer,omitempty" dynamodbav:"transfer,omitempty"`
+	FailureReason  string     `json:"failureReason,omitempty" dynamodbav:"failureReason,omitempty"`
+	ConsolidatedAt *time.Time `json:"consolidatedAt,omitempty" dynamodbav:"consolidatedAt,omitempty"`
+	// Task is the task token of the workflow's wait for this subscription
+	// (never shown): what resumes the wait (the move plan's approval) uses it.
+	Task string `json:"-" dynamodbav:"task,omitempty"`
 }
 
 // Provider is an Azure provider of one account.
@@ -261,6 +280,15 @@ type Provider struct {
 	RequesterEmail string    `json:"-" dynamodbav:"requesterEmail,omitempty"`
 	CreatedAt      time.Time `json:"createdAt" dynamodbav:"createdAt"`
 	UpdatedAt      time.Time `json:"updatedAt" dynamodbav:"updatedAt"`
+	// MovePlan is the move report of the subscriptions whose resources move
+	// to the partner's Azure plan subscription, and its approval.
+	MovePlan *MovePlan `json:"movePlan,omitempty" dynamodbav:"movePlan,omitempty"`
+	// Target is the customer's Azure plan subscription under the partner
+	// that the move_resources route moves resources into.
+	Target *TargetPlan `json:"targetPlan,omitempty" dynamodbav:"targetPlan,omitempty"`
+	// BillingAdminEmail receives the partner transfer requests (the
+	// customer's billing administrator; azureAdminEmail when not given).
+	BillingAdminEmail string `json:"billingAdminEmail,omitempty" dynamodbav:"billingAdminEmail,omitempty"`
 	// Outbox holds the notices this provider's changes must still send, and
 	// OutboxSince is when the oldest was written (absent when none is
 	// pending: the table stream's filter wakes the relay on it).
@@ -370,6 +398,8 @@ func (p *Provider) NextStep() string {
 			return strings.Join(parts, " ")
 		}
 		return "Checking Owner access on the subscriptions."
+	case StatusConsolidating:
+		return p.consolidatingSentence()
 	case StatusProvisioning:
 		return "The new Azure customer account is being created; an Azure plan order can take up to 15 minutes."
 	case StatusActive:

@@ -71,12 +71,15 @@ type Contact struct {
 
 // CreateRequest is the body of POST /providers.
 type CreateRequest struct {
-	Name            string         `json:"name"`
-	Type            string         `json:"type"`
-	Option          Option         `json:"option"`
-	AzureAdminEmail string         `json:"azureAdminEmail,omitempty"`
-	SubscriptionIDs []string       `json:"subscriptionIds,omitempty"`
-	AcceptedTerms   *AcceptedTerms `json:"acceptedTerms,omitempty"`
+	Name            string `json:"name"`
+	Type            string `json:"type"`
+	Option          Option `json:"option"`
+	AzureAdminEmail string `json:"azureAdminEmail,omitempty"`
+	// BillingAdminEmail receives the billing transfer requests (option
+	// migrate; default AzureAdminEmail).
+	BillingAdminEmail string         `json:"billingAdminEmail,omitempty"`
+	SubscriptionIDs   []string       `json:"subscriptionIds,omitempty"`
+	AcceptedTerms     *AcceptedTerms `json:"acceptedTerms,omitempty"`
 	ExistingCredentials
 	Company *Company `json:"company,omitempty"`
 }
@@ -179,6 +182,11 @@ func (r *CreateRequest) validate() []apperr.Detail {
 		if msg := ValidateEmail(r.AzureAdminEmail); msg != "" {
 			add("azureAdminEmail", "invalid", msg)
 		}
+		if r.BillingAdminEmail != "" {
+			if msg := ValidateEmail(r.BillingAdminEmail); msg != "" {
+				add("billingAdminEmail", "invalid", msg)
+			}
+		}
 		if len(r.SubscriptionIDs) > MaxSubscriptionIDs {
 			add("subscriptionIds", "too_many", fmt.Sprintf("at most %d subscription ids", MaxSubscriptionIDs))
 		}
@@ -203,6 +211,9 @@ func (r *CreateRequest) validate() []apperr.Detail {
 	case OptionExisting, OptionNew:
 		if r.AzureAdminEmail != "" {
 			add("azureAdminEmail", "not_allowed", "only used with the migrate option")
+		}
+		if r.BillingAdminEmail != "" {
+			add("billingAdminEmail", "not_allowed", "only used with the migrate option")
 		}
 		if len(r.SubscriptionIDs) > 0 {
 			add("subscriptionIds", "not_allowed", "only used with the migrate option")

@@ -4,17 +4,24 @@ import (
 	"strings"
 	"time"
 
+	"github.com/partnercloud/azure/shared/agreement"
 	"github.com/partnercloud/azure/shared/relationship"
 )
 
 // The customer's steps of a migration, in the order Microsoft needs them.
 const (
-	StepSignIn       = "sign_in"
-	StepAppConsent   = "app_consent"
-	StepReseller     = "reseller_relationship"
-	StepGDAP         = "gdap"
-	StepAssignments  = "access_assignments"
-	StepOwnerAccess  = "owner_access"
+	StepSignIn      = "sign_in"
+	StepAppConsent  = "app_consent"
+	StepReseller    = "reseller_relationship"
+	StepGDAP        = "gdap"
+	StepAssignments = "access_assignments"
+	StepOwnerAccess = "owner_access"
+	// StepTransferAcceptance: the customer's billing administrator accepts
+	// the partner transfer request (billing_transfer route).
+	StepTransferAcceptance = "transfer_acceptance"
+	// StepMoveApproval: the platform's administrator approves the move
+	// report (move_resources route).
+	StepMoveApproval = "move_approval"
 	StepStatusDone   = "done"
 	StepStatusToDo   = "pending"
 	StepStatusFailed = "failed"
@@ -31,6 +38,12 @@ const (
 	// ActorSubscriptionOwner: someone who holds Owner (or User Access
 	// Administrator) on the subscription.
 	ActorSubscriptionOwner = "subscription_owner"
+	// ActorBillingAdmin: a billing account owner of the customer's
+	// agreement (EA enterprise administrator, MCA billing account owner).
+	ActorBillingAdmin = "billing_admin"
+	// ActorPlatformAdmin: an administrator of the organization on the
+	// platform (the move plan's approval).
+	ActorPlatformAdmin = "platform_admin"
 	// ActorMicrosoft: nothing for the customer to do; Microsoft is
 	// provisioning what the partner asked for.
 	ActorMicrosoft = "microsoft"
@@ -42,6 +55,8 @@ var ActorLabels = map[string]string{
 	ActorGlobalAdmin:       "a Global Administrator of the customer's tenant",
 	ActorSubscriptionOwner: "an Owner of the subscription in the customer's tenant",
 	ActorMicrosoft:         "Microsoft (nothing for the customer to do)",
+	ActorBillingAdmin:      "a billing account owner of the customer's agreement",
+	ActorPlatformAdmin:     "an administrator of the organization on the platform",
 }
 
 // Step is one of the customer's steps and its state as Microsoft last
@@ -132,17 +147,30 @@ func (p *Provider) Steps() []Step {
 		checked = p.OwnershipWait.LastCheckedAt
 	}
 	for _, s := range p.Subscriptions {
+		switch agreement.Route(s.Route) {
+		case agreement.BillingTransfer:
+			steps = append(steps, s.transferStep(p.Status))
+			continue
+		case agreement.AlreadyPartner, agreement.NotMovable:
+			continue
+		}
 		o := Step{Name: StepOwnerAccess, SubscriptionID: s.ID, Status: StepStatusToDo, Actor: ActorSubscriptionOwner}
 		if s.State != SubscriptionPending {
 			o.State, o.ObservedAt = string(s.State), checked
 		}
-		if s.State == SubscriptionOwned {
-			o.Status = StepStatusDone
+		if s.State == SubscriptionOwned || s.Route != "" && !ownerState(s.State) {
+			o.Status, o.State = StepStatusDone, string(SubscriptionOwned)
 			if o.ObservedAt == nil {
 				o.ObservedAt = s.ConfirmedAt
 			}
 		}
+		if s.State == SubscriptionFailed && s.ConfirmedAt == nil && len(p.GroupsOf(s.ID)) == 0 {
+			o.Status, o.State = StepStatusFailed, string(SubscriptionMissingOwner)
+		}
 		steps = append(steps, o)
+		if s.Route == string(agreement.MoveResources) {
+			steps = append(steps, p.approvalStep(s))
+		}
 	}
 	return steps
 }

@@ -31,6 +31,11 @@ func (p *Provider) View() View {
 		c.Timeline = []Event{}
 	}
 	v := View{Provider: &c, NextStep: c.NextStep(), Steps: c.Steps()}
+	if c.MovePlan != nil {
+		plan := *c.MovePlan
+		plan.Warning = MoveWarning
+		c.MovePlan = &plan
+	}
 	if c.Relationships != nil && c.Relationships.Wait != nil {
 		w := *c.Relationships.Wait
 		v.RelationshipWait = &w

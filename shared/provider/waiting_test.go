@@ -148,7 +148,7 @@ func TestStatuses(t *testing.T) {
 			t.Errorf("%q is not in Statuses", s)
 		}
 	}
-	if len(seen) != 9 {
+	if len(seen) != 10 {
 		t.Errorf("%d statuses", len(seen))
 	}
 }

@@ -56,6 +56,9 @@ type (
 	// RelationshipDeadlineExceeded ends the wait for the relationships as
 	// failed: the customer did not complete them before the deadline.
 	RelationshipDeadlineExceeded struct{ Reason string }
+	// BillingNotConsolidated ends a migration as failed: no subscription's
+	// billing could come under the partner.
+	BillingNotConsolidated struct{ Reason string }
 	// Cancelled is the StopExecution error of a migration a user cancelled.
 	Cancelled struct{ Reason string }
 	// InvalidInput is a task input that cannot be processed; retrying won't help.
@@ -84,6 +87,7 @@ func (e *RelationshipExpired) Error() string          { return e.Reason }
 func (e *RelationshipTerminated) Error() string       { return e.Reason }
 func (e *RelationshipRejected) Error() string         { return e.Reason }
 func (e *RelationshipDeadlineExceeded) Error() string { return e.Reason }
+func (e *BillingNotConsolidated) Error() string       { return e.Reason }
 func (e *Cancelled) Error() string                    { return e.Reason }
 func (e *InvalidInput) Error() string                 { return e.Reason }
 func (e *UndecodableData) Error() string              { return e.Reason }
@@ -112,6 +116,7 @@ func (*RelationshipExpired) named()          {}
 func (*RelationshipTerminated) named()       {}
 func (*RelationshipRejected) named()         {}
 func (*RelationshipDeadlineExceeded) named() {}
+func (*BillingNotConsolidated) named()       {}
 func (*Cancelled) named()                    {}
 func (*InvalidInput) named()                 {}
 func (*UndecodableData) named()              {}
@@ -144,6 +149,7 @@ var names = []struct {
 	{apperr.RelationshipTerminated, func(r string) error { return &RelationshipTerminated{Reason: r} }},
 	{apperr.RelationshipRejected, func(r string) error { return &RelationshipRejected{Reason: r} }},
 	{apperr.RelationshipDeadlineExceeded, func(r string) error { return &RelationshipDeadlineExceeded{Reason: r} }},
+	{apperr.BillingNotConsolidated, func(r string) error { return &BillingNotConsolidated{Reason: r} }},
 }
 
 // builtIn are the errors Step Functions itself raises that the product

@@ -12,6 +12,7 @@ package workflow
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/partnercloud/azure/shared/provider"
@@ -216,4 +217,50 @@ func (in RelationshipsInput) logAttrs() []any {
 type RelationshipsOutput struct {
 	Outcome string   `json:"outcome"`
 	Missing []string `json:"missing,omitempty"`
+}
+
+// ClassifyInput is what ClassifySubscriptions passes to the classification
+// of the customer's subscriptions.
+type ClassifyInput struct {
+	Input
+	ExecutionARN string `json:"executionArn"`
+}
+
+func (in ClassifyInput) logAttrs() []any {
+	return []any{"provider_id", in.ProviderID, "execution_arn", in.ExecutionARN}
+}
+
+// ClassifyOutput are the subscriptions whose route has not ended: the
+// items of the state machine's Map over subscriptions.
+type ClassifyOutput struct {
+	Subscriptions []string `json:"subscriptions"`
+}
+
+// SubscriptionInput is what AdvanceSubscription (in the Map over the
+// subscriptions) passes for one subscription: its id and the wait's task
+// token, which the provider keeps while the subscription's route runs.
+type SubscriptionInput struct {
+	Input
+	SubscriptionID string `json:"subscriptionId"`
+	TaskToken      string `json:"taskToken"`
+	ExecutionARN   string `json:"executionArn"`
+}
+
+// Validate checks the provider reference, the subscription id and the task
+// token.
+func (in SubscriptionInput) Validate() error {
+	if err := in.Input.Validate(); err != nil {
+		return err
+	}
+	if strings.TrimSpace(in.SubscriptionID) == "" || len(in.SubscriptionID) > 64 {
+		return &InvalidInput{Reason: "subscriptionId is required"}
+	}
+	if in.TaskToken == "" {
+		return &InvalidInput{Reason: "taskToken is required"}
+	}
+	return nil
+}
+
+func (in SubscriptionInput) logAttrs() []any {
+	return []any{"provider_id", in.ProviderID, "execution_arn", in.ExecutionARN, "subscription_id", in.SubscriptionID}
 }

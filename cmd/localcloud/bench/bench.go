@@ -34,7 +34,7 @@ type bench struct {
 	createBody []byte // the body and key that created it
 	createKey  string
 
-	// Set by scale, used by load.
+	// Set by scale, used by load and health.
 	scaleCloud    *cloud.Cloud
 	scaleProvider string
 
@@ -47,7 +47,7 @@ type bench struct {
 // state directory under .local/bench, on the scenario file scenario (""
 // for the default scenario); the functions are built once, by the first
 // cloud, and reused by the others.
-func (b *bench) startCloud(ctx context.Context, name string, scale float64, overrides map[string]string, scenario string) (*cloud.Cloud, error) {
+func (b *bench) startCloud(ctx context.Context, name string, scale float64, overrides map[string]string, scenario string, more ...func(*cloud.Options)) (*cloud.Cloud, error) {
 	state := filepath.Join(b.cfg.work, "cloud-"+name)
 	if err := os.RemoveAll(state); err != nil {
 		return nil, err
@@ -71,11 +71,15 @@ func (b *bench) startCloud(ctx context.Context, name string, scale float64, over
 	local := "127.0.0.1:0"
 	sctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
 	defer cancel()
-	c, err := cloud.Start(sctx, cloud.Options{
+	opts := cloud.Options{
 		Root: b.cfg.root, StateDir: state, TimeScale: scale, EnvOverrides: overrides, SkipBuild: skip,
 		APIAddr: local, DynamoAddr: local, StepFunctionsAddr: local, SESAddr: local, OutboxAddr: local,
 		SecretsManagerAddr: local, MicrosoftAddr: local, EventsAddr: local, Log: logf, CountDynamoDB: true, Scenario: scenario,
-	})
+	}
+	for _, m := range more {
+		m(&opts)
+	}
+	c, err := cloud.Start(sctx, opts)
 	if err != nil {
 		logf.Close()
 		return nil, fmt.Errorf("start the %s cloud (log %s): %w", name, logf.Name(), err)

@@ -15,7 +15,10 @@
 //     ownership wait that reaches the deadline;
 //  4. scale: N concurrent migrations, each checked to reach active exactly
 //     once, with time and peak memory; and the API under load from a second
-//     process (this binary's `loadgen` subcommand).
+//     process (this binary's `loadgen` subcommand);
+//  5. health: those N active providers checked in one scheduled health-check
+//     run, with each Microsoft service's calls and peak rate (busiest
+//     1-second window, at the double) against its configured ceiling.
 //
 // Every loop is bounded in count and time, and all traffic stays on
 // 127.0.0.1. `bench -h` lists the flags.
@@ -52,9 +55,11 @@ type config struct {
 	loadRequests    int
 	loadDuration    time.Duration
 	loadClients     int
+	healthInterval  int
+	healthTimeout   time.Duration
 }
 
-const allPhases = "sizes,cold,handlers,gateway,cost,scale,load"
+const allPhases = "sizes,cold,handlers,gateway,cost,scale,load,health"
 
 func main() {
 	if len(os.Args) > 1 && os.Args[1] == "loadgen" {
@@ -88,6 +93,8 @@ func run(args []string) error {
 	fs.IntVar(&cfg.loadRequests, "load-requests", 3000, "requests per route of the load client")
 	fs.DurationVar(&cfg.loadDuration, "load-duration", 20*time.Second, "time limit per route of the load client")
 	fs.IntVar(&cfg.loadClients, "load-clients", 8, "concurrent connections of the load client")
+	fs.IntVar(&cfg.healthInterval, "health-interval", 60, "HealthCheckIntervalMinutes of the scale cloud, whose providers the health phase checks in one scheduled run")
+	fs.DurationVar(&cfg.healthTimeout, "health-timeout", 20*time.Minute, "time limit of the health phase's run")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -137,6 +144,7 @@ func run(args []string) error {
 		{"gateway", b.gateway},
 		{"scale", b.scale},
 		{"load", b.load},
+		{"health", b.health},
 	}
 	var failed []string
 	for _, s := range steps {

@@ -17,6 +17,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/partnercloud/azure/cmd/localcloud/internal/cloud"
 )
 
 // scale runs N migrations at once on a cloud of its own: all are created,
@@ -48,7 +50,12 @@ func (b *bench) scale(ctx context.Context) error {
 		c.Close()
 	}
 	b.costCloud = nil
-	c, err := b.startCloud(ctx, "scale", b.cfg.scaleTimeScale, map[string]string{"STATE_TTL": "2m"}, scenario)
+	// The health phase runs on this cloud's providers: its health-check
+	// schedule is held (nothing is checked while migrations run) until
+	// that phase fires it.
+	c, err := b.startCloud(ctx, "scale", b.cfg.scaleTimeScale, map[string]string{"STATE_TTL": "2m"}, scenario, func(o *cloud.Options) {
+		o.Parameters, o.HoldSchedules = b.healthParams(), true
+	})
 	if err != nil {
 		return err
 	}

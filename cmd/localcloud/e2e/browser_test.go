@@ -191,12 +191,12 @@ func TestBrowserPages(t *testing.T) {
 		// The partner principal lacks Owner on the second subscription:
 		// granted, the next re-check (15 minutes apart, seconds at this
 		// scale) makes the provider active.
-		e.waitStatus(t, tok, id, "awaiting_owner_access", 30*time.Second)
+		e.waitStatus(t, tok, id, "consolidating", 30*time.Second)
 		e.control(t, "/_control/owner", map[string]any{"tenant": "contoso", "subscriptionId": missingSub, "grant": true})
 		t.Cleanup(func() {
 			e.control(t, "/_control/owner", map[string]any{"tenant": "contoso", "subscriptionId": missingSub, "grant": false})
 		})
-		e.waitStatus(t, tok, id, "active", 90*time.Second)
+		e.waitActive(t, tok, id, 90*time.Second)
 	})
 }
 

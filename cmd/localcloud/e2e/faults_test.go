@@ -35,7 +35,7 @@ func faultRun(t *testing.T, inject func(e *env)) {
 	inject(e)
 	id := e.createRetrying(t, tok, name)
 	e.consentRetrying(t, name)
-	p := e.waitStatus(t, tok, id, "active", 60*time.Second)
+	p := e.waitActive(t, tok, id, 60*time.Second)
 	// The completion email follows the status change; then give any
 	// duplicate a moment to surface.
 	e.waitMessage(t, "requester@acct-eligible.example", "now under the partner's care", name, 30*time.Second)
@@ -68,7 +68,7 @@ func faultRun(t *testing.T, inject func(e *env)) {
 			t.Errorf("timeline has %d %q events, want 1: %+v", counts[key], key, p.Timeline)
 		}
 	}
-	if p.Billing != "consolidated" || len(p.Subscriptions) != 1 || p.Subscriptions[0].State != "owned" {
+	if p.Billing != "consolidated" || len(p.Subscriptions) != 1 || p.Subscriptions[0].State != "consolidated" {
 		t.Errorf("active provider %+v", p)
 	}
 }
@@ -112,7 +112,7 @@ func (e *env) createRetrying(t *testing.T, tok, name string) string {
 }
 
 func TestFaultFunctionCrashes(t *testing.T) {
-	for _, fn := range []string{"CreateProviderFunction", "RequestRelationshipFunction", "ConsentInviteFunction", "CheckRelationshipsFunction", "CheckOwnershipFunction", "RecordOutcomeFunction"} {
+	for _, fn := range []string{"CreateProviderFunction", "RequestRelationshipFunction", "ConsentInviteFunction", "CheckRelationshipsFunction", "ClassifySubscriptionsFunction", "AdvanceSubscriptionFunction", "RecordOutcomeFunction"} {
 		t.Run(fn, func(t *testing.T) {
 			faultRun(t, func(e *env) {
 				if err := e.c.Host().KillNext(fn, 1); err != nil {

@@ -139,7 +139,7 @@ func (e *env) activeProvider(t *testing.T, tok, label string) *healthProvider {
 	if result := e.consent(t, name, "accept"); result.status != 200 {
 		t.Fatalf("consent result page %d: %s", result.status, result.text())
 	}
-	e.waitStatus(t, tok, id, "active", 90*time.Second)
+	e.waitActive(t, tok, id, 90*time.Second)
 	h := e.waitHealth(t, tok, id, "ok", 30*time.Second)
 	if len(h.Findings) != 0 || h.CheckedAt.IsZero() {
 		t.Fatalf("healthy: %+v", h)

@@ -33,9 +33,9 @@ func TestFullMigration(t *testing.T) {
 		t.Fatalf("result page %d: %s", result.status, result.text())
 	}
 	p = e.waitFor(t, tok, id, 30*time.Second, "missing Owner reported", func(p providerView) bool {
-		return p.Status == "awaiting_owner_access" && len(p.Subscriptions) == 2 && p.Subscriptions[1].State == "missing_owner"
+		return p.Status == "consolidating" && len(p.Subscriptions) == 2 && p.Subscriptions[1].State == "missing_owner"
 	})
-	if p.TenantID != contosoTenant || p.Subscriptions[0].State != "owned" || !strings.Contains(p.NextStep, missingSub) || !strings.Contains(p.NextStep, partnerSP) {
+	if p.TenantID != contosoTenant || p.Subscriptions[0].State == "missing_owner" || !strings.Contains(p.NextStep, missingSub) || !strings.Contains(p.NextStep, partnerSP) {
 		t.Fatalf("while waiting: %+v", p)
 	}
 	// Named as people see them: the application's and the subscription's
@@ -49,12 +49,12 @@ func TestFullMigration(t *testing.T) {
 	t.Cleanup(func() {
 		e.control(t, "/_control/owner", map[string]any{"tenant": "contoso", "subscriptionId": missingSub, "grant": false})
 	})
-	p = e.waitStatus(t, tok, id, "active", 60*time.Second)
+	p = e.waitActive(t, tok, id, 60*time.Second)
 	if p.Billing != "consolidated" || p.TenantID != contosoTenant || len(p.Permissions) < 3 {
 		t.Fatalf("active provider: %+v", p)
 	}
 	for _, s := range p.Subscriptions {
-		if s.State != "owned" || s.ConfirmedAt == nil {
+		if s.State != "consolidated" || s.ConfirmedAt == nil {
 			t.Fatalf("subscription %+v not confirmed", s)
 		}
 	}
@@ -92,7 +92,22 @@ func TestOperatorOwnerPrincipal(t *testing.T) {
 	if r := e.call(t, "PUT", "/providers/"+id+"/owner-principal", operator, map[string]string{"principalId": adminPrincipal}); r.status != 200 {
 		t.Fatalf("operator: %d %s", r.status, r.raw)
 	}
-	p := e.waitStatus(t, tok, id, "active", 60*time.Second)
+	// The check now finds Owner held by the operator's principal.
+	e.waitFor(t, tok, id, 60*time.Second, "Owner held by the operator's principal", func(p providerView) bool {
+		for _, s := range p.Steps {
+			if s.Name == "owner_access" && s.Status == "done" {
+				return true
+			}
+		}
+		return false
+	})
+	// Moving the resources is the partner application's own work: it needs
+	// write access on the source too.
+	e.control(t, "/_control/owner", map[string]any{"tenant": "contoso", "subscriptionId": missingSub, "grant": true})
+	t.Cleanup(func() {
+		e.control(t, "/_control/owner", map[string]any{"tenant": "contoso", "subscriptionId": missingSub, "grant": false})
+	})
+	p := e.waitActive(t, tok, id, 60*time.Second)
 	var perms []string
 	for _, pm := range p.Permissions {
 		perms = append(perms, pm.Description)

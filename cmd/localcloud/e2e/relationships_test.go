@@ -150,7 +150,7 @@ func TestRelationshipJourney(t *testing.T) {
 	if done := e.approveGDAP(t, al, contosoAdmin, "accept"); done.status != 200 || !strings.Contains(done.text(), "Approved") {
 		t.Fatalf("GDAP approval page: %d %s", done.status, done.text())
 	}
-	p = e.waitStatus(t, tok, id, "active", 60*time.Second)
+	p = e.waitActive(t, tok, id, 60*time.Second)
 	kinds := map[string]bool{}
 	for _, pm := range p.Permissions {
 		kinds[pm.Kind] = true
@@ -299,7 +299,7 @@ func TestRelationshipsAnyOrder(t *testing.T) {
 		return p.Status == "pending_consent" && p.step("gdap").State == "active"
 	})
 	e.consentOnly(t, m, "accept")
-	e.waitStatus(t, tok, id, "active", 60*time.Second)
+	e.waitActive(t, tok, id, 60*time.Second)
 }
 
 // TestWebhookDelivery: the migration finishes whether Partner Center's
@@ -316,7 +316,7 @@ func TestWebhookDelivery(t *testing.T) {
 			name := "Webhook " + mode + " " + time.Now().Format("150405.000")
 			id := e.create(t, tok, migrate(name, ownedSub))
 			e.consent(t, name, "accept")
-			e.waitStatus(t, tok, id, "active", 90*time.Second)
+			e.waitActive(t, tok, id, 90*time.Second)
 		})
 	}
 

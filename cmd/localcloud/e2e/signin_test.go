@@ -56,7 +56,7 @@ func (e *env) releaseContoso(t *testing.T) {
 		case r.status == 404:
 			// Deleted already; the next claim takes the record over.
 			return
-		case r.json["status"] == "pending_consent" || r.json["status"] == "awaiting_customer" || r.json["status"] == "awaiting_owner_access" || r.json["status"] == "provisioning":
+		case r.json["status"] == "pending_consent" || r.json["status"] == "awaiting_customer" || r.json["status"] == "awaiting_owner_access" || r.json["status"] == "consolidating" || r.json["status"] == "provisioning":
 			e.call(t, "POST", "/providers/"+id+"/cancel", tok, nil)
 		default:
 			e.call(t, "DELETE", "/providers/"+id, tok, nil)
@@ -184,7 +184,7 @@ func TestSignInForgedTenant(t *testing.T) {
 		t.Fatalf("genuine consent: %d %s", pg.status, pg.text())
 	}
 	e.acceptRelationshipsFor(t, name)
-	p := e.waitStatus(t, tok, id, "active", 30*time.Second)
+	p := e.waitActive(t, tok, id, 30*time.Second)
 	if p.TenantID != contosoTenant {
 		t.Fatalf("active in tenant %q", p.TenantID)
 	}

@@ -219,7 +219,7 @@ func (e *env) cancelIfOpen(t *testing.T, tok, id string) {
 		return
 	}
 	switch p.Status {
-	case "pending_consent", "awaiting_owner_access":
+	case "pending_consent", "awaiting_customer", "awaiting_owner_access", "consolidating":
 		e.call(t, "POST", "/providers/"+id+"/cancel", tok, nil)
 	}
 }
@@ -313,7 +313,7 @@ func TestWorkflowReplayedCallback(t *testing.T) {
 			}
 		}
 		e.acceptRelationshipsFor(t, name)
-		p := e.waitStatus(t, tok, id, "active", 30*time.Second)
+		p := e.waitActive(t, tok, id, 30*time.Second)
 		if n := wfCountEvents(p, wfConsentedEvent); n != 1 {
 			t.Errorf("%d consent events, want 1:\n%s", n, wfTimeline(p))
 		}
@@ -372,7 +372,7 @@ func TestWorkflowReplayedCallback(t *testing.T) {
 			}
 		}
 		e.acceptRelationshipsFor(t, name)
-		p := e.waitStatus(t, tok, id, "active", 30*time.Second)
+		p := e.waitActive(t, tok, id, 30*time.Second)
 		if n := wfCountEvents(p, wfConsentedEvent); n != 1 {
 			t.Errorf("%d consent events, want 1:\n%s", n, wfTimeline(p))
 		}
@@ -477,7 +477,7 @@ func TestWorkflowCallbackStates(t *testing.T) {
 		t.Fatalf("A's genuine callback: %d %s", ok.status, ok.text())
 	}
 	e.acceptRelationshipsFor(t, nameA)
-	p := e.waitStatus(t, tok, idA, "active", 30*time.Second)
+	p := e.waitActive(t, tok, idA, 30*time.Second)
 	if n := wfCountEvents(p, wfConsentedEvent); n != 1 {
 		t.Errorf("%d consent events on A", n)
 	}
@@ -566,7 +566,7 @@ func TestWorkflowOwnershipDeadline(t *testing.T) {
 	}
 	consented := time.Now()
 	e.waitFor(t, tok, id, 20*time.Second, "missing Owner reported", func(p providerView) bool {
-		return p.Status == "awaiting_owner_access" && len(p.Subscriptions) == 2 && p.Subscriptions[1].State == "missing_owner"
+		return p.Status == "consolidating" && len(p.Subscriptions) == 2 && p.Subscriptions[1].State == "missing_owner"
 	})
 
 	p := e.waitStatus(t, tok, id, "failed", 60*time.Second)
@@ -613,7 +613,7 @@ func TestWorkflowUnknownSubscription(t *testing.T) {
 		t.Fatalf("result page %d: %s", result.status, result.text())
 	}
 	p := e.waitFor(t, tok, id, 30*time.Second, "unknown subscription reported", func(p providerView) bool {
-		if p.Status != "awaiting_owner_access" || len(p.Subscriptions) != 2 {
+		if p.Status != "consolidating" || len(p.Subscriptions) != 2 {
 			return false
 		}
 		for _, s := range p.Subscriptions {
@@ -627,7 +627,7 @@ func TestWorkflowUnknownSubscription(t *testing.T) {
 	for _, s := range p.Subscriptions {
 		states[s.ID] = s.State
 	}
-	if states[ownedSub] != "owned" || states[unknownSub] != "not_found" {
+	if (states[ownedSub] != "owned" && states[ownedSub] != "validating" && states[ownedSub] != "awaiting_approval") || states[unknownSub] != "not_found" {
 		t.Fatalf("subscriptions: %+v", p.Subscriptions)
 	}
 	if !strings.Contains(p.NextStep, unknownSub) || !strings.Contains(p.NextStep, "not found") {
@@ -660,7 +660,7 @@ func TestWorkflowConsentRevoked(t *testing.T) {
 		t.Fatalf("result page %d: %s", result.status, result.text())
 	}
 	p := e.waitFor(t, tok, id, 20*time.Second, "missing Owner reported", func(p providerView) bool {
-		return p.Status == "awaiting_owner_access" && len(p.Subscriptions) == 2 && p.Subscriptions[1].State == "missing_owner"
+		return p.Status == "consolidating" && len(p.Subscriptions) == 2 && p.Subscriptions[1].State == "missing_owner"
 	})
 	waitStarted := time.Now()
 
@@ -703,8 +703,8 @@ func TestWorkflowThrottling(t *testing.T) {
 	if result := e.consent(t, name, "accept"); result.status != 200 {
 		t.Fatalf("result page %d: %s", result.status, result.text())
 	}
-	p := e.waitStatus(t, tok, id, "active", 60*time.Second)
-	if p.Billing != "consolidated" || len(p.Subscriptions) != 1 || p.Subscriptions[0].State != "owned" {
+	p := e.waitActive(t, tok, id, 60*time.Second)
+	if p.Billing != "consolidated" || len(p.Subscriptions) != 1 || p.Subscriptions[0].State != "consolidated" {
 		t.Fatalf("active provider: %+v", p)
 	}
 	var faults []map[string]any

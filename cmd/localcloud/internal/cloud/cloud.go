@@ -131,6 +131,9 @@ type Options struct {
 	// CountDynamoDB counts the embedded DynamoDB's requests by operation
 	// (see DynamoCounts); off by default. No effect with DynamoEndpoint.
 	CountDynamoDB bool
+	// HoldSchedules keeps the template's scheduled events from firing on
+	// their own: FireSchedule fires one when the caller is ready.
+	HoldSchedules bool
 }
 
 // Flag names used in error messages about busy ports.

@@ -66,8 +66,37 @@ func (c *Cloud) startSchedules() error {
 	c.schedules = eventbridge.RunSchedules(list, eventbridge.SchedulerOptions{
 		TimeScale: c.opts.TimeScale, Invoke: c.host.Invoke, StartExecution: start,
 		Region: samtemplate.Region, AccountID: samtemplate.AccountID, Logger: c.log.With("component", "schedules"),
+		Hold: c.opts.HoldSchedules,
 	})
 	return nil
+}
+
+// FireSchedule fires the scheduled event named event of the function or
+// state machine owner (logical ids) now, as its own firing would, and
+// returns once the target was invoked or its execution started.
+func (c *Cloud) FireSchedule(owner, event string) (eventbridge.Firing, error) {
+	name := ""
+	for _, f := range c.tmpl.Functions {
+		for _, ev := range f.ScheduleEvents {
+			if f.LogicalID == owner && ev.Name == event {
+				name = ev.ResourceName
+			}
+		}
+	}
+	for _, sm := range c.tmpl.StateMachines {
+		for _, ev := range sm.ScheduleEvents {
+			if sm.LogicalID == owner && ev.Name == event {
+				name = ev.ResourceName
+			}
+		}
+	}
+	if name == "" {
+		return eventbridge.Firing{}, fmt.Errorf("no scheduled event %s of %s in the template", event, owner)
+	}
+	if c.schedules == nil {
+		return eventbridge.Firing{}, fmt.Errorf("the scheduled event %s of %s is not running (disabled, or not run locally)", event, owner)
+	}
+	return c.schedules.Fire(name)
 }
 
 // ScheduleFirings are the template's scheduled events delivered so far (see

@@ -68,6 +68,9 @@ const (
 	ParamAdminCenterURL               = "AdminCenterUrl"                // the Microsoft double's URL (its admin center pages)
 	ParamWebhookCertHosts             = "PartnerCenterWebhookCertHosts" // the Microsoft double's host:port (it serves the signing certificate)
 	ParamGdapSecurityGroupID          = "GdapSecurityGroupId"           // LocalSecurityGroupID
+	ParamAzurePortalURL               = "AzurePortalUrl"                // the Microsoft double's URL (its transfer request pages)
+	ParamBillingAccountID             = "BillingAccountId"              // the double's partner billing account
+	ParamBillingProfileID             = "BillingProfileId"              // the double's partner billing profile
 )
 
 // LocalSecurityGroupID is the partner security group the local cloud
@@ -205,6 +208,9 @@ func (s *microsoftService) Start(_ context.Context, c *Cloud) (Endpoint, error) 
 			ParamAdminCenterURL:               url,
 			ParamWebhookCertHosts:             s.ln.Addr().String(),
 			ParamGdapSecurityGroupID:          LocalSecurityGroupID,
+			ParamAzurePortalURL:               url,
+			ParamBillingAccountID:             s.Double.BillingAccount(),
+			ParamBillingProfileID:             s.Double.BillingProfile(),
 		},
 	}, nil
 }

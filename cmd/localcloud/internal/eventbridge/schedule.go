@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -47,6 +48,9 @@ type SchedulerOptions struct {
 	Region, AccountID string
 	// Logger logs each firing and failure (default: discard).
 	Logger *slog.Logger
+	// Hold keeps the schedules from firing on their own: only Fire fires
+	// them (a benchmark starts one run when its data is ready).
+	Hold bool
 }
 
 // Async invocation: Lambda retries a function error twice, about a minute
@@ -79,12 +83,16 @@ type Scheduler struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
+	schedules []Schedule
+	realStart time.Time
+
 	mu    sync.Mutex
 	fired []Firing
 }
 
 // RunSchedules starts running the schedules: each fires first one period
-// (or at the first cron time) after now, then on.
+// (or at the first cron time) after now, then on; with Hold, only when
+// Fire says so.
 func RunSchedules(schedules []Schedule, opts SchedulerOptions) *Scheduler {
 	if opts.TimeScale <= 0 {
 		opts.TimeScale = 1
@@ -99,8 +107,11 @@ func RunSchedules(schedules []Schedule, opts SchedulerOptions) *Scheduler {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &Scheduler{opts: opts, ctx: ctx, cancel: cancel}
 	realStart := time.Now()
+	s := &Scheduler{opts: opts, ctx: ctx, cancel: cancel, schedules: schedules, realStart: realStart}
+	if opts.Hold {
+		return s
+	}
 	for _, sc := range schedules {
 		s.wg.Add(1)
 		go s.run(sc, realStart)
@@ -132,7 +143,10 @@ func (s *Scheduler) run(sc Schedule, realStart time.Time) {
 		case <-timer.C:
 		}
 		s.wg.Add(1)
-		go s.fire(sc, at)
+		go func(at time.Time) {
+			defer s.wg.Done()
+			s.fire(sc, at)
+		}(at)
 		// A firing missed while the process was busy is not made up: the
 		// next is the first after the local time now, as EventBridge does.
 		at, ok = sc.Expression.Next(realStart, maxTime(at, s.local(realStart, time.Now())))
@@ -161,10 +175,24 @@ func (s *Scheduler) Event(sc Schedule, at time.Time) json.RawMessage {
 	return b
 }
 
+// Fire fires the schedule named name now (at the local clock's time), as
+// its own firing would: a function is invoked (with Lambda's retries of an
+// asynchronous invocation), a state machine gets StartExecution. It returns
+// once the target was invoked or the execution started.
+func (s *Scheduler) Fire(name string) (Firing, error) {
+	for _, sc := range s.schedules {
+		if sc.Name == name {
+			s.wg.Add(1)
+			defer s.wg.Done()
+			return s.fire(sc, s.local(s.realStart, time.Now())), nil
+		}
+	}
+	return Firing{}, fmt.Errorf("no schedule named %q", name)
+}
+
 // fire delivers one firing to the target: a function asynchronously, with
 // Lambda's retries of a function error; a state machine by StartExecution.
-func (s *Scheduler) fire(sc Schedule, at time.Time) {
-	defer s.wg.Done()
+func (s *Scheduler) fire(sc Schedule, at time.Time) Firing {
 	payload := json.RawMessage(sc.Input)
 	if sc.Input == "" {
 		payload = s.Event(sc, at)
@@ -201,12 +229,13 @@ func (s *Scheduler) fire(sc Schedule, at time.Time) {
 			case <-s.ctx.Done():
 				timer.Stop()
 				s.record(f)
-				return
+				return f
 			case <-timer.C:
 			}
 		}
 	}
 	s.record(f)
+	return f
 }
 
 func (s *Scheduler) record(f Firing) {

@@ -260,3 +260,67 @@ func TestScheduledInvocationRetries(t *testing.T) {
 		})
 	}
 }
+
+// TestHeldSchedulesFireOnlyWhenAsked: with Hold, no schedule fires on its
+// own however long the local clock runs; Fire fires the named one now, as
+// its own firing would (a state machine's execution with the Input, a
+// function with the scheduled event at the local time), and an unknown
+// name is an error.
+func TestHeldSchedulesFireOnlyWhenAsked(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		fire     string
+		wantErr  bool
+		wantInv  int
+		wantExec []string
+	}{
+		{name: "nothing asked"},
+		{name: "a state machine's", fire: "sm", wantExec: []string{`arn:aws:states:us-east-1:000000000000:stateMachine:health: {"intervalMinutes": 60}`}},
+		{name: "a function's", fire: "rule", wantInv: 1},
+		{name: "an unknown one", fire: "nope", wantErr: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				f := &fakeTargets{}
+				start := time.Now()
+				s := RunSchedules([]Schedule{
+					{Name: "rule", ARN: "arn:aws:events:us-east-1:000000000000:rule/r", Expression: mustParse(t, "rate(1 hour)", false), Function: "Sweep"},
+					{Name: "sm", ARN: "arn:aws:events:us-east-1:000000000000:rule/h", Expression: mustParse(t, "rate(60 minutes)", false), Input: `{"intervalMinutes": 60}`,
+						StateMachineARN: "arn:aws:states:us-east-1:000000000000:stateMachine:health"},
+				}, SchedulerOptions{TimeScale: 3600, Invoke: f.invoke, StartExecution: f.start, Hold: true})
+				defer s.Close()
+				time.Sleep(10 * time.Second) // ten local hours
+				synctest.Wait()
+				if inv, ex := f.calls(); len(inv)+len(ex) != 0 {
+					t.Fatalf("held schedules fired: %v %v", inv, ex)
+				}
+				if tc.fire == "" {
+					return
+				}
+				fr, err := s.Fire(tc.fire)
+				if tc.wantErr {
+					if err == nil {
+						t.Fatalf("Fire(%q) = %+v, want an error", tc.fire, fr)
+					}
+					return
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				inv, ex := f.calls()
+				if len(inv) != tc.wantInv || strings.Join(ex, "\n") != strings.Join(tc.wantExec, "\n") {
+					t.Errorf("invocations %v, executions %v; want %d and %v", inv, ex, tc.wantInv, tc.wantExec)
+				}
+				if want := start.Add(10 * time.Hour); !fr.At.Equal(want) || fr.Schedule != tc.fire || fr.Attempts != 1 {
+					t.Errorf("firing %+v, want %s at the local time %v", fr, tc.fire, want)
+				}
+				if len(tc.wantExec) > 0 && fr.Execution == "" {
+					t.Errorf("no execution in %+v", fr)
+				}
+				if got := s.Fired(); len(got) != 1 {
+					t.Errorf("Fired() = %+v, want the one firing", got)
+				}
+			})
+		})
+	}
+}

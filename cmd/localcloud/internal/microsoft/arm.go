@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -35,14 +36,27 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 // serveARM counts the call, applies faults, checks the method, the
-// api-version and the bearer token, then runs handle.
-func (s *Server) serveARM(w http.ResponseWriter, r *http.Request, kind string, handle func(*caller)) {
+// api-version and the bearer token, then runs handle, which answers to the
+// writer it is given: under a dropReply fault, not the client's.
+func (s *Server) serveARM(w http.ResponseWriter, r *http.Request, kind string, handle func(http.ResponseWriter, *caller)) {
+	s.serveARMMethods(w, r, kind, []string{http.MethodGet}, handle)
+}
+
+// serveARMMethods is serveARM for a path that takes the given methods.
+func (s *Server) serveARMMethods(w http.ResponseWriter, r *http.Request, kind string, methods []string, handle func(http.ResponseWriter, *caller)) {
 	s.count(kind)
 	w.Header().Set("x-ms-request-id", uuid.NewString())
-	if s.injectFault(w, r, kind) {
-		return
+	if f := s.takeFault(kind); f != nil {
+		if !f.DropReply {
+			s.answerFault(w, r, kind, f)
+			return
+		}
+		// Performed below; the reply is lost on the way back.
+		var lose func()
+		w, lose = s.loseReply(w, r, kind, f)
+		defer lose()
 	}
-	if r.Method != http.MethodGet {
+	if !slices.Contains(methods, r.Method) {
 		armError(w, http.StatusMethodNotAllowed, "MethodNotAllowed", fmt.Sprintf("The HTTP method '%s' is not supported by the local Microsoft double for this path.", r.Method))
 		return
 	}
@@ -69,7 +83,7 @@ func (s *Server) serveARM(w http.ResponseWriter, r *http.Request, kind string, h
 		armError(w, http.StatusBadRequest, "MissingApiVersionParameter", "The api-version query parameter (?api-version=) is required for all requests.")
 		return
 	}
-	handle(&caller{tenantID: strings.ToLower(claims.TenantID), objectID: strings.ToLower(claims.ObjectID), appID: claims.AppID})
+	handle(w, &caller{tenantID: strings.ToLower(claims.TenantID), objectID: strings.ToLower(claims.ObjectID), appID: claims.AppID})
 }
 
 // queryParam reads a query parameter case-insensitively ($skipToken and
@@ -293,6 +307,10 @@ func (s *Server) subscriptionJSON(t *tenantState, sub *Subscription) map[string]
 	if state == "" {
 		state = "Enabled"
 	}
+	quota := sub.QuotaID
+	if quota == "" {
+		quota = DefaultQuotaID
+	}
 	return map[string]any{
 		"id":                  "/subscriptions/" + strings.ToLower(sub.ID),
 		"authorizationSource": "RoleBased",
@@ -303,7 +321,7 @@ func (s *Server) subscriptionJSON(t *tenantState, sub *Subscription) map[string]
 		"state":               state,
 		"subscriptionPolicies": map[string]string{
 			"locationPlacementId": "Public_2014-09-01",
-			"quotaId":             "PayAsYouGo_2014-09-01",
+			"quotaId":             quota,
 			"spendingLimit":       "Off",
 		},
 	}

@@ -32,6 +32,11 @@ type State struct {
 	PartnerCenterCustomers []map[string]any `json:"partnerCenterCustomers"`
 	// Webhooks is the webhook registration, delivery mode and deliveries.
 	Webhooks WebhookState `json:"webhooks"`
+	// Operations are the moves' long-running operations, oldest first.
+	Operations []OperationState `json:"operations"`
+	// Transfers are the partner's billing transfers in the billing API's
+	// shape, each with its customerTenantId.
+	Transfers []map[string]any `json:"transfers"`
 }
 
 // PartnerState describes the partner application.
@@ -75,6 +80,9 @@ type AppState struct {
 type SubscriptionState struct {
 	Subscription
 	PartnerOwner bool `json:"partnerOwner"`
+	// ResourceGroups are the subscription's resource groups now, with
+	// their resources' current ids.
+	ResourceGroups []ResourceGroupState `json:"resourceGroups"`
 }
 
 // RoleAssignmentState describes a role assignment.
@@ -118,6 +126,10 @@ func (s *Server) State() State {
 		PartnerCenterCustomers: []map[string]any{},
 		Webhooks:               webhooks,
 	}
+	s.refreshOperations()
+	s.refreshTransfers()
+	st.Operations = s.operationsState()
+	st.Transfers = s.transfersState()
 	s.refreshRelationships()
 	for _, g := range s.relationships {
 		m := relationshipJSON(g, "", false)
@@ -155,7 +167,8 @@ func (s *Server) State() State {
 			ts.Apps = append(ts.Apps, AppState{AppID: a.AppID, DisplayName: a.DisplayName, ServicePrincipalID: a.ServicePrincipalID})
 		}
 		for _, sub := range t.Subscriptions {
-			ts.Subscriptions = append(ts.Subscriptions, SubscriptionState{Subscription: sub, PartnerOwner: s.holdsOwner(t, sub.ID, t.PartnerServicePrincipalID)})
+			ts.Subscriptions = append(ts.Subscriptions, SubscriptionState{Subscription: sub, PartnerOwner: s.holdsOwner(t, sub.ID, t.PartnerServicePrincipalID),
+				ResourceGroups: groupsState(t, sub.ID)})
 		}
 		for _, a := range t.assignments {
 			ts.RoleAssignments = append(ts.RoleAssignments, RoleAssignmentState{
@@ -167,6 +180,13 @@ func (s *Server) State() State {
 		if t.reseller {
 			c := s.resellerView(t)
 			c["createdThroughPartnerCenter"] = s.pcCustomer(t.ID) != nil
+			c["orders"], c["subscriptions"], c["azureSubscriptions"] = []string{}, []string{}, []string{}
+			if pc := s.pcCustomer(t.ID); pc != nil || s.pcAccounts[t.ID] != nil {
+				if pc == nil {
+					pc = s.pcAccounts[t.ID]
+				}
+				c["orders"], c["subscriptions"], c["azureSubscriptions"] = append([]string{}, pc.Orders...), append([]string{}, pc.Subscriptions...), append([]string{}, pc.AzureSubscriptions...)
+			}
 			st.PartnerCenterCustomers = append(st.PartnerCenterCustomers, c)
 		}
 	}
@@ -330,6 +350,8 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request, lower stri
 		writeJSON(w, http.StatusOK, map[string]any{"customers": s.PartnerCenterCustomers()})
 	case lower == "/_control/calls" && r.Method == http.MethodGet:
 		writeJSON(w, http.StatusOK, s.Calls())
+	case lower == "/_control/rates" && r.Method == http.MethodGet:
+		s.serveRates(w, r)
 	case lower == "/_control/owner" && r.Method == http.MethodPost:
 		var ch OwnerChange
 		if err := decodeBody(r, &ch); err != nil {
@@ -418,6 +440,18 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request, lower stri
 		}
 		// The changed relationship (the newest when a tenant's several changed).
 		done(out[0])
+	case lower == "/_control/transfer" && r.Method == http.MethodPost:
+		var ch TransferChange
+		if err := decodeBody(r, &ch); err != nil {
+			fail(http.StatusBadRequest, err)
+			return
+		}
+		out, err := s.ChangeTransfer(ch)
+		if err != nil {
+			fail(controlStatus(err), err)
+			return
+		}
+		done(out)
 	case lower == "/_control/accessassignment" && r.Method == http.MethodPost:
 		var ch AccessAssignmentChange
 		if err := decodeBody(r, &ch); err != nil {
@@ -565,6 +599,17 @@ Reseller relationship:
 </tbody>
 </table>
 {{else}}<p>None.</p>{{end}}
+<h2>Billing transfers</h2>
+{{if .Transfers}}
+<table>
+<thead><tr><th scope="col">Transfer</th><th scope="col">Customer</th><th scope="col">Recipient</th><th scope="col">Status</th><th scope="col"></th></tr></thead>
+<tbody>
+{{range .Transfers}}{{$p := index . "properties"}}<tr><td><code>{{index . "name"}}</code></td><td><code>{{index . "customerTenantId"}}</code></td><td>{{index $p "recipientEmailId"}}</td><td>{{index $p "transferStatus"}}</td>
+<td>{{$id := index . "name"}}{{range $a := $.TransferActions}}<form method="post" action="/_control/transfer"><input type="hidden" name="transferId" value="{{$id}}"><input type="hidden" name="action" value="{{$a}}"><button>{{$a}}</button></form> {{end}}</td></tr>
+{{end}}
+</tbody>
+</table>
+{{else}}<p>None.</p>{{end}}
 <h2>Webhooks</h2>
 <p>{{with .Webhooks.Registration}}Registered <code>{{.WebhookURL}}</code> for {{range $i, $e := .WebhookEvents}}{{if $i}}, {{end}}{{$e}}{{end}}.{{else}}No registration.{{end}}
 Delivery mode {{.Webhooks.Mode}}; {{len .Webhooks.Deliveries}} event(s) so far.</p>
@@ -572,7 +617,7 @@ Delivery mode {{.Webhooks.Mode}}; {{len .Webhooks.Deliveries}} event(s) so far.<
 <h2>Faults</h2>
 {{if .Faults}}<ul>{{range .Faults}}<li>{{.Call}}: {{.Status}}{{if .RetryAfter}}, Retry-After {{.RetryAfter}}s{{end}}{{if .Count}}, {{.Count}} more{{else}}, until switched off{{end}}</li>{{end}}</ul>{{else}}<p>None.</p>{{end}}
 <form method="post" action="/_control/faults">
-<label>Call <select name="call"><option>*</option><option>token</option><option>authorize</option><option>adminConsent</option><option>subscriptions</option><option>roleAssignments</option><option>partnerCenter</option><option>graph</option></select></label>
+<label>Call <select name="call"><option>*</option><option>token</option><option>authorize</option><option>adminConsent</option><option>subscriptions</option><option>roleAssignments</option><option>resourceGroups</option><option>resources</option><option>moveResources</option><option>transfers</option><option>partnerCenter</option><option>graph</option></select></label>
 <label>Status <input name="status" value="429" size="4"></label>
 <label>Retry-After <input name="retryAfter" value="2" size="3"></label>
 <label>Count <input name="count" value="3" size="3"></label>
@@ -592,8 +637,9 @@ func (s *Server) serveControlPage(w http.ResponseWriter) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	_ = controlTemplate.Execute(w, struct {
 		State
-		GDAPActions []string
-	}{s.State(), []string{"approve", "decline", "expire", "terminate"}})
+		GDAPActions     []string
+		TransferActions []string
+	}{s.State(), []string{"approve", "decline", "expire", "terminate"}, []string{"accept", "decline", "expire"}})
 }
 
 // IDTokenTamper is the body of POST /_control/idtoken: how every ID token

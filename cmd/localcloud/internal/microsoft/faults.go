@@ -12,17 +12,21 @@ import (
 type Fault struct {
 	// Call is a call kind (token, discovery, authorize, adminConsent,
 	// subscriptions.list, subscriptions.get, roleAssignments,
+	// resourceGroups.list, .get, .createOrUpdate; resources.list,
+	// .listByResourceGroup; moveResources.validate, .move, .operation (the
+	// polls of either); transfers.initiate, .get, .list, .cancel;
 	// partnerCenter.domain, .address, .customers, .agreements, .carts,
-	// .checkout, .subscriptions, .customer, .relationshipRequests,
-	// .webhooks; graph.createRelationship, .listRelationships,
+	// .checkout, .orders, .subscriptions, .azureEntitlements, .customer,
+	// .relationshipRequests, .webhooks; graph.createRelationship, .listRelationships,
 	// .getRelationship, .lock, .listRequests, .getRequest,
 	// .createAccessAssignment, .listAccessAssignments,
 	// .getAccessAssignment), a prefix of
 	// one ("subscriptions" covers list and get), or "*" for every call.
 	Call string `json:"call"`
 	// Status is the HTTP status to answer: 429, or 500 to 599; or 403
-	// (AuthorizationFailed) for a Resource Manager call (subscriptions.*,
-	// roleAssignments), as when a role is too narrow for the read.
+	// (AuthorizationFailed) for a Resource Manager or billing call
+	// (subscriptions.*, roleAssignments, resourceGroups.*, resources.*,
+	// moveResources.*, transfers.*), as when a role is too narrow.
 	Status int `json:"status,omitempty"`
 	// RetryAfter, in seconds, is sent in a Retry-After header when positive.
 	RetryAfter int `json:"retryAfter,omitempty"`
@@ -32,10 +36,15 @@ type Fault struct {
 	// Off, in a request, removes the faults for Call ("*": all of them)
 	// instead of adding one.
 	Off bool `json:"off,omitempty"`
-	// DropReply (Partner Center and Graph calls only) performs the call and then
-	// loses its reply, as a timeout on the way back does: the answer is
-	// replaced by Status, or with Status 0 the connection is cut. A caller
-	// that retries with the same MS-RequestId then gets the original result.
+	// DropReply performs the call and then loses its reply, as a timeout on
+	// the way back does: the answer is replaced by Status, or with Status 0
+	// the connection is cut (the client sees a transport error, no status).
+	// It aims at Partner Center and Graph calls (a caller that retries with
+	// the same MS-RequestId then gets the original result), at
+	// transfers.initiate (the transfer is created; a retry with the same name
+	// answers 200 with it) and at moveResources.move (the move starts and
+	// locks its groups; a retry meets 409 ScopeLocked until the move ends,
+	// and once it has, 404 ResourceNotFound for the resources it moved).
 	DropReply bool `json:"dropReply,omitempty"`
 }
 
@@ -60,14 +69,14 @@ func (s *Server) SetFault(f Fault) error {
 		s.faults = kept
 		return nil
 	}
-	if f.DropReply && !pcCall(f.Call) && !graphCall(f.Call) {
-		return fmt.Errorf("fault: dropReply is for Partner Center and Graph calls only (partnerCenter, partnerCenter.<kind>, graph or graph.<kind>)")
+	if f.DropReply && !dropReplyCall(f.Call) {
+		return fmt.Errorf("fault: dropReply is for Partner Center and Graph calls (partnerCenter, partnerCenter.<kind>, graph or graph.<kind>), %s and %s only", CallTransfersInitiate, CallMoveResources)
 	}
 	switch {
 	case f.DropReply && f.Status == 0: // the connection is cut
 	case f.Status == http.StatusForbidden:
 		if !armCall(f.Call) {
-			return fmt.Errorf("fault: status 403 is for Resource Manager calls only (subscriptions, subscriptions.list, subscriptions.get, roleAssignments)")
+			return fmt.Errorf("fault: status 403 is for Resource Manager and billing calls only (subscriptions.*, roleAssignments, resourceGroups.*, resources.*, moveResources.*, transfers.*)")
 		}
 	case f.Status != http.StatusTooManyRequests && (f.Status < 500 || f.Status > 599):
 		return fmt.Errorf("fault: status %d is not 429, 5xx or (for Resource Manager) 403", f.Status)
@@ -79,13 +88,43 @@ func (s *Server) SetFault(f Fault) error {
 	return nil
 }
 
-// armCall reports whether call aims at Resource Manager calls only.
+// armCall reports whether call aims at Resource Manager calls only
+// (Azure billing included).
 func armCall(call string) bool {
 	switch call {
 	case "subscriptions", CallSubscriptionsList, CallSubscriptionsGet, CallRoleAssignments:
 		return true
 	}
+	for _, prefix := range []string{CallResourceGroups, CallResources, "moveResources", CallTransfers} {
+		if call == prefix || strings.HasPrefix(call, prefix+".") {
+			return true
+		}
+	}
 	return false
+}
+
+// faultActions are the actions a 403 fault names, by call kind.
+var faultActions = map[string]string{
+	CallRoleAssignments:        "Microsoft.Authorization/roleAssignments/read",
+	CallResourceGroupsList:     "Microsoft.Resources/subscriptions/resourceGroups/read",
+	CallResourceGroupsGet:      "Microsoft.Resources/subscriptions/resourceGroups/read",
+	CallResourceGroupsCreate:   "Microsoft.Resources/subscriptions/resourceGroups/write",
+	CallResourcesList:          "Microsoft.Resources/subscriptions/resources/read",
+	CallResourcesListByGroup:   "Microsoft.Resources/subscriptions/resources/read",
+	CallValidateMoveResources:  "Microsoft.Resources/subscriptions/resourceGroups/validateMoveResources/action",
+	CallMoveResources:          "Microsoft.Resources/subscriptions/resourceGroups/moveResources/action",
+	CallMoveResourcesOperation: "Microsoft.Resources/subscriptions/operationresults/read",
+	CallTransfersInitiate:      "Microsoft.Billing/billingAccounts/billingProfiles/customers/transfers/write",
+	CallTransfersGet:           "Microsoft.Billing/billingAccounts/billingProfiles/customers/transfers/read",
+	CallTransfersList:          "Microsoft.Billing/billingAccounts/billingProfiles/customers/transfers/read",
+	CallTransfersCancel:        "Microsoft.Billing/billingAccounts/billingProfiles/customers/transfers/cancel/action",
+}
+
+// dropReplyCall reports whether a dropReply fault may aim at call: calls
+// that create or start something, whose lost reply a caller must recover
+// from (Partner Center, Graph, a transfer's creation, a move's start).
+func dropReplyCall(call string) bool {
+	return pcCall(call) || graphCall(call) || call == CallTransfersInitiate || call == CallMoveResources
 }
 
 // pcCall reports whether call aims at Partner Center calls only.
@@ -136,6 +175,23 @@ func (s *Server) injectFault(w http.ResponseWriter, r *http.Request, kind string
 	return true
 }
 
+// loseReply is a dropReply fault on a Resource Manager or billing call: the
+// call answers into the returned writer, a recorder whose answer nobody
+// reads (its headers included, so no Location reaches the caller), and the
+// returned function, deferred until the call is done, answers in its place:
+// the fault's Status, or with Status 0 a cut connection, as the Partner
+// Center and Graph calls cut it (http.ErrAbortHandler closes an HTTP/1.1
+// connection and resets an HTTP/2 stream; the client's transport reports
+// the error).
+func (s *Server) loseReply(w http.ResponseWriter, r *http.Request, kind string, f *Fault) (http.ResponseWriter, func()) {
+	return &pcRecorder{header: http.Header{}}, func() {
+		if f.Status == 0 {
+			panic(http.ErrAbortHandler) // the connection is cut
+		}
+		s.answerFault(w, r, kind, f)
+	}
+}
+
 // answerFault writes the fault's answer in the shape of the service that
 // owns the call.
 func (s *Server) answerFault(w http.ResponseWriter, r *http.Request, kind string, f *Fault) {
@@ -157,7 +213,7 @@ func (s *Server) answerFault(w http.ResponseWriter, r *http.Request, kind string
 		} else {
 			s.graphError(w, r, f.Status, "serviceNotAvailable", "The service is temporarily unavailable (fault injected by the local Microsoft double).")
 		}
-	case CallPartnerCenter, CallPartnerCenterDomain, CallPartnerCenterAddress, CallPartnerCenterCustomers, CallPartnerCenterAgreements, CallPartnerCenterCarts, CallPartnerCenterCheckout, CallPartnerCenterSubscriptions, CallPartnerCenterCustomer, CallPartnerCenterRelationshipRequests, CallPartnerCenterWebhooks:
+	case CallPartnerCenter, CallPartnerCenterDomain, CallPartnerCenterAddress, CallPartnerCenterCustomers, CallPartnerCenterAgreements, CallPartnerCenterCarts, CallPartnerCenterCheckout, CallPartnerCenterSubscriptions, CallPartnerCenterCustomer, CallPartnerCenterRelationshipRequests, CallPartnerCenterWebhooks, CallPartnerCenterOrders, CallPartnerCenterEntitlements:
 		if f.Status == http.StatusTooManyRequests {
 			pcError(w, f.Status, 429, "Too many requests (fault injected by the local Microsoft double).")
 		} else {
@@ -168,12 +224,16 @@ func (s *Server) answerFault(w http.ResponseWriter, r *http.Request, kind string
 	default:
 		if f.Status == http.StatusForbidden {
 			action := "Microsoft.Resources/subscriptions/read"
-			if kind == CallRoleAssignments {
-				action = "Microsoft.Authorization/roleAssignments/read"
+			if a, ok := faultActions[kind]; ok {
+				action = a
 			}
 			armError(w, f.Status, "AuthorizationFailed", fmt.Sprintf("The client does not have authorization to perform action '%s' over scope '%s' or the scope is invalid. If access was recently granted, please refresh your credentials. (fault injected by the local Microsoft double)", action, r.URL.Path))
 		} else if f.Status == http.StatusTooManyRequests {
-			armError(w, f.Status, "TooManyRequests", "The request is being throttled as the limit has been reached for operation type - Read (fault injected by the local Microsoft double).")
+			op := "Read"
+			if r.Method != http.MethodGet && r.Method != http.MethodHead {
+				op = "Write"
+			}
+			armError(w, f.Status, "TooManyRequests", "The request is being throttled as the limit has been reached for operation type - "+op+" (fault injected by the local Microsoft double).")
 		} else {
 			armError(w, f.Status, "InternalServerError", "Encountered internal server error (fault injected by the local Microsoft double).")
 		}

@@ -36,6 +36,8 @@ const (
 	contosoTenant    = "20000000-0000-4000-8000-000000000001"
 	contosoOwnedSub  = "20000000-0000-4000-8000-000000000101"
 	contosoOtherSub  = "20000000-0000-4000-8000-000000000102"
+	contosoEASub     = "20000000-0000-4000-8000-000000000103"
+	contosoMSDNSub   = "20000000-0000-4000-8000-000000000104"
 	contosoPartnerSP = "20000000-0000-4000-8000-0000000000b1"
 	contosoAdmin     = "20000000-0000-4000-8000-0000000000e1"
 	contosoApp       = "00000000-0000-0000-0000-00000000c0de"
@@ -412,17 +414,18 @@ func listSubscriptionIDs(t *testing.T, e *env, cred azcore.TokenCredential) ([]s
 func TestSubscriptions(t *testing.T) {
 	sc := defaultScenario(t)
 	sc.Tenants[0].PartnerConsented = true
-	// A third subscription in contoso where the partner has Reader, to see paging.
-	sc.Tenants[0].Subscriptions = append(sc.Tenants[0].Subscriptions, Subscription{ID: "20000000-0000-4000-8000-000000000103", DisplayName: "Contoso Test"})
+	// A fifth subscription in contoso where the partner has Reader on a
+	// resource group only, to see paging and inner roles.
+	sc.Tenants[0].Subscriptions = append(sc.Tenants[0].Subscriptions, Subscription{ID: "20000000-0000-4000-8000-000000000105", DisplayName: "Contoso Test"})
 	sc.Tenants[0].RoleAssignments = append(sc.Tenants[0].RoleAssignments,
-		RoleAssignment{Scope: "/subscriptions/20000000-0000-4000-8000-000000000103/resourceGroups/rg-1", Role: "Reader", PrincipalID: contosoPartnerSP},
+		RoleAssignment{Scope: "/subscriptions/20000000-0000-4000-8000-000000000105/resourceGroups/rg-1", Role: "Reader", PrincipalID: contosoPartnerSP},
 		RoleAssignment{Scope: "/subscriptions/20000000-0000-4000-8000-000000000102", Role: "Reader", PrincipalID: contosoPartnerSP})
 	e := newEnv(t, sc)
 	partner := e.credential(t, "contoso", partnerApp, partnerSecret)
 
 	ids, pages := listSubscriptionIDs(t, e, partner)
 	sort.Strings(ids)
-	if strings.Join(ids, ",") != contosoOwnedSub+","+contosoOtherSub+",20000000-0000-4000-8000-000000000103" || pages != 2 {
+	if strings.Join(ids, ",") != contosoOwnedSub+","+contosoOtherSub+","+contosoEASub+","+contosoMSDNSub+",20000000-0000-4000-8000-000000000105" || pages != 3 {
 		t.Fatalf("subscriptions = %v in %d pages", ids, pages)
 	}
 
@@ -442,7 +445,7 @@ func TestSubscriptions(t *testing.T) {
 		want int
 	}{
 		{"owned", partner, contosoOwnedSub, 200},
-		{"visible through a resource group role", partner, "20000000-0000-4000-8000-000000000103", 200},
+		{"visible through a resource group role", partner, "20000000-0000-4000-8000-000000000105", 200},
 		{"contoso app, no role", app, contosoOtherSub, 404},
 		{"foreign tenant", fabrikam, contosoOwnedSub, 404},
 		{"unknown", partner, "20000000-0000-4000-8000-000000000999", 404},

@@ -54,7 +54,8 @@ func TestOwnershipAdapter(t *testing.T) {
 		{"named", []string{contosoOwnedSub, contosoOtherSub, missing}, map[string]provider.SubscriptionState{
 			contosoOwnedSub: provider.SubscriptionOwned, contosoOtherSub: provider.SubscriptionMissingOwner, missing: provider.SubscriptionNotFound}},
 		{"discovered", nil, map[string]provider.SubscriptionState{
-			contosoOwnedSub: provider.SubscriptionOwned, contosoOtherSub: provider.SubscriptionMissingOwner}},
+			contosoOwnedSub: provider.SubscriptionOwned, contosoOtherSub: provider.SubscriptionMissingOwner,
+			contosoEASub: provider.SubscriptionMissingOwner, contosoMSDNSub: provider.SubscriptionMissingOwner}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -67,13 +68,20 @@ func TestOwnershipAdapter(t *testing.T) {
 			}
 			// The display name comes from Resource Manager's displayName;
 			// a subscription not found has none.
-			names := map[string]string{contosoOwnedSub: "Contoso Production", contosoOtherSub: "Contoso Development"}
+			names := map[string]string{contosoOwnedSub: "Contoso Production", contosoOtherSub: "Contoso Development",
+				contosoEASub: "Contoso Enterprise", contosoMSDNSub: "Contoso Visual Studio"}
 			for _, s := range res.Subscriptions {
 				if tt.want[s.ID] != s.State {
 					t.Errorf("%s: %s, want %s", s.ID, s.State, tt.want[s.ID])
 				}
 				if s.DisplayName != names[s.ID] {
 					t.Errorf("%s: display name %q, want %q", s.ID, s.DisplayName, names[s.ID])
+				}
+				// The agreement comes from subscriptionPolicies.quotaId.
+				quotas := map[string]string{contosoOwnedSub: "PayAsYouGo_2014-09-01", contosoOtherSub: "PayAsYouGo_2014-09-01",
+					contosoEASub: "EnterpriseAgreement_2014-09-01", contosoMSDNSub: "MSDN_2014-09-01"}
+				if s.QuotaID != quotas[s.ID] {
+					t.Errorf("%s: quotaId %q, want %q", s.ID, s.QuotaID, quotas[s.ID])
 				}
 			}
 		})

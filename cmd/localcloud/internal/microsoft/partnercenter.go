@@ -24,9 +24,24 @@ import (
 //	POST /v1/customers/{id}/agreements                           → the agreement
 //	POST /v1/customers/{id}/carts                                → the cart
 //	POST /v1/customers/{id}/carts/{cartId}/checkout              → {"orders": [...]}
+//	POST /v1/customers/{id}/orders                               → the order (pending)
 //	GET  /v1/customers/{id}/subscriptions                        → {"totalCount", "items": [...]}
+//	GET  /v1/customers/{id}/subscriptions/{subId}/azureEntitlements → the Azure plan's Azure subscriptions
 //	GET  /v1/customers/{tenantId}                                → the customer (relationshipToPartner "reseller"), 404 before the reseller relationship
 //	GET  /v1/customers/relationshiprequests                      → {"url": the reseller invitation link}
+//
+// {id} is a customer created here or a scenario tenant that accepted the
+// reseller relationship (an existing customer), by tenant id. An order
+// (checkout, or POST orders) buys an Azure plan: after SubscriptionPolls
+// subscription lists the plan appears (its own Partner Center subscription
+// id) with one Azure subscription, a new Resource Manager subscription in
+// the customer's tenant (quotaId CSP_2015-05-01, named "Azure subscription
+// 1"), on which the partner's service principal holds Owner, as admin on
+// behalf of gives the partner on the subscriptions it creates. The plan's
+// azureEntitlements list that subscription and every other subscription of
+// the tenant billed by the partner (transferred from an Enterprise
+// Agreement, billing.go, or CSP in the scenario); a reseller customer with
+// such subscriptions and no order has an Azure plan holding them.
 //
 // A domain prefix is taken when a tenant of the double (scenario or created)
 // has it as its name or <prefix>.onmicrosoft.com domain. Creating a customer
@@ -65,6 +80,10 @@ const (
 	CallPartnerCenterCarts         = "partnerCenter.carts"
 	CallPartnerCenterCheckout      = "partnerCenter.checkout"
 	CallPartnerCenterSubscriptions = "partnerCenter.subscriptions"
+	// CallPartnerCenterOrders is POST /v1/customers/{id}/orders.
+	CallPartnerCenterOrders = "partnerCenter.orders"
+	// CallPartnerCenterEntitlements is GET …/subscriptions/{id}/azureEntitlements.
+	CallPartnerCenterEntitlements = "partnerCenter.azureEntitlements"
 	// CallPartnerCenterCustomer is GET /v1/customers/{tenantId}.
 	CallPartnerCenterCustomer = "partnerCenter.customer"
 	// CallPartnerCenterRelationshipRequests is GET /v1/customers/relationshiprequests.
@@ -85,14 +104,24 @@ type PartnerCenterCustomer struct {
 	AdminPassword string   `json:"adminPassword"`
 	Agreements    int      `json:"agreements"`
 	Orders        []string `json:"orders"`
+	// Subscriptions are the Partner Center subscriptions (Azure plans).
 	Subscriptions []string `json:"subscriptions"`
+	// AzureSubscriptions are the Resource Manager subscriptions the
+	// Azure plans' orders created.
+	AzureSubscriptions []string `json:"azureSubscriptions"`
 
 	carts       map[string]bool
 	pendingSubs []pcPendingSub
 	subs        []pcSub
 }
 
-type pcSub struct{ id, orderID string }
+// pcSub is an Azure plan: its Partner Center subscription, the order that
+// bought it and the Resource Manager subscriptions it holds.
+type pcSub struct {
+	id, orderID string
+	armIDs      []string
+	created     time.Time
+}
 
 type pcPendingSub struct {
 	orderID string
@@ -114,6 +143,7 @@ func (s *Server) PartnerCenterCustomers() []PartnerCenterCustomer {
 		cp := *c
 		cp.Orders = append([]string{}, c.Orders...)
 		cp.Subscriptions = append([]string{}, c.Subscriptions...)
+		cp.AzureSubscriptions = append([]string{}, c.AzureSubscriptions...)
 		cp.carts, cp.pendingSubs, cp.subs = nil, nil, nil
 		out = append(out, cp)
 	}
@@ -143,6 +173,10 @@ func (s *Server) servePartnerCenter(w http.ResponseWriter, r *http.Request, segs
 		kind = CallPartnerCenterCheckout
 	case n == 4 && segs[1] == "customers" && segs[3] == "subscriptions":
 		kind = CallPartnerCenterSubscriptions
+	case n == 4 && segs[1] == "customers" && segs[3] == "orders":
+		kind = CallPartnerCenterOrders
+	case n == 6 && segs[1] == "customers" && segs[3] == "subscriptions" && strings.EqualFold(segs[5], "azureEntitlements"):
+		kind = CallPartnerCenterEntitlements
 	}
 	s.count(kind)
 	rid := r.Header.Get("MS-RequestId")
@@ -174,7 +208,7 @@ func (s *Server) servePartnerCenter(w http.ResponseWriter, r *http.Request, segs
 	}
 	wantMethod := http.MethodPost
 	switch kind {
-	case CallPartnerCenterDomain, CallPartnerCenterSubscriptions, CallPartnerCenterCustomer, CallPartnerCenterRelationshipRequests:
+	case CallPartnerCenterDomain, CallPartnerCenterSubscriptions, CallPartnerCenterCustomer, CallPartnerCenterRelationshipRequests, CallPartnerCenterEntitlements:
 		wantMethod = http.MethodGet
 	}
 	if kind == CallPartnerCenter {
@@ -249,7 +283,7 @@ func (s *Server) pcAuthorized(w http.ResponseWriter, r *http.Request) bool {
 // a repeat with the same MS-RequestId gets the original answer.
 func pcIdempotent(kind string) bool {
 	switch kind {
-	case CallPartnerCenterCustomers, CallPartnerCenterAgreements, CallPartnerCenterCarts, CallPartnerCenterCheckout:
+	case CallPartnerCenterCustomers, CallPartnerCenterAgreements, CallPartnerCenterCarts, CallPartnerCenterCheckout, CallPartnerCenterOrders:
 		return true
 	}
 	return false
@@ -309,6 +343,10 @@ func (s *Server) pcServe(w http.ResponseWriter, kind string, segs []string, body
 		s.pcCheckout(w, segs[2], segs[4])
 	case CallPartnerCenterSubscriptions:
 		s.pcSubscriptions(w, segs[2])
+	case CallPartnerCenterOrders:
+		s.pcOrder(w, segs[2], body)
+	case CallPartnerCenterEntitlements:
+		s.pcEntitlements(w, segs[2], segs[4])
 	}
 }
 
@@ -374,7 +412,7 @@ func (s *Server) pcCreateCustomer(w http.ResponseWriter, body map[string]any) {
 	c := &PartnerCenterCustomer{
 		ID: tenantID, TenantID: tenantID, Domain: domain, CompanyName: company,
 		AdminUserName: admin, AdminPassword: initialPassword(),
-		Orders: []string{}, Subscriptions: []string{}, carts: map[string]bool{},
+		Orders: []string{}, Subscriptions: []string{}, AzureSubscriptions: []string{}, carts: map[string]bool{},
 	}
 	s.pcCustomers = append(s.pcCustomers, c)
 	writeJSON(w, http.StatusCreated, map[string]any{
@@ -429,7 +467,7 @@ func (s *Server) pcCart(w http.ResponseWriter, customerID string, body map[strin
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c := s.pcCustomer(customerID)
+	c := s.pcAccount(customerID)
 	if c == nil {
 		pcError(w, http.StatusNotFound, 600039, "Customer "+customerID+" was not found.")
 		return
@@ -447,7 +485,7 @@ func (s *Server) pcCart(w http.ResponseWriter, customerID string, body map[strin
 func (s *Server) pcCheckout(w http.ResponseWriter, customerID, cartID string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c := s.pcCustomer(customerID)
+	c := s.pcAccount(customerID)
 	if c == nil {
 		pcError(w, http.StatusNotFound, 600039, "Customer "+customerID+" was not found.")
 		return
@@ -461,7 +499,7 @@ func (s *Server) pcCheckout(w http.ResponseWriter, customerID, cartID string) {
 	c.Orders = append(c.Orders, order)
 	c.pendingSubs = append(c.pendingSubs, pcPendingSub{orderID: order, polls: SubscriptionPolls})
 	writeJSON(w, http.StatusCreated, map[string]any{
-		"orders":      []any{map[string]any{"id": order, "status": "pending", "lineItems": []any{map[string]any{"offerId": "DZH318Z0BPS6:0001", "quantity": 1}}}},
+		"orders":      []any{map[string]any{"id": order, "status": "pending", "lineItems": []any{map[string]any{"offerId": AzurePlanOfferID, "quantity": 1}}}},
 		"orderErrors": []any{},
 	})
 }
@@ -469,11 +507,32 @@ func (s *Server) pcCheckout(w http.ResponseWriter, customerID, cartID string) {
 func (s *Server) pcSubscriptions(w http.ResponseWriter, customerID string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c := s.pcCustomer(customerID)
+	c := s.pcAccount(customerID)
 	if c == nil {
 		pcError(w, http.StatusNotFound, 600039, "Customer "+customerID+" was not found.")
 		return
 	}
+	s.maturePlans(c)
+	s.ensurePlan(c)
+	items := []any{}
+	for _, sub := range c.subs {
+		items = append(items, map[string]any{
+			"id": sub.id, "offerId": AzurePlanOfferID, "offerName": "Azure plan", "friendlyName": "Azure plan", "quantity": 1,
+			"unitType": "Usage-based", "status": "active", "orderId": sub.orderID, "billingType": "usage",
+			"creationDate": sub.created.Format(time.RFC3339), "isTrial": false,
+			"attributes": map[string]any{"objectType": "Subscription"},
+		})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"totalCount": len(items), "items": items, "attributes": map[string]any{"objectType": "Collection"}})
+}
+
+// AzurePlanOfferID is the Azure plan's offer in Partner Center.
+const AzurePlanOfferID = "DZH318Z0BPS6:0001"
+
+// maturePlans turns the orders whose time has come (each subscription
+// list counts down) into Azure plans, each with a new Resource Manager
+// subscription in the customer's tenant. s.mu must be held.
+func (s *Server) maturePlans(c *PartnerCenterCustomer) {
 	t := s.tenant(c.TenantID)
 	kept := c.pendingSubs[:0]
 	for _, p := range c.pendingSubs {
@@ -482,19 +541,176 @@ func (s *Server) pcSubscriptions(w http.ResponseWriter, customerID string) {
 			kept = append(kept, p)
 			continue
 		}
-		id := uuid.NewString()
-		c.Subscriptions = append(c.Subscriptions, id)
-		c.subs = append(c.subs, pcSub{id: id, orderID: p.orderID})
+		sub := pcSub{id: uuid.NewString(), orderID: p.orderID, created: s.now().UTC()}
 		if t != nil {
-			t.Subscriptions = append(t.Subscriptions, Subscription{ID: id, DisplayName: "Azure plan", State: "Enabled"})
+			armID := uuid.NewString()
+			sub.armIDs = []string{armID}
+			s.createPlanSubscription(t, armID)
+			c.AzureSubscriptions = append(c.AzureSubscriptions, armID)
 		}
+		c.Subscriptions = append(c.Subscriptions, sub.id)
+		c.subs = append(c.subs, sub)
 	}
 	c.pendingSubs = kept
+}
+
+// createPlanSubscription adds an Azure plan's Resource Manager
+// subscription to a tenant, with Owner for the partner's service principal
+// (admin on behalf of). s.mu must be held.
+func (s *Server) createPlanSubscription(t *tenantState, id string) {
+	n := 1
+	for _, sub := range t.Subscriptions {
+		if sub.QuotaID == CSPQuotaID && strings.HasPrefix(sub.DisplayName, "Azure subscription ") {
+			n++
+		}
+	}
+	t.Subscriptions = append(t.Subscriptions, Subscription{ID: id, DisplayName: fmt.Sprintf("Azure subscription %d", n), State: "Enabled", QuotaID: CSPQuotaID})
+	scope := canonicalScope("/subscriptions/" + id)
+	principal := strings.ToLower(t.PartnerServicePrincipalID)
+	t.assignments = append(t.assignments, &assignment{
+		name: assignmentName(scope, OwnerRoleID, principal), scope: scope, roleID: OwnerRoleID,
+		principalID: principal, principalType: "ServicePrincipal", createdOn: s.now().UTC(),
+	})
+}
+
+// pcAccount finds the Partner Center record of a customer: one created
+// through Partner Center, or (made on first use) that of a scenario tenant
+// that accepted the reseller relationship. s.mu must be held.
+func (s *Server) pcAccount(id string) *PartnerCenterCustomer {
+	if c := s.pcCustomer(id); c != nil {
+		return c
+	}
+	t := s.tenant(id)
+	if t == nil || !strings.EqualFold(t.ID, id) || !t.reseller {
+		return nil
+	}
+	if c := s.pcAccounts[t.ID]; c != nil {
+		return c
+	}
+	domain := t.Name + ".onmicrosoft.com"
+	if len(t.Domains) > 0 {
+		domain = t.Domains[0]
+	}
+	c := &PartnerCenterCustomer{ID: t.ID, TenantID: t.ID, Domain: domain, CompanyName: t.DisplayName,
+		Orders: []string{}, Subscriptions: []string{}, AzureSubscriptions: []string{}, carts: map[string]bool{}}
+	s.pcAccounts[t.ID] = c
+	return c
+}
+
+// billedByPartner lists the tenant's subscriptions the partner bills (CSP)
+// that no order created. s.mu must be held.
+func billedByPartner(t *tenantState, c *PartnerCenterCustomer) []Subscription {
+	ordered := map[string]bool{}
+	for _, id := range c.AzureSubscriptions {
+		ordered[strings.ToLower(id)] = true
+	}
+	var out []Subscription
+	for _, sub := range t.Subscriptions {
+		if sub.QuotaID == CSPQuotaID && !ordered[strings.ToLower(sub.ID)] {
+			out = append(out, sub)
+		}
+	}
+	return out
+}
+
+// ensurePlan gives a reseller customer with subscriptions billed by the
+// partner an Azure plan to hold them, when no order made one. s.mu must be
+// held.
+func (s *Server) ensurePlan(c *PartnerCenterCustomer) {
+	t := s.tenant(c.TenantID)
+	if t == nil || len(c.subs) > 0 || len(billedByPartner(t, c)) == 0 {
+		return
+	}
+	sub := pcSub{id: uuid.NewSHA1(uuid.NameSpaceOID, []byte("azureplan:"+t.ID)).String(), created: s.now().UTC()}
+	c.Subscriptions = append(c.Subscriptions, sub.id)
+	c.subs = append(c.subs, sub)
+}
+
+// attachToAzurePlan records that subscriptions of the tenant are now billed
+// by the partner: they join the customer's Azure plan (billedByPartner
+// finds them). s.mu must be held.
+func (s *Server) attachToAzurePlan(t *tenantState) {
+	if c := s.pcAccount(t.ID); c != nil {
+		s.ensurePlan(c)
+	}
+}
+
+func (s *Server) pcOrder(w http.ResponseWriter, customerID string, body map[string]any) {
+	items, _ := body["lineItems"].([]any)
+	if len(items) == 0 {
+		pcError(w, http.StatusBadRequest, 2000, "An order needs at least one line item.")
+		return
+	}
+	for _, it := range items {
+		m, _ := it.(map[string]any)
+		if offer := str(m, "offerId"); !strings.EqualFold(offer, AzurePlanOfferID) {
+			pcError(w, http.StatusBadRequest, 2000, "The offer "+offer+" is not available here; the local Microsoft double sells the Azure plan ("+AzurePlanOfferID+") only.")
+			return
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.pcAccount(customerID)
+	if c == nil {
+		pcError(w, http.StatusNotFound, 600039, "Customer "+customerID+" was not found.")
+		return
+	}
+	order := uuid.NewString()
+	c.Orders = append(c.Orders, order)
+	c.pendingSubs = append(c.pendingSubs, pcPendingSub{orderID: order, polls: SubscriptionPolls})
+	now := s.now().UTC()
+	writeJSON(w, http.StatusCreated, map[string]any{
+		"id": order, "referenceCustomerId": c.TenantID, "billingCycle": "monthly", "lineItems": items,
+		"creationDate": now.Format(time.RFC3339), "status": "pending",
+		"attributes": map[string]any{"objectType": "Order"},
+	})
+}
+
+// pcEntitlements answers GET …/subscriptions/{id}/azureEntitlements: the
+// Azure subscriptions of an Azure plan.
+func (s *Server) pcEntitlements(w http.ResponseWriter, customerID, subscriptionID string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.pcAccount(customerID)
+	if c == nil {
+		pcError(w, http.StatusNotFound, 600039, "Customer "+customerID+" was not found.")
+		return
+	}
+	s.ensurePlan(c)
+	t := s.tenant(c.TenantID)
+	var plan *pcSub
+	for i := range c.subs {
+		if strings.EqualFold(c.subs[i].id, subscriptionID) {
+			plan = &c.subs[i]
+		}
+	}
+	if plan == nil {
+		pcError(w, http.StatusNotFound, 800001, "Subscription "+subscriptionID+" was not found for customer "+customerID+".")
+		return
+	}
+	ids := append([]string{}, plan.armIDs...)
+	if t != nil && plan == &c.subs[0] {
+		for _, sub := range billedByPartner(t, c) {
+			ids = append(ids, sub.ID)
+		}
+	}
 	items := []any{}
-	for _, sub := range c.subs {
+	for _, id := range ids {
+		name, status := "", "deleted"
+		if t != nil {
+			for _, sub := range t.Subscriptions {
+				if strings.EqualFold(sub.ID, id) {
+					name, status = sub.DisplayName, "active"
+					if sub.State == "Disabled" {
+						status = "disabled"
+					}
+				}
+			}
+		}
 		items = append(items, map[string]any{
-			"id": sub.id, "offerId": "DZH318Z0BPS6:0001", "offerName": "Azure plan", "quantity": 1,
-			"status": "active", "orderId": sub.orderID, "billingType": "usage",
+			"id": strings.ToLower(id), "friendlyName": name, "status": status,
+			"subscriptionId": plan.id, "partnerId": s.scenario.Partner.TenantID,
+			"attributes": map[string]any{"objectType": "AzureEntitlement"},
 		})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"totalCount": len(items), "items": items, "attributes": map[string]any{"objectType": "Collection"}})

@@ -85,17 +85,20 @@ func TestPartnerCenterAdapter(t *testing.T) {
 	if err != nil || len(subs) != 1 || subs[0].OrderID != order || subs[0].Status != "active" {
 		t.Fatalf("subscriptions = %+v, %v; want the Azure plan", subs, err)
 	}
+	// The plan's Azure subscription is a new Resource Manager subscription
+	// in the new tenant, billed by the partner, with its own id.
+	custs := e.srv.PartnerCenterCustomers()
 	st := e.srv.State()
 	found := false
 	for _, tn := range st.Tenants {
-		if tn.ID == c.TenantID {
-			found = len(tn.Subscriptions) == 1 && tn.Subscriptions[0].ID == subs[0].ID && tn.PartnerConsented
+		if tn.ID == c.TenantID && len(custs) == 1 && len(custs[0].AzureSubscriptions) == 1 {
+			found = len(tn.Subscriptions) == 1 && tn.Subscriptions[0].ID == custs[0].AzureSubscriptions[0] &&
+				tn.Subscriptions[0].ID != subs[0].ID && tn.Subscriptions[0].QuotaID == CSPQuotaID && tn.PartnerConsented
 		}
 	}
 	if !found {
 		t.Error("the new tenant with its subscription is not in the double's state")
 	}
-	custs := e.srv.PartnerCenterCustomers()
 	if len(custs) != 1 || custs[0].Agreements != 1 || custs[0].AdminPassword != c.Password {
 		t.Errorf("customers = %+v", custs)
 	}

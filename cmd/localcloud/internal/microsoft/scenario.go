@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"regexp"
 	"strings"
 
 	"github.com/google/uuid"
@@ -55,6 +56,15 @@ type Partner struct {
 	// admin-consent page then requires an exact match. Either way a
 	// redirect URI must be https, or http on localhost/127.0.0.1.
 	RedirectURIs []string `json:"redirectUris,omitempty"`
+	// BillingAccount and BillingProfile name the partner's Microsoft
+	// Partner Agreement billing account and billing profile, under which
+	// Azure billing partner transfers are created (billing.go); defaults
+	// derived from TenantID.
+	BillingAccount string `json:"billingAccount,omitempty"`
+	BillingProfile string `json:"billingProfile,omitempty"`
+	// BillingEmail is the partner's billing contact, the initiatorEmailId of
+	// the transfers its application sends; default billing@{domain}.
+	BillingEmail string `json:"billingEmail,omitempty"`
 }
 
 // Tenant is a Microsoft Entra tenant with its Azure resources.
@@ -112,6 +122,11 @@ type User struct {
 	// Administrator" and "Cloud Application Administrator". They reach ID
 	// tokens as the wids claim.
 	Roles []string `json:"roles,omitempty"`
+	// BillingOwner marks the owner of the tenant's Enterprise Agreement
+	// enrollment (its Enterprise Administrator, an EA billing role, not a
+	// directory role): the one who can accept a partner's billing transfer
+	// request of the enrollment's subscriptions in the Azure portal.
+	BillingOwner bool `json:"billingOwner,omitempty"`
 }
 
 // Directory role template ids (Microsoft Entra built-in roles).
@@ -199,7 +214,71 @@ type Subscription struct {
 	// ManagementGroup is the parent management group's name; default the
 	// tenant root group.
 	ManagementGroup string `json:"managementGroup,omitempty"`
+	// QuotaID is the offer the subscription is billed under, reported as
+	// subscriptionPolicies.quotaId (PayAsYouGo_2014-09-01 by default;
+	// EnterpriseAgreement_2014-09-01, MSDN_2014-09-01, CSP_2015-05-01,
+	// FreeTrial_2014-09-01, Sponsored_2016-01-01, ...). A CSP_2015-05-01
+	// subscription of a reseller customer is billed by the partner and
+	// listed under the customer's Azure plan in Partner Center.
+	QuotaID string `json:"quotaId,omitempty"`
+	// ResourceGroups are the subscription's resource groups and resources.
+	ResourceGroups []ResourceGroup `json:"resourceGroups,omitempty"`
+	// TransferError, on a subscription that a billing transfer covers
+	// (an Enterprise Agreement one), makes its transfer fail with this
+	// error: the transfer then ends CompletedWithErrors.
+	TransferError *ErrorInfo `json:"transferError,omitempty"`
 }
+
+// ResourceGroup is an Azure resource group with its resources.
+type ResourceGroup struct {
+	// Name is the group's name (letters, digits, - _ . ( ), at most 90).
+	Name string `json:"name"`
+	// Location is the group's region; default westeurope.
+	Location  string     `json:"location,omitempty"`
+	Resources []Resource `json:"resources,omitempty"`
+}
+
+// Resource is an Azure resource in a resource group.
+type Resource struct {
+	Name string `json:"name"`
+	// Type is the resource type, "{namespace}/{type}" (e.g.
+	// Microsoft.Storage/storageAccounts).
+	Type string `json:"type"`
+	// Location defaults to the resource group's.
+	Location string `json:"location,omitempty"`
+	// MoveError, when set, is why Resource Manager refuses to move the
+	// resource, as validateMoveResources and moveResources report it per
+	// resource: e.g. {"code": "ResourceMoveNotSupported", "message":
+	// "Resource move is not supported for resource types
+	// 'Microsoft.ContainerInstance/containerGroups'."}. An empty message
+	// gets that wording for ResourceMoveNotSupported.
+	MoveError *ErrorInfo `json:"moveError,omitempty"`
+}
+
+// ErrorInfo is an error code and message as Microsoft words them.
+type ErrorInfo struct {
+	Code    string `json:"code"`
+	Message string `json:"message,omitempty"`
+}
+
+// DefaultQuotaID is the quotaId of a subscription that names none.
+const DefaultQuotaID = "PayAsYouGo_2014-09-01"
+
+// CSPQuotaID is the quotaId of a subscription billed by a CSP partner.
+const CSPQuotaID = "CSP_2015-05-01"
+
+// EAQuotaID is the quotaId of an Enterprise Agreement subscription.
+const EAQuotaID = "EnterpriseAgreement_2014-09-01"
+
+// DefaultLocation is the region of resource groups that name none.
+const DefaultLocation = "westeurope"
+
+var (
+	resourceGroupNameRE = regexp.MustCompile(`^[-\w._()]{1,90}$`)
+	resourceTypeRE      = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9]*(\.[A-Za-z][A-Za-z0-9]*)+/[A-Za-z][A-Za-z0-9]*(/[A-Za-z][A-Za-z0-9]*)*$`)
+	resourceNameRE      = regexp.MustCompile(`^[-\w.()]{1,260}$`)
+	quotaIDRE           = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9]*_\d{4}-\d{2}-\d{2}$`)
+)
 
 // RoleAssignment is an Azure role assignment.
 type RoleAssignment struct {
@@ -295,6 +374,15 @@ func (sc Scenario) Validate() error {
 	if p.TenantName == "" {
 		bad("partner.tenantName is empty")
 	}
+	if p.BillingAccount != "" && !billingNameRE.MatchString(p.BillingAccount) {
+		bad("partner.billingAccount %q has characters a billing account name cannot have", p.BillingAccount)
+	}
+	if p.BillingProfile != "" && !billingNameRE.MatchString(p.BillingProfile) {
+		bad("partner.billingProfile %q has characters a billing profile name cannot have", p.BillingProfile)
+	}
+	if p.BillingEmail != "" && !strings.Contains(p.BillingEmail, "@") {
+		bad("partner.billingEmail %q is not an email address", p.BillingEmail)
+	}
 	if sc.PageSize < 0 {
 		bad("pageSize %d is negative", sc.PageSize)
 	}
@@ -332,6 +420,13 @@ func (sc Scenario) Validate() error {
 			if s.ManagementGroup != "" && !mgs[strings.ToLower(s.ManagementGroup)] {
 				bad("subscription %s: unknown management group %q", s.ID, s.ManagementGroup)
 			}
+			if s.QuotaID != "" && !quotaIDRE.MatchString(s.QuotaID) {
+				bad("subscription %s: quotaId %q is not of the form Offer_yyyy-mm-dd", s.ID, s.QuotaID)
+			}
+			if s.TransferError != nil && s.TransferError.Code == "" {
+				bad("subscription %s: transferError needs a code", s.ID)
+			}
+			validateResourceGroups(s, bad)
 		}
 		for _, u := range t.Users {
 			isGUID("user id", u.ID)
@@ -384,4 +479,39 @@ func (sc Scenario) allTenants() []Tenant {
 		PartnerServicePrincipalID: sc.Partner.ServicePrincipalID,
 		PartnerConsented:          true,
 	})
+}
+
+var billingNameRE = regexp.MustCompile(`^[-\w.:]{1,200}$`)
+
+// validateResourceGroups checks a subscription's resource groups: names,
+// types, uniqueness (case-insensitive, as Resource Manager compares) and
+// move errors.
+func validateResourceGroups(s Subscription, bad func(string, ...any)) {
+	groups := map[string]bool{}
+	for _, rg := range s.ResourceGroups {
+		if !resourceGroupNameRE.MatchString(rg.Name) || strings.HasSuffix(rg.Name, ".") {
+			bad("subscription %s: resource group name %q is not valid", s.ID, rg.Name)
+		}
+		if groups[strings.ToLower(rg.Name)] {
+			bad("subscription %s: resource group %q is listed twice", s.ID, rg.Name)
+		}
+		groups[strings.ToLower(rg.Name)] = true
+		seen := map[string]bool{}
+		for _, r := range rg.Resources {
+			if !resourceTypeRE.MatchString(r.Type) {
+				bad("resource group %s: resource %q: type %q is not {namespace}/{type}", rg.Name, r.Name, r.Type)
+			}
+			if !resourceNameRE.MatchString(r.Name) {
+				bad("resource group %s: resource name %q is not valid", rg.Name, r.Name)
+			}
+			key := strings.ToLower(r.Type + "/" + r.Name)
+			if seen[key] {
+				bad("resource group %s: resource %s %q is listed twice", rg.Name, r.Type, r.Name)
+			}
+			seen[key] = true
+			if r.MoveError != nil && r.MoveError.Code == "" {
+				bad("resource group %s: resource %q: moveError needs a code", rg.Name, r.Name)
+			}
+		}
+	}
 }

@@ -33,6 +33,10 @@
 //	GET /subscriptions?api-version=...
 //	GET /subscriptions/{id}?api-version=...
 //	GET {scope}/providers/Microsoft.Authorization/roleAssignments?api-version=...&$filter=...
+//	resource groups, resources and moves (resources.go)
+//
+// Azure billing partner transfers: /providers/Microsoft.Billing/... and the
+// Azure portal's transfer request page (billing.go).
 //
 // Partner Center: /v1/... (see partnercenter.go) and its webhooks,
 // /webhooks/v1/registration (webhooks.go), whose events the double signs
@@ -46,8 +50,8 @@
 //
 // Control (not part of Microsoft's API): /_control (HTML page),
 // /_control/state, /_control/owner, /_control/consent, /_control/faults,
-// /_control/calls, /_control/reset, /_control/partnercenter, /_control/idtoken,
-// /_control/reseller, /_control/gdap, /_control/webhooks.
+// /_control/calls, /_control/rates, /_control/reset, /_control/partnercenter, /_control/idtoken,
+// /_control/reseller, /_control/gdap, /_control/webhooks, /_control/transfer.
 //
 // {tenant} is a tenant id, its short name or one of its domains, or (for
 // discovery, keys, authorize and the authorization-code grant)
@@ -91,6 +95,17 @@ type Options struct {
 	// WebhookRetryDelay is the pause before the first retry of a webhook
 	// delivery (doubling after); default 2s.
 	WebhookRetryDelay time.Duration
+	// OperationPolls is the number of polls a move's long-running
+	// operation answers 202 before it ends; default 2.
+	OperationPolls int
+	// OperationRetryAfter is the Retry-After of a running move operation,
+	// whole seconds; default 1s (Resource Manager sends 15; shorter keeps
+	// local runs quick). An operation also ends once OperationPolls of
+	// these periods have passed on the clock.
+	OperationRetryAfter time.Duration
+	// Wall is the real-time clock the call rates are measured on
+	// (rates.go); default time.Now.
+	Wall func() time.Time
 }
 
 // Server is the Microsoft cloud double. It is an http.Handler, meant to be
@@ -113,6 +128,9 @@ type Server struct {
 	tenants []*tenantState
 	faults  []*Fault
 	calls   map[string]int64
+	// timed are the calls' arrival times by service (rates.go), on wall.
+	timed map[string][]time.Time
+	wall  func() time.Time
 	// pcCustomers are the customers created through Partner Center.
 	pcCustomers []*PartnerCenterCustomer
 	// pcReplies are the answers of Partner Center calls that create
@@ -143,6 +161,17 @@ type Server struct {
 	// signer signs webhook events; made on first use or by UseCA.
 	signer    *webhookSigner
 	webhookWG sync.WaitGroup
+
+	// operations are the moves' long-running operations, by id
+	// (resources.go); opPolls and opRetryAfter time them.
+	operations   map[string]*armOperation
+	opPolls      int
+	opRetryAfter time.Duration
+	// transfers are the partner's billing transfers (billing.go).
+	transfers []*billingTransfer
+	// pcAccounts are the Partner Center records (orders, Azure plans) of
+	// scenario tenants that became reseller customers, by tenant id.
+	pcAccounts map[string]*PartnerCenterCustomer
 }
 
 // tenantState is a tenant with what changes at run time.
@@ -154,6 +183,9 @@ type tenantState struct {
 	// relationship, and when.
 	reseller      bool
 	resellerSince time.Time
+	// groups are the resource groups of the tenant's subscriptions
+	// (resources.go).
+	groups []*rgState
 }
 
 // assignment is a role assignment in the double's state.
@@ -188,6 +220,9 @@ func New(sc Scenario, opts Options) (*Server, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	if s.wall = opts.Wall; s.wall == nil {
+		s.wall = time.Now
+	}
 	if opts.PageSize > 0 {
 		s.pageSize = opts.PageSize
 	}
@@ -204,6 +239,13 @@ func New(sc Scenario, opts Options) (*Server, error) {
 	s.webhookRetryDelay = opts.WebhookRetryDelay
 	if s.webhookRetryDelay <= 0 {
 		s.webhookRetryDelay = 2 * time.Second
+	}
+	s.opPolls, s.opRetryAfter = opts.OperationPolls, opts.OperationRetryAfter.Truncate(time.Second)
+	if s.opPolls <= 0 {
+		s.opPolls = 2
+	}
+	if s.opRetryAfter <= 0 {
+		s.opRetryAfter = time.Second
 	}
 	s.Reset()
 	return s, nil
@@ -222,6 +264,15 @@ func (s *Server) Reset() {
 			ts.resellerSince = start
 		}
 		ts.Domains = append(append([]string(nil), t.Domains...), t.Name+".onmicrosoft.com")
+		// Subscriptions change at run time (quotaId after a transfer, new
+		// Azure plan subscriptions): copy them off the scenario.
+		ts.Subscriptions = append([]Subscription(nil), t.Subscriptions...)
+		for i, sub := range ts.Subscriptions {
+			if sub.QuotaID == "" {
+				ts.Subscriptions[i].QuotaID = DefaultQuotaID
+			}
+			ts.groups = append(ts.groups, newGroups(sub)...)
+		}
 		if ts.PartnerServicePrincipalID == "" {
 			ts.PartnerServicePrincipalID = uuid.NewSHA1(uuid.NameSpaceURL, []byte("sp:"+s.scenario.Partner.AppID+":"+t.ID)).String()
 		}
@@ -247,6 +298,7 @@ func (s *Server) Reset() {
 	}
 	s.faults = nil
 	s.calls = map[string]int64{}
+	s.timed = map[string][]time.Time{}
 	s.pcCustomers = nil
 	s.pcReplies = map[string]pcReply{}
 	s.codes = map[string]*authCode{}
@@ -256,6 +308,9 @@ func (s *Server) Reset() {
 	s.webhookMode = WebhookNormal
 	s.webhookDelay = 5 * time.Second
 	s.deliveries = nil
+	s.operations = map[string]*armOperation{}
+	s.transfers = nil
+	s.pcAccounts = map[string]*PartnerCenterCustomer{}
 }
 
 func assignmentName(scope, roleID, principalID string) string {
@@ -326,11 +381,12 @@ func (s *Server) Calls() map[string]int64 {
 	return out
 }
 
-// count records a call of a kind.
+// count records a call of a kind, and its arrival time (CallRates).
 func (s *Server) count(kind string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.calls[kind]++
+	s.time(kind)
 }
 
 // ServeHTTP routes a request. Resource Manager paths are matched
@@ -344,6 +400,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	segs := strings.Split(strings.TrimPrefix(path, "/"), "/")
 
 	switch {
+	case (lower == "" || lower == "/") && isTransferPage(r):
+		s.serveTransferPage(w, r)
 	case lower == "" || lower == "/":
 		http.Redirect(w, r, "/_control", http.StatusFound)
 	case lower == "/_control" || strings.HasPrefix(lower, "/_control/"):
@@ -359,12 +417,17 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case lower == "/adminportal/home":
 		s.serveAdminCenter(w, r)
 	case lower == "/subscriptions":
-		s.serveARM(w, r, CallSubscriptionsList, func(c *caller) { s.listSubscriptions(w, r, c) })
+		s.serveARM(w, r, CallSubscriptionsList, func(w http.ResponseWriter, c *caller) { s.listSubscriptions(w, r, c) })
 	case len(segs) == 2 && strings.EqualFold(segs[0], "subscriptions"):
-		s.serveARM(w, r, CallSubscriptionsGet, func(c *caller) { s.getSubscription(w, r, c, segs[1]) })
+		s.serveARM(w, r, CallSubscriptionsGet, func(w http.ResponseWriter, c *caller) { s.getSubscription(w, r, c, segs[1]) })
+	case strings.HasPrefix(lower, "/subscriptions/") && !strings.Contains(lower, "/providers/microsoft.authorization/") && s.serveSubscriptionPath(w, r, segs):
+		// Served by serveSubscriptionPath (resources.go).
+	case strings.HasPrefix(lower, "/providers/microsoft.billing/"):
+		s.serveBilling(w, r, segs)
+
 	case strings.HasSuffix(lower, "/providers/microsoft.authorization/roleassignments"):
 		scope := path[:len(strings.TrimSuffix(path, "/"))-len("/providers/microsoft.authorization/roleassignments")]
-		s.serveARM(w, r, CallRoleAssignments, func(c *caller) { s.listRoleAssignments(w, r, c, scope) })
+		s.serveARM(w, r, CallRoleAssignments, func(w http.ResponseWriter, c *caller) { s.listRoleAssignments(w, r, c, scope) })
 	case len(segs) == 4 && strings.EqualFold(segs[1], "oauth2") && strings.EqualFold(segs[2], "v2.0") && strings.EqualFold(segs[3], "authorize"):
 		s.serveAuthorize(w, r, segs[0])
 	case len(segs) == 4 && strings.EqualFold(segs[1], "oauth2") && strings.EqualFold(segs[2], "v2.0") && strings.EqualFold(segs[3], "token"):
@@ -377,7 +440,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveAdminConsent(w, r, segs[0])
 	default:
 		if isARMPath(lower) {
-			armError(w, http.StatusNotFound, "InvalidResourceType", fmt.Sprintf("The resource type could not be found in the namespace for path '%s'; the local Microsoft double serves subscriptions and role assignments only.", path))
+			armError(w, http.StatusNotFound, "InvalidResourceType", fmt.Sprintf("The resource type could not be found in the namespace for path '%s'; the local Microsoft double serves subscriptions, role assignments, resource groups, resources, moves and billing partner transfers only.", path))
 			return
 		}
 		http.NotFound(w, r)

@@ -1,0 +1,31 @@
+// Command classify-subscriptions is the ClassifySubscriptions task of the
+// migration state machine: once the customer's relationships are
+// confirmed, it reads the customer's subscriptions in Azure Resource
+// Manager, records each one's billing route (and Owner state), and returns
+// those the workflow follows, one by one, in its Map.
+package main
+
+import (
+	"github.com/partnercloud/azure/shared/awsconf/lazydynamodb"
+	"github.com/partnercloud/azure/shared/awsconf/lazysecretsmanager"
+	"github.com/partnercloud/azure/shared/awsconf/lazysfn"
+	"github.com/partnercloud/azure/shared/billing"
+	"github.com/partnercloud/azure/shared/consolidate"
+	"github.com/partnercloud/azure/shared/moves"
+	"github.com/partnercloud/azure/shared/ownership"
+	"github.com/partnercloud/azure/shared/partnercenter"
+	"github.com/partnercloud/azure/shared/startup"
+)
+
+func main() {
+	startup.Run(func(env *startup.Env, aws *startup.AWS) (any, error) {
+		partner := ownership.PartnerFromEnv(env, lazysecretsmanager.Reader(aws))
+		store := lazydynamodb.Store(env, aws)
+		h := &Handler{
+			Store: store,
+			Consolidator: consolidate.New(env, store, partner.Azure(), partnercenter.FromEnv(env, partner),
+				billing.FromEnv(env, partner), moves.FromPartner(partner), lazysfn.Tasks(aws)),
+		}
+		return h.Handle, nil
+	})
+}

@@ -1,0 +1,278 @@
+package provider
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/partnercloud/azure/shared/agreement"
+	"github.com/partnercloud/azure/shared/apperr"
+)
+
+// MovePlan is the move report of the subscriptions on the move_resources
+// route: per subscription and resource group, the resources that move into
+// the partner's Azure plan subscription and those Microsoft refuses to move
+// (with its code and message). Nothing moves before an administrator
+// approves the plan's current Version; a new report (resources changed)
+// is a new version and needs a new approval.
+type MovePlan struct {
+	Version int `json:"version" dynamodbav:"version"`
+	// Target is the Azure plan subscription the resources move into.
+	Target        string             `json:"targetSubscriptionId" dynamodbav:"target"`
+	Subscriptions []SubscriptionMove `json:"subscriptions" dynamodbav:"subscriptions"`
+	ReportedAt    time.Time          `json:"reportedAt" dynamodbav:"reportedAt"`
+	ApprovedAt    *time.Time         `json:"approvedAt,omitempty" dynamodbav:"approvedAt,omitempty"`
+	ApprovedBy    string             `json:"approvedBy,omitempty" dynamodbav:"approvedBy,omitempty"`
+	// Warning is what moving does to the resources, for whoever approves.
+	Warning string `json:"warning" dynamodbav:"-"`
+}
+
+// MoveWarning is the move report's warning.
+const MoveWarning = "Moving a resource changes its resource id (the subscription and resource group in it): update scripts, templates, alerts and anything else that names it. Resources Microsoft refuses to move stay where they are."
+
+// SubscriptionMove is one subscription's part of the plan.
+type SubscriptionMove struct {
+	SubscriptionID string      `json:"subscriptionId" dynamodbav:"subscriptionId"`
+	Groups         []GroupMove `json:"resourceGroups" dynamodbav:"groups"`
+}
+
+// GroupMove is one resource group: what moves into the group of the same
+// name in the target, what cannot, and how its move went.
+type GroupMove struct {
+	Name    string            `json:"name" dynamodbav:"name"`
+	Moves   []string          `json:"moves" dynamodbav:"moves"`
+	Blocked []BlockedResource `json:"blocked" dynamodbav:"blocked"`
+	// State is planned, moving, moved or failed (nothing to move: moved).
+	State string `json:"state" dynamodbav:"state"`
+	// Operation resumes the long-running move (never shown).
+	Operation string           `json:"-" dynamodbav:"operation,omitempty"`
+	Failure   *BlockedResource `json:"failure,omitempty" dynamodbav:"failure,omitempty"`
+	// StartedAt is when the move was about to be asked of Azure (written
+	// before the call: RecordMoveIntent).
+	StartedAt *time.Time `json:"startedAt,omitempty" dynamodbav:"startedAt,omitempty"`
+	MovedAt   *time.Time `json:"movedAt,omitempty" dynamodbav:"movedAt,omitempty"`
+}
+
+// BlockedResource is a resource Microsoft refused to move (or a move's
+// failure), with Microsoft's code and message.
+type BlockedResource struct {
+	ID      string `json:"id,omitempty" dynamodbav:"id,omitempty"`
+	Code    string `json:"code" dynamodbav:"code"`
+	Message string `json:"message" dynamodbav:"message"`
+}
+
+// States of a resource group's move.
+const (
+	GroupPlanned = "planned"
+	GroupMoving  = "moving"
+	GroupMoved   = "moved"
+	GroupFailed  = "failed"
+)
+
+// RecordMoveReport records a subscription's validated move report into the
+// plan (target: the Azure plan subscription). A report that differs from
+// the one recorded makes a new version, which needs a new approval; the
+// same report again changes nothing. The subscription awaits approval (or,
+// with nothing to move, is consolidated: nothing stays billed elsewhere).
+func (p *Provider) RecordMoveReport(subID, target string, groups []GroupMove, now time.Time) (bool, error) {
+	s := p.subscription(subID)
+	if s == nil || s.Route != string(agreement.MoveResources) {
+		return false, apperr.New(apperr.InvalidState, "subscription "+subID+" is not on the move route")
+	}
+	if s.State.Final() || s.State == SubscriptionMoving {
+		return false, nil
+	}
+	for i := range groups {
+		g := &groups[i]
+		if g.Moves == nil {
+			g.Moves = []string{}
+		}
+		if g.Blocked == nil {
+			g.Blocked = []BlockedResource{}
+		}
+		g.State = GroupPlanned
+		if len(g.Moves) == 0 {
+			g.State = GroupMoved
+		}
+	}
+	if p.MovePlan == nil {
+		p.MovePlan = &MovePlan{Target: target}
+	}
+	plan := p.MovePlan
+	i := slices.IndexFunc(plan.Subscriptions, func(m SubscriptionMove) bool { return strings.EqualFold(m.SubscriptionID, subID) })
+	entry := SubscriptionMove{SubscriptionID: s.ID, Groups: groups}
+	if i >= 0 && sameGroups(plan.Subscriptions[i].Groups, groups) && plan.Target == target {
+		return false, nil
+	}
+	if i >= 0 {
+		plan.Subscriptions[i] = entry
+	} else {
+		plan.Subscriptions = append(plan.Subscriptions, entry)
+	}
+	plan.Target, plan.ReportedAt = target, now
+	plan.Version++
+	plan.ApprovedAt, plan.ApprovedBy = nil, ""
+	if moves(groups) == 0 {
+		t := now
+		s.State, s.ConsolidatedAt = SubscriptionConsolidated, &t
+	} else {
+		s.State = SubscriptionAwaitingApproval
+	}
+	p.AddEvent(Event{At: now, Status: p.Status, By: "system",
+		What: fmt.Sprintf("Move report version %d: subscription %s, %d resources move, %d cannot.", plan.Version, s.Label(), moves(groups), blocked(groups))})
+	return true, nil
+}
+
+func sameGroups(a, b []GroupMove) bool {
+	return slices.EqualFunc(a, b, func(x, y GroupMove) bool {
+		return x.Name == y.Name && slices.Equal(x.Moves, y.Moves) && slices.Equal(x.Blocked, y.Blocked)
+	})
+}
+
+func moves(groups []GroupMove) (n int) {
+	for _, g := range groups {
+		n += len(g.Moves)
+	}
+	return n
+}
+
+func blocked(groups []GroupMove) (n int) {
+	for _, g := range groups {
+		n += len(g.Blocked)
+	}
+	return n
+}
+
+// ApproveMovePlan records an administrator's approval (by) of the plan's
+// version. A version other than the current one (the report changed since
+// it was read) or a plan with nothing awaiting approval is invalid_state;
+// approving the approved version again changes nothing. The subscriptions
+// awaiting approval start moving.
+func (p *Provider) ApproveMovePlan(version int, by string, now time.Time) (bool, error) {
+	plan := p.MovePlan
+	if plan == nil {
+		return false, apperr.New(apperr.InvalidState, "There is no move plan to approve yet.")
+	}
+	if version != plan.Version {
+		return false, apperr.New(apperr.InvalidState, fmt.Sprintf("The move plan is at version %d; reload it and approve that version.", plan.Version))
+	}
+	if plan.ApprovedAt != nil {
+		return false, nil
+	}
+	waiting := 0
+	for i := range p.Subscriptions {
+		if p.Subscriptions[i].State == SubscriptionAwaitingApproval {
+			p.Subscriptions[i].State = SubscriptionMoving
+			waiting++
+		}
+	}
+	if waiting == 0 {
+		return false, apperr.New(apperr.InvalidState, "Nothing in the move plan awaits approval.")
+	}
+	t := now
+	plan.ApprovedAt, plan.ApprovedBy = &t, by
+	p.AddEvent(Event{At: now, Status: p.Status, By: by, What: fmt.Sprintf("Move plan version %d approved; the resources move now.", version)})
+	return true, nil
+}
+
+// group returns the plan's group of a subscription, or nil.
+func (p *Provider) group(subID, name string) *GroupMove {
+	if p.MovePlan == nil {
+		return nil
+	}
+	for i := range p.MovePlan.Subscriptions {
+		m := &p.MovePlan.Subscriptions[i]
+		if !strings.EqualFold(m.SubscriptionID, subID) {
+			continue
+		}
+		for j := range m.Groups {
+			if m.Groups[j].Name == name {
+				return &m.Groups[j]
+			}
+		}
+	}
+	return nil
+}
+
+// RecordMoveStarted records that a group's move was accepted by Azure, with
+// the operation that follows it.
+func (p *Provider) RecordMoveStarted(subID, group, operation string) error {
+	g := p.group(subID, group)
+	if g == nil {
+		return apperr.New(apperr.InvalidState, "no resource group "+group+" in the move plan")
+	}
+	if g.State == GroupMoved || g.State == GroupFailed {
+		return nil
+	}
+	g.State, g.Operation = GroupMoving, operation
+	return nil
+}
+
+// RecordMoveResult records how a group's move ended (failure nil: moved).
+// Once every group of the subscription has ended, the subscription is
+// consolidated when all moved, or failed naming what did not.
+func (p *Provider) RecordMoveResult(subID, group string, failure *BlockedResource, now time.Time) error {
+	g := p.group(subID, group)
+	s := p.subscription(subID)
+	if g == nil || s == nil {
+		return apperr.New(apperr.InvalidState, "no resource group "+group+" in the move plan")
+	}
+	if g.State == GroupMoved || g.State == GroupFailed {
+		return nil
+	}
+	t := now
+	g.Operation = ""
+	if failure != nil {
+		g.State, g.Failure = GroupFailed, failure
+		p.AddEvent(Event{At: now, Status: p.Status, By: "system", What: fmt.Sprintf("Subscription %s: the move of resource group %s failed: %s (%s).", s.Label(), group, failure.Message, failure.Code)})
+	} else {
+		g.State, g.MovedAt = GroupMoved, &t
+		p.AddEvent(Event{At: now, Status: p.Status, By: "system", What: fmt.Sprintf("Subscription %s: resource group %s moved (%d resources).", s.Label(), group, len(g.Moves))})
+	}
+	var failed []string
+	for _, m := range p.MovePlan.Subscriptions {
+		if !strings.EqualFold(m.SubscriptionID, subID) {
+			continue
+		}
+		for _, x := range m.Groups {
+			switch x.State {
+			case GroupPlanned, GroupMoving:
+				return nil
+			case GroupFailed:
+				failed = append(failed, x.Name)
+			}
+		}
+	}
+	if len(failed) > 0 {
+		s.State, s.FailureReason = SubscriptionFailed, "The move of resource group(s) "+strings.Join(failed, ", ")+" failed; see the move plan."
+		return nil
+	}
+	s.State, s.ConsolidatedAt = SubscriptionConsolidated, &t
+	return nil
+}
+
+// BillingOutcome is where the migration's billing stands once every
+// subscription's route has ended: done (false while any is on its way),
+// the billing to record (consolidated, or partially_consolidated when some
+// could not come under the partner), and, when none could, the failure.
+func (p *Provider) BillingOutcome() (done bool, billing string, err error) {
+	consolidated, other := 0, 0
+	for _, s := range p.Subscriptions {
+		switch {
+		case !s.State.Final():
+			return false, "", nil
+		case s.State == SubscriptionConsolidated:
+			consolidated++
+		default:
+			other++
+		}
+	}
+	switch {
+	case consolidated == 0:
+		return true, "", apperr.New(apperr.InvalidState, "No subscription's billing could come under the partner.")
+	case other > 0:
+		return true, BillingPartiallyConsolidated, nil
+	}
+	return true, BillingConsolidated, nil
+}
