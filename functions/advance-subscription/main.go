@@ -10,22 +10,16 @@ import (
 	"github.com/partnercloud/azure/shared/awsconf/lazydynamodb"
 	"github.com/partnercloud/azure/shared/awsconf/lazysecretsmanager"
 	"github.com/partnercloud/azure/shared/awsconf/lazysfn"
-	"github.com/partnercloud/azure/shared/billing"
 	"github.com/partnercloud/azure/shared/consolidate"
-	"github.com/partnercloud/azure/shared/moves"
-	"github.com/partnercloud/azure/shared/ownership"
-	"github.com/partnercloud/azure/shared/partnercenter"
 	"github.com/partnercloud/azure/shared/startup"
 )
 
 func main() {
 	startup.Run(func(env *startup.Env, aws *startup.AWS) (any, error) {
-		partner := ownership.PartnerFromEnv(env, lazysecretsmanager.Reader(aws))
 		store := lazydynamodb.Store(env, aws)
 		h := &Handler{
-			Store: store,
-			Consolidator: consolidate.New(env, store, partner.Azure(), partnercenter.FromEnv(env, partner),
-				billing.FromEnv(env, partner), moves.FromPartner(partner), lazysfn.Tasks(aws)),
+			Store:        store,
+			Consolidator: consolidate.FromEnv(env, store, lazysecretsmanager.Reader(aws), lazysfn.Tasks(aws)),
 		}
 		return h.Handle, nil
 	})

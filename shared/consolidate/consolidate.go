@@ -297,3 +297,12 @@ func New(env *config.Env, store Store, subs Subscriptions, pc PartnerCenter, tra
 		Now:      func() time.Time { return time.Now().UTC() },
 	}
 }
+
+// FromEnv is New with the partner's Microsoft clients made from the
+// configuration (ownership.PartnerFromEnv: its credentials read with read
+// on first use): the Owner checks, Partner Center, Azure billing and the
+// moves, as the workflow's tasks need them.
+func FromEnv(env *config.Env, store Store, read func(ctx context.Context, arn string) ([]byte, error), tasks Tasks) *Consolidator {
+	partner := ownership.PartnerFromEnv(env, read)
+	return New(env, store, partner.Azure(), partnercenter.FromEnv(env, partner), billing.FromEnv(env, partner), moves.FromPartner(partner), tasks)
+}
