@@ -113,7 +113,7 @@ func (c *Consolidator) Classify(ctx context.Context, p *provider.Provider) ([]st
 	if err != nil {
 		return nil, err
 	}
-	p, err = c.Store.UpdateProvider(ctx, p.AccountID, p.ID, func(q *provider.Provider) error {
+	p, err = c.update(ctx, p, func(q *provider.Provider) error {
 		q.RecordPartnerApp(c.AppName)
 		if err := q.RecordSubscriptionCheck(observed, principal, len(requested) == 0, now, c.Deadline); err != nil {
 			return err
@@ -213,7 +213,7 @@ func (c *Consolidator) Advance(ctx context.Context, p *provider.Provider, subID,
 	res := Result{SubscriptionID: s.ID, State: string(s.State), Final: s.State.Final()}
 	if !res.Final {
 		if token != "" {
-			if _, err := c.Store.UpdateProvider(ctx, p.AccountID, p.ID, func(q *provider.Provider) error {
+			if _, err := c.update(ctx, p, func(q *provider.Provider) error {
 				return q.KeepSubscriptionTask(subID, token)
 			}); err != nil {
 				return Result{}, err
@@ -240,7 +240,7 @@ func (c *Consolidator) deadline(ctx context.Context, p *provider.Provider, s pro
 			return nil, err
 		}
 	}
-	q, err := c.Store.UpdateProvider(ctx, p.AccountID, p.ID, func(q *provider.Provider) error {
+	q, err := c.update(ctx, p, func(q *provider.Provider) error {
 		q.FailAtDeadline(s.ID, now)
 		return nil
 	})
@@ -267,7 +267,7 @@ func (c *Consolidator) step(ctx context.Context, p *provider.Provider, s provide
 		if err != nil {
 			return nil, err
 		}
-		q, err := c.Store.UpdateProvider(ctx, p.AccountID, p.ID, func(q *provider.Provider) error {
+		q, err := c.update(ctx, p, func(q *provider.Provider) error {
 			return q.RecordSubscriptionCheck(observed, principal, false, now, c.Deadline)
 		})
 		if err != nil {
@@ -305,4 +305,16 @@ func New(env *config.Env, store Store, subs Subscriptions, pc PartnerCenter, tra
 func FromEnv(env *config.Env, store Store, read func(ctx context.Context, arn string) ([]byte, error), tasks Tasks) *Consolidator {
 	partner := ownership.PartnerFromEnv(env, read)
 	return New(env, store, partner.Azure(), partnercenter.FromEnv(env, partner), billing.FromEnv(env, partner), moves.FromPartner(partner), tasks)
+}
+
+// update writes the provider as mutate changes it, only while it is open:
+// a migration that ended (cancelled meanwhile, say) records nothing more
+// from a run that was under way (invalid_state).
+func (c *Consolidator) update(ctx context.Context, p *provider.Provider, mutate func(*provider.Provider) error) (*provider.Provider, error) {
+	return c.Store.UpdateProvider(ctx, p.AccountID, p.ID, func(q *provider.Provider) error {
+		if err := q.CheckOpen(); err != nil {
+			return err
+		}
+		return mutate(q)
+	})
 }

@@ -33,7 +33,7 @@ func (c *Consolidator) move(ctx context.Context, p *provider.Provider, s provide
 			// Resource Manager refused for want of Owner (revoked since the
 			// check): the subscription waits for Owner again.
 			logging.From(ctx).Warn("owner lost before the move report", "error", err.Error())
-			return c.Store.UpdateProvider(ctx, p.AccountID, p.ID, func(q *provider.Provider) error {
+			return c.update(ctx, p, func(q *provider.Provider) error {
 				q.LoseOwner(s.ID, now)
 				return nil
 			})
@@ -45,7 +45,7 @@ func (c *Consolidator) move(ctx context.Context, p *provider.Provider, s provide
 			// No write access for now: the move waits (the next run tries
 			// again); the timeline says why.
 			logging.From(ctx).Warn("owner lost during the moves; waiting", "error", err.Error())
-			return c.Store.UpdateProvider(ctx, p.AccountID, p.ID, func(q *provider.Provider) error {
+			return c.update(ctx, p, func(q *provider.Provider) error {
 				q.NoteMoveBlocked(s.ID, now)
 				return nil
 			})
@@ -68,7 +68,7 @@ func (c *Consolidator) owner(ctx context.Context, p *provider.Provider, s provid
 			state = got.State
 		}
 	}
-	return c.Store.UpdateProvider(ctx, p.AccountID, p.ID, func(q *provider.Provider) error {
+	return c.update(ctx, p, func(q *provider.Provider) error {
 		q.RecordOwner(s.ID, state, now)
 		claimOwnerNotice(q, now, c.Warning)
 		return nil
@@ -84,7 +84,7 @@ func (c *Consolidator) validate(ctx context.Context, p *provider.Provider, s pro
 	if err != nil || target == "" {
 		return p, err
 	}
-	if p, err = c.Store.UpdateProvider(ctx, p.AccountID, p.ID, func(q *provider.Provider) error {
+	if p, err = c.update(ctx, p, func(q *provider.Provider) error {
 		q.StartValidation(s.ID, now)
 		return nil
 	}); err != nil {
@@ -118,7 +118,7 @@ func (c *Consolidator) validate(ctx context.Context, p *provider.Provider, s pro
 		plan = append(plan, gm)
 	}
 	logging.From(ctx).Info("move report made", "groups", len(plan))
-	return c.Store.UpdateProvider(ctx, p.AccountID, p.ID, func(q *provider.Provider) error {
+	return c.update(ctx, p, func(q *provider.Provider) error {
 		_, err := q.RecordMoveReport(s.ID, target, plan, now)
 		return err
 	})
@@ -157,7 +157,7 @@ func (c *Consolidator) target(ctx context.Context, p *provider.Provider, now tim
 			if s.State != provider.SubscriptionOwned {
 				continue
 			}
-			q, err := c.Store.UpdateProvider(ctx, p.AccountID, p.ID, func(q *provider.Provider) error {
+			q, err := c.update(ctx, p, func(q *provider.Provider) error {
 				q.RecordTarget(s.ID, now)
 				return nil
 			})
@@ -175,7 +175,7 @@ func (c *Consolidator) target(ctx context.Context, p *provider.Provider, now tim
 		return nil, "", err
 	}
 	logging.From(ctx).Info("azure plan ordered", "order_id", order)
-	q, err := c.Store.UpdateProvider(ctx, p.AccountID, p.ID, func(q *provider.Provider) error {
+	q, err := c.update(ctx, p, func(q *provider.Provider) error {
 		q.RecordTargetOrder(order, now)
 		return nil
 	})
@@ -213,7 +213,7 @@ func (c *Consolidator) moveGroups(ctx context.Context, p *provider.Provider, s p
 				log.Info("migration ended; the move of this group is not started", "group", g.Name, "status", string(p.Status))
 				continue
 			}
-			if p, err = c.Store.UpdateProvider(ctx, p.AccountID, p.ID, func(q *provider.Provider) error {
+			if p, err = c.update(ctx, p, func(q *provider.Provider) error {
 				return q.RecordMoveIntent(s.ID, g.Name, now)
 			}); err != nil {
 				return nil, err
@@ -233,6 +233,8 @@ func (c *Consolidator) moveGroups(ctx context.Context, p *provider.Provider, s p
 			log.Info("resource group locked by a running move; following it by the resources' place", "group", g.Name)
 			continue
 		}
+		// Microsoft's answer to a move asked is recorded even when the
+		// migration ended meanwhile: the report says what moved.
 		if p, err = c.Store.UpdateProvider(ctx, p.AccountID, p.ID, func(q *provider.Provider) error {
 			if !prog.Done {
 				return q.RecordMoveStarted(s.ID, g.Name, prog.Token)

@@ -28,7 +28,7 @@ func (c *Consolidator) transfer(ctx context.Context, p *provider.Provider, s pro
 			return nil, err
 		}
 		logging.From(ctx).Warn("transfer request refused", "error", err.Error())
-		return c.Store.UpdateProvider(ctx, p.AccountID, p.ID, func(q *provider.Provider) error {
+		return c.update(ctx, p, func(q *provider.Provider) error {
 			if q.FailSubscription(s.ID, reason(err), now) {
 				q.EnqueueBillingFailure(s.ID, now)
 			}
@@ -49,7 +49,7 @@ func (c *Consolidator) transfer(ctx context.Context, p *provider.Provider, s pro
 			rec.NotMoved = append(rec.NotMoved, strings.TrimSpace(what+": "+prod.ErrorMessage+" ("+prod.ErrorCode+")"))
 		}
 	}
-	return c.Store.UpdateProvider(ctx, p.AccountID, p.ID, func(q *provider.Provider) error {
+	return c.update(ctx, p, func(q *provider.Provider) error {
 		changed, err := q.RecordTransfer(s.ID, rec, now)
 		if err != nil {
 			return err
