@@ -12,6 +12,7 @@ import (
 
 	"github.com/partnercloud/azure/shared/apperr"
 	"github.com/partnercloud/azure/shared/billing"
+	"github.com/partnercloud/azure/shared/config"
 	"github.com/partnercloud/azure/shared/logging"
 	"github.com/partnercloud/azure/shared/mail"
 	"github.com/partnercloud/azure/shared/provider"
@@ -178,4 +179,16 @@ func (r *Relay) cancelTransfer(ctx context.Context, p *provider.Provider, e prov
 		return nil
 	})
 	return err
+}
+
+// RelayFromEnv is the Relay a function builds at start-up: the brand
+// (mail.BrandFromEnv), the representatives' address REPRESENTATIVES_EMAIL,
+// the clock real time in UTC.
+func RelayFromEnv(env *config.Env, store Store, mailer Sender, tasks Tasks, transfers Transfers) *Relay {
+	return &Relay{
+		Store: store, Mailer: mailer, Tasks: tasks, Transfers: transfers,
+		Brand:           mail.BrandFromEnv(env),
+		Representatives: env.Required("REPRESENTATIVES_EMAIL"),
+		Now:             func() time.Time { return time.Now().UTC() },
+	}
 }
