@@ -27,8 +27,11 @@ const (
 
 const (
 	// updateRetries is how often UpdateProvider re-reads and retries after
-	// losing an optimistic race.
-	updateRetries = 3
+	// losing an optimistic race, each after a jittered back-off (sleep):
+	// a migration's parallel subscriptions, its health check and the
+	// outbox relay may all write one provider at once, and a writer that
+	// gives up after sending an email (the relay) sends it again.
+	updateRetries = 8
 	// createAttempts bounds CreateProvider's attempts when DynamoDB cancels
 	// the transaction for a conflict with a concurrent transaction.
 	createAttempts = 5
@@ -431,8 +434,8 @@ func decodeCursor(cursor string) (string, error) {
 
 // UpdateProvider reads the account's provider, applies mutate to the read
 // copy, bumps Version and UpdatedAt, and writes it only if the stored version
-// is still the one read. On a lost race it re-reads and calls mutate again, up
-// to 3 more times. An error from mutate aborts and is returned as is. mutate
+// is still the one read. On a lost race it waits a jittered moment, re-reads
+// and calls mutate again, up to 8 more times. An error from mutate aborts and is returned as is. mutate
 // must not change AccountID, ID or Name. Returns the stored provider.
 func (s *Store) UpdateProvider(ctx context.Context, accountID, providerID string, mutate func(*provider.Provider) error) (*provider.Provider, error) {
 	for attempt := 0; attempt <= updateRetries; attempt++ {
@@ -447,6 +450,11 @@ func (s *Store) UpdateProvider(ctx context.Context, accountID, providerID string
 		if done {
 			s.releaseIfEnded(ctx, p, false)
 			return p, nil
+		}
+		if attempt < updateRetries {
+			if err := sleep(ctx, attempt+1); err != nil {
+				return nil, apperr.Wrap(err, "update provider")
+			}
 		}
 	}
 	return nil, apperr.Wrap(ErrConcurrentUpdate, "update provider")

@@ -480,8 +480,8 @@ func TestUpdateProviderRetriesExhausted(t *testing.T) {
 	if !apperr.Is(err, apperr.Internal) || !errors.Is(err, store.ErrConcurrentUpdate) {
 		t.Fatalf("error = %v, want internal wrapping ErrConcurrentUpdate", err)
 	}
-	if got := racing.puts.Load(); got != 4 {
-		t.Fatalf("attempts = %d, want 4 (1 + 3 retries)", got)
+	if got := racing.puts.Load(); got != 9 {
+		t.Fatalf("attempts = %d, want 9 (1 + 8 retries)", got)
 	}
 }
 
