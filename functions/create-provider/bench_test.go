@@ -16,15 +16,7 @@ import (
 	"github.com/partnercloud/azure/shared/api"
 	"github.com/partnercloud/azure/shared/api/apitest"
 	"github.com/partnercloud/azure/shared/store/storetest"
-	"github.com/partnercloud/azure/shared/workflow"
 )
-
-// benchStarter starts nothing: Step Functions is not part of this benchmark.
-type benchStarter struct{}
-
-func (benchStarter) Start(_ context.Context, in workflow.Input) (string, error) {
-	return "arn:aws:states:us-east-1:123456789012:execution:migration:provider-" + in.ProviderID, nil
-}
 
 // BenchmarkHandle creates a new provider at each iteration (a unique name,
 // terms accepted in the request).
@@ -38,7 +30,7 @@ func BenchmarkHandle(b *testing.B) {
 		Partner:   account.TermsVersion{Document: account.PartnerTerms, Version: "2017-08", URL: "https://partner.example/terms"},
 		Microsoft: account.TermsVersion{Document: account.MicrosoftTerms, Version: "2017-08", URL: "https://microsoft.example/terms"},
 	}
-	h := &Handler{Store: s, Executions: benchStarter{}, Terms: terms, Contact: "help@partner.example", Now: time.Now}
+	h := &Handler{Store: s, Terms: terms, Contact: "help@partner.example", Now: time.Now}
 	run := time.Now().UnixNano()
 	apitest.Bench(b, h.Handle, 202, func(i int) api.Request {
 		req := apitest.Request("POST /providers", apitest.Admin("acct-1"))

@@ -43,7 +43,7 @@ func (h *Handler) createExisting(ctx context.Context, req api.Request, caller ap
 	if hasKey {
 		idem = idempotencyRecord(key, body, now)
 		if p, err := h.replay(ctx, caller.AccountID, idem); p != nil || err != nil {
-			return h.startAndAnswer(ctx, req, p, err)
+			return h.answer(ctx, req, p, err)
 		}
 	}
 	log := logging.From(ctx)
@@ -71,7 +71,7 @@ func (h *Handler) createExisting(ctx context.Context, req api.Request, caller ap
 		return api.Response{}, err
 	}
 	log.Info("provider created", "provider_id", p.ID, "option", p.Option, "tenant_id", p.TenantID, "client_id", p.ClientID)
-	return h.startAndAnswer(ctx, req, p, nil)
+	return h.answer(ctx, req, p, nil)
 }
 
 // discardSecret deletes the secret of a provider that was not created. A

@@ -113,8 +113,8 @@ func TestExistingCreates(t *testing.T) {
 				sec.Tags["account"] != account || sec.Tags["provider"] != v.ID {
 				t.Fatalf("secret = %+v", sec)
 			}
-			if n := len(starterOf(h).Started()); n != 0 {
-				t.Errorf("an existing provider started %d executions", n)
+			if n := queuedStarts(&stored); n != 0 {
+				t.Errorf("an existing provider queued %d workflow starts", n)
 			}
 			if len(st.acceptances[account]) != 0 {
 				t.Errorf("terms were recorded: %+v", st.acceptances)

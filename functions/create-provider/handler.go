@@ -14,7 +14,6 @@ import (
 	"github.com/partnercloud/azure/shared/logging"
 	"github.com/partnercloud/azure/shared/provider"
 	"github.com/partnercloud/azure/shared/store"
-	"github.com/partnercloud/azure/shared/workflow"
 )
 
 // MaxIdempotencyKeyLen bounds the Idempotency-Key header.
@@ -33,13 +32,6 @@ type ProviderCreator interface {
 	// UpdateProvider applies mutate under optimistic locking; an error from
 	// mutate aborts the write and is returned as is.
 	UpdateProvider(ctx context.Context, accountID, providerID string, mutate func(*provider.Provider) error) (*provider.Provider, error)
-}
-
-// ExecutionStarter starts a provider's migration (stepfunctions.Executions). The
-// execution's name derives from the provider id, so starting again is
-// harmless; it returns the execution's ARN.
-type ExecutionStarter interface {
-	Start(ctx context.Context, in workflow.Input) (string, error)
 }
 
 // CredentialProver proves the credentials of a customer's own application
@@ -66,12 +58,10 @@ type DomainChecker interface {
 
 // Handler serves POST /providers.
 type Handler struct {
-	Store      ProviderCreator
-	Executions ExecutionStarter
-	// NewCustomers starts the new-customer workflow of option new, after
-	// Domains found the domain free.
-	NewCustomers ExecutionStarter
-	Domains      DomainChecker
+	Store ProviderCreator
+	// Domains checks option new's domain prefix before the provider is
+	// created.
+	Domains DomainChecker
 	// Prover and Secrets serve the existing option.
 	Prover  CredentialProver
 	Secrets SecretStore
@@ -118,7 +108,7 @@ func (h *Handler) Handle(ctx context.Context, req api.Request) (api.Response, er
 		// domain is now the provider's own.
 		if hasKey {
 			if p, err := h.replay(ctx, caller.AccountID, idempotencyRecord(key, body, now)); p != nil || err != nil {
-				return h.startAndAnswer(ctx, req, p, err)
+				return h.answer(ctx, req, p, err)
 			}
 		}
 		if err := h.checkDomain(ctx, cr.Company.DomainPrefix); err != nil {
@@ -139,7 +129,7 @@ func (h *Handler) Handle(ctx context.Context, req api.Request) (api.Response, er
 	if hasKey {
 		idem = idempotencyRecord(key, body, now)
 		if p, err := h.replay(ctx, caller.AccountID, idem); p != nil || err != nil {
-			return h.startAndAnswer(ctx, req, p, err)
+			return h.answer(ctx, req, p, err)
 		}
 	}
 
@@ -153,7 +143,7 @@ func (h *Handler) Handle(ctx context.Context, req api.Request) (api.Response, er
 	}
 	logging.From(ctx).Info("provider created", "provider_id", p.ID, "option", p.Option,
 		"subscriptions", len(p.Subscriptions), "azure_admin", logging.MaskEmail(p.AzureAdminEmail))
-	return h.startAndAnswer(ctx, req, p, nil)
+	return h.answer(ctx, req, p, nil)
 }
 
 // answerRaceWinner answers as the concurrent request with the same
@@ -163,20 +153,17 @@ func (h *Handler) answerRaceWinner(ctx context.Context, req api.Request, account
 	if replayed == nil && err == nil {
 		err = apperr.Wrap(cause, "idempotency record vanished after a conflict")
 	}
-	return h.startAndAnswer(ctx, req, replayed, err)
+	return h.answer(ctx, req, replayed, err)
 }
 
-// startAndAnswer starts the provider's migration and answers 202 with the
-// provider (and where to read it again). It runs for a new provider and for
-// every idempotent replay: a start lost to a crash or a Step Functions fault
-// (answered 500) is repaired by the client's retry with the same key. An
-// existing provider has nothing to start (it is active already); it is
-// answered 202 too, as the contract gives one status for POST /providers.
-func (h *Handler) startAndAnswer(ctx context.Context, req api.Request, p *provider.Provider, err error) (api.Response, error) {
-	if err != nil {
-		return api.Response{}, err
-	}
-	p, err = h.start(ctx, p)
+// answer answers 202 with the provider (and where to read it again), for a
+// new provider and for every idempotent replay. A migration's or new
+// customer's workflow is not started here: the provider carries its start
+// in the outbox, written with it, and the outbox relay starts it
+// (provider.NoticeStartWorkflow). A replay finding that start still
+// pending long after the create re-arms it (rearm), so a client's retry
+// with the same key still repairs a start that the relay gave up on.
+func (h *Handler) answer(ctx context.Context, req api.Request, p *provider.Provider, err error) (api.Response, error) {
 	if err != nil {
 		return api.Response{}, err
 	}
@@ -185,46 +172,31 @@ func (h *Handler) startAndAnswer(ctx context.Context, req api.Request, p *provid
 	return resp, nil
 }
 
-// errARNRecorded aborts the ARN write when another request recorded it first.
-var errARNRecorded = errors.New("execution ARN already recorded")
+// errNotStalled aborts the re-arming write when the start is no longer
+// stalled.
+var errNotStalled = errors.New("workflow start not stalled")
 
-// start starts the migration of an open migrate provider and records the
-// execution's ARN on it. A provider that already ended (cancelled before its
-// execution was started, say) is not started again.
-func (h *Handler) start(ctx context.Context, p *provider.Provider) (*provider.Provider, error) {
-	starter := h.Executions
-	switch {
-	case !p.Open():
-		return p, nil
-	case p.Option == provider.OptionNew:
-		starter = h.NewCustomers
-	case p.Option != provider.OptionMigrate:
-		return p, nil
-	}
-	log := logging.From(ctx)
-	arn, err := starter.Start(ctx, workflow.Input{AccountID: p.AccountID, ProviderID: p.ID})
-	if err != nil {
-		return nil, apperr.Wrap(err, "start the migration of "+p.ID)
-	}
-	if p.ExecutionARN == arn {
+// rearm writes a replayed provider whose workflow start has been pending
+// longer than provider.WorkflowStartStall again, unchanged but for its
+// version: the table's stream wakes the outbox relay once more.
+func (h *Handler) rearm(ctx context.Context, p *provider.Provider) (*provider.Provider, error) {
+	now := h.Now().UTC()
+	if !p.WorkflowStartStalled(now) {
 		return p, nil
 	}
 	q, err := h.Store.UpdateProvider(ctx, p.AccountID, p.ID, func(q *provider.Provider) error {
-		if q.ExecutionARN == arn {
-			return errARNRecorded
+		if !q.WorkflowStartStalled(now) {
+			return errNotStalled
 		}
-		q.ExecutionARN = arn
 		return nil
 	})
 	switch {
-	case errors.Is(err, errARNRecorded):
-		// A concurrent replay recorded it: p is the answer, only its version lags.
-		log.Info("migration started", "provider_id", p.ID)
+	case errors.Is(err, errNotStalled):
 		return p, nil
 	case err != nil:
-		return nil, apperr.Wrap(err, "record the execution ARN of "+p.ID)
+		return nil, apperr.Wrap(err, "re-arm the workflow start of "+p.ID)
 	}
-	log.Info("migration started", "provider_id", p.ID)
+	logging.From(ctx).Warn("workflow start was still pending; re-armed", "provider_id", p.ID)
 	return q, nil
 }
 
@@ -290,7 +262,7 @@ func (h *Handler) replay(ctx context.Context, accountID string, idem *store.Idem
 		return nil, err
 	}
 	logging.From(ctx).Info("idempotent replay", "provider_id", p.ID)
-	return p, nil
+	return h.rearm(ctx, p)
 }
 
 // checkDomain answers 409 domain_taken when <prefix>.onmicrosoft.com is in

@@ -27,7 +27,6 @@ import (
 	"github.com/partnercloud/azure/shared/provider"
 	"github.com/partnercloud/azure/shared/store"
 	"github.com/partnercloud/azure/shared/store/storetest"
-	"github.com/partnercloud/azure/shared/workflow"
 )
 
 var (
@@ -281,11 +280,20 @@ func newCustomerBodyWith(t testing.TB, prefix string, with map[string]any) strin
 }
 
 func newHandler(st ProviderCreator) *Handler {
-	return &Handler{Store: st, Executions: &fakes.Executions{StateMachineARN: testStateMachine}, NewCustomers: &fakes.Executions{StateMachineARN: testStateMachine}, Domains: fakeDomains{}, Prover: &fakeProver{}, Secrets: &fakes.Secrets{},
+	return &Handler{Store: st, Domains: fakeDomains{}, Prover: &fakeProver{}, Secrets: &fakes.Secrets{},
 		Terms: testTerms, Contact: contact, Now: func() time.Time { return testNow }}
 }
 
-func starterOf(h *Handler) *fakes.Executions { return h.Executions.(*fakes.Executions) }
+// queuedStarts counts the provider's pending workflow starts.
+func queuedStarts(p *provider.Provider) int {
+	n := 0
+	for _, e := range p.Outbox {
+		if e.Kind == provider.NoticeStartWorkflow {
+			n++
+		}
+	}
+	return n
+}
 
 func do(t testing.TB, h *Handler, req api.Request) api.Response {
 	t.Helper()
@@ -402,9 +410,6 @@ func TestHandleErrors(t *testing.T) {
 			h := newHandler(st)
 			resp := do(t, h, tt.req)
 			e := apitest.ExpectError(t, resp, api.HTTPStatus(tt.wantCode), tt.wantCode)
-			if n := len(starterOf(h).Started()); n != 0 {
-				t.Errorf("a refused request started %d executions", n)
-			}
 			if n := secretsOf(h).Creates; n != 0 {
 				t.Errorf("a refused request stored %d secrets", n)
 			}
@@ -481,7 +486,7 @@ func TestHandleCreates(t *testing.T) {
 			resp := do(t, h, newRequest(tt.claims, tt.body, tt.opts...))
 			v := decodeView(t, resp, 202)
 			checkCreated(t, v, "acct-eligible", tt.claims["sub"])
-			checkStarted(t, st, starterOf(h), "acct-eligible", v.ID, 1)
+			checkQueued(t, st, "acct-eligible", v.ID)
 			if resp.Headers["Location"] != "/providers/"+v.ID {
 				t.Errorf("Location = %q", resp.Headers["Location"])
 			}
@@ -513,26 +518,13 @@ func TestHandleCreates(t *testing.T) {
 	}
 }
 
-// checkStarted checks that the provider's execution was started n times in
-// all (once per create or replay) and that its ARN is recorded.
-func checkStarted(t testing.TB, st *fakeStore, starter *fakes.Executions, accountID, id string, n int) {
+// checkQueued checks that the stored provider carries one pending start of
+// its workflow, for the outbox relay, and no execution yet.
+func checkQueued(t testing.TB, st *fakeStore, accountID, id string) {
 	t.Helper()
-	var mine []workflow.Input
-	for _, in := range starter.Started() {
-		if in.ProviderID == id {
-			mine = append(mine, in)
-		}
-	}
-	if len(mine) != n {
-		t.Fatalf("execution of %s started %d times, want %d (all: %+v)", id, len(mine), n, starter.Started())
-	}
-	for _, in := range mine {
-		if in.AccountID != accountID {
-			t.Errorf("started with %+v", in)
-		}
-	}
-	if got, want := st.stored(accountID, id).ExecutionARN, workflow.ExecutionARN(testStateMachine, id); got != want {
-		t.Errorf("stored execution ARN %q, want %q", got, want)
+	p := st.stored(accountID, id)
+	if n := queuedStarts(&p); n != 1 || p.OutboxSince == nil || p.ExecutionARN != "" {
+		t.Fatalf("provider %s: %d workflow starts queued (outbox since %v), execution %q; want one queued", id, n, p.OutboxSince, p.ExecutionARN)
 	}
 }
 
@@ -546,16 +538,14 @@ func TestHandleCreatesNew(t *testing.T) {
 	if v.Status != provider.StatusProvisioning || v.Option != provider.OptionNew || v.Company == nil || v.Company.DomainPrefix != "fabrikamnew" || len(v.Subscriptions) != 0 {
 		t.Fatalf("created %+v", v.Provider)
 	}
-	if n := len(starterOf(h).Started()); n != 0 {
-		t.Fatalf("the migration was started %d times", n)
-	}
-	checkStarted(t, st, h.NewCustomers.(*fakes.Executions), "acct-eligible", v.ID, 1)
+	checkQueued(t, st, "acct-eligible", v.ID)
 	// A replay with the same key is answered from the record, though the
-	// domain is now the provider's own, and starts again harmlessly.
+	// domain is now the provider's own, and queues nothing more.
 	resp = do(t, h, newRequest(apitest.Admin("acct-eligible"), newCustomerBody(t, "fabrikamnew"), withHeader("Idempotency-Key", "new-1")))
 	if w := decodeView(t, resp, 202); w.ID != v.ID {
 		t.Fatalf("replay created %s, want %s", w.ID, v.ID)
 	}
+	checkQueued(t, st, "acct-eligible", v.ID)
 }
 
 // checkCreated checks the provider a create returns.
@@ -590,14 +580,17 @@ func TestIdempotency(t *testing.T) {
 	st := newFakeStore()
 	h := newHandler(st)
 	first := decodeView(t, do(t, h, newRequest(admin, createBody(t, nil), withHeader("Idempotency-Key", "key-1"))), 202)
-	checkStarted(t, st, starterOf(h), "acct-eligible", first.ID, 1)
+	checkQueued(t, st, "acct-eligible", first.ID)
 
-	t.Run("same key, same body: the same provider, started again (harmless)", func(t *testing.T) {
+	t.Run("same key, same body: the same provider, nothing more queued", func(t *testing.T) {
 		again := decodeView(t, do(t, h, newRequest(admin, createBody(t, nil), withHeader("idempotency-key", "key-1"))), 202)
 		if again.ID != first.ID || st.count() != 1 {
 			t.Fatalf("replay made %s (first %s), %d providers", again.ID, first.ID, st.count())
 		}
-		checkStarted(t, st, starterOf(h), "acct-eligible", first.ID, 2)
+		checkQueued(t, st, "acct-eligible", first.ID)
+		if v := st.stored("acct-eligible", first.ID).Version; v != 1 {
+			t.Fatalf("a replay right after the create wrote the provider (version %d)", v)
+		}
 	})
 	t.Run("same key, same body base64-encoded: the same provider", func(t *testing.T) {
 		again := decodeView(t, do(t, h, newRequest(admin, createBody(t, nil), withHeader("Idempotency-Key", "key-1"), withBase64())), 202)
@@ -611,7 +604,7 @@ func TestIdempotency(t *testing.T) {
 		if st.count() != 1 {
 			t.Fatalf("%d providers", st.count())
 		}
-		checkStarted(t, st, starterOf(h), "acct-eligible", first.ID, 3) // 3: the base64 replay above
+		checkQueued(t, st, "acct-eligible", first.ID)
 	})
 	t.Run("same key, same body in another account", func(t *testing.T) {
 		other := decodeView(t, do(t, h, newRequest(apitest.Admin("acct-eligible-2"), createBody(t, nil), withHeader("Idempotency-Key", "key-1"))), 202)
@@ -670,8 +663,8 @@ func TestWithStore(t *testing.T) {
 		v := decodeView(t, do(t, h, newRequest(admin, createBody(t, nil), withHeader("Idempotency-Key", "k"))), 202)
 		checkCreated(t, v, "acct-eligible", "user-admin")
 		stored, err := st.GetProvider(ctx, "acct-eligible", v.ID)
-		if err != nil || stored.Name != "Contoso production" || len(stored.Subscriptions) != 2 || stored.Version != 2 ||
-			stored.ExecutionARN != workflow.ExecutionARN(testStateMachine, v.ID) || stored.RequesterName != "" || stored.RequesterEmail != "" {
+		if err != nil || stored.Name != "Contoso production" || len(stored.Subscriptions) != 2 || stored.Version != 1 ||
+			queuedStarts(stored) != 1 || stored.OutboxSince == nil || stored.RequesterName != "" || stored.RequesterEmail != "" {
 			t.Fatalf("stored = %+v, %v", stored, err)
 		}
 		acc, err := st.TermsAccepted(ctx, "acct-eligible")
@@ -710,12 +703,12 @@ func TestWithStore(t *testing.T) {
 		if statuses[202] != 1 || statuses[409] != 49 {
 			t.Fatalf("statuses = %v, want one 202 and 49 409", statuses)
 		}
-		if n := len(starterOf(h).Started()); n != 1 {
-			t.Fatalf("started %d executions, want 1", n)
-		}
 		ps, _, err := st.ListProviders(ctx, "acct-eligible", 100, "")
 		if err != nil || len(ps) != 1 {
 			t.Fatalf("providers = %d, %v", len(ps), err)
+		}
+		if stored, err := st.GetProvider(ctx, "acct-eligible", ps[0].ID); err != nil || queuedStarts(stored) != 1 {
+			t.Fatalf("stored = %+v, %v; want one workflow start queued", stored, err)
 		}
 	})
 
@@ -741,12 +734,10 @@ func TestWithStore(t *testing.T) {
 		if err != nil || len(ps) != 1 {
 			t.Fatalf("providers = %d, %v", len(ps), err)
 		}
-		// Every answer started the one execution (harmless); its ARN is recorded once.
-		if n := len(starterOf(h).Started()); n != 50 {
-			t.Fatalf("started %d times, want 50", n)
-		}
+		// The one provider carries one workflow start; no answer wrote it
+		// again.
 		stored, err := st.GetProvider(ctx, "acct-eligible", ps[0].ID)
-		if err != nil || stored.ExecutionARN != workflow.ExecutionARN(testStateMachine, ps[0].ID) || stored.Version != 2 {
+		if err != nil || queuedStarts(stored) != 1 || stored.Version != 1 {
 			t.Fatalf("stored = %+v, %v", stored, err)
 		}
 	})
@@ -815,7 +806,7 @@ func TestBadConfig(t *testing.T) {
 	if len(lines) != 1 || !json.Valid([]byte(lines[0])) {
 		t.Fatalf("want one JSON line, got:\n%s", out)
 	}
-	for _, name := range []string{"TABLE_NAME", "STATE_MACHINE_ARN", "TERMS_PARTNER_URL", "TERMS_MICROSOFT_URL", "CONTACT_EMAIL", "AZURE_AUTHORITY_HOST"} {
+	for _, name := range []string{"TABLE_NAME", "TERMS_PARTNER_URL", "TERMS_MICROSOFT_URL", "CONTACT_EMAIL", "AZURE_AUTHORITY_HOST"} {
 		if !strings.Contains(lines[0], name) {
 			t.Errorf("the log line does not name %s: %s", name, lines[0])
 		}
@@ -857,65 +848,41 @@ func TestEvent(t *testing.T) {
 	}
 }
 
-// TestStartFailure: the provider exists when Step Functions (or the ARN write)
-// fails; the answer is 500, and the client's retry with the same
-// Idempotency-Key starts the execution.
-func TestStartFailure(t *testing.T) {
-	admin := apitest.Admin("acct-eligible")
-	for _, failing := range []string{"Start", "UpdateProvider"} {
-		t.Run(failing+" fails", func(t *testing.T) {
-			st := newFakeStore()
-			h := newHandler(st)
-			starter := starterOf(h)
-			fault := errors.New(apitest.Fault)
-			if failing == "Start" {
-				starter.SetErr(fault)
-			} else {
-				st.fail["UpdateProvider"] = fault
-			}
-			req := newRequest(admin, createBody(t, nil), withHeader("Idempotency-Key", "retry-me"))
-			apitest.ExpectError(t, do(t, h, req), 500, apperr.Internal)
-			if st.count() != 1 || len(starter.Started()) != 1 {
-				t.Fatalf("%d providers, %d starts; want the provider and one attempt", st.count(), len(starter.Started()))
-			}
-			var id string
-			for _, p := range st.providers {
-				id = p.ID
-				if p.ExecutionARN != "" || p.Status != provider.StatusPendingConsent {
-					t.Fatalf("after the failure: %+v", p)
-				}
-			}
-			// Step Functions recovers; the client retries with the same key.
-			starter.SetErr(nil)
-			delete(st.fail, "UpdateProvider")
-			v := decodeView(t, do(t, h, req), 202)
-			if v.ID != id || st.count() != 1 {
-				t.Fatalf("retry answered %s (want %s), %d providers", v.ID, id, st.count())
-			}
-			checkStarted(t, st, starter, "acct-eligible", id, 2)
-			// Without the key, a retry is refused: the name is taken.
-			apitest.ExpectError(t, do(t, h, newRequest(admin, createBody(t, nil))), 409, apperr.NameTaken)
-		})
-	}
-}
-
-// TestReplayOfEndedProvider: a replay does not start a provider that ended
-// (cancelled before its execution started).
-func TestReplayOfEndedProvider(t *testing.T) {
+// TestReplayRearmsStalledStart: a replay finding the workflow start still
+// pending a minute after the create writes the provider again (the stream
+// wakes the relay once more), once per replay; sooner, or for a provider
+// that ended, it writes nothing; a failed write is the replay's 500, and
+// the next replay writes.
+func TestReplayRearmsStalledStart(t *testing.T) {
 	admin := apitest.Admin("acct-eligible")
 	st := newFakeStore()
 	h := newHandler(st)
-	starter := starterOf(h)
-	starter.SetErr(errors.New(apitest.Fault))
+	now := testNow
+	h.Now = func() time.Time { return now }
 	req := newRequest(admin, createBody(t, nil), withHeader("Idempotency-Key", "k"))
-	apitest.ExpectError(t, do(t, h, req), 500, apperr.Internal)
-	for _, p := range st.providers {
-		p.Status = provider.StatusCancelled
-	}
-	starter.SetErr(nil)
 	v := decodeView(t, do(t, h, req), 202)
-	if v.Status != provider.StatusCancelled || len(starter.Started()) != 1 {
-		t.Fatalf("replay of a cancelled provider: status %s, %d starts", v.Status, len(starter.Started()))
+	version := func() int { return st.stored("acct-eligible", v.ID).Version }
+
+	now = testNow.Add(provider.WorkflowStartStall - time.Second)
+	decodeView(t, do(t, h, req), 202)
+	if version() != 1 {
+		t.Fatalf("a replay within %v wrote the provider", provider.WorkflowStartStall)
+	}
+	now = testNow.Add(provider.WorkflowStartStall)
+	st.fail["UpdateProvider"] = errors.New(apitest.Fault)
+	apitest.ExpectError(t, do(t, h, req), 500, apperr.Internal)
+	delete(st.fail, "UpdateProvider")
+	if w := decodeView(t, do(t, h, req), 202); w.ID != v.ID || version() != 2 {
+		t.Fatalf("stalled replay: %s, version %d; want %s re-armed (version 2)", w.ID, version(), v.ID)
+	}
+	checkQueued(t, st, "acct-eligible", v.ID)
+	decodeView(t, do(t, h, req), 202)
+	if version() != 3 {
+		t.Fatalf("version %d after a second stalled replay, want 3", version())
+	}
+	st.providers["acct-eligible/"+v.ID].Status = provider.StatusCancelled
+	if w := decodeView(t, do(t, h, req), 202); w.Status != provider.StatusCancelled || version() != 3 {
+		t.Fatalf("replay of a cancelled provider: status %s, version %d", w.Status, version())
 	}
 }
 

@@ -8,7 +8,6 @@ import (
 	"github.com/partnercloud/azure/shared/api"
 	"github.com/partnercloud/azure/shared/awsconf/lazydynamodb"
 	"github.com/partnercloud/azure/shared/awsconf/lazysecretsmanager"
-	"github.com/partnercloud/azure/shared/awsconf/lazysfn"
 	"github.com/partnercloud/azure/shared/ownership"
 	"github.com/partnercloud/azure/shared/partnercenter"
 	"github.com/partnercloud/azure/shared/startup"
@@ -19,15 +18,13 @@ func main() {
 		partner := ownership.PartnerFromEnv(env, lazysecretsmanager.Reader(aws))
 		terms, err := account.TermsFromEnv(env)
 		h := &Handler{
-			Store:        lazydynamodb.Store(env, aws),
-			Executions:   lazysfn.Executions(env, aws, "STATE_MACHINE_ARN"),
-			NewCustomers: lazysfn.Executions(env, aws, "NEW_CUSTOMER_STATE_MACHINE_ARN"),
-			Domains:      partnercenter.FromEnv(env, partner).WithinRequest(),        // option new's domain check
-			Prover:       &ownership.CustomerCredentials{Settings: partner.Settings}, // option existing: the Azure endpoints
-			Secrets:      lazysecretsmanager.Secrets(aws),
-			Terms:        terms,
-			Contact:      account.ContactFromEnv(env),
-			Now:          time.Now,
+			Store:   lazydynamodb.Store(env, aws),
+			Domains: partnercenter.FromEnv(env, partner).WithinRequest(),        // option new's domain check
+			Prover:  &ownership.CustomerCredentials{Settings: partner.Settings}, // option existing: the Azure endpoints
+			Secrets: lazysecretsmanager.Secrets(aws),
+			Terms:   terms,
+			Contact: account.ContactFromEnv(env),
+			Now:     time.Now,
 		}
 		return api.Handle(h.Handle), err
 	})

@@ -12,6 +12,7 @@ import (
 	"github.com/partnercloud/azure/shared/billing"
 	"github.com/partnercloud/azure/shared/notice"
 	"github.com/partnercloud/azure/shared/ownership"
+	"github.com/partnercloud/azure/shared/provider"
 	"github.com/partnercloud/azure/shared/startup"
 )
 
@@ -20,8 +21,12 @@ func main() {
 		store := lazydynamodb.Store(env, aws)
 		tasks := lazysfn.Tasks(aws)
 		transfers := billing.FromEnv(env, ownership.PartnerFromEnv(env, lazysecretsmanager.Reader(aws)))
+		workflows := map[provider.Option]notice.Starter{
+			provider.OptionMigrate: lazysfn.Executions(env, aws, "STATE_MACHINE_ARN"),
+			provider.OptionNew:     lazysfn.Executions(env, aws, "NEW_CUSTOMER_STATE_MACHINE_ARN"),
+		}
 		h := &Handler{
-			Relay:   notice.RelayFromEnv(env, store, lazysesv2.Mailer(env, aws), tasks, transfers),
+			Relay:   notice.RelayFromEnv(env, store, lazysesv2.Mailer(env, aws), tasks, transfers, workflows),
 			Resumer: &notice.Resumer{Invitations: store, Tasks: tasks},
 		}
 		return h.Handle, nil

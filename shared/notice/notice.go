@@ -43,7 +43,18 @@ type Relay struct {
 	// Transfers cancels the open transfer requests of a cancelled
 	// migration (provider.NoticeCancelTransfer).
 	Transfers Transfers
+	// Workflows start a new provider's workflow by its option
+	// (provider.NoticeStartWorkflow): the migration, or the new-customer
+	// provisioning.
+	Workflows map[provider.Option]Starter
 	Now       func() time.Time
+}
+
+// Starter starts a provider's workflow execution, named from the provider
+// id so that a second start returns the first's ARN
+// (stepfunctions.Executions).
+type Starter interface {
+	Start(ctx context.Context, in workflow.Input) (string, error)
 }
 
 // Deliver sends each notice pending on the provider, oldest first, and
@@ -76,6 +87,8 @@ func (r *Relay) deliver(ctx context.Context, p *provider.Provider, e provider.Ou
 		return r.resume(ctx, p, e)
 	case provider.NoticeCancelTransfer:
 		return r.cancelTransfer(ctx, p, e)
+	case provider.NoticeStartWorkflow:
+		return r.startWorkflow(ctx, p, e)
 	}
 	msg, err := Render(p, e, r.Brand, r.Representatives)
 	if err != nil {
@@ -142,6 +155,34 @@ func (r *Relay) resume(ctx context.Context, p *provider.Provider, e provider.Out
 	return r.remove(ctx, p, e, "")
 }
 
+// startWorkflow starts the provider's workflow and records its execution
+// with the entry's removal. A provider that ended before its start
+// (cancelled at once, say) is not started. A fault leaves the entry
+// pending: the stream delivers it again.
+func (r *Relay) startWorkflow(ctx context.Context, p *provider.Provider, e provider.OutboxEntry) error {
+	log := logging.From(ctx).With("notice", e.ID)
+	starter := r.Workflows[p.Option]
+	if !p.Open() || starter == nil {
+		if p.Open() {
+			log.Error("no workflow for the provider's option; not started", "option", string(p.Option))
+		}
+		return r.remove(ctx, p, e, "")
+	}
+	arn, err := starter.Start(ctx, workflow.Input{AccountID: p.AccountID, ProviderID: p.ID})
+	if err != nil {
+		log.Warn("workflow not started yet; stays pending", "error", err.Error())
+		return fmt.Errorf("start the workflow of %s: %w", p.ID, err)
+	}
+	if _, err := r.Store.UpdateProvider(ctx, p.AccountID, p.ID, func(q *provider.Provider) error {
+		q.RecordWorkflowStarted(e.ID, arn)
+		return nil
+	}); err != nil {
+		return fmt.Errorf("record the execution of %s: %w", p.ID, err)
+	}
+	log.Info("workflow started", "execution_arn", arn)
+	return nil
+}
+
 // Transfers reads and cancels partner transfer requests (billing.Client).
 type Transfers interface {
 	Get(ctx context.Context, customerID, name string) (billing.Transfer, error)
@@ -184,9 +225,9 @@ func (r *Relay) cancelTransfer(ctx context.Context, p *provider.Provider, e prov
 // RelayFromEnv is the Relay a function builds at start-up: the brand
 // (mail.BrandFromEnv), the representatives' address REPRESENTATIVES_EMAIL,
 // the clock real time in UTC.
-func RelayFromEnv(env *config.Env, store Store, mailer Sender, tasks Tasks, transfers Transfers) *Relay {
+func RelayFromEnv(env *config.Env, store Store, mailer Sender, tasks Tasks, transfers Transfers, workflows map[provider.Option]Starter) *Relay {
 	return &Relay{
-		Store: store, Mailer: mailer, Tasks: tasks, Transfers: transfers,
+		Store: store, Mailer: mailer, Tasks: tasks, Transfers: transfers, Workflows: workflows,
 		Brand:           mail.BrandFromEnv(env),
 		Representatives: env.Required("REPRESENTATIVES_EMAIL"),
 		Now:             func() time.Time { return time.Now().UTC() },

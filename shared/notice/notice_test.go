@@ -13,6 +13,7 @@ import (
 	"github.com/partnercloud/azure/shared/relationship"
 	"github.com/partnercloud/azure/shared/store"
 	"github.com/partnercloud/azure/shared/store/storetest"
+	"github.com/partnercloud/azure/shared/workflow"
 )
 
 const (
@@ -215,5 +216,74 @@ func TestRenderHealth(t *testing.T) {
 	p.RequesterEmail = ""
 	if _, err := Render(&p, provider.OutboxEntry{Kind: provider.NoticeHealthCleared, Audience: provider.AudienceRequester}, e.relay.Brand, "reps@partner.example"); err == nil {
 		t.Fatal("a requester notice without the requester's address rendered")
+	}
+}
+
+// TestDeliverStartsWorkflow: a start_workflow entry starts the execution of
+// the provider's option (named from the provider, so a second start finds
+// the first) and records it with the entry's removal, sending no email; a
+// Step Functions fault leaves it pending; a provider that ended before its
+// start is not started.
+func TestDeliverStartsWorkflow(t *testing.T) {
+	const migration, newCustomer = "arn:aws:states:us-east-1:1:stateMachine:m", "arn:aws:states:us-east-1:1:stateMachine:n"
+	tests := []struct {
+		name      string
+		option    provider.Option
+		status    provider.Status
+		fault     bool
+		wantStart string // the state machine started, "" for none
+	}{
+		{"migration", provider.OptionMigrate, provider.StatusPendingConsent, false, migration},
+		{"new customer", provider.OptionNew, provider.StatusProvisioning, false, newCustomer},
+		{"Step Functions unavailable: stays pending", provider.OptionMigrate, provider.StatusPendingConsent, true, migration},
+		{"cancelled before its start", provider.OptionMigrate, provider.StatusCancelled, false, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, _ := storetest.NewTestStore(t)
+			p := &provider.Provider{AccountID: "acct-1", Name: "Contoso", Type: provider.TypeAzure, Option: tt.option, Status: tt.status, CreatedBy: "user:u"}
+			p.Enqueue(provider.NoticeStartWorkflow, t0)
+			if err := s.CreateProvider(context.Background(), p, nil); err != nil {
+				t.Fatal(err)
+			}
+			mailer := &fakes.Mailer{}
+			flows := map[provider.Option]*fakes.Executions{
+				provider.OptionMigrate: {StateMachineARN: migration},
+				provider.OptionNew:     {StateMachineARN: newCustomer},
+			}
+			if tt.fault {
+				flows[tt.option].Err = apperr.New(apperr.Unavailable, "throttled")
+			}
+			relay := &Relay{Store: s, Mailer: mailer, Now: func() time.Time { return t0 },
+				Workflows: map[provider.Option]Starter{provider.OptionMigrate: flows[provider.OptionMigrate], provider.OptionNew: flows[provider.OptionNew]}}
+			err := relay.Deliver(context.Background(), "acct-1", p.ID)
+			stored, gerr := s.GetProvider(context.Background(), "acct-1", p.ID)
+			if gerr != nil {
+				t.Fatal(gerr)
+			}
+			started := map[string]int{migration: len(flows[provider.OptionMigrate].Inputs), newCustomer: len(flows[provider.OptionNew].Inputs)}
+			switch {
+			case len(mailer.Sent) != 0:
+				t.Fatalf("sent %d emails", len(mailer.Sent))
+			case tt.wantStart == "" && (started[migration]+started[newCustomer] != 0 || len(stored.Outbox) != 0 || stored.ExecutionARN != ""):
+				t.Fatalf("an ended provider: started %v, outbox %+v, execution %q", started, stored.Outbox, stored.ExecutionARN)
+			case tt.wantStart != "" && (started[tt.wantStart] != 1 || started[migration]+started[newCustomer] != 1):
+				t.Fatalf("started %v, want one start of %s", started, tt.wantStart)
+			case tt.fault && (err == nil || len(stored.Outbox) != 1 || stored.ExecutionARN != ""):
+				t.Fatalf("a fault: err %v, outbox %+v, execution %q; want an error and the entry pending", err, stored.Outbox, stored.ExecutionARN)
+			case !tt.fault && tt.wantStart != "" && (err != nil || len(stored.Outbox) != 0 || stored.OutboxSince != nil || stored.ExecutionARN != workflow.ExecutionARN(tt.wantStart, p.ID)):
+				t.Fatalf("started: err %v, outbox %+v, execution %q", err, stored.Outbox, stored.ExecutionARN)
+			}
+			if tt.fault {
+				// Step Functions is back: the stream's next delivery starts it.
+				flows[tt.option].Err = nil
+				if err := relay.Deliver(context.Background(), "acct-1", p.ID); err != nil {
+					t.Fatal(err)
+				}
+				if stored, _ := s.GetProvider(context.Background(), "acct-1", p.ID); len(stored.Outbox) != 0 || stored.ExecutionARN != workflow.ExecutionARN(migration, p.ID) {
+					t.Fatalf("after the retry: outbox %+v, execution %q", stored.Outbox, stored.ExecutionARN)
+				}
+			}
+		})
 	}
 }

@@ -22,8 +22,9 @@ func (r Requester) By() string { return "user:" + r.UserID }
 // New is the provider a valid create request makes, by its option: a
 // migration waits for the customer's consent, a new customer account is
 // provisioned in Partner Center, and an existing account (whose credentials
-// the caller proved) is active at once. The store gives it its id unless
-// one is set.
+// the caller proved) is active at once. A migration and a new customer
+// carry the start of their workflow in the outbox (NoticeStartWorkflow).
+// The store gives it its id unless one is set.
 func New(req CreateRequest, r Requester, now time.Time) *Provider {
 	p := &Provider{
 		AccountID: r.AccountID, Name: req.Name, Type: TypeAzure, Option: req.Option,
@@ -32,10 +33,12 @@ func New(req CreateRequest, r Requester, now time.Time) *Provider {
 	switch req.Option {
 	case OptionNew:
 		p.newCustomerAccount(req, now)
+		p.Enqueue(NoticeStartWorkflow, now)
 	case OptionExisting:
 		p.newExisting(req, now)
 	default:
 		p.newMigration(req, now)
+		p.Enqueue(NoticeStartWorkflow, now)
 	}
 	return p
 }

@@ -38,7 +38,45 @@ const (
 	// NoticeGDAPEnding: the admin relationship ends at EndsAt and does not
 	// extend automatically.
 	NoticeGDAPEnding NoticeKind = "gdap_ending"
+	// NoticeStartWorkflow: not an email. The provider's workflow (the
+	// migration, or the new-customer provisioning) is to be started: the
+	// relay starts its execution, named from the provider id so a second
+	// start finds the first, and records the execution with the removal.
+	// Written with the new provider, so a create that succeeded always
+	// starts its workflow, and the API function needs no Step Functions
+	// client.
+	NoticeStartWorkflow NoticeKind = "start_workflow"
 )
+
+// RecordWorkflowStarted records the execution the relay started for the
+// start_workflow entry id and removes the entry; false when the entry was
+// no longer pending (another relay run recorded it).
+func (p *Provider) RecordWorkflowStarted(id, executionARN string) bool {
+	if !p.Dequeue(id) {
+		return false
+	}
+	p.ExecutionARN = executionARN
+	return true
+}
+
+// WorkflowStartStall is how long after the create a still pending workflow
+// start counts as stalled: the relay normally starts it within seconds, and
+// gives up only after the stream's retries.
+const WorkflowStartStall = time.Minute
+
+// WorkflowStartStalled reports whether the open provider's workflow start
+// has been pending for WorkflowStartStall or more at now.
+func (p *Provider) WorkflowStartStalled(now time.Time) bool {
+	if !p.Open() {
+		return false
+	}
+	for _, e := range p.Outbox {
+		if e.Kind == NoticeStartWorkflow && !now.Before(e.At.Add(WorkflowStartStall)) {
+			return true
+		}
+	}
+	return false
+}
 
 // OutboxEntry is one pending notice.
 type OutboxEntry struct {
