@@ -37,12 +37,13 @@ type (
 		ConfirmConsent(ctx context.Context, tenantID string) error
 		Check(ctx context.Context, tenantID, principalID string, subscriptionIDs []string) (ownership.Result, error)
 	}
-	// PartnerCenter reads the tenant among the partner's customers and a
-	// customer's subscriptions (partnercenter.Client).
+	// PartnerCenter reads the tenant among the partner's customers, a
+	// customer's subscriptions and the Azure subscriptions under its
+	// Azure plans with their status (partnercenter.Client).
 	PartnerCenter interface {
 		Customer(ctx context.Context, tenantID string) (partnercenter.CustomerRelationship, error)
 		Subscriptions(ctx context.Context, customerID string) ([]partnercenter.Subscription, error)
-		PartnerSubscriptions(ctx context.Context, customerID string) ([]partnercenter.AzureEntitlement, error)
+		AzureEntitlements(ctx context.Context, customerID string) ([]partnercenter.AzureEntitlement, error)
 	}
 	// Graph reads the admin relationship and its access assignments
 	// (gdap.Client).
@@ -385,23 +386,28 @@ func codeOf(err error) apperr.Code {
 }
 
 // billing reads what Partner Center lists under the customer's Azure plan
-// with the partner (the transferred subscriptions and the Azure plan
-// subscription resources moved into) for a migration billed through the
-// partner, while the reseller relationship is there (without it Partner
-// Center shows nothing of the customer: that finding says it). When
-// something is missing, the relationship is read again: one removed
-// between the two reads is its own finding, never billing lost.
+// with the partner, each with its status (the transferred subscriptions
+// and the Azure plan subscription resources moved into must be there and
+// active), for a migration billed through the partner, while the reseller
+// relationship is there (without it Partner Center shows nothing of the
+// customer: that finding says it). When something is missing or not
+// active, the relationship is read again: one removed between the two
+// reads is its own finding, never billing lost.
 func (h *Handler) billing(ctx context.Context, p *provider.Provider, c *provider.HealthCheck) error {
 	if p.Billing != provider.BillingConsolidated && p.Billing != provider.BillingPartiallyConsolidated || c.Reseller == nil || *c.Reseller != "reseller" {
 		return nil
 	}
-	billed, err := h.PartnerCenter.PartnerSubscriptions(ctx, p.TenantID)
+	entitlements, err := h.PartnerCenter.AzureEntitlements(ctx, p.TenantID)
 	if err != nil {
 		return err
 	}
+	// Each listed subscription with its status (suspended, inactive, …: the
+	// finding says which), active when any plan lists it active.
 	listed := map[string]string{}
-	for _, e := range billed {
-		listed[strings.ToLower(e.ID)] = strings.ToLower(e.Status)
+	for _, e := range entitlements {
+		if id := strings.ToLower(e.ID); listed[id] != "active" {
+			listed[id] = strings.ToLower(e.Status)
+		}
 	}
 	c.PlanSubscriptions = listed
 	if len(p.HealthFindings(provider.HealthCheck{At: c.At, PlanSubscriptions: listed})) == 0 {

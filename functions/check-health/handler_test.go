@@ -68,7 +68,7 @@ func (f *fakePartnerCenter) Subscriptions(context.Context, string) ([]partnercen
 	return f.subs, nil
 }
 
-func (f *fakePartnerCenter) PartnerSubscriptions(context.Context, string) ([]partnercenter.AzureEntitlement, error) {
+func (f *fakePartnerCenter) AzureEntitlements(context.Context, string) ([]partnercenter.AzureEntitlement, error) {
 	return f.billed, nil
 }
 
@@ -304,6 +304,45 @@ func TestCheckFindingsByOption(t *testing.T) {
 			case tt.want == "" && (p.Health == nil || p.Health.Status != provider.HealthOK):
 				t.Fatalf("health %+v, want ok", p.Health)
 			case tt.want != "" && (p.Health == nil || len(p.Health.Findings) != 1 || !strings.Contains(p.Health.Findings[0].What, tt.want)):
+				t.Fatalf("health %+v, want one finding with %q", p.Health, tt.want)
+			}
+		})
+	}
+}
+
+// TestCheckBilling: a migration billed through the partner needs each of
+// its subscriptions listed active under the customer's Azure plan; one
+// suspended or cancelled is named with its status, a missing one as not
+// listed.
+func TestCheckBilling(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		billed []partnercenter.AzureEntitlement
+		want   string // part of the one finding, "" for none
+	}{
+		{"active", []partnercenter.AzureEntitlement{{ID: strings.ToUpper(subA), Status: "Active"}}, ""},
+		{"suspended", []partnercenter.AzureEntitlement{{ID: subA, Status: "suspended"}}, "Partner Center shows it suspended"},
+		{"cancelled", []partnercenter.AzureEntitlement{{ID: subA, Status: "inactive"}}, "Partner Center shows it inactive"},
+		{"inactive under one plan, active under another", []partnercenter.AzureEntitlement{{ID: subA, Status: "inactive"}, {ID: subA, Status: "active"}}, ""},
+		{"not listed", []partnercenter.AzureEntitlement{{ID: "other", Status: "active"}}, "Partner Center shows it not listed"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			r := e.add(t, "acct-1", provider.OptionMigrate, provider.StatusActive)
+			if _, err := e.s.UpdateProvider(context.Background(), r.AccountID, r.ProviderID, func(p *provider.Provider) error {
+				p.Billing = provider.BillingConsolidated
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			e.pc.billed = tt.billed
+			e.check(t, r)
+			p := e.stored(t, r)
+			switch {
+			case tt.want == "" && (p.Health == nil || p.Health.Status != provider.HealthOK):
+				t.Fatalf("health %+v, want ok", p.Health)
+			case tt.want != "" && (p.Health == nil || len(p.Health.Findings) != 1 || !strings.Contains(p.Health.Findings[0].What, tt.want) ||
+				!strings.Contains(p.Health.Findings[0].What, "no longer billed by the partner")):
 				t.Fatalf("health %+v, want one finding with %q", p.Health, tt.want)
 			}
 		})

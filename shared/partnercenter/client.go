@@ -406,11 +406,28 @@ type AzureEntitlement struct {
 }
 
 // PartnerSubscriptions lists the Azure subscriptions this partner bills for
-// the customer: the azureEntitlements of each of its Azure plans
-// (GET /v1/customers/{id}/subscriptions, then
-// …/subscriptions/{planId}/azureEntitlements), active ones only. A customer
-// Partner Center does not know has none.
+// the customer: the active ones of AzureEntitlements.
 func (c *Client) PartnerSubscriptions(ctx context.Context, customerID string) ([]AzureEntitlement, error) {
+	all, err := c.AzureEntitlements(ctx, customerID)
+	if err != nil {
+		return nil, err
+	}
+	var out []AzureEntitlement
+	for _, e := range all {
+		if strings.EqualFold(e.Status, "active") {
+			out = append(out, e)
+		}
+	}
+	return out, nil
+}
+
+// AzureEntitlements lists the Azure subscriptions under the customer's
+// Azure plans with this partner whatever their status (active, suspended,
+// inactive once cancelled, …): the azureEntitlements of each Azure plan
+// (GET /v1/customers/{id}/subscriptions, then
+// …/subscriptions/{planId}/azureEntitlements), ids lower-cased. A customer
+// Partner Center does not know has none.
+func (c *Client) AzureEntitlements(ctx context.Context, customerID string) ([]AzureEntitlement, error) {
 	subs, err := c.Subscriptions(ctx, customerID)
 	var pcErr *Error
 	if errors.As(err, &pcErr) && pcErr.Status == http.StatusNotFound {
@@ -432,10 +449,8 @@ func (c *Client) PartnerSubscriptions(ctx context.Context, customerID string) ([
 			return nil, err
 		}
 		for _, e := range page.Items {
-			if strings.EqualFold(e.Status, "active") {
-				e.ID = strings.ToLower(e.ID)
-				out = append(out, e)
-			}
+			e.ID = strings.ToLower(e.ID)
+			out = append(out, e)
 		}
 	}
 	return out, nil

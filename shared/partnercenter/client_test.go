@@ -108,3 +108,47 @@ func TestRejectedIsNotRetried(t *testing.T) {
 		t.Fatalf("err %v after %d calls", err, calls)
 	}
 }
+
+// TestAzureEntitlements: the Azure subscriptions under each of the
+// customer's Azure plans (other offers skipped) with their status, ids
+// lower-cased; PartnerSubscriptions keeps the active ones. A customer
+// Partner Center does not know has none.
+func TestAzureEntitlements(t *testing.T) {
+	c, _, _ := client(t, func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/v1/customers/unknown/subscriptions":
+			w.WriteHeader(http.StatusNotFound)
+			w.Write([]byte(`{"code": 600039, "description": "Customer unknown was not found."}`))
+		case "/v1/customers/cust/subscriptions":
+			w.Write([]byte(`{"totalCount": 2, "items": [
+				{"id": "plan-1", "offerId": "DZH318Z0BPS6:0001", "status": "active"},
+				{"id": "m365", "offerId": "CFQ7TTC0LH18:0001", "status": "active"}]}`))
+		case "/v1/customers/cust/subscriptions/plan-1/azureEntitlements":
+			w.Write([]byte(`{"totalCount": 3, "items": [
+				{"id": "AAAA-1", "friendlyName": "Prod", "status": "active", "subscriptionId": "plan-1"},
+				{"id": "bbbb-2", "friendlyName": "Dev", "status": "suspended", "subscriptionId": "plan-1"},
+				{"id": "cccc-3", "friendlyName": "Old", "status": "inactive", "subscriptionId": "plan-1"}]}`))
+		default:
+			t.Errorf("unexpected call %s", r.URL.Path)
+			w.WriteHeader(http.StatusNotFound)
+		}
+	})
+	ctx := context.Background()
+	all, err := c.AzureEntitlements(ctx, "cust")
+	var got []string
+	for _, e := range all {
+		got = append(got, e.ID+"="+e.Status+"@"+e.PlanID)
+	}
+	if err != nil || strings.Join(got, " ") != "aaaa-1=active@plan-1 bbbb-2=suspended@plan-1 cccc-3=inactive@plan-1" {
+		t.Fatalf("AzureEntitlements = %v, %v", got, err)
+	}
+	billed, err := c.PartnerSubscriptions(ctx, "cust")
+	if err != nil || len(billed) != 1 || billed[0].ID != "aaaa-1" || billed[0].FriendlyName != "Prod" {
+		t.Fatalf("PartnerSubscriptions = %+v, %v", billed, err)
+	}
+	for _, list := range []func(context.Context, string) ([]AzureEntitlement, error){c.AzureEntitlements, c.PartnerSubscriptions} {
+		if none, err := list(ctx, "unknown"); err != nil || len(none) != 0 {
+			t.Errorf("unknown customer = %v, %v", none, err)
+		}
+	}
+}

@@ -271,7 +271,10 @@ type controlStep struct {
 type healthFinding struct {
 	name          string
 	doSteps, undo []controlStep
-	want          string // in the finding's what and the email
+	// onBilled, when set, makes the steps for the Azure subscription the
+	// provider's billing lives in (known once the provider is active).
+	onBilled func(subscriptionID string) (doSteps, undo []controlStep)
+	want     string // in the finding's what and the email
 }
 
 func consentStep(granted bool) controlStep {
@@ -304,11 +307,74 @@ var restorableFindings = []healthFinding{
 		doSteps: []controlStep{roleStep("Owner", false)},
 		undo:    []controlStep{roleStep("Owner", true)},
 		want:    "Subscription Contoso Production (" + ownedSub + ") is no longer visible to the partner"},
+	// The resources of the migrated subscription moved into the Azure plan
+	// subscription the product ordered: its billing is the partner's while
+	// Partner Center lists it active under the customer's Azure plan.
+	// Suspended there, the partner no longer bills it.
+	{name: "subscription billing moved away",
+		onBilled: func(sub string) (doSteps, undo []controlStep) {
+			step := func(status string) controlStep {
+				return controlStep{"/_control/entitlement", map[string]any{"tenant": "contoso", "subscriptionId": sub, "status": status}}
+			}
+			return []controlStep{step("suspended")}, []controlStep{step("active")}
+		},
+		want: "is no longer billed by the partner: Partner Center shows it suspended"},
+}
+
+// billedSubscription is the Azure subscription the provider's billing
+// lives in: the Azure plan subscription its move report moved ownedSub's
+// resources into, billing consolidated, listed active under contoso's
+// Azure plan in Partner Center.
+func (p *healthProvider) billedSubscription(t *testing.T) string {
+	t.Helper()
+	r := p.e.call(t, "GET", "/providers/"+p.id, p.tok, nil)
+	var view struct {
+		Billing  string `json:"billing"`
+		MovePlan *struct {
+			Target string `json:"targetSubscriptionId"`
+		} `json:"movePlan"`
+	}
+	if err := json.Unmarshal(r.raw, &view); err != nil || r.status != 200 {
+		t.Fatalf("GET /providers/%s: %d %s", p.id, r.status, r.raw)
+	}
+	if view.Billing != "consolidated" || view.MovePlan == nil || view.MovePlan.Target == "" {
+		t.Fatalf("provider %s: billing %q, move plan %+v: want consolidated into an Azure plan subscription", p.id, view.Billing, view.MovePlan)
+	}
+	target := strings.ToLower(view.MovePlan.Target)
+	resp, err := p.e.http.Get(p.e.ep["microsoft"] + "/_control/state")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var st struct {
+		PartnerCenterCustomers []struct {
+			TenantID          string `json:"tenantId"`
+			AzureEntitlements []struct {
+				ID     string `json:"id"`
+				Status string `json:"status"`
+				Listed bool   `json:"listed"`
+			} `json:"azureEntitlements"`
+		} `json:"partnerCenterCustomers"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range st.PartnerCenterCustomers {
+		for _, en := range c.AzureEntitlements {
+			if c.TenantID == contosoTenant && en.ID == target && en.Status == "active" && en.Listed {
+				return target
+			}
+		}
+	}
+	t.Fatalf("Partner Center does not list %s active under contoso's Azure plan: %+v", target, st.PartnerCenterCustomers)
+	return ""
 }
 
 // TestHealthChecks: on a cloud whose schedule re-checks the active
 // providers every local hour (1.8 s), a migration taken to active is
-// healthy. Each finding the checks make of a migration, made at the
+// healthy. Each finding the checks make of a migration (consent, reseller
+// relationship, access assignment, Owner, visibility, and the billing of
+// the Azure plan subscription it consolidated into), made at the
 // double one after the other, turns it attention with that finding alone
 // while it stays active: the representatives and the requester get one
 // email each, the bus one Provider Health Changed event; undone at the
@@ -330,6 +396,9 @@ func TestHealthChecks(t *testing.T) {
 
 	for _, f := range restorableFindings {
 		ok := t.Run(f.name, func(t *testing.T) {
+			if f.onBilled != nil {
+				f.doSteps, f.undo = f.onBilled(p.billedSubscription(t))
+			}
 			run := func(steps []controlStep) {
 				for _, s := range steps {
 					e.control(t, s.path, s.body)

@@ -28,7 +28,9 @@ type State struct {
 	Relationships []map[string]any `json:"relationships"`
 	// PartnerCenterCustomers are the partner's customers as Partner
 	// Center shows them: the tenants that accepted the reseller
-	// relationship and those created through Partner Center.
+	// relationship and those created through Partner Center, each with
+	// its Azure plans' azureEntitlements (in Partner Center's shape, with
+	// "listed" false for one POST /_control/entitlement removed).
 	PartnerCenterCustomers []map[string]any `json:"partnerCenterCustomers"`
 	// Webhooks is the webhook registration, delivery mode and deliveries.
 	Webhooks WebhookState `json:"webhooks"`
@@ -181,12 +183,14 @@ func (s *Server) State() State {
 			c := s.resellerView(t)
 			c["createdThroughPartnerCenter"] = s.pcCustomer(t.ID) != nil
 			c["orders"], c["subscriptions"], c["azureSubscriptions"] = []string{}, []string{}, []string{}
-			if pc := s.pcCustomer(t.ID); pc != nil || s.pcAccounts[t.ID] != nil {
-				if pc == nil {
-					pc = s.pcAccounts[t.ID]
+			entitlements := []map[string]any{}
+			if pc := s.pcAccount(t.ID); pc != nil {
+				for _, e := range s.customerEntitlements(pc) {
+					entitlements = append(entitlements, e.json(s.scenario.Partner.TenantID, true))
 				}
 				c["orders"], c["subscriptions"], c["azureSubscriptions"] = append([]string{}, pc.Orders...), append([]string{}, pc.Subscriptions...), append([]string{}, pc.AzureSubscriptions...)
 			}
+			c["azureEntitlements"] = entitlements
 			st.PartnerCenterCustomers = append(st.PartnerCenterCustomers, c)
 		}
 	}
@@ -452,6 +456,18 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request, lower stri
 			return
 		}
 		done(out)
+	case lower == "/_control/entitlement" && r.Method == http.MethodPost:
+		var ch EntitlementChange
+		if err := decodeBody(r, &ch); err != nil {
+			fail(http.StatusBadRequest, err)
+			return
+		}
+		out, err := s.ChangeEntitlement(ch)
+		if err != nil {
+			fail(controlStatus(err), err)
+			return
+		}
+		done(out)
 	case lower == "/_control/accessassignment" && r.Method == http.MethodPost:
 		var ch AccessAssignmentChange
 		if err := decodeBody(r, &ch); err != nil {
@@ -588,6 +604,18 @@ Reseller relationship:
 </table>
 {{end}}
 {{end}}
+<h2>Azure plan subscriptions in Partner Center</h2>
+{{$entitlements := false}}{{range .PartnerCenterCustomers}}{{if index . "azureEntitlements"}}{{$entitlements = true}}{{end}}{{end}}
+{{if $entitlements}}
+<table>
+<thead><tr><th scope="col">Customer</th><th scope="col">Azure subscription</th><th scope="col">Name</th><th scope="col">Azure plan</th><th scope="col">Status</th><th scope="col">Listed</th><th scope="col"></th></tr></thead>
+<tbody>
+{{range .PartnerCenterCustomers}}{{$tenant := index . "tenant"}}{{range index . "azureEntitlements"}}<tr><td>{{$tenant}}</td><td><code>{{index . "id"}}</code></td><td>{{index . "friendlyName"}}</td><td><code>{{index . "subscriptionId"}}</code></td><td>{{index . "status"}}</td><td>{{if index . "listed"}}yes{{else}}no{{end}}</td>
+<td>{{$id := index . "id"}}{{range $st := $.EntitlementStatuses}}<form method="post" action="/_control/entitlement"><input type="hidden" name="tenant" value="{{$tenant}}"><input type="hidden" name="subscriptionId" value="{{$id}}"><input type="hidden" name="status" value="{{$st}}"><button>{{$st}}</button></form> {{end}}<form method="post" action="/_control/entitlement"><input type="hidden" name="tenant" value="{{$tenant}}"><input type="hidden" name="subscriptionId" value="{{$id}}"><input type="hidden" name="remove" value="true"><button>remove</button></form></td></tr>
+{{end}}{{end}}
+</tbody>
+</table>
+{{else}}<p>None.</p>{{end}}
 <h2>GDAP relationships</h2>
 {{if .Relationships}}
 <table>
@@ -637,9 +665,10 @@ func (s *Server) serveControlPage(w http.ResponseWriter) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	_ = controlTemplate.Execute(w, struct {
 		State
-		GDAPActions     []string
-		TransferActions []string
-	}{s.State(), []string{"approve", "decline", "expire", "terminate"}, []string{"accept", "decline", "expire"}})
+		GDAPActions         []string
+		TransferActions     []string
+		EntitlementStatuses []string
+	}{s.State(), []string{"approve", "decline", "expire", "terminate"}, []string{"accept", "decline", "expire"}, EntitlementStatuses})
 }
 
 // IDTokenTamper is the body of POST /_control/idtoken: how every ID token

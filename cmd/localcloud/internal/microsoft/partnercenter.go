@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -41,7 +43,11 @@ import (
 // azureEntitlements list that subscription and every other subscription of
 // the tenant billed by the partner (transferred from an Enterprise
 // Agreement, billing.go, or CSP in the scenario); a reseller customer with
-// such subscriptions and no order has an Azure plan holding them.
+// such subscriptions and no order has an Azure plan holding them. An
+// entitlement's status is its Resource Manager subscription's (active,
+// disabled, deleted once gone) until POST /_control/entitlement suspends
+// or cancels it (suspended, inactive) or takes it off the list, as when
+// its billing moved away from the partner.
 //
 // A domain prefix is taken when a tenant of the double (scenario or created)
 // has it as its name or <prefix>.onmicrosoft.com domain. Creating a customer
@@ -113,6 +119,9 @@ type PartnerCenterCustomer struct {
 	carts       map[string]bool
 	pendingSubs []pcPendingSub
 	subs        []pcSub
+	// entitlements are the control API's changes to the Azure plans'
+	// entitlements, by lower-case Azure subscription id.
+	entitlements map[string]entitlementOverride
 }
 
 // pcSub is an Azure plan: its Partner Center subscription, the order that
@@ -144,7 +153,7 @@ func (s *Server) PartnerCenterCustomers() []PartnerCenterCustomer {
 		cp.Orders = append([]string{}, c.Orders...)
 		cp.Subscriptions = append([]string{}, c.Subscriptions...)
 		cp.AzureSubscriptions = append([]string{}, c.AzureSubscriptions...)
-		cp.carts, cp.pendingSubs, cp.subs = nil, nil, nil
+		cp.carts, cp.pendingSubs, cp.subs, cp.entitlements = nil, nil, nil, nil
 		out = append(out, cp)
 	}
 	return out
@@ -667,7 +676,8 @@ func (s *Server) pcOrder(w http.ResponseWriter, customerID string, body map[stri
 }
 
 // pcEntitlements answers GET …/subscriptions/{id}/azureEntitlements: the
-// Azure subscriptions of an Azure plan.
+// Azure subscriptions of an Azure plan, less those POST
+// /_control/entitlement removed.
 func (s *Server) pcEntitlements(w http.ResponseWriter, customerID, subscriptionID string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -677,43 +687,181 @@ func (s *Server) pcEntitlements(w http.ResponseWriter, customerID, subscriptionI
 		return
 	}
 	s.ensurePlan(c)
-	t := s.tenant(c.TenantID)
-	var plan *pcSub
+	plan := -1
 	for i := range c.subs {
 		if strings.EqualFold(c.subs[i].id, subscriptionID) {
-			plan = &c.subs[i]
+			plan = i
 		}
 	}
-	if plan == nil {
+	if plan < 0 {
 		pcError(w, http.StatusNotFound, 800001, "Subscription "+subscriptionID+" was not found for customer "+customerID+".")
 		return
 	}
-	ids := append([]string{}, plan.armIDs...)
-	if t != nil && plan == &c.subs[0] {
+	items := []any{}
+	for _, e := range s.planEntitlements(c, plan) {
+		if e.listed {
+			items = append(items, e.json(s.scenario.Partner.TenantID, false))
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"totalCount": len(items), "items": items, "attributes": map[string]any{"objectType": "Collection"}})
+}
+
+// pcEntitlement is an Azure subscription under a customer's Azure plan, as
+// Partner Center's AzureEntitlement resource shows it.
+type pcEntitlement struct {
+	id, friendlyName, status string
+	// planID is the Azure plan's Partner Center subscription id.
+	planID string
+	// listed is false once POST /_control/entitlement removed it: its
+	// billing moved away from the partner.
+	listed bool
+}
+
+// json is the entitlement in Partner Center's shape; withListed adds the
+// double's own "listed" (for the control API, not Partner Center).
+func (e pcEntitlement) json(partnerID string, withListed bool) map[string]any {
+	m := map[string]any{
+		"id": e.id, "friendlyName": e.friendlyName, "status": e.status,
+		"subscriptionId": e.planID, "partnerId": partnerID,
+		"attributes": map[string]any{"objectType": "AzureEntitlement"},
+	}
+	if withListed {
+		m["listed"] = e.listed
+	}
+	return m
+}
+
+// entitlementOverride is what POST /_control/entitlement changed of an
+// entitlement: another status than the Resource Manager subscription's
+// state gives, or no longer listed.
+type entitlementOverride struct {
+	status  string
+	removed bool
+}
+
+// EntitlementStatuses are the statuses POST /_control/entitlement sets:
+// active (as the Resource Manager subscription's state gives it, the
+// override undone), suspended, and inactive (as Partner Center shows an
+// Azure subscription cancelled under the plan).
+var EntitlementStatuses = []string{"active", "suspended", "inactive"}
+
+// planEntitlements are the entitlements of the customer's Azure plan
+// c.subs[plan]: the subscriptions its order created, and, under the first
+// plan, the tenant's other subscriptions billed by the partner. Their
+// status comes from the Resource Manager subscription (active, disabled,
+// or deleted when it is gone) unless the control API overrode it. s.mu
+// must be held.
+func (s *Server) planEntitlements(c *PartnerCenterCustomer, plan int) []pcEntitlement {
+	t := s.tenant(c.TenantID)
+	ids := append([]string{}, c.subs[plan].armIDs...)
+	if t != nil && plan == 0 {
 		for _, sub := range billedByPartner(t, c) {
 			ids = append(ids, sub.ID)
 		}
 	}
-	items := []any{}
+	out := make([]pcEntitlement, 0, len(ids))
 	for _, id := range ids {
-		name, status := "", "deleted"
+		e := pcEntitlement{id: strings.ToLower(id), status: "deleted", planID: c.subs[plan].id, listed: true}
 		if t != nil {
 			for _, sub := range t.Subscriptions {
 				if strings.EqualFold(sub.ID, id) {
-					name, status = sub.DisplayName, "active"
+					e.friendlyName, e.status = sub.DisplayName, "active"
 					if sub.State == "Disabled" {
-						status = "disabled"
+						e.status = "disabled"
 					}
 				}
 			}
 		}
-		items = append(items, map[string]any{
-			"id": strings.ToLower(id), "friendlyName": name, "status": status,
-			"subscriptionId": plan.id, "partnerId": s.scenario.Partner.TenantID,
-			"attributes": map[string]any{"objectType": "AzureEntitlement"},
-		})
+		if o, ok := c.entitlements[e.id]; ok {
+			if o.status != "" {
+				e.status = o.status
+			}
+			e.listed = !o.removed
+		}
+		out = append(out, e)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"totalCount": len(items), "items": items, "attributes": map[string]any{"objectType": "Collection"}})
+	return out
+}
+
+// customerEntitlements are the entitlements of all the customer's Azure
+// plans. s.mu must be held.
+func (s *Server) customerEntitlements(c *PartnerCenterCustomer) []pcEntitlement {
+	s.ensurePlan(c)
+	var out []pcEntitlement
+	for i := range c.subs {
+		out = append(out, s.planEntitlements(c, i)...)
+	}
+	return out
+}
+
+// EntitlementChange is the body of POST /_control/entitlement: what
+// happens in Partner Center to an Azure subscription under a customer's
+// Azure plan. Status suspended or inactive changes the status
+// azureEntitlements shows (as the partner suspending or cancelling it in
+// Partner Center); remove takes it off the list (its billing moved away
+// from the partner); status active undoes both. The Resource Manager
+// subscription itself does not change.
+type EntitlementChange struct {
+	// Tenant is the customer's tenant (id, name or domain).
+	Tenant string `json:"tenant"`
+	// SubscriptionID is the Azure subscription (the entitlement's id).
+	SubscriptionID string `json:"subscriptionId"`
+	Status         string `json:"status,omitempty"`
+	Remove         bool   `json:"remove,omitempty"`
+}
+
+// ChangeEntitlement applies an EntitlementChange and returns the
+// entitlement in Partner Center's shape with "listed". A tenant that is
+// not the partner's customer, or a subscription under none of its Azure
+// plans, is an *errNotFound.
+func (s *Server) ChangeEntitlement(ch EntitlementChange) (map[string]any, error) {
+	switch {
+	case ch.Remove && ch.Status != "":
+		return nil, errors.New(`give "status" or "remove": true, not both`)
+	case !ch.Remove && !slices.Contains(EntitlementStatuses, ch.Status):
+		return nil, fmt.Errorf("unknown status %q (want %s, or \"remove\": true)", ch.Status, strings.Join(EntitlementStatuses, ", "))
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := s.tenant(ch.Tenant)
+	var c *PartnerCenterCustomer
+	if t != nil {
+		c = s.pcAccount(t.ID)
+	}
+	if c == nil {
+		return nil, &errNotFound{fmt.Sprintf("tenant %q is not a Partner Center customer of the partner", ch.Tenant)}
+	}
+	id := strings.ToLower(ch.SubscriptionID)
+	found := false
+	for _, e := range s.customerEntitlements(c) {
+		found = found || e.id == id
+	}
+	if !found {
+		return nil, &errNotFound{fmt.Sprintf("subscription %q is under none of the Azure plans of tenant %s", ch.SubscriptionID, t.Name)}
+	}
+	switch {
+	case ch.Remove:
+		o := c.entitlements[id]
+		o.removed = true
+		c.setEntitlement(id, o)
+	case ch.Status == "active":
+		delete(c.entitlements, id)
+	default:
+		c.setEntitlement(id, entitlementOverride{status: ch.Status, removed: c.entitlements[id].removed})
+	}
+	for _, e := range s.customerEntitlements(c) {
+		if e.id == id {
+			return e.json(s.scenario.Partner.TenantID, true), nil
+		}
+	}
+	return nil, &errNotFound{fmt.Sprintf("subscription %q is gone", ch.SubscriptionID)}
+}
+
+func (c *PartnerCenterCustomer) setEntitlement(id string, o entitlementOverride) {
+	if c.entitlements == nil {
+		c.entitlements = map[string]entitlementOverride{}
+	}
+	c.entitlements[id] = o
 }
 
 // ResellerInvitationURL is the partner's reseller relationship invitation
