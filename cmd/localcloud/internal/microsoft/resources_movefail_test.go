@@ -7,11 +7,14 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/resources/armresources"
+
+	"github.com/partnercloud/azure/shared/moves"
 )
 
 // groupResources lists a group's resource ids through the product's client.
@@ -200,6 +203,57 @@ func TestMoveFailureFaultRefused(t *testing.T) {
 	} {
 		if err := e.srv.SetFault(f); err == nil {
 			t.Errorf("fault %+v accepted", f)
+		}
+	}
+}
+
+// TestMovesAdapterMoveFailsHalfWay: the product's moves adapter
+// (shared/moves) on this double: Move then Follow end with Microsoft's code
+// and message, the Failure names the resources left, and Locate tells the
+// moved one from those left.
+func TestMovesAdapterMoveFailsHalfWay(t *testing.T) {
+	e, _, _ := movesEnv(t)
+	ctx := context.Background()
+	checker := newChecker(t, e, partnerSecret)
+	az := &moves.Azure{NewCredential: checker.NewCredential, Options: checker.Options, Sleep: func(context.Context, time.Duration) error { return nil }}
+	_, gc := armresourcesClients(t, e, 0)
+	if _, err := gc.CreateOrUpdate(ctx, "contoso-target", armresources.ResourceGroup{Location: to.Ptr("westeurope")}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.srv.SetFault(Fault{Call: CallMoveResourcesOperation, Status: 409, Moved: 1, Count: 1}); err != nil {
+		t.Fatal(err)
+	}
+	all := []string{webPlan, webApp, webStore}
+	p, err := az.Move(ctx, contosoTenant, contosoOwnedSub, "contoso-web", all, targetGroup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for n := 0; !p.Done; n++ {
+		if n > 5 {
+			t.Fatal("the move never ended")
+		}
+		if p, err = az.Follow(ctx, contosoTenant, contosoOwnedSub, p.Token); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if p.Failure == nil || p.Failure.Code != CodeResourceMoveFailed || !strings.Contains(p.Failure.Message, "2 of the 3 resources were not moved") {
+		t.Fatalf("failure %+v", p.Failure)
+	}
+	var blocked []string
+	for _, b := range p.Failure.Blocked {
+		blocked = append(blocked, b.ID)
+	}
+	if !sameSet(blocked, []string{webApp, webStore}) {
+		t.Errorf("the failure names %v, want the two resources left", blocked)
+	}
+	places, err := az.Locate(ctx, contosoTenant, contosoOwnedSub, "contoso-web", all, targetGroup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]moves.Where{webPlan: moves.InTarget, webApp: moves.InSource, webStore: moves.InSource}
+	for _, pl := range places {
+		if pl.Where != want[pl.ID] {
+			t.Errorf("%s is %s, want %s", pl.ID, pl.Where, want[pl.ID])
 		}
 	}
 }
