@@ -749,6 +749,11 @@ func (p *Provider) partnerBilled() []Subscription {
 			out = append(out, s)
 			continue
 		}
+		if s.Route == string(agreement.MoveResources) && p.movedAny(s.ID) {
+			// A move that failed half-way left resources in the Azure plan
+			// subscription too.
+			moved = true
+		}
 		if s.State != SubscriptionConsolidated {
 			continue
 		}
@@ -763,6 +768,17 @@ func (p *Provider) partnerBilled() []Subscription {
 		out = append(out, Subscription{ID: t, DisplayName: "the Azure plan subscription the resources moved into"})
 	}
 	return out
+}
+
+// movedAny reports whether a move of the subscription's resources left
+// some in the target: a group's move that failed after moving part of them.
+func (p *Provider) movedAny(subID string) bool {
+	for _, g := range p.GroupsOf(subID) {
+		if g.State == GroupFailed && len(g.InTarget) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // OwnerRouteSubscriptions are the ids of the subscriptions whose route

@@ -131,3 +131,31 @@ func TestMoveWaits(t *testing.T) {
 		}
 	}
 }
+
+// TestPartnerBilledAfterHalfWay: resources a failed move left in the Azure
+// plan subscription are billed by the partner: the health check follows
+// that subscription; a failed move that moved nothing adds nothing.
+func TestPartnerBilledAfterHalfWay(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		places MovePlaces
+		want   bool
+	}{
+		{"half-way", MovePlaces{InTarget: []string{"w1"}, InSource: []string{"w2", "w3"}}, true},
+		{"nothing moved", MovePlaces{InSource: []string{"w1", "w2", "w3"}}, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			p := movingSub()
+			p.Option, p.Target = OptionMigrate, &TargetPlan{SubscriptionID: "t"}
+			p.RecordMoveFailure("s1", "web", BlockedResource{Code: "ResourceMoveFailed", Message: "failed"}, tt.places, tb)
+			p.RecordMoveFailure("s1", "db", BlockedResource{Code: "ResourceMoveFailed", Message: "failed"}, MovePlaces{InSource: []string{"d1"}}, tb)
+			got := false
+			for _, s := range p.partnerBilled() {
+				got = got || s.ID == "t"
+			}
+			if got != tt.want {
+				t.Errorf("the Azure plan subscription followed: %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
