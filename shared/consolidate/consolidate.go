@@ -64,6 +64,7 @@ type Mover interface {
 	Validate(ctx context.Context, tenantID, sourceSubscription, group string, resourceIDs []string, targetGroupID string) (moves.Report, error)
 	Move(ctx context.Context, tenantID, sourceSubscription, group string, resourceIDs []string, targetGroupID string) (moves.Progress, error)
 	Follow(ctx context.Context, tenantID, sourceSubscription, token string) (moves.Progress, error)
+	Locate(ctx context.Context, tenantID, sourceSubscription, group string, resourceIDs []string, targetGroupID string) ([]moves.Placement, error)
 }
 
 // Tasks ends the workflow's waits (stepfunctions.Tasks).

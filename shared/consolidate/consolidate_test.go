@@ -133,6 +133,15 @@ func (m *microsoft) Follow(context.Context, string, string, string) (moves.Progr
 	return p, nil
 }
 
+// Locate finds every resource still in the source.
+func (m *microsoft) Locate(_ context.Context, _, _, _ string, ids []string, _ string) ([]moves.Placement, error) {
+	out := []moves.Placement{}
+	for _, id := range ids {
+		out = append(out, moves.Placement{ID: id, Where: moves.InSource})
+	}
+	return out, nil
+}
+
 type env struct {
 	s     *store.Store
 	ms    *microsoft

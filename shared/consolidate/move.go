@@ -182,10 +182,6 @@ func (c *Consolidator) target(ctx context.Context, p *provider.Provider, now tim
 	return q, "", err
 }
 
-// lockCodes are Resource Manager's refusals of a move because a move of the
-// same group is running: the groups of a move are locked until it ends.
-var lockCodes = map[string]bool{"ScopeLocked": true, "ResourceGroupLocked": true}
-
 // moveGroups starts or follows the move of each approved group. A move is
 // recorded as intended before it is asked of Azure, and its operation once
 // Azure accepted it; a retry that finds the intent without the operation (a
@@ -229,9 +225,19 @@ func (c *Consolidator) moveGroups(ctx context.Context, p *provider.Provider, s p
 		if err != nil {
 			return nil, err
 		}
-		if prog.Done && prog.Failure != nil && lockCodes[prog.Failure.Code] {
+		if prog.Done && prog.Failure != nil && provider.MoveWaits(prog.Failure.Code) {
 			log.Info("resource group locked by a running move; following it by the resources' place", "group", g.Name)
 			continue
+		}
+		// A move that failed is not all or nothing: where the resources
+		// are is read from Resource Manager, never assumed.
+		var places provider.MovePlaces
+		if prog.Done && prog.Failure != nil {
+			if places, err = c.places(ctx, p.TenantID, s.ID, g, targetGroup); err != nil {
+				return nil, err
+			}
+			log.Warn("resource group move failed", "group", g.Name, "code", prog.Failure.Code,
+				"in_target", len(places.InTarget), "in_source", len(places.InSource), "missing", len(places.Missing))
 		}
 		// Microsoft's answer to a move asked is recorded even when the
 		// migration ended meanwhile: the report says what moved.
@@ -239,17 +245,44 @@ func (c *Consolidator) moveGroups(ctx context.Context, p *provider.Provider, s p
 			if !prog.Done {
 				return q.RecordMoveStarted(s.ID, g.Name, prog.Token)
 			}
-			var failure *provider.BlockedResource
+			before, _ := q.Subscription(s.ID)
+			var err error
 			if f := prog.Failure; f != nil {
-				failure = &provider.BlockedResource{Code: f.Code, Message: f.Message}
+				err = q.RecordMoveFailure(s.ID, g.Name, provider.BlockedResource{Code: f.Code, Message: f.Message}, places, now)
+			} else {
+				err = q.RecordMoveResult(s.ID, g.Name, nil, now)
 			}
-			return q.RecordMoveResult(s.ID, g.Name, failure, now)
+			if after, _ := q.Subscription(s.ID); err == nil && q.Open() && before.State != provider.SubscriptionFailed && after.State == provider.SubscriptionFailed {
+				q.EnqueueBillingFailure(s.ID, now)
+			}
+			return err
 		}); err != nil {
 			return nil, err
 		}
 		log.Info("resource group move", "group", g.Name, "done", prog.Done)
 	}
 	return p, nil
+}
+
+// places reads where a group's planned resources are after its move ended
+// failed: Resource Manager's lists of the source and the target group.
+func (c *Consolidator) places(ctx context.Context, tenantID, subID string, g provider.GroupMove, targetGroup string) (provider.MovePlaces, error) {
+	found, err := c.Mover.Locate(ctx, tenantID, subID, g.Name, g.Moves, targetGroup)
+	if err != nil {
+		return provider.MovePlaces{}, err
+	}
+	var out provider.MovePlaces
+	for _, r := range found {
+		switch r.Where {
+		case moves.InTarget:
+			out.InTarget = append(out.InTarget, r.ID)
+		case moves.InSource:
+			out.InSource = append(out.InSource, r.ID)
+		default:
+			out.Missing = append(out.Missing, r.ID)
+		}
+	}
+	return out, nil
 }
 
 // start asks Azure to move the group's resources still in the source

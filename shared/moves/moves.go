@@ -13,7 +13,10 @@
 // with the resources that cannot move and why). A move outlives a function
 // invocation, so Move hands back the poller's resume token and Follow
 // resumes it later; Locate tells where the resources are now, so that a
-// retried or crashed step never moves anything twice.
+// retried or crashed step never moves anything twice, and so that a move
+// that ended failed is read rather than assumed: Resource Manager
+// documents that one may have moved part of its resources (those moved are
+// in the target, the others left in the source).
 //
 // Errors are neutral (apperr codes): the tenant's trust withdrawn is
 // ownership.ErrConsentRevoked, Azure throttling or failing beyond the

@@ -287,3 +287,41 @@ func TestDeliverStartsWorkflow(t *testing.T) {
 		})
 	}
 }
+
+// TestRenderMoveFailedHalfWay: the notices of a subscription whose move
+// failed half-way go to the representatives and to the customer's Azure
+// administrator (who owns the resources; not the billing administrator),
+// with Microsoft's code and message and what moved and what did not.
+func TestRenderMoveFailedHalfWay(t *testing.T) {
+	p := &provider.Provider{ID: "prv-1", Name: "Contoso", Status: provider.StatusConsolidating,
+		AzureAdminEmail: "admin@contoso.example", BillingAdminEmail: "billing@contoso.example",
+		Subscriptions: []provider.Subscription{{ID: subA, DisplayName: "Contoso Production", Route: "move_resources", State: provider.SubscriptionMoving}},
+		MovePlan: &provider.MovePlan{Version: 1, Target: subB, ApprovedAt: &t0, Subscriptions: []provider.SubscriptionMove{{SubscriptionID: subA, Groups: []provider.GroupMove{
+			{Name: "web", Moves: []string{"w1", "w2", "w3"}, State: provider.GroupMoving},
+		}}}},
+	}
+	if err := p.RecordMoveFailure(subA, "web", provider.BlockedResource{Code: "ResourceMoveFailed", Message: "The batch move job failed."},
+		provider.MovePlaces{InTarget: []string{"w1"}, InSource: []string{"w2", "w3"}}, t0); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct{ audience, to string }{
+		{provider.AudienceRepresentatives, "reps@partner.example"},
+		{provider.AudienceCustomer, "admin@contoso.example"},
+	} {
+		m, err := Render(p, provider.OutboxEntry{Kind: provider.NoticeBillingFailed, Audience: tt.audience, Subscription: subA, At: t0}, mail.Brand{PartnerName: "P", ContactEmail: "c@p.example"}, "reps@partner.example")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.To != tt.to || !strings.Contains(m.Subject, "Contoso Production") {
+			t.Errorf("%s: to %q, subject %q", tt.audience, m.To, m.Subject)
+		}
+		for _, w := range []string{"The batch move job failed (ResourceMoveFailed)", "1 of its 3 resources moved", "1 of the 3 resources of resource group web are now in the partner's Azure plan subscription and billed by the partner"} {
+			if !strings.Contains(m.Text, w) {
+				t.Errorf("%s: text lacks %q:\n%s", tt.audience, w, m.Text)
+			}
+		}
+		if strings.Contains(m.Text, "Nothing changed") {
+			t.Errorf("%s: says nothing changed after a part moved:\n%s", tt.audience, m.Text)
+		}
+	}
+}

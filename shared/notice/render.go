@@ -23,7 +23,7 @@ func Render(p *provider.Provider, e provider.OutboxEntry, brand mail.Brand, repr
 		}
 		to = p.RequesterEmail
 	case provider.AudienceCustomer:
-		to = p.BillingAdmin()
+		to = p.CustomerContact(e.Subscription)
 		if to == "" {
 			return mail.Message{}, fmt.Errorf("notice: %s for the customer, who has no address", e.Kind)
 		}
@@ -147,9 +147,9 @@ func billingFailed(n *mail.Notice, p *provider.Provider, e provider.OutboxEntry)
 		fmt.Sprintf("Provider %s (%s): the billing of subscription %s did not move to the partner. %s", p.Name, p.ID, s.Label(), why),
 	}
 	if e.Audience == provider.AudienceCustomer {
-		n.Paragraphs = append(n.Paragraphs, "Nothing changed in how this subscription is billed. If this was not intended, contact the partner: it can send a new request.")
+		n.Paragraphs = append(n.Paragraphs, p.BillingChange(s.ID)+" If this was not intended, contact the partner: it can send a new request.")
 	} else {
-		n.Paragraphs = append(n.Paragraphs, "Please contact the customer to agree on the next step (a new transfer request, or moving the resources).")
+		n.Paragraphs = append(n.Paragraphs, p.BillingChange(s.ID)+" Please contact the customer to agree on the next step (a new transfer request, or moving the resources).")
 	}
 	n.Items = subscriptionLines(p)
 	return true

@@ -440,6 +440,34 @@ func (p *Provider) EnqueueBillingFailure(subID string, now time.Time) {
 	}
 }
 
+// CustomerContact is who at the customer acts on a subscription's route,
+// the recipient of AudienceCustomer's notices about it: the Azure
+// administrator for a move of resources (who owns them), else the billing
+// administrator (a transfer request's recipient).
+func (p *Provider) CustomerContact(subID string) string {
+	if s := p.subscription(subID); s != nil && s.Route == string(agreement.MoveResources) && p.AzureAdminEmail != "" {
+		return p.AzureAdminEmail
+	}
+	return p.BillingAdmin()
+}
+
+// BillingChange says what changed in how a subscription whose route failed
+// is billed, for the notices about it: nothing, or, after a move that
+// failed half-way, how many resources moved into the partner's Azure plan
+// subscription (billed by the partner from then) and which groups.
+func (p *Provider) BillingChange(subID string) string {
+	var parts []string
+	for _, g := range p.GroupsOf(subID) {
+		if g.State == GroupFailed && len(g.InTarget) > 0 {
+			parts = append(parts, fmt.Sprintf("%d of the %d resources of resource group %s", len(g.InTarget), len(g.Moves), g.Name))
+		}
+	}
+	if len(parts) == 0 {
+		return "Nothing changed in how this subscription is billed."
+	}
+	return "Part of it moved before the move failed: " + strings.Join(parts, ", ") + " are now in the partner's Azure plan subscription and billed by the partner; the rest stays in this subscription, billed as before."
+}
+
 // NoticeResumeBilling is not an email: it asks the outbox relay to resume
 // the workflow's wait for OutboxEntry.Subscription (its kept task token),
 // written with the change that the wait should act on at once (the move
@@ -553,7 +581,9 @@ func RouteLines(subs []Subscription) []string {
 		case SubscriptionNotMovable:
 			line += "stays as it is. " + s.RouteReason + " " + s.CustomerAction
 		case SubscriptionFailed:
-			line += "not moved. " + s.FailureReason
+			// "Not moved" would be untrue of a move that failed half-way:
+			// the reason says what moved.
+			line += "not billed by the partner. " + s.FailureReason
 		default:
 			line += string(s.State) + "."
 		}
@@ -719,6 +749,11 @@ func (p *Provider) partnerBilled() []Subscription {
 			out = append(out, s)
 			continue
 		}
+		if s.Route == string(agreement.MoveResources) && p.movedAny(s.ID) {
+			// A move that failed half-way left resources in the Azure plan
+			// subscription too.
+			moved = true
+		}
 		if s.State != SubscriptionConsolidated {
 			continue
 		}
@@ -733,6 +768,17 @@ func (p *Provider) partnerBilled() []Subscription {
 		out = append(out, Subscription{ID: t, DisplayName: "the Azure plan subscription the resources moved into"})
 	}
 	return out
+}
+
+// movedAny reports whether a move of the subscription's resources left
+// some in the target: a group's move that failed after moving part of them.
+func (p *Provider) movedAny(subID string) bool {
+	for _, g := range p.GroupsOf(subID) {
+		if g.State == GroupFailed && len(g.InTarget) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // OwnerRouteSubscriptions are the ids of the subscriptions whose route

@@ -52,6 +52,13 @@ type GroupMove struct {
 	// before the call: RecordMoveIntent).
 	StartedAt *time.Time `json:"startedAt,omitempty" dynamodbav:"startedAt,omitempty"`
 	MovedAt   *time.Time `json:"movedAt,omitempty" dynamodbav:"movedAt,omitempty"`
+	// InTarget, InSource and Missing say, once a move ended failed, where
+	// Resource Manager lists the group's resources (by their ids in the
+	// source): moved into the target before the move failed, still in the
+	// source, or in neither group.
+	InTarget []string `json:"inTarget,omitempty" dynamodbav:"inTarget,omitempty"`
+	InSource []string `json:"inSource,omitempty" dynamodbav:"inSource,omitempty"`
+	Missing  []string `json:"missing,omitempty" dynamodbav:"missing,omitempty"`
 }
 
 // BlockedResource is a resource Microsoft refused to move (or a move's
@@ -233,10 +240,84 @@ func (p *Provider) RecordMoveStarted(subID, group, operation string) error {
 	return nil
 }
 
-// RecordMoveResult records how a group's move ended (failure nil: moved).
-// Once every group of the subscription has ended, the subscription is
-// consolidated when all moved, or failed naming what did not.
+// RecordMoveResult records how a group's move ended (failure nil: moved)
+// when where its resources are is not known: a move refused before it
+// started moves nothing, so its resources are all in the source. A move
+// whose operation ended failed is RecordMoveFailure's.
 func (p *Provider) RecordMoveResult(subID, group string, failure *BlockedResource, now time.Time) error {
+	if failure == nil {
+		return p.recordGroupEnd(subID, group, nil, MovePlaces{}, now)
+	}
+	g := p.group(subID, group)
+	if g == nil {
+		return apperr.New(apperr.InvalidState, "no resource group "+group+" in the move plan")
+	}
+	return p.recordGroupEnd(subID, group, failure, MovePlaces{InSource: g.Moves}, now)
+}
+
+// MovePlaces is where a group's resources are after its move ended failed,
+// as Resource Manager lists the source and target groups, each resource by
+// its id in the source (the plan's ids).
+type MovePlaces struct {
+	InTarget []string
+	InSource []string
+	Missing  []string
+}
+
+// RecordMoveFailure records a group's move whose operation Azure ended
+// failed, with Microsoft's code and message (failure) and where Resource
+// Manager lists the group's resources after it (places, read after the
+// failure). A failed move is not all or nothing; Microsoft's FAQ on moving
+// resources: "Resources that were successfully moved are in the
+// destination resource group. Resources that failed to move are left the
+// source resource group"; and its troubleshooting of ResourceMoveTimedOut:
+// "Even after a timeout error, the underlying resources might move
+// successfully … If resources appear in the destination, the move
+// succeeded despite the timeout message." So:
+//   - every planned resource in the target: the group moved (Microsoft's
+//     error is kept in the timeline);
+//   - else the group failed, with Microsoft's code and message and each
+//     resource's place; none is said to have moved unless Resource Manager
+//     lists it in the target.
+//
+// A failed move is not asked again: Resource Manager already retried the
+// failed steps inside the operation for up to four hours ("During the
+// allowed time, Resource Manager retries the failed step"), and the Azure
+// SDK keeps polling through the operation's transient answers (408, 429,
+// 5xx); an operation that ends failed is Resource Manager's final answer,
+// and Microsoft's remedies (a smaller batch, Azure Resource Mover) are a
+// person's to choose. Only a refusal because a move of the same groups
+// runs waits and is asked again (MoveWaits). The subscription fails once
+// its groups ended, naming each failed group with Microsoft's code and
+// message.
+func (p *Provider) RecordMoveFailure(subID, group string, failure BlockedResource, places MovePlaces, now time.Time) error {
+	g := p.group(subID, group)
+	if g == nil {
+		return apperr.New(apperr.InvalidState, "no resource group "+group+" in the move plan")
+	}
+	if len(g.Moves) > 0 && len(places.InTarget) == len(g.Moves) {
+		if s := p.subscription(subID); s != nil && g.State == GroupMoving {
+			p.AddEvent(Event{At: now, Status: p.Status, By: "system", What: fmt.Sprintf("Subscription %s: Azure reported the move of resource group %s failed: %s (%s); Azure Resource Manager lists all its resources in the target.", s.Label(), group, strings.TrimSuffix(strings.TrimSpace(failure.Message), "."), failure.Code)})
+		}
+		return p.recordGroupEnd(subID, group, nil, places, now)
+	}
+	return p.recordGroupEnd(subID, group, &failure, places, now)
+}
+
+// MoveWaits reports whether Microsoft's refusal of a group's move (its
+// code) means the move waits and is asked again on the next run rather
+// than failing the group: Resource Manager locks the source and target
+// groups of a running move and refuses another move from or to them
+// (ScopeLocked, ResourceGroupLocked) until it ends.
+func MoveWaits(code string) bool {
+	return code == "ScopeLocked" || code == "ResourceGroupLocked"
+}
+
+// recordGroupEnd records how a group's move ended (failure nil: moved;
+// else failed, its resources where places says). Once every group of the
+// subscription has ended, the subscription is consolidated when all moved,
+// or failed naming what did not.
+func (p *Provider) recordGroupEnd(subID, group string, failure *BlockedResource, places MovePlaces, now time.Time) error {
 	g := p.group(subID, group)
 	s := p.subscription(subID)
 	if g == nil || s == nil {
@@ -249,7 +330,8 @@ func (p *Provider) RecordMoveResult(subID, group string, failure *BlockedResourc
 	g.Operation = ""
 	if failure != nil {
 		g.State, g.Failure = GroupFailed, failure
-		p.AddEvent(Event{At: now, Status: p.Status, By: "system", What: fmt.Sprintf("Subscription %s: the move of resource group %s failed: %s (%s).", s.Label(), group, failure.Message, failure.Code)})
+		g.InTarget, g.InSource, g.Missing = places.InTarget, places.InSource, places.Missing
+		p.AddEvent(Event{At: now, Status: p.Status, By: "system", What: fmt.Sprintf("Subscription %s: the move of %s", s.Label(), g.failureWords())})
 	} else {
 		g.State, g.MovedAt = GroupMoved, &t
 		p.AddEvent(Event{At: now, Status: p.Status, By: "system", What: fmt.Sprintf("Subscription %s: resource group %s moved (%d resources).", s.Label(), group, len(g.Moves))})
@@ -264,16 +346,40 @@ func (p *Provider) RecordMoveResult(subID, group string, failure *BlockedResourc
 			case GroupPlanned, GroupMoving:
 				return nil
 			case GroupFailed:
-				failed = append(failed, x.Name)
+				failed = append(failed, "The move of "+x.failureWords())
 			}
 		}
 	}
 	if len(failed) > 0 {
-		s.State, s.FailureReason = SubscriptionFailed, "The move of resource group(s) "+strings.Join(failed, ", ")+" failed; see the move plan."
+		s.State, s.FailureReason = SubscriptionFailed, strings.Join(failed, " ")
 		return nil
 	}
 	s.State, s.ConsolidatedAt = SubscriptionConsolidated, &t
 	return nil
+}
+
+// failureWords say how a failed group's move ended, after "the move of":
+// Microsoft's message and code, and where its resources are (those in the
+// target are billed by the partner; those in the source as before).
+func (g GroupMove) failureWords() string {
+	out := "resource group " + g.Name + " failed"
+	if f := g.Failure; f != nil {
+		out += ": " + strings.TrimSuffix(strings.TrimSpace(f.Message), ".") + " (" + f.Code + ")"
+	}
+	out += "."
+	switch n := len(g.Moves); {
+	case len(g.InTarget) > 0:
+		out += fmt.Sprintf(" %d of its %d resources moved into the partner's Azure plan subscription before it failed; %d stay in the subscription", len(g.InTarget), n, len(g.InSource))
+		if len(g.Missing) > 0 {
+			out += fmt.Sprintf(" and %d are in neither resource group", len(g.Missing))
+		}
+		out += "."
+	case len(g.Missing) > 0:
+		out += fmt.Sprintf(" None of its %d resources moved; %d stay in the subscription and %d are in neither resource group.", n, len(g.InSource), len(g.Missing))
+	default:
+		out += fmt.Sprintf(" None of its %d resources moved.", n)
+	}
+	return out
 }
 
 // BillingOutcome is where the migration's billing stands once every

@@ -26,8 +26,22 @@ type Fault struct {
 	// Status is the HTTP status to answer: 429, or 500 to 599; or 403
 	// (AuthorizationFailed) for a Resource Manager or billing call
 	// (subscriptions.*, roleAssignments, resourceGroups.*, resources.*,
-	// moveResources.*, transfers.*), as when a role is too narrow.
+	// moveResources.*, transfers.*), as when a role is too narrow; or 409
+	// on moveResources.operation (exactly), which answers no call: the next
+	// moveResources operations started (Count of them; validations are not
+	// affected) end failed, 409 Conflict with Code, after moving Moved of
+	// their resources (see failMove in resources.go).
 	Status int `json:"status,omitempty"`
+	// Moved, with a 409 fault of moveResources.operation, is how many of
+	// the failing move's resources (the first ones it was asked to move)
+	// reach the target before the operation fails; the others stay in the
+	// source. 0 moves none; as many as the move has (or more) moves them all
+	// and still fails, as Resource Manager's batch move job can.
+	Moved int `json:"moved,omitempty"`
+	// Code, with a 409 fault of moveResources.operation, is the error code
+	// the failed move ends with: ResourceMoveFailed (the default) or
+	// ResourceMoveTimedOut.
+	Code string `json:"code,omitempty"`
 	// RetryAfter, in seconds, is sent in a Retry-After header when positive.
 	RetryAfter int `json:"retryAfter,omitempty"`
 	// Count is the number of answers the fault lasts; 0 means until it is
@@ -52,6 +66,19 @@ func (f *Fault) matches(kind string) bool {
 	return f.Call == "*" || f.Call == kind || strings.HasPrefix(kind, f.Call+".")
 }
 
+// Codes a failed move operation ends with (a 409 fault of
+// moveResources.operation).
+const (
+	CodeResourceMoveFailed   = "ResourceMoveFailed"
+	CodeResourceMoveTimedOut = "ResourceMoveTimedOut"
+)
+
+// failsMove reports whether f is a 409 fault of moveResources.operation:
+// it answers no call but makes move operations end failed.
+func (f *Fault) failsMove() bool {
+	return f.Status == http.StatusConflict && f.Call == CallMoveResourcesOperation
+}
+
 // SetFault adds a fault, or with Off removes the matching ones.
 func (s *Server) SetFault(f Fault) error {
 	if f.Call == "" {
@@ -74,12 +101,27 @@ func (s *Server) SetFault(f Fault) error {
 	}
 	switch {
 	case f.DropReply && f.Status == 0: // the connection is cut
+	case f.Status == http.StatusConflict:
+		if f.Call != CallMoveResourcesOperation || f.DropReply {
+			return fmt.Errorf("fault: status 409 is for %s only (a move operation that ends failed), without dropReply", CallMoveResourcesOperation)
+		}
+		if f.Code == "" {
+			f.Code = CodeResourceMoveFailed
+		}
+		if f.Code != CodeResourceMoveFailed && f.Code != CodeResourceMoveTimedOut {
+			return fmt.Errorf("fault: code %q: a failed move ends with %s or %s", f.Code, CodeResourceMoveFailed, CodeResourceMoveTimedOut)
+		}
+		if f.Moved < 0 {
+			return fmt.Errorf("fault: moved must not be negative")
+		}
+	case f.Moved != 0 || f.Code != "":
+		return fmt.Errorf("fault: moved and code go with status 409 on %s only", CallMoveResourcesOperation)
 	case f.Status == http.StatusForbidden:
 		if !armCall(f.Call) {
 			return fmt.Errorf("fault: status 403 is for Resource Manager and billing calls only (subscriptions.*, roleAssignments, resourceGroups.*, resources.*, moveResources.*, transfers.*)")
 		}
 	case f.Status != http.StatusTooManyRequests && (f.Status < 500 || f.Status > 599):
-		return fmt.Errorf("fault: status %d is not 429, 5xx or (for Resource Manager) 403", f.Status)
+		return fmt.Errorf("fault: status %d is not 429, 5xx, (for Resource Manager) 403 or (for %s) 409", f.Status, CallMoveResourcesOperation)
 	}
 	if f.Count < 0 || f.RetryAfter < 0 {
 		return fmt.Errorf("fault: count and retryAfter must not be negative")
@@ -144,24 +186,44 @@ func (s *Server) Faults() []Fault {
 }
 
 // takeFault returns the fault that applies to a call of this kind, if any,
-// using up one of its answers.
+// using up one of its answers. Faults that fail move operations answer no
+// call and are left to takeMoveFailure.
 func (s *Server) takeFault(kind string) *Fault {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for i, f := range s.faults {
-		if !f.matches(kind) {
+		if !f.matches(kind) || f.failsMove() {
 			continue
 		}
-		out := *f
-		if f.Count > 0 {
-			f.Count--
-			if f.Count == 0 {
-				s.faults = append(s.faults[:i], s.faults[i+1:]...)
-			}
-		}
-		return &out
+		return s.useFault(i)
 	}
 	return nil
+}
+
+// takeMoveFailure returns the fault that makes a move operation being
+// started end failed, if any, using up one of its answers. s.mu must be
+// held.
+func (s *Server) takeMoveFailure() *Fault {
+	for i, f := range s.faults {
+		if f.failsMove() {
+			return s.useFault(i)
+		}
+	}
+	return nil
+}
+
+// useFault returns a copy of fault i, using up one of its answers (the
+// last one removes it). s.mu must be held.
+func (s *Server) useFault(i int) *Fault {
+	f := s.faults[i]
+	out := *f
+	if f.Count > 0 {
+		f.Count--
+		if f.Count == 0 {
+			s.faults = append(s.faults[:i], s.faults[i+1:]...)
+		}
+	}
+	return &out
 }
 
 // injectFault answers with the fault for this call, if any, in the shape of

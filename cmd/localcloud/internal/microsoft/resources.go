@@ -39,7 +39,12 @@ import (
 // resource Resource Manager refuses to move (its code, message and target,
 // the resource id; the scenario's moveError). A move that ends 204 has moved
 // the resources: their ids now name the target subscription and group and
-// the source no longer lists them; a move that fails moves nothing.
+// the source no longer lists them; a move refused so (409
+// ResourceMoveValidationFailed) moves nothing. A 409 fault of
+// moveResources.operation makes the next move operation fail half-way
+// instead, as Resource Manager documents a move can (failMove): 409 with
+// ResourceMoveFailed or ResourceMoveTimedOut, some resources in the target
+// and the rest still in the source.
 //
 // A move locks both its source and its target group until its operation
 // ends (204 or 409), as Resource Manager does: writes are refused on them
@@ -155,6 +160,11 @@ type armOperation struct {
 	// status and body are the final answer (204, or 409/404 with body).
 	status int
 	body   map[string]any
+	// fail, for a move started under a 409 fault of
+	// moveResources.operation, makes it end failed after moving fail.Moved
+	// of its resources; moved are the ids (as requested) of those it moved.
+	fail  *Fault
+	moved []string
 }
 
 // writeRoles are the built-in roles that may write resources.
@@ -492,6 +502,9 @@ func (s *Server) startMove(w http.ResponseWriter, r *http.Request, c *caller, su
 		id: operationToken(source.location), validate: validate, tenant: info.tenant,
 		source: source, target: target, ids: body.Resources, started: s.now(),
 	}
+	if !validate {
+		op.fail = s.takeMoveFailure()
+	}
 	s.operations[op.id] = op
 	s.answerRunning(w, r, op)
 }
@@ -639,10 +652,20 @@ func (s *Server) finishOperation(op *armOperation) {
 		}}
 		return
 	}
+	if op.fail != nil && !op.validate {
+		s.failMove(op, moving)
+		return
+	}
 	op.status = http.StatusNoContent
 	if op.validate {
 		return
 	}
+	op.moveResources(moving)
+}
+
+// moveResources moves resources of the operation's source group into its
+// target group. s.mu must be held.
+func (op *armOperation) moveResources(moving []*resourceState) {
 	for _, res := range moving {
 		for i, r := range op.source.resources {
 			if r == res {
@@ -652,6 +675,53 @@ func (s *Server) finishOperation(op *armOperation) {
 		}
 		op.target.resources = append(op.target.resources, res)
 	}
+}
+
+// failMove ends a validated move that fails half-way (a 409 fault of
+// moveResources.operation), as Resource Manager documents it: the move is
+// not all or nothing. Its FAQ on moving resources ("Why is my resource
+// group locked for four hours during resource move?"): "If a resource
+// can't be moved within four hours, Resource Manager unlocks both resource
+// groups. Resources that were successfully moved are in the destination
+// resource group. Resources that failed to move are left the source
+// resource group." The operation then ends 409 Conflict with the error
+// body; ResourceMoveTimedOut with Microsoft's message ("Moving resources
+// did not finish within allowed time '04:00:00'. Provisioning state of the
+// resource groups will be rolled back.": the groups' provisioning state,
+// not the resources, whose troubleshooting page says "Even after a timeout
+// error, the underlying resources might move successfully" and to look in
+// both groups), or ResourceMoveFailed, which Microsoft's troubleshooting
+// gives even when every provider moved its resources ("All move in
+// provider succeeded. However, the batch move job failed. The correlation
+// id is '…'."). The first fail.Moved resources move; the others stay in
+// the source, each named in a detail. The locks end with the operation.
+// s.mu must be held.
+func (s *Server) failMove(op *armOperation, moving []*resourceState) {
+	n := min(op.fail.Moved, len(moving))
+	op.moveResources(moving[:n])
+	for _, id := range op.ids[:n] {
+		op.moved = append(op.moved, id)
+	}
+	correlation := uuid.NewString()
+	details := []any{}
+	for _, res := range moving[n:] {
+		details = append(details, map[string]any{
+			"code":    op.fail.Code,
+			"target":  op.source.resourceID(res),
+			"message": fmt.Sprintf("The resource '%s/%s' was not moved: the move did not complete and the resource stays in resource group '%s' (fault injected by the local Microsoft double).", res.typ, res.name, op.source.name),
+		})
+	}
+	var msg string
+	switch {
+	case op.fail.Code == CodeResourceMoveTimedOut:
+		msg = "Moving resources did not finish within allowed time '04:00:00'. Provisioning state of the resource groups will be rolled back."
+	case n == len(moving):
+		msg = fmt.Sprintf("All move in provider succeeded. However, the batch move job failed. The correlation id is '%s'.", correlation)
+	default:
+		msg = fmt.Sprintf("The batch move job failed: %d of the %d resources were not moved. Resources that were moved are in the target resource group; resources that failed to move are left in the source resource group. The correlation id is '%s'.", len(moving)-n, len(moving), correlation)
+	}
+	op.status = http.StatusConflict
+	op.body = map[string]any{"error": map[string]any{"code": op.fail.Code, "message": msg, "details": details}}
 }
 
 // ResourceGroupState describes a resource group and its resources (with
@@ -682,6 +752,9 @@ type OperationState struct {
 	Status              string   `json:"status"` // Running, Succeeded, Failed
 	HTTPStatus          int      `json:"httpStatus,omitempty"`
 	Error               any      `json:"error,omitempty"`
+	// Moved are the resources (as requested) a failed move moved before it
+	// failed (a 409 fault of moveResources.operation).
+	Moved []string `json:"moved,omitempty"`
 }
 
 // groupsState lists a subscription's resource groups. s.mu must be held.
@@ -710,7 +783,7 @@ func (s *Server) operationsState() []OperationState {
 	sort.Slice(ops, func(i, j int) bool { return ops[i].started.Before(ops[j].started) })
 	for _, op := range ops {
 		st := OperationState{ID: op.id, Kind: "moveResources", SourceResourceGroup: op.source.id(), TargetResourceGroup: op.target.id(),
-			Resources: append([]string{}, op.ids...), Polls: op.polls, Status: "Running"}
+			Resources: append([]string{}, op.ids...), Polls: op.polls, Status: "Running", Moved: op.moved}
 		if op.validate {
 			st.Kind = "validateMoveResources"
 		}
