@@ -1,7 +1,9 @@
-// Command outbox-relay sends what a change must tell, woken by the table's
-// stream: a provider's outbox entries written with the change
-// (provider.OutboxEntry), and the workflow's resume of an invitation the
-// consent pages closed (consent.Record.ResumeSince).
+// Command outbox-relay does what a change must tell or start, woken by the
+// table's stream: a provider's outbox entries written with the change
+// (provider.OutboxEntry: emails, the start of a new provider's workflow, a
+// subscription wait's resume, a transfer's cancel), and the workflow's
+// resume of an invitation the consent pages closed
+// (consent.Record.ResumeSince).
 package main
 
 import (
