@@ -158,41 +158,6 @@ func TestMovePlanLifecycle(t *testing.T) {
 	}
 }
 
-// TestMoveReportWithoutMoves: a report with no resources at all is
-// consolidated at once; one where Microsoft refuses every resource leaves
-// the subscription not movable with Microsoft's codes, never consolidated.
-func TestMoveReportWithoutMoves(t *testing.T) {
-	tests := []struct {
-		name       string
-		groups     []GroupMove
-		want       SubscriptionState
-		wantReason string
-	}{
-		{"no resources", nil, SubscriptionConsolidated, ""},
-		{"empty groups", []GroupMove{{Name: "empty"}}, SubscriptionConsolidated, ""},
-		{"every resource refused", []GroupMove{
-			{Name: "a", Blocked: []BlockedResource{{ID: "x", Code: "ResourceMoveNotSupported", Message: "no"}}},
-			{Name: "b", Blocked: []BlockedResource{{ID: "y", Code: "ResourceMoveNotSupported", Message: "no"}, {ID: "z", Code: "CannotMoveResource", Message: "no"}}},
-		}, SubscriptionNotMovable, "ResourceMoveNotSupported, CannotMoveResource"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			p := fourSubs()
-			p.RecordRoute("s1", "PayAsYouGo_2014-09-01", decision(agreement.MoveResources), tb)
-			if ok, err := p.RecordMoveReport("s1", "target", tt.groups, tb); !ok || err != nil {
-				t.Fatalf("report: %v %v", ok, err)
-			}
-			s := p.Subscriptions[0]
-			if s.State != tt.want || !strings.Contains(s.RouteReason, tt.wantReason) || (s.ConsolidatedAt != nil) != (tt.want == SubscriptionConsolidated) {
-				t.Fatalf("subscription %+v", s)
-			}
-			if tt.want == SubscriptionNotMovable && s.CustomerAction == "" {
-				t.Fatal("no action for the customer")
-			}
-		})
-	}
-}
-
 func TestBillingOutcome(t *testing.T) {
 	tests := []struct {
 		name    string

@@ -80,9 +80,8 @@ const (
 // RecordMoveReport records a subscription's validated move report into the
 // plan (target: the Azure plan subscription). A report that differs from
 // the one recorded makes a new version, which needs a new approval; the
-// same report again changes nothing. The subscription awaits approval;
-// with no resources at all it is consolidated (nothing stays billed
-// elsewhere); when Microsoft refuses every resource it is not movable.
+// same report again changes nothing. The subscription awaits approval (or,
+// with nothing to move, is consolidated: nothing stays billed elsewhere).
 func (p *Provider) RecordMoveReport(subID, target string, groups []GroupMove, now time.Time) (bool, error) {
 	s := p.subscription(subID)
 	if s == nil || s.Route != string(agreement.MoveResources) {
@@ -121,38 +120,15 @@ func (p *Provider) RecordMoveReport(subID, target string, groups []GroupMove, no
 	plan.Target, plan.ReportedAt = target, now
 	plan.Version++
 	plan.ApprovedAt, plan.ApprovedBy = nil, ""
-	switch {
-	case moves(groups) > 0:
-		s.State = SubscriptionAwaitingApproval
-	case blocked(groups) > 0:
-		// Microsoft refuses every resource: nothing of this subscription
-		// can come under the partner, and its usage stays billed where it
-		// is. Not movable, with Microsoft's reasons.
-		s.State = SubscriptionNotMovable
-		s.RouteReason = "Microsoft refuses to move each of its resources (" + strings.Join(blockedCodes(groups), ", ") + "); see the move report."
-		s.CustomerAction = "Recreate these resources in the partner's Azure plan subscription, or remove them and ask for a new move report."
-	default:
-		// No resources at all: nothing stays billed outside the partner.
+	if moves(groups) == 0 {
 		t := now
 		s.State, s.ConsolidatedAt = SubscriptionConsolidated, &t
+	} else {
+		s.State = SubscriptionAwaitingApproval
 	}
 	p.AddEvent(Event{At: now, Status: p.Status, By: "system",
 		What: fmt.Sprintf("Move report version %d: subscription %s, %d resources move, %d cannot.", plan.Version, s.Label(), moves(groups), blocked(groups))})
 	return true, nil
-}
-
-// blockedCodes are Microsoft's distinct codes for the resources it refuses
-// to move, in report order.
-func blockedCodes(groups []GroupMove) []string {
-	var codes []string
-	for _, g := range groups {
-		for _, b := range g.Blocked {
-			if !slices.Contains(codes, b.Code) {
-				codes = append(codes, b.Code)
-			}
-		}
-	}
-	return codes
 }
 
 func sameGroups(a, b []GroupMove) bool {
