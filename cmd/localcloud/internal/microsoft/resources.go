@@ -155,8 +155,11 @@ type armOperation struct {
 	target   *rgState
 	ids      []string // the resource ids as requested
 	started  time.Time
-	polls    int
-	done     bool
+	// seq orders operations started at the same instant (the clock may be
+	// coarse or injected): the state lists them oldest first.
+	seq   int
+	polls int
+	done  bool
 	// status and body are the final answer (204, or 409/404 with body).
 	status int
 	body   map[string]any
@@ -500,7 +503,7 @@ func (s *Server) startMove(w http.ResponseWriter, r *http.Request, c *caller, su
 	}
 	op := &armOperation{
 		id: operationToken(source.location), validate: validate, tenant: info.tenant,
-		source: source, target: target, ids: body.Resources, started: s.now(),
+		source: source, target: target, ids: body.Resources, started: s.now(), seq: len(s.operations),
 	}
 	if !validate {
 		op.fail = s.takeMoveFailure()
@@ -780,7 +783,12 @@ func (s *Server) operationsState() []OperationState {
 	for _, op := range s.operations {
 		ops = append(ops, op)
 	}
-	sort.Slice(ops, func(i, j int) bool { return ops[i].started.Before(ops[j].started) })
+	sort.Slice(ops, func(i, j int) bool {
+		if !ops[i].started.Equal(ops[j].started) {
+			return ops[i].started.Before(ops[j].started)
+		}
+		return ops[i].seq < ops[j].seq
+	})
 	for _, op := range ops {
 		st := OperationState{ID: op.id, Kind: "moveResources", SourceResourceGroup: op.source.id(), TargetResourceGroup: op.target.id(),
 			Resources: append([]string{}, op.ids...), Polls: op.polls, Status: "Running", Moved: op.moved}

@@ -147,10 +147,19 @@ func TestMoveFailsHalfWay(t *testing.T) {
 			if got := groupResources(ctx, t, rc, "contoso-web"); !sameSet(got, tt.wantLeft) {
 				t.Errorf("source holds %v, want %v", got, tt.wantLeft)
 			}
-			st := e.srv.State()
-			op := st.Operations[len(st.Operations)-1]
-			if op.Status != "Failed" || op.HTTPStatus != 409 || !slices.Equal(op.Moved, tt.wantMoved) {
-				t.Errorf("operation state %+v", op)
+			// The state lists operations in no set order: find the move.
+			var moves []string
+			for _, op := range e.srv.State().Operations {
+				if op.Kind != "moveResources" {
+					continue
+				}
+				moves = append(moves, op.ID)
+				if op.Status != "Failed" || op.HTTPStatus != 409 || !slices.Equal(op.Moved, tt.wantMoved) {
+					t.Errorf("operation state %+v", op)
+				}
+			}
+			if len(moves) != 1 {
+				t.Errorf("%d move operations, want 1", len(moves))
 			}
 			if len(e.srv.Faults()) != 0 {
 				t.Errorf("faults left: %+v", e.srv.Faults())
