@@ -123,19 +123,8 @@ func (p *Provider) RecordTransfer(subID string, t Transfer, now time.Time) (bool
 	if s.State.Final() {
 		return false, nil
 	}
-	t.ObservedAt = now
-	s.Transfer = &t
 	before := s.State
-	switch t.Status {
-	case TransferCompleted, TransferCompletedWithErrors:
-		at := now
-		s.State, s.ConsolidatedAt = SubscriptionConsolidated, &at
-	case TransferDeclined, TransferExpired, TransferFailed, TransferCanceled:
-		s.State = SubscriptionFailed
-		s.FailureReason = transferFailure(t.Status)
-	default:
-		s.State = SubscriptionTransferPending
-	}
+	s.observeTransfer(t, now)
 	if s.State == before {
 		return false, nil
 	}
@@ -148,6 +137,24 @@ func (p *Provider) RecordTransfer(subID string, t Transfer, now time.Time) (bool
 	}
 	p.AddEvent(Event{At: now, Status: p.Status, By: "system", What: what})
 	return true, nil
+}
+
+// observeTransfer records the transfer request as Azure billing reported
+// it at now, and the subscription's state that its status means:
+// consolidated on Completed or CompletedWithErrors, failed with the reason
+// on Declined, Expired, Failed or Canceled, else waiting for it.
+func (s *Subscription) observeTransfer(t Transfer, now time.Time) {
+	t.ObservedAt = now
+	s.Transfer = &t
+	switch t.Status {
+	case TransferCompleted, TransferCompletedWithErrors:
+		at := now
+		s.State, s.ConsolidatedAt = SubscriptionConsolidated, &at
+	case TransferDeclined, TransferExpired, TransferFailed, TransferCanceled:
+		s.State, s.FailureReason = SubscriptionFailed, transferFailure(t.Status)
+	default:
+		s.State = SubscriptionTransferPending
+	}
 }
 
 func transferFailure(status string) string {

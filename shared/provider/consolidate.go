@@ -717,15 +717,8 @@ func (p *Provider) RecordCancelledTransfer(subID string, t Transfer, now time.Ti
 	if s == nil || s.Route != string(agreement.BillingTransfer) || s.State.Final() {
 		return false
 	}
-	t.ObservedAt = now
-	s.Transfer = &t
-	switch t.Status {
-	case TransferCompleted, TransferCompletedWithErrors:
-		at := now
-		s.State, s.ConsolidatedAt = SubscriptionConsolidated, &at
-	case TransferDeclined, TransferExpired, TransferFailed, TransferCanceled:
-		s.State, s.FailureReason = SubscriptionFailed, transferFailure(t.Status)
-	default:
+	s.observeTransfer(t, now)
+	if !s.State.Final() {
 		return true
 	}
 	p.AddEvent(Event{At: now, Status: p.Status, By: "system", What: fmt.Sprintf("Subscription %s: Azure billing reports the transfer request %s.", s.Label(), t.Status)})
