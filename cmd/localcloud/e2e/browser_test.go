@@ -182,28 +182,38 @@ func TestBrowserPages(t *testing.T) {
 
 	t.Run("walk-through", func(t *testing.T) {
 		e.holdContoso(t)
-		walkThrough(t, e, bin, link, filepath.Join(shots, "thank-you.png"))
+		b := newBrowser(t, e, bin)
+		b.consent(t, link, filepath.Join(shots, "thank-you.png"))
 		// The checklist after consent, in the browser: the sign-in done,
 		// the relationships still to do.
 		text := browse(t, bin, link, filepath.Join(shots, "checklist.png"))
 		wantText(t, "checklist after consent", text, "Thank you", "Accept "+partner+" as your reseller", "Approve "+partner+"'s admin relationship")
-		e.acceptRelationshipsFor(t, name)
+		// The Global Administrator follows the checklist's two links to the
+		// Microsoft 365 admin center and accepts each.
+		b.adminCenter(t, link, `a[href*="invType=ResellerRelationship"]`, "You've accepted the invitation", "")
+		b.adminCenter(t, link, `a[href*="granularAdminRelationships/"]`, "Approved.", "granularAdminRelationships/")
 		// The partner principal lacks Owner on the second subscription:
-		// granted, the next re-check (15 minutes apart, seconds at this
-		// scale) makes the provider active.
+		// granted on the Microsoft double's page, the next re-check (15
+		// minutes apart, seconds at this scale) makes the provider active.
 		e.waitStatus(t, tok, id, "consolidating", 30*time.Second)
-		e.control(t, "/_control/owner", map[string]any{"tenant": "contoso", "subscriptionId": missingSub, "grant": true})
 		t.Cleanup(func() {
 			e.control(t, "/_control/owner", map[string]any{"tenant": "contoso", "subscriptionId": missingSub, "grant": false})
 		})
+		b.grantOwner(t, missingSub)
 		e.waitActive(t, tok, id, 90*time.Second)
 	})
 }
 
-// walkThrough is the Azure administrator in Chromium: the invitation's link,
-// the landing page's sign-in link, each of Microsoft's forms filled in and
-// accepted, until the browser is back on the product's thank-you page.
-func walkThrough(t *testing.T, e *env, bin, link, shot string) {
+// browser is a person at one Chromium, driven through the DevTools
+// protocol: one profile, so the Microsoft double's sign-in session carries
+// from page to page as it would for a person.
+type browser struct {
+	e     *env
+	ctx   context.Context
+	where string
+}
+
+func newBrowser(t *testing.T, e *env, bin string) *browser {
 	t.Helper()
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(bin), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.UserDataDir(t.TempDir()),
@@ -213,76 +223,108 @@ func walkThrough(t *testing.T, e *env, bin, link, shot string) {
 		chromedp.IgnoreCertErrors,
 		chromedp.WindowSize(1024, 1400))
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
 	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	ctx, cancelTimeout := context.WithTimeout(ctx, 3*time.Minute)
-	defer cancelTimeout()
+	ctx, cancelTimeout := context.WithTimeout(ctx, 5*time.Minute)
+	t.Cleanup(func() { cancelTimeout(); cancel(); cancelAlloc() })
+	return &browser{e: e, ctx: ctx}
+}
 
-	var where string
-	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, steps...); err != nil {
-			t.Fatalf("%s: %v (at %s)", what, err, where)
-		}
+var pageBody = chromedp.CSS("body")
+
+func (b *browser) do(t *testing.T, what string, steps ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	if err := chromedp.Do(b.ctx, steps...); err != nil {
+		t.Fatalf("%s: %v (at %s)", what, err, b.where)
 	}
-	location := func() string {
-		t.Helper()
-		loc, err := chromedp.Run(ctx, chromedp.Location())
-		if err != nil {
-			t.Fatalf("location: %v", err)
-		}
-		return loc
+}
+
+func (b *browser) location(t *testing.T) string {
+	t.Helper()
+	loc, err := chromedp.Run(b.ctx, chromedp.Location())
+	if err != nil {
+		t.Fatalf("location: %v", err)
 	}
-	bodyText := func() string {
-		t.Helper()
-		text, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("body")))
-		if err != nil {
-			t.Fatalf("page text at %s: %v", where, err)
-		}
-		return text
+	return loc
+}
+
+func (b *browser) text(t *testing.T) string {
+	t.Helper()
+	text, err := chromedp.Run(b.ctx, chromedp.Text(pageBody))
+	if err != nil {
+		t.Fatalf("page text at %s: %v", b.where, err)
 	}
-	body := chromedp.CSS("body")
-	do("open the invitation link", chromedp.Navigate(link), chromedp.WaitVisible(body))
-	where = location()
-	wantText(t, "landing page in the browser", bodyText(), "Sign in with Microsoft")
-	signIn := chromedp.CSS(`a[href*="/oauth2/v2.0/authorize"]`)
-	do("choose Sign in with Microsoft", chromedp.WaitVisible(signIn), chromedp.Click(signIn))
+	return text
+}
+
+// open loads url and waits for its body.
+func (b *browser) open(t *testing.T, url string) {
+	t.Helper()
+	b.do(t, "open "+url, chromedp.Navigate(url), chromedp.WaitVisible(pageBody))
+	b.where = b.location(t)
+}
+
+// submit clicks sel and waits until the browser shows the next document
+// (a form may post to its own address, so the address alone does not tell)
+// and it is ready.
+func (b *browser) submit(t *testing.T, what string, sel chromedp.CSS) {
+	t.Helper()
+	b.do(t, what, chromedp.WaitVisible(sel), chromedp.Evaluate[chromedp.Void](`window.leftBehind = true`), chromedp.Click(sel))
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		old, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](`window.leftBehind === true`))
+		if err == nil && !old {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: still at %s", what, b.where)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	b.do(t, what+": the next page", chromedp.WaitReady(pageBody))
+	b.where = b.location(t)
+}
+
+// login types the administrator's email where Microsoft's form asks for it
+// (a page where the browser is signed in may not).
+func (b *browser) login(t *testing.T) {
+	t.Helper()
+	hasLogin, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](`document.querySelector('input[name="login"]') !== null`))
+	if err != nil {
+		t.Fatalf("Microsoft's form at %s: %v", b.where, err)
+	}
+	if hasLogin {
+		b.do(t, "type the login", chromedp.SetValue(chromedp.CSS(`input[name="login"]`), contosoAdmin))
+	}
+}
+
+var acceptButton = chromedp.CSS(`button[name="decision"][value="accept"]`)
+
+// consent is the Azure administrator from the invitation's link: the
+// landing page's sign-in link, each of Microsoft's forms filled in and
+// accepted, until the browser is back on the product's thank-you page,
+// saved as shot.
+func (b *browser) consent(t *testing.T, link, shot string) {
+	t.Helper()
+	b.open(t, link)
+	wantText(t, "landing page in the browser", b.text(t), "Sign in with Microsoft")
+	b.submit(t, "choose Sign in with Microsoft", chromedp.CSS(`a[href*="/oauth2/v2.0/authorize"]`))
 
 	// Microsoft's pages: the sign-in, then admin consent (which may skip
 	// the login: the browser is signed in).
-	accept := chromedp.CSS(`button[name="decision"][value="accept"]`)
-	for i := 0; ; i++ {
-		do("wait for the next page", chromedp.WaitReady(body))
-		if where = location(); !strings.HasPrefix(where, e.ep["microsoft"]) {
-			break
-		}
+	for i := 0; strings.HasPrefix(b.where, b.e.ep["microsoft"]); i++ {
 		if i == 3 {
-			t.Fatalf("still on Microsoft's pages after %d forms: %s", i, where)
+			t.Fatalf("still on Microsoft's pages after %d forms: %s", i, b.where)
 		}
-		do("read Microsoft's form", chromedp.WaitVisible(accept))
-		hasLogin, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.querySelector('input[name="login"]') !== null`))
-		if err != nil {
-			t.Fatalf("Microsoft's form at %s: %v", where, err)
-		}
-		if hasLogin {
-			do("type the login", chromedp.SetValue(chromedp.CSS(`input[name="login"]`), contosoAdmin))
-		}
-		before := where
-		do("accept", chromedp.Click(accept))
-		// Wait until the browser has left this page.
-		for where == before {
-			time.Sleep(50 * time.Millisecond)
-			where = location()
-		}
+		b.do(t, "read Microsoft's form", chromedp.WaitVisible(acceptButton))
+		b.login(t)
+		b.submit(t, "accept", acceptButton)
 	}
-	do("read the result page", chromedp.WaitVisible(body))
-	text := bodyText()
-	if !strings.HasPrefix(where, e.api+"/consent/callback") {
-		t.Fatalf("the walk-through ended at %s:\n%s", where, tail(text, 2000))
+	text := b.text(t)
+	if !strings.HasPrefix(b.where, b.e.api+"/consent/callback") {
+		t.Fatalf("the walk-through ended at %s:\n%s", b.where, tail(text, 2000))
 	}
 	wantText(t, "thank-you page", text, "Thank you")
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(90))
+	png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(90))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -290,4 +332,42 @@ func walkThrough(t *testing.T, e *env, bin, link, shot string) {
 		t.Fatal(err)
 	}
 	t.Logf("the walk-through's result page: %s", shot)
+}
+
+// adminCenter opens the checklist at link, follows its link sel to the
+// Microsoft 365 admin center and accepts there, expecting done on the
+// admin center's confirmation. With fragment, the link's fragment names
+// the relationship after it; the page's script must have put that id in
+// the form (a browser never sends a fragment).
+func (b *browser) adminCenter(t *testing.T, link, sel, done, fragment string) {
+	t.Helper()
+	b.open(t, link)
+	b.submit(t, "follow the checklist's link "+sel, chromedp.CSS(sel))
+	if !strings.HasPrefix(b.where, b.e.ep["microsoft"]) {
+		t.Fatalf("the checklist's link %s led to %s, not the Microsoft 365 admin center", sel, b.where)
+	}
+	if fragment != "" {
+		want := b.where[strings.LastIndex(b.where, fragment)+len(fragment):]
+		got, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.getElementById("relationshipId").value`))
+		if err != nil {
+			t.Fatalf("the approval form's relationship at %s: %v", b.where, err)
+		}
+		if want == "" || got != want {
+			t.Fatalf("the approval page's script put relationship %q in the form, want %q from %s", got, want, b.where)
+		}
+	}
+	b.login(t)
+	b.submit(t, "accept in the admin center", acceptButton)
+	wantText(t, "the admin center's confirmation", b.text(t), done)
+}
+
+// grantOwner grants the partner principal Owner on subscription sub with
+// the button of the Microsoft double's page, as the ready screen says.
+func (b *browser) grantOwner(t *testing.T, sub string) {
+	t.Helper()
+	b.open(t, b.e.ep["microsoft"]+"/_control")
+	b.submit(t, "grant Owner on "+sub, chromedp.CSS(`form[action="/_control/owner"]:has(input[name="subscriptionId"][value="`+sub+`"]) button`))
+	if row := b.text(t); !strings.Contains(row, sub) {
+		t.Fatalf("the double's page after the grant lacks %s:\n%s", sub, tail(row, 2000))
+	}
 }
