@@ -37,12 +37,11 @@ type (
 		ConfirmConsent(ctx context.Context, tenantID string) error
 		Check(ctx context.Context, tenantID, principalID string, subscriptionIDs []string) (ownership.Result, error)
 	}
-	// PartnerCenter reads the tenant among the partner's customers, a
-	// customer's subscriptions and the Azure subscriptions under its
-	// Azure plans with their status (partnercenter.Client).
+	// PartnerCenter reads the tenant among the partner's customers and
+	// the Azure subscriptions under its Azure plans with their status
+	// (partnercenter.Client).
 	PartnerCenter interface {
 		Customer(ctx context.Context, tenantID string) (partnercenter.CustomerRelationship, error)
-		Subscriptions(ctx context.Context, customerID string) ([]partnercenter.Subscription, error)
 		AzureEntitlements(ctx context.Context, customerID string) ([]partnercenter.AzureEntitlement, error)
 	}
 	// Graph reads the admin relationship and its access assignments
@@ -278,14 +277,11 @@ func (h *Handler) observe(ctx context.Context, p *provider.Provider) (provider.H
 			return c, err
 		}
 		if p.CustomerID != "" {
-			subs, err := h.PartnerCenter.Subscriptions(ctx, p.CustomerID)
+			entitlements, err := h.PartnerCenter.AzureEntitlements(ctx, p.CustomerID)
 			if err != nil {
 				return c, err
 			}
-			c.PlanSubscriptions = map[string]string{}
-			for _, s := range subs {
-				c.PlanSubscriptions[strings.ToLower(s.ID)] = strings.ToLower(s.Status)
-			}
+			c.PlanSubscriptions = planStatuses(entitlements)
 		}
 		return c, nil
 	}
@@ -401,14 +397,7 @@ func (h *Handler) billing(ctx context.Context, p *provider.Provider, c *provider
 	if err != nil {
 		return err
 	}
-	// Each listed subscription with its status (suspended, inactive, …: the
-	// finding says which), active when any plan lists it active.
-	listed := map[string]string{}
-	for _, e := range entitlements {
-		if id := strings.ToLower(e.ID); listed[id] != "active" {
-			listed[id] = strings.ToLower(e.Status)
-		}
-	}
+	listed := planStatuses(entitlements)
 	c.PlanSubscriptions = listed
 	if len(p.HealthFindings(provider.HealthCheck{At: c.At, PlanSubscriptions: listed})) == 0 {
 		return nil
@@ -420,4 +409,17 @@ func (h *Handler) billing(ctx context.Context, p *provider.Provider, c *provider
 		c.PlanSubscriptions = nil
 	}
 	return nil
+}
+
+// planStatuses is each Azure subscription Partner Center lists under the
+// customer's Azure plans with its status (suspended, inactive, …: the
+// finding says which), active when any plan lists it active.
+func planStatuses(entitlements []partnercenter.AzureEntitlement) map[string]string {
+	listed := map[string]string{}
+	for _, e := range entitlements {
+		if id := strings.ToLower(e.ID); listed[id] != "active" {
+			listed[id] = strings.ToLower(e.Status)
+		}
+	}
+	return listed
 }

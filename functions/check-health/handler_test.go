@@ -53,7 +53,6 @@ func (f *fakeAzure) Check(_ context.Context, _, principal string, subs []string)
 type fakePartnerCenter struct {
 	relationship string
 	err          error
-	subs         []partnercenter.Subscription
 	billed       []partnercenter.AzureEntitlement
 }
 
@@ -62,10 +61,6 @@ func (f *fakePartnerCenter) Customer(_ context.Context, tid string) (partnercent
 		return partnercenter.CustomerRelationship{}, f.err
 	}
 	return partnercenter.CustomerRelationship{Found: f.relationship != "", TenantID: tid, RelationshipToPartner: f.relationship}, nil
-}
-
-func (f *fakePartnerCenter) Subscriptions(context.Context, string) ([]partnercenter.Subscription, error) {
-	return f.subs, nil
 }
 
 func (f *fakePartnerCenter) AzureEntitlements(context.Context, string) ([]partnercenter.AzureEntitlement, error) {
@@ -131,6 +126,7 @@ func (e *env) add(t *testing.T, account string, opt provider.Option, st provider
 		p.ClientID, p.CredentialSecretARN = "client-1", "arn:secret"
 	case provider.OptionNew:
 		p.CustomerID = "customer-1"
+		p.RecordPlanSubscriptions([]provider.PlanSubscription{{ID: subA, PlanID: "plan-1"}}, t0)
 	}
 	if err := e.s.CreateProvider(context.Background(), p, nil); err != nil {
 		t.Fatal(err)
@@ -287,10 +283,13 @@ func TestCheckFindingsByOption(t *testing.T) {
 			e.azure.consent = func() error { return ownership.ErrConsentRevoked }
 		}, ""},
 		{"new: plan subscription suspended", provider.OptionNew, func(e *env) {
-			e.pc.subs = []partnercenter.Subscription{{ID: strings.ToUpper(subA), Status: "suspended"}}
+			e.pc.billed = []partnercenter.AzureEntitlement{{ID: strings.ToUpper(subA), Status: "suspended", PlanID: "plan-1"}}
 		}, "shows it suspended"},
+		{"new: the plan's subscription no longer listed", provider.OptionNew, func(e *env) {
+			e.pc.billed = []partnercenter.AzureEntitlement{{ID: "plan-1", Status: "active", PlanID: "plan-1"}}
+		}, "shows it not listed"},
 		{"new: active plan subscription, no consent checked", provider.OptionNew, func(e *env) {
-			e.pc.subs = []partnercenter.Subscription{{ID: subA, Status: "active"}}
+			e.pc.billed = []partnercenter.AzureEntitlement{{ID: subA, Status: "active", PlanID: "plan-1"}}
 			e.azure.consent = func() error { return ownership.ErrConsentRevoked }
 		}, ""},
 	} {

@@ -26,7 +26,9 @@ type PartnerCenter interface {
 	CreateCustomer(ctx context.Context, n partnercenter.NewCustomer) (partnercenter.Customer, error)
 	AcceptAgreement(ctx context.Context, customerID, templateID, firstName, lastName, email, phone string, at time.Time) error
 	OrderAzurePlan(ctx context.Context, customerID, requestKey string) (string, error)
-	Subscriptions(ctx context.Context, customerID string) ([]partnercenter.Subscription, error)
+	// PartnerSubscriptions lists the Azure subscriptions active under the
+	// customer's Azure plans with the partner (their azureEntitlements).
+	PartnerSubscriptions(ctx context.Context, customerID string) ([]partnercenter.AzureEntitlement, error)
 	// Customer reads the tenant among the partner's customers: the
 	// reseller relationship as Partner Center shows it.
 	Customer(ctx context.Context, tenantID string) (partnercenter.CustomerRelationship, error)
@@ -176,22 +178,24 @@ func (h *Handler) order(ctx context.Context, p *provider.Provider) error {
 	return err
 }
 
-// waitSubscription lists the customer's subscriptions: none active yet is
-// SubscriptionPending (the state machine lists again later); otherwise
-// they are recorded on the provider.
+// waitSubscription lists the Azure subscriptions Partner Center shows
+// active under the customer's Azure plan: none yet is SubscriptionPending
+// (the state machine lists again later; the plan's Azure subscription is
+// provisioned after the order); otherwise they are recorded on the
+// provider by their Resource Manager ids.
 func (h *Handler) waitSubscription(ctx context.Context, p *provider.Provider) ([]string, error) {
 	if err := p.CheckCustomerCreated(); err != nil {
 		return nil, err
 	}
-	subs, err := h.PartnerCenter.Subscriptions(ctx, p.CustomerID)
+	entitlements, err := h.PartnerCenter.PartnerSubscriptions(ctx, p.CustomerID)
 	if err != nil {
 		return nil, err
 	}
 	var ids []string
-	for _, s := range subs {
-		if s.Status == "active" {
-			ids = append(ids, s.ID)
-		}
+	var subs []provider.PlanSubscription
+	for _, e := range entitlements {
+		ids = append(ids, e.ID)
+		subs = append(subs, provider.PlanSubscription{ID: e.ID, DisplayName: e.FriendlyName, PlanID: e.PlanID})
 	}
 	if len(ids) == 0 {
 		return nil, apperr.New(apperr.SubscriptionPending, "the Azure plan's subscription has not appeared yet")
@@ -208,7 +212,7 @@ func (h *Handler) waitSubscription(ctx context.Context, p *provider.Provider) ([
 	}
 	now := h.Now().UTC()
 	_, err = h.Store.UpdateProvider(ctx, p.AccountID, p.ID, func(q *provider.Provider) error {
-		q.RecordPlanSubscriptions(ids, now)
+		q.RecordPlanSubscriptions(subs, now)
 		q.RecordCustomerRelationship(relationshipToPartner, now)
 		return nil
 	})

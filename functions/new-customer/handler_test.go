@@ -51,12 +51,12 @@ func (f *fakePC) OrderAzurePlan(_ context.Context, _, key string) (string, error
 	f.orders++
 	return "order-1", nil
 }
-func (f *fakePC) Subscriptions(context.Context, string) ([]partnercenter.Subscription, error) {
+func (f *fakePC) PartnerSubscriptions(_ context.Context, customerID string) ([]partnercenter.AzureEntitlement, error) {
 	f.polls++
-	if f.polls <= f.pollsBeforeSub {
+	if f.polls <= f.pollsBeforeSub || customerID != "cust-1" {
 		return nil, nil
 	}
-	return []partnercenter.Subscription{{ID: "sub-new", Status: "active", OrderID: "order-1"}, {ID: "sub-old", Status: "suspended"}}, nil
+	return []partnercenter.AzureEntitlement{{ID: "a0000000-0000-4000-8000-00000000000a", FriendlyName: "Azure plan", Status: "active", PlanID: "plan-1"}}, nil
 }
 
 func (f *fakePC) Customer(_ context.Context, tenantID string) (partnercenter.CustomerRelationship, error) {
@@ -99,7 +99,7 @@ func TestStepsInOrder(t *testing.T) {
 		t.Fatalf("first poll = %v, want SubscriptionPending", err)
 	}
 	out, err := h.Handle(ctx, in(p, workflow.StepWaitSubscription))
-	if err != nil || len(out.Subscriptions) != 1 || out.Subscriptions[0] != "sub-new" || out.TenantID != "tenant-new" {
+	if err != nil || len(out.Subscriptions) != 1 || out.Subscriptions[0] != "a0000000-0000-4000-8000-00000000000a" || out.TenantID != "tenant-new" {
 		t.Fatalf("second poll = %+v, %v", out, err)
 	}
 	q, err := s.GetProvider(ctx, p.AccountID, p.ID)
@@ -125,8 +125,19 @@ func TestStepsInOrder(t *testing.T) {
 	if raw, _ := json.Marshal(q); strings.Contains(string(raw), "initial-P@ss-123") {
 		t.Fatal("the provider holds the password")
 	}
-	if q.CustomerID != "cust-1" || q.TenantID != "tenant-new" || q.OrderID != "order-1" || len(q.Subscriptions) != 1 || q.Subscriptions[0].State != provider.SubscriptionOwned {
+	if q.CustomerID != "cust-1" || q.TenantID != "tenant-new" || q.OrderID != "order-1" || len(q.Subscriptions) != 1 {
 		t.Fatalf("provider = %+v", q)
+	}
+	// The Azure subscription Partner Center lists under the plan, by its
+	// Resource Manager id (not the plan's Partner Center id), billed by the
+	// partner as of that read.
+	if sub := q.Subscriptions[0]; sub.ID != "a0000000-0000-4000-8000-00000000000a" || sub.DisplayName != "Azure plan" ||
+		sub.State != provider.SubscriptionConsolidated || sub.Route != "already_partner" || sub.Agreement != "csp" ||
+		sub.ConsolidatedAt == nil || !sub.ConsolidatedAt.Equal(t0) || !strings.Contains(sub.RouteReason, "plan-1") {
+		t.Fatalf("subscription = %+v", sub)
+	}
+	if p := q.Permissions[1]; p.ID != "a0000000-0000-4000-8000-00000000000a" || p.Scope != "/subscriptions/a0000000-0000-4000-8000-00000000000a" {
+		t.Fatalf("Azure plan permission %+v", p)
 	}
 }
 

@@ -59,9 +59,17 @@ func TestRecordOutcome(t *testing.T) {
 	n := migration(StatusProvisioning)
 	n.Option = OptionNew
 	n.RecordCustomerRelationship("reseller", at)
+	n.RecordPlanSubscriptions([]PlanSubscription{{ID: "A0000000-0000-4000-8000-00000000000A", DisplayName: "Azure plan", PlanID: "plan-1"}}, at)
 	n.Activate("tenant-new", at)
-	if len(n.Permissions) != 3 || n.Permissions[0].Kind != PermissionReseller || n.Permissions[1].Kind != PermissionAzurePlan || !n.Permissions[0].ObservedAt.Equal(at) {
+	if len(n.Permissions) != 2 || n.Permissions[0].Kind != PermissionReseller || n.Permissions[1].Kind != PermissionAzurePlan || !n.Permissions[0].ObservedAt.Equal(at) ||
+		n.Permissions[1].ID != "a0000000-0000-4000-8000-00000000000a" || !n.Permissions[1].ObservedAt.Equal(at) {
 		t.Fatalf("new customer permissions %+v", n.Permissions)
+	}
+	// Only what Partner Center listed: a subscription recorded otherwise
+	// (not consolidated) is no Azure plan permission.
+	n.Subscriptions = append(n.Subscriptions, Subscription{ID: "b", State: SubscriptionPending, ConfirmedAt: &at})
+	if perms := n.ObservedPermissions(); len(perms) != 2 {
+		t.Fatalf("permissions with an unconfirmed subscription %+v", perms)
 	}
 
 	for _, tt := range []struct {

@@ -2,8 +2,10 @@ package provider
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
+	"github.com/partnercloud/azure/shared/agreement"
 	"github.com/partnercloud/azure/shared/apperr"
 )
 
@@ -57,12 +59,27 @@ func (p *Provider) RecordOrder(orderID string, now time.Time) bool {
 	return true
 }
 
-// RecordPlanSubscriptions records the Azure plan's active subscriptions:
-// the partner ordered them, so they are owned from now.
-func (p *Provider) RecordPlanSubscriptions(ids []string, now time.Time) {
+// PlanSubscription is an Azure subscription Partner Center lists active
+// under the new customer's Azure plan with the partner: its Resource
+// Manager id and name, and the plan's Partner Center subscription id.
+type PlanSubscription struct {
+	ID, DisplayName, PlanID string
+}
+
+// RecordPlanSubscriptions records the Azure subscriptions Partner Center
+// lists active under the customer's Azure plan, as Partner Center showed
+// them at now: billed by the partner (route already_partner, consolidated
+// as of that read). The Azure plan's own Partner Center id is not an Azure
+// subscription and is recorded only in the reason.
+func (p *Provider) RecordPlanSubscriptions(subs []PlanSubscription, now time.Time) {
 	p.Subscriptions = p.Subscriptions[:0]
-	for _, id := range ids {
+	for _, s := range subs {
 		t := now
-		p.Subscriptions = append(p.Subscriptions, Subscription{ID: id, State: SubscriptionOwned, ConfirmedAt: &t})
+		p.Subscriptions = append(p.Subscriptions, Subscription{
+			ID: strings.ToLower(s.ID), DisplayName: s.DisplayName, State: SubscriptionConsolidated,
+			ConfirmedAt: &t, ClassifiedAt: &t, ConsolidatedAt: &t,
+			Agreement: string(agreement.CSP), Route: string(agreement.AlreadyPartner),
+			RouteReason: "Created under the partner's Azure plan " + s.PlanID + "; Partner Center lists it active.",
+		})
 	}
 }

@@ -87,17 +87,22 @@ func (p *Provider) ObservedPermissions() []Permission {
 	}
 	principal := p.OwnerPrincipalID()
 	for _, s := range p.Subscriptions {
-		if s.ConfirmedAt == nil || !holdsOwner(s) {
+		if s.ConfirmedAt == nil {
+			continue
+		}
+		if p.Option == OptionNew {
+			if s.State == SubscriptionConsolidated {
+				out = append(out, Permission{Kind: PermissionAzurePlan, State: "active", ObservedAt: *s.ConfirmedAt, ID: s.ID, Scope: "/subscriptions/" + s.ID,
+					Description: "Azure subscription /subscriptions/" + s.ID + " under the partner's Azure plan, active in Partner Center."})
+			}
+			continue
+		}
+		if !holdsOwner(s) {
 			continue
 		}
 		at := *s.ConfirmedAt
 		if p.OwnershipWait != nil && p.OwnershipWait.LastCheckedAt != nil && p.OwnershipWait.LastCheckedAt.After(at) {
 			at = *p.OwnershipWait.LastCheckedAt
-		}
-		if p.Option == OptionNew {
-			out = append(out, Permission{Kind: PermissionAzurePlan, State: "active", ObservedAt: at, ID: s.ID, Scope: "/subscriptions/" + s.ID,
-				Description: "Azure plan subscription /subscriptions/" + s.ID + " ordered by the partner, active in Partner Center."})
-			continue
 		}
 		out = append(out, Permission{Kind: PermissionOwner, ObservedAt: at, ID: s.ID, PrincipalID: principal, Scope: "/subscriptions/" + s.ID,
 			Description: fmt.Sprintf("Owner on /subscriptions/%s for principal %s.", s.ID, principal)})

@@ -296,6 +296,7 @@ type providerView struct {
 	Subscriptions []struct {
 		ID          string  `json:"id"`
 		State       string  `json:"state"`
+		Route       string  `json:"route"`
 		ConfirmedAt *string `json:"confirmedAt"`
 	} `json:"subscriptions"`
 	Timeline []struct {

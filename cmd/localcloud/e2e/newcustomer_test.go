@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/url"
@@ -30,6 +31,9 @@ type pcCustomer struct {
 	Agreements    int      `json:"agreements"`
 	Orders        []string `json:"orders"`
 	Subscriptions []string `json:"subscriptions"`
+	// AzureSubscriptions are the Resource Manager subscriptions the
+	// customer's Azure plans created.
+	AzureSubscriptions []string `json:"azureSubscriptions"`
 }
 
 func (e *env) partnerCenterCustomers(t *testing.T) []pcCustomer {
@@ -110,10 +114,25 @@ func TestNewCustomerProvider(t *testing.T) {
 	switch {
 	case cust == nil:
 		t.Fatalf("no customer %s in the double's Partner Center", prefix)
-	case cust.TenantID != p.TenantID || cust.Agreements < 1 || len(cust.Orders) != 1 || len(cust.Subscriptions) != 1 || cust.Subscriptions[0] != p.Subscriptions[0].ID:
+	case cust.TenantID != p.TenantID || cust.Agreements < 1 || len(cust.Orders) != 1 || len(cust.Subscriptions) != 1 || len(cust.AzureSubscriptions) != 1:
 		t.Fatalf("customer %+v, provider %+v", cust, p)
+	case !strings.EqualFold(cust.AzureSubscriptions[0], p.Subscriptions[0].ID) || p.Subscriptions[0].State != "consolidated" || p.Subscriptions[0].Route != "already_partner":
+		// The Azure subscription Partner Center lists under the plan, by its
+		// Resource Manager id, not the plan's Partner Center id.
+		t.Fatalf("provider's subscription %+v, want the Azure plan's Resource Manager subscription %s consolidated (Partner Center's plan id %s)",
+			p.Subscriptions[0], cust.AzureSubscriptions[0], cust.Subscriptions[0])
 	case cust.AdminPassword == "":
 		t.Fatal("the double gave no initial password")
+	}
+
+	// A health check finds the new account as Partner Center shows it:
+	// the reseller relationship and the Azure plan's subscription active.
+	batch, _ := json.Marshal(map[string]any{"step": "check", "providers": []any{map[string]string{"accountId": account, "providerId": id}}})
+	if _, err := e.c.Host().Invoke(context.Background(), "HealthCheckFunction", batch); err != nil {
+		t.Fatalf("health check: %v", err)
+	}
+	if _, h := e.health(t, admin, id); h == nil || h.Status != "ok" || len(h.Findings) != 0 {
+		t.Fatalf("health of the new account %+v, want ok", h)
 	}
 
 	// The same domain again is now taken.
