@@ -34,9 +34,10 @@ type PartnerCenter interface {
 	Customer(ctx context.Context, tenantID string) (partnercenter.CustomerRelationship, error)
 }
 
-// SecretStore keeps the initial admin password (secret.Store).
+// SecretStore keeps the initial admin password (secret.Store): created
+// once, so a step run again after it stored the secret finds it.
 type SecretStore interface {
-	Create(ctx context.Context, name, value string, tags map[string]string) (string, error)
+	CreateOnce(ctx context.Context, name, value string, tags map[string]string) (string, error)
 }
 
 // InitialAdminSecretName is the secret holding a new tenant's initial admin
@@ -129,7 +130,7 @@ func (h *Handler) createCustomer(ctx context.Context, p *provider.Provider) (str
 	lost := false
 	if c.Password != "" {
 		value, _ := json.Marshal(map[string]string{"userName": c.UserName, "password": c.Password})
-		arn, serr := h.Secrets.Create(ctx, InitialAdminSecretName(p.AccountID, p.ID), string(value), secret.ProviderTags(p.AccountID, p.ID))
+		arn, serr := h.Secrets.CreateOnce(ctx, InitialAdminSecretName(p.AccountID, p.ID), string(value), secret.ProviderTags(p.AccountID, p.ID))
 		if serr != nil {
 			logging.From(ctx).Error("initial admin password not stored", "error", serr.Error())
 			lost = true

@@ -155,6 +155,29 @@ func TestSecretFailure(t *testing.T) {
 	}
 }
 
+// TestCreateCustomerAgainAfterTheSecret: a run that stored the password and
+// stopped before recording the customer runs again; Partner Center answers
+// the same request with the same customer, and the secret the first run
+// stored is recorded, not reported lost.
+func TestCreateCustomerAgainAfterTheSecret(t *testing.T) {
+	h, s, _, p := setup(t, provider.OptionNew)
+	secrets := h.Secrets.(*fakes.Secrets)
+	first, err := secrets.Create(context.Background(), InitialAdminSecretName(p.AccountID, p.ID), `{"password":"initial-P@ss-123"}`, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.Handle(context.Background(), in(p, workflow.StepCreateCustomer)); err != nil {
+		t.Fatal(err)
+	}
+	q, _ := s.GetProvider(context.Background(), p.AccountID, p.ID)
+	if q.InitialAdmin == nil || q.InitialAdmin.SecretARN != first || len(secrets.All()) != 1 {
+		t.Fatalf("initial admin %+v, secrets %v; want the first run's secret %s", q.InitialAdmin, secrets.All(), first)
+	}
+	if last := q.Timeline[len(q.Timeline)-1].What; strings.Contains(last, "could not be kept") {
+		t.Fatalf("the password is said lost: %s", last)
+	}
+}
+
 func TestErrorsAreNamed(t *testing.T) {
 	tests := []struct {
 		name string

@@ -19,7 +19,7 @@ func main() {
 		h := &Handler{
 			Store:               lazydynamodb.Store(env, aws),
 			PartnerCenter:       partnercenter.FromEnv(env, ownership.PartnerFromEnv(env, lazysecretsmanager.Reader(aws))),
-			Secrets:             lazysecretsmanager.Secrets(aws),
+			Secrets:             lazysecretsmanager.SecretsCreatedOnce(aws),
 			AgreementTemplateID: env.Optional("MCA_TEMPLATE_ID", "117a69e3-2a16-4c1d-9d5e-6bd0e7b8c1a0"),
 			Now:                 func() time.Time { return time.Now().UTC() },
 		}

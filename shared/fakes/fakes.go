@@ -37,6 +37,7 @@ type (
 	}
 	secretKeeper interface {
 		Create(ctx context.Context, name, value string, tags map[string]string) (string, error)
+		CreateOnce(ctx context.Context, name, value string, tags map[string]string) (string, error)
 		Delete(ctx context.Context, arn string) error
 	}
 	secretReader interface {
@@ -227,6 +228,18 @@ func (f *Secrets) Create(_ context.Context, name, value string, tags map[string]
 	}
 	f.put(arn, Secret{Name: name, Value: value, Tags: tags})
 	return arn, nil
+}
+
+// CreateOnce is Create, except that a secret named name that exists already
+// answers its ARN and keeps its value (secret.Store.CreateOnce).
+func (f *Secrets) CreateOnce(ctx context.Context, name, value string, tags map[string]string) (string, error) {
+	f.mu.Lock()
+	_, taken := f.live[ARN(name)]
+	f.mu.Unlock()
+	if taken && f.CreateErr == nil {
+		return ARN(name), nil
+	}
+	return f.Create(ctx, name, value, tags)
 }
 
 // Get returns a secret's value.

@@ -66,6 +66,7 @@ func ProviderTags(accountID, providerID string) map[string]string {
 type API interface {
 	CreateSecret(ctx context.Context, in *secretsmanager.CreateSecretInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.CreateSecretOutput, error)
 	DeleteSecret(ctx context.Context, in *secretsmanager.DeleteSecretInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.DeleteSecretOutput, error)
+	DescribeSecret(ctx context.Context, in *secretsmanager.DescribeSecretInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.DescribeSecretOutput, error)
 }
 
 var _ API = (*secretsmanager.Client)(nil)
@@ -97,6 +98,26 @@ func (s *Store) Create(ctx context.Context, name, value string, tags map[string]
 	arn := aws.ToString(out.ARN)
 	if arn == "" {
 		return "", fmt.Errorf("create secret %s: no ARN in the answer", name)
+	}
+	return arn, nil
+}
+
+// CreateOnce is Create for a step that may run again after it stored the
+// secret but stopped before it recorded the ARN: when the secret named name
+// exists already, its ARN is returned and it keeps what it holds (the first
+// run stored the value as it was issued).
+func (s *Store) CreateOnce(ctx context.Context, name, value string, tags map[string]string) (string, error) {
+	arn, err := s.Create(ctx, name, value, tags)
+	var exists *types.ResourceExistsException
+	if !errors.As(err, &exists) {
+		return arn, err
+	}
+	out, err := s.Client.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String(name)})
+	if err != nil {
+		return "", fmt.Errorf("find the existing secret %s: %w", name, err)
+	}
+	if arn = aws.ToString(out.ARN); arn == "" {
+		return "", fmt.Errorf("find the existing secret %s: no ARN in the answer", name)
 	}
 	return arn, nil
 }

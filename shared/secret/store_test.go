@@ -37,6 +37,18 @@ type fakeAPI struct {
 	create *secretsmanager.CreateSecretInput
 	del    *secretsmanager.DeleteSecretInput
 	err    error
+	// described is the secret DescribeSecret was asked for; describeErr its
+	// answer's error.
+	described   string
+	describeErr error
+}
+
+func (f *fakeAPI) DescribeSecret(_ context.Context, in *secretsmanager.DescribeSecretInput, _ ...func(*secretsmanager.Options)) (*secretsmanager.DescribeSecretOutput, error) {
+	f.described = aws.ToString(in.SecretId)
+	if f.describeErr != nil {
+		return nil, f.describeErr
+	}
+	return &secretsmanager.DescribeSecretOutput{ARN: aws.String("arn:aws:secretsmanager:us-east-1:1:secret:" + f.described + "-XyZwVu")}, nil
 }
 
 func (f *fakeAPI) CreateSecret(_ context.Context, in *secretsmanager.CreateSecretInput, _ ...func(*secretsmanager.Options)) (*secretsmanager.CreateSecretOutput, error) {
@@ -76,5 +88,35 @@ func TestStore(t *testing.T) {
 	}
 	if _, err := s.Create(ctx, "n", "v4lue", nil); err == nil || strings.Contains(err.Error(), "v4lue") {
 		t.Fatalf("Create error = %v", err)
+	}
+}
+
+// TestCreateOnce: a new secret is created as Create does; one that exists
+// already (a step that ran before) answers its own ARN, found by name; other
+// failures stay errors that never carry the value.
+func TestCreateOnce(t *testing.T) {
+	ctx := context.Background()
+	const name = "partner-cloud/providers/a/p/initial-admin"
+	for _, tt := range []struct {
+		label                  string
+		createErr, descErr     error
+		wantARN, wantDescribed string
+		wantErr                bool
+	}{
+		{"new", nil, nil, "arn:aws:secretsmanager:us-east-1:1:secret:" + name + "-AbCdEf", "", false},
+		{"there already", &types.ResourceExistsException{Message: aws.String("exists")}, nil, "arn:aws:secretsmanager:us-east-1:1:secret:" + name + "-XyZwVu", name, false},
+		{"there, not readable", &types.ResourceExistsException{Message: aws.String("exists")}, errors.New("AccessDenied"), "", name, true},
+		{"throttled", errors.New("throttled"), nil, "", "", true},
+	} {
+		t.Run(tt.label, func(t *testing.T) {
+			api := &fakeAPI{err: tt.createErr, describeErr: tt.descErr}
+			arn, err := (&Store{Client: api}).CreateOnce(ctx, name, "s3cret", nil)
+			if arn != tt.wantARN || (err != nil) != tt.wantErr || api.described != tt.wantDescribed {
+				t.Fatalf("CreateOnce = %q, %v (described %q); want %q, error %v, described %q", arn, err, api.described, tt.wantARN, tt.wantErr, tt.wantDescribed)
+			}
+			if err != nil && strings.Contains(err.Error(), "s3cret") {
+				t.Fatalf("the error shows the value: %v", err)
+			}
+		})
 	}
 }

@@ -25,6 +25,7 @@ type Client struct {
 	getSecretValue func(context.Context, *secretsmanager.GetSecretValueInput, ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error)
 	createSecret   func(context.Context, *secretsmanager.CreateSecretInput, ...func(*secretsmanager.Options)) (*secretsmanager.CreateSecretOutput, error)
 	deleteSecret   func(context.Context, *secretsmanager.DeleteSecretInput, ...func(*secretsmanager.Options)) (*secretsmanager.DeleteSecretOutput, error)
+	describeSecret func(context.Context, *secretsmanager.DescribeSecretInput, ...func(*secretsmanager.Options)) (*secretsmanager.DescribeSecretOutput, error)
 }
 
 // New returns a client with every operation for cfg; nothing is built
@@ -35,6 +36,7 @@ func New(cfg *awsconf.Config) *Client {
 		getSecretValue: getSecretValue(client),
 		createSecret:   createSecret(client),
 		deleteSecret:   deleteSecret(client),
+		describeSecret: describeSecret(client),
 	}
 }
 
@@ -50,6 +52,13 @@ func Reader(cfg *awsconf.Config) func(ctx context.Context, arn string) ([]byte, 
 func Secrets(cfg *awsconf.Config) *secret.Store {
 	client := sdkClient(cfg)
 	return &secret.Store{Client: &Client{createSecret: createSecret(client), deleteSecret: deleteSecret(client)}}
+}
+
+// SecretsCreatedOnce creates secrets once (secret.Store.CreateOnce) through
+// a client for cfg (CreateSecret and DescribeSecret only).
+func SecretsCreatedOnce(cfg *awsconf.Config) *secret.Store {
+	client := sdkClient(cfg)
+	return &secret.Store{Client: &Client{createSecret: createSecret(client), describeSecret: describeSecret(client)}}
 }
 
 // GetSecretValue calls the SDK client's GetSecretValue.
@@ -74,6 +83,14 @@ func (c *Client) DeleteSecret(ctx context.Context, in *secretsmanager.DeleteSecr
 		return nil, missing("DeleteSecret")
 	}
 	return c.deleteSecret(ctx, in, opts...)
+}
+
+// DescribeSecret calls the SDK client's DescribeSecret.
+func (c *Client) DescribeSecret(ctx context.Context, in *secretsmanager.DescribeSecretInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.DescribeSecretOutput, error) {
+	if c.describeSecret == nil {
+		return nil, missing("DescribeSecret")
+	}
+	return c.describeSecret(ctx, in, opts...)
 }
 
 // sdkClient builds the SDK client on its first call, once.
@@ -103,6 +120,12 @@ func createSecret(client func() *secretsmanager.Client) func(context.Context, *s
 func deleteSecret(client func() *secretsmanager.Client) func(context.Context, *secretsmanager.DeleteSecretInput, ...func(*secretsmanager.Options)) (*secretsmanager.DeleteSecretOutput, error) {
 	return func(ctx context.Context, in *secretsmanager.DeleteSecretInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.DeleteSecretOutput, error) {
 		return client().DeleteSecret(ctx, in, opts...)
+	}
+}
+
+func describeSecret(client func() *secretsmanager.Client) func(context.Context, *secretsmanager.DescribeSecretInput, ...func(*secretsmanager.Options)) (*secretsmanager.DescribeSecretOutput, error) {
+	return func(ctx context.Context, in *secretsmanager.DescribeSecretInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.DescribeSecretOutput, error) {
+		return client().DescribeSecret(ctx, in, opts...)
 	}
 }
 

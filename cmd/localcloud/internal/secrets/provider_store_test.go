@@ -53,6 +53,15 @@ func TestProviderSecretStoreAdapter(t *testing.T) {
 	if _, err := st.Create(ctx, name, value, nil); err == nil || strings.Contains(err.Error(), value) {
 		t.Fatalf("duplicate create: %v", err)
 	}
+	// Created once: a step run again finds the secret's ARN, and the
+	// secret keeps the first value.
+	again, err := st.CreateOnce(ctx, name, "another-value", nil)
+	if err != nil || again != arn {
+		t.Fatalf("CreateOnce of an existing secret = %q, %v; want %q", again, err, arn)
+	}
+	if got, err := client.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(arn)}); err != nil || aws.ToString(got.SecretString) != value {
+		t.Fatalf("after CreateOnce: %v, %v; want the first value", got, err)
+	}
 
 	if err := st.Delete(ctx, arn); err != nil {
 		t.Fatal(err)
