@@ -7,7 +7,8 @@
 // The recordings are kept as test fixtures (WriteFixture), and Replay sends
 // them again to a fresh handler in every run, the CLI installed or not, so CI
 // without the CLI still checks that the emulators answer what the CLI sends,
-// in the shape it got when it was recorded (SameShape).
+// in the shape it got when it was recorded (SameShape). A Suite holds one
+// service's commands and checks, and runs both.
 package awscli
 
 import (

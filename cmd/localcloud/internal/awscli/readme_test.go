@@ -57,7 +57,7 @@ func TestREADMECommandsAreRecorded(t *testing.T) {
 			if !slices.ContainsFunc(recorded, func(args []string) bool {
 				return len(args) >= 2 && args[0] == m[1] && args[1] == m[2] && hasAll(args[2:], opts)
 			}) {
-				t.Errorf("README: `aws %s %s` with %v is run by no test (add it to the service's awscliCommands and record)", m[1], m[2], opts)
+				t.Errorf("README: `aws %s %s` with %v is run by no test (add it to the Commands of the service's awscli.Suite and record)", m[1], m[2], opts)
 			}
 		}
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -17,10 +16,6 @@ import (
 	"github.com/partnercloud/azure/cmd/localcloud/internal/samtemplate"
 )
 
-var updateAWSCLI = flag.Bool("update-awscli", false, "record the AWS CLI's requests into testdata/awscli.json (needs the aws command)")
-
-const awscliFixture = "testdata/awscli.json"
-
 // everyTypeJSON is an item of every attribute type, nested and empty values
 // included, as a user writes it on the AWS CLI's command line.
 const everyTypeJSON = `{"pk":{"S":"cli"},"sk":{"S":"every-type"},"s":{"S":"text"},"n":{"N":"-1.5"},"b":{"B":"AAEC"},` +
@@ -28,24 +23,29 @@ const everyTypeJSON = `{"pk":{"S":"cli"},"sk":{"S":"every-type"},"s":{"S":"text"
 	`"f":{"BOOL":false},"l":{"L":[{"S":"x"},{"N":"1"},{"NULL":true},{"L":[]},{"M":{}}]},"lEmpty":{"L":[]},"mEmpty":{"M":{}},` +
 	`"m":{"M":{"deep":{"M":{"l":{"L":[{"M":{"e":{"S":""}}}]},"b":{"B":""}}}}},"sEmpty":{"S":""}}`
 
-// awscliCommands are the AWS CLI calls a user makes against the local
-// DynamoDB (the README's among them), in order.
-var awscliCommands = [][]string{
-	{"dynamodb", "list-tables"},
-	{"dynamodb", "describe-table", "--table-name", "partner"},
-	{"dynamodb", "describe-time-to-live", "--table-name", "partner"},
-	{"dynamodb", "list-tags-of-resource", "--resource-arn", "arn:aws:dynamodb:us-east-1:000000000000:table/partner"},
-	{"dynamodb", "put-item", "--table-name", "partner", "--item", everyTypeJSON},
-	{"dynamodb", "get-item", "--table-name", "partner", "--key", `{"pk":{"S":"cli"},"sk":{"S":"every-type"}}`},
-	{"dynamodb", "query", "--table-name", "partner", "--key-condition-expression", "pk = :pk",
-		"--expression-attribute-values", `{":pk":{"S":"cli"}}`},
-	{"dynamodb", "update-item", "--table-name", "partner", "--key", `{"pk":{"S":"cli"},"sk":{"S":"every-type"}}`,
-		"--update-expression", "SET s = :s", "--expression-attribute-values", `{":s":{"S":"changed"}}`, "--return-values", "ALL_NEW"},
-	{"dynamodb", "scan", "--table-name", "partner"},
+// awscliSuite is the AWS CLI calls a user makes against the local DynamoDB
+// (the README's among them), in order, and what they print.
+var awscliSuite = awscli.Suite{
+	Fixture: "testdata/awscli.json",
+	Commands: [][]string{
+		{"dynamodb", "list-tables"},
+		{"dynamodb", "describe-table", "--table-name", "partner"},
+		{"dynamodb", "describe-time-to-live", "--table-name", "partner"},
+		{"dynamodb", "list-tags-of-resource", "--resource-arn", "arn:aws:dynamodb:us-east-1:000000000000:table/partner"},
+		{"dynamodb", "put-item", "--table-name", "partner", "--item", everyTypeJSON},
+		{"dynamodb", "get-item", "--table-name", "partner", "--key", `{"pk":{"S":"cli"},"sk":{"S":"every-type"}}`},
+		{"dynamodb", "query", "--table-name", "partner", "--key-condition-expression", "pk = :pk",
+			"--expression-attribute-values", `{":pk":{"S":"cli"}}`},
+		{"dynamodb", "update-item", "--table-name", "partner", "--key", `{"pk":{"S":"cli"},"sk":{"S":"every-type"}}`,
+			"--update-expression", "SET s = :s", "--expression-attribute-values", `{":s":{"S":"changed"}}`, "--return-values", "ALL_NEW"},
+		{"dynamodb", "scan", "--table-name", "partner"},
+	},
+	Handler: cliHandler,
+	Check:   checkCLI,
 }
 
 // cliHandler is a fresh local DynamoDB with the test table.
-func cliHandler(t *testing.T) http.Handler {
+func cliHandler(t testing.TB) http.Handler {
 	t.Helper()
 	h := Handler()
 	srv := httptest.NewServer(h)
@@ -56,61 +56,35 @@ func cliHandler(t *testing.T) http.Handler {
 	return h
 }
 
-// TestAWSCLI runs the AWS CLI itself against the local DynamoDB (skipped
-// when it is not installed) and checks what it prints; with -update-awscli
-// it records the calls as the fixture TestAWSCLIFixtures replays.
-func TestAWSCLI(t *testing.T) {
-	if !awscli.Installed() {
-		t.Skip("the aws command is not installed")
-	}
-	ctx := context.Background()
-	h := cliHandler(t)
-	fx := awscli.Fixture{}
-	var err error
-	if fx.CLI, err = awscli.Version(ctx); err != nil {
-		t.Fatal(err)
-	}
+// checkCLI checks the table list and that the item put reads back unchanged
+// (sets in any order).
+func checkCLI(t testing.TB, out awscli.Output) {
+	got := out.JSON
+	sortSets(got)
 	var item map[string]any
 	_ = json.Unmarshal([]byte(everyTypeJSON), &item)
-	if strings.HasPrefix(fx.CLI, "aws-cli/1.") {
+	if strings.HasPrefix(out.CLI, "aws-cli/1.") {
 		// CLI v1 takes a binary written on the command line as its raw
 		// text (v2 decodes it from base64), and prints binaries in base64.
 		encodeBinaries(item)
 	}
-	for _, args := range awscliCommands {
-		out, call, err := awscli.Run(ctx, h, args...)
-		if err != nil {
-			t.Fatal(err)
+	switch out.Args[1] {
+	case "list-tables":
+		if !reflect.DeepEqual(got["TableNames"], []any{"partner"}) {
+			t.Errorf("list-tables: %s", out.Raw)
 		}
-		fx.Calls = append(fx.Calls, call)
-		var got map[string]any
-		if err := json.Unmarshal(out, &got); err != nil {
-			t.Fatalf("%v: %v: %s", args, err, out)
+	case "get-item":
+		if !reflect.DeepEqual(got["Item"], item) {
+			t.Errorf("get-item: the item changed on the way\n got %s\nwant %s", out.Raw, everyTypeJSON)
 		}
-		sortSets(got)
-		switch args[1] {
-		case "list-tables":
-			if !reflect.DeepEqual(got["TableNames"], []any{"partner"}) {
-				t.Errorf("list-tables: %s", out)
-			}
-		case "get-item":
-			if !reflect.DeepEqual(got["Item"], item) {
-				t.Errorf("get-item: the item changed on the way\n got %s\nwant %s", out, everyTypeJSON)
-			}
-		case "query":
-			if items, _ := got["Items"].([]any); len(items) != 1 || !reflect.DeepEqual(items[0], item) {
-				t.Errorf("query: %s", out)
-			}
-		case "update-item":
-			item["s"] = map[string]any{"S": "changed"}
-			if !reflect.DeepEqual(got["Attributes"], item) {
-				t.Errorf("update-item: %s", out)
-			}
+	case "query":
+		if items, _ := got["Items"].([]any); len(items) != 1 || !reflect.DeepEqual(items[0], item) {
+			t.Errorf("query: %s", out.Raw)
 		}
-	}
-	if *updateAWSCLI {
-		if err := awscli.WriteFixture(awscliFixture, fx); err != nil {
-			t.Fatal(err)
+	case "update-item":
+		item["s"] = map[string]any{"S": "changed"}
+		if !reflect.DeepEqual(got["Attributes"], item) {
+			t.Errorf("update-item: %s", out.Raw)
 		}
 	}
 }
@@ -158,25 +132,14 @@ func encodeBinaries(v any) {
 	}
 }
 
-// TestAWSCLIFixtures replays the AWS CLI's recorded requests (CLI or not)
-// and checks each answer has the status and shape the CLI got.
+// TestAWSCLI runs the AWS CLI itself against the local DynamoDB (skipped
+// when it is not installed) and checks what it prints; -update-awscli
+// records the fixture.
+func TestAWSCLI(t *testing.T) {
+	awscliSuite.RunCLI(t)
+}
+
+// TestAWSCLIFixtures replays the recorded calls, CLI or not.
 func TestAWSCLIFixtures(t *testing.T) {
-	fx, err := awscli.ReadFixture(awscliFixture)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(fx.Calls) != len(awscliCommands) {
-		t.Fatalf("%d recorded calls for %d commands: record again with -update-awscli", len(fx.Calls), len(awscliCommands))
-	}
-	h := cliHandler(t)
-	for i, call := range fx.Calls {
-		if !reflect.DeepEqual(call.Args, awscliCommands[i]) {
-			t.Fatalf("call %d recorded %v, the test runs %v: record again with -update-awscli", i, call.Args, awscliCommands[i])
-		}
-		for _, ex := range call.Exchanges {
-			if err := awscli.Check(h, ex); err != nil {
-				t.Errorf("%v: %v", call.Args, err)
-			}
-		}
-	}
+	awscliSuite.Replay(t)
 }

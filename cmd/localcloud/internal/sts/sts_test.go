@@ -1,24 +1,14 @@
 package sts
 
 import (
-	"context"
-	"encoding/json"
 	"encoding/xml"
-	"flag"
 	"net/http"
 	"net/http/httptest"
-	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/partnercloud/azure/cmd/localcloud/internal/awscli"
 )
-
-var updateAWSCLI = flag.Bool("update-awscli", false, "record the AWS CLI's requests into testdata/awscli.json (needs the aws command)")
-
-const awscliFixture = "testdata/awscli.json"
-
-var awscliCommands = [][]string{{"sts", "get-caller-identity"}}
 
 func handler() http.Handler { return Handler(Options{AccountID: "000000000000"}) }
 
@@ -87,53 +77,25 @@ func TestBesideRoutesBySigningService(t *testing.T) {
 	}
 }
 
-// TestAWSCLI runs `aws sts get-caller-identity` against the local STS
-// (skipped when the CLI is not installed); with -update-awscli it records
-// the call as the fixture TestAWSCLIFixtures replays.
-func TestAWSCLI(t *testing.T) {
-	if !awscli.Installed() {
-		t.Skip("the aws command is not installed")
-	}
-	ctx := context.Background()
-	fx := awscli.Fixture{}
-	var err error
-	if fx.CLI, err = awscli.Version(ctx); err != nil {
-		t.Fatal(err)
-	}
-	for _, args := range awscliCommands {
-		out, call, err := awscli.Run(ctx, handler(), args...)
-		if err != nil {
-			t.Fatal(err)
+// awscliSuite is `aws sts get-caller-identity`, and what it prints.
+var awscliSuite = awscli.Suite{
+	Fixture:  "testdata/awscli.json",
+	Commands: [][]string{{"sts", "get-caller-identity"}},
+	Handler:  func(testing.TB) http.Handler { return handler() },
+	Check: func(t testing.TB, out awscli.Output) {
+		if out.JSON["Account"] != "000000000000" || out.JSON["Arn"] != "arn:aws:iam::000000000000:root" {
+			t.Errorf("%v: %s", out.Args, out.Raw)
 		}
-		fx.Calls = append(fx.Calls, call)
-		var got map[string]any
-		if err := json.Unmarshal(out, &got); err != nil || got["Account"] != "000000000000" || got["Arn"] != "arn:aws:iam::000000000000:root" {
-			t.Errorf("%v: %s (%v)", args, out, err)
-		}
-	}
-	if *updateAWSCLI {
-		if err := awscli.WriteFixture(awscliFixture, fx); err != nil {
-			t.Fatal(err)
-		}
-	}
+	},
 }
 
+// TestAWSCLI runs the AWS CLI itself against the local STS (skipped when it
+// is not installed); -update-awscli records the fixture.
+func TestAWSCLI(t *testing.T) {
+	awscliSuite.RunCLI(t)
+}
+
+// TestAWSCLIFixtures replays the recorded call, CLI or not.
 func TestAWSCLIFixtures(t *testing.T) {
-	fx, err := awscli.ReadFixture(awscliFixture)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(fx.Calls) != len(awscliCommands) {
-		t.Fatalf("%d recorded calls for %d commands: record again with -update-awscli", len(fx.Calls), len(awscliCommands))
-	}
-	for i, call := range fx.Calls {
-		if !reflect.DeepEqual(call.Args, awscliCommands[i]) {
-			t.Fatalf("call %d recorded %v, the test runs %v", i, call.Args, awscliCommands[i])
-		}
-		for _, ex := range call.Exchanges {
-			if err := awscli.Check(handler(), ex); err != nil {
-				t.Errorf("%v: %v", call.Args, err)
-			}
-		}
-	}
+	awscliSuite.Replay(t)
 }
