@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -11,14 +9,6 @@ import (
 	"github.com/partnercloud/azure/shared/apperr"
 	"github.com/partnercloud/azure/shared/provider"
 	"github.com/partnercloud/azure/shared/store"
-)
-
-// Page size of GET /operator/providers, as GET /providers'.
-const (
-	DefaultLimit = 20
-	MaxLimit     = 100
-	// maxCursorLen refuses absurd cursors before they reach the store.
-	maxCursorLen = 1024
 )
 
 // Lister is what the operators' listing needs from the store.
@@ -41,15 +31,6 @@ type Handler struct {
 	StuckAfter time.Duration
 }
 
-type listResponse struct {
-	// Providers are provider.OperatorView's: each with its account id,
-	// stuck and, while open, waitingSince.
-	Providers  []provider.View `json:"providers"`
-	NextCursor string          `json:"nextCursor,omitempty"`
-	// Skipped: as GET /providers' (items that could not be read, logged).
-	Skipped int `json:"skipped,omitempty"`
-}
-
 // Handle answers one request.
 func (h *Handler) Handle(ctx context.Context, req api.Request) (api.Response, error) {
 	caller, err := api.CallerFrom(req)
@@ -68,7 +49,9 @@ func (h *Handler) Handle(ctx context.Context, req api.Request) (api.Response, er
 	if err != nil {
 		return api.Response{}, err
 	}
-	out := listResponse{Providers: make([]provider.View, len(page.Providers)), NextCursor: page.Next, Skipped: page.Skipped}
+	// Each provider is its OperatorView: with its account id, stuck and,
+	// while open, waitingSince.
+	out := api.ProviderPage{Providers: make([]provider.View, len(page.Providers)), NextCursor: page.Next, Skipped: page.Skipped}
 	for i := range page.Providers {
 		// Judged at the listing's instant, so the flags agree with the
 		// order of a stuck listing on every page.
@@ -88,7 +71,7 @@ func (h *Handler) stuckAfter() time.Duration {
 // health (ok, attention), stuck (true, false), limit (1..100, default 20)
 // and the opaque cursor. Each problem is a detail naming its parameter.
 func queryOf(params map[string]string) (store.OperatorQuery, error) {
-	q := store.OperatorQuery{Limit: DefaultLimit}
+	var q store.OperatorQuery
 	var details []apperr.Detail
 	if v, ok := params["status"]; ok {
 		q.Status = provider.Status(v)
@@ -115,19 +98,11 @@ func queryOf(params map[string]string) (store.OperatorQuery, error) {
 			details = append(details, apperr.Detail{Field: "stuck", Code: "invalid", Message: "must be true or false"})
 		}
 	}
-	if v, ok := params["limit"]; ok {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > MaxLimit {
-			details = append(details, apperr.Detail{Field: "limit", Code: "invalid", Message: fmt.Sprintf("must be an integer from 1 to %d", MaxLimit)})
-		}
-		q.Limit = n
-	}
-	q.Cursor = params["cursor"]
-	if len(q.Cursor) > maxCursorLen {
-		details = append(details, apperr.Detail{Field: "cursor", Code: "invalid", Message: "use the cursor of a previous page"})
-	}
+	var page []apperr.Detail
+	q.Limit, q.Cursor, page = api.PageParams(params)
+	details = append(details, page...)
 	if len(details) > 0 {
-		return store.OperatorQuery{}, apperr.New(apperr.InvalidRequest, "The query has invalid parameters.", details...)
+		return store.OperatorQuery{}, api.InvalidQuery(details)
 	}
 	return q, nil
 }
