@@ -192,10 +192,14 @@ func TestBrowserPages(t *testing.T) {
 		// Microsoft 365 admin center and accepts each.
 		b.adminCenter(t, link, `a[href*="invType=ResellerRelationship"]`, "You've accepted the invitation", "")
 		b.adminCenter(t, link, `a[href*="granularAdminRelationships/"]`, "Approved.", "granularAdminRelationships/")
+		// The relationships' checks wait longer each time (15 minutes
+		// doubling, seconds at this scale), and the access assignment's
+		// activation has no webhook: a slow browser walk can leave the next
+		// check a minute or two away.
+		e.waitStatus(t, tok, id, "consolidating", 150*time.Second)
 		// The partner principal lacks Owner on the second subscription:
 		// granted on the Microsoft double's page, the next re-check (15
 		// minutes apart, seconds at this scale) makes the provider active.
-		e.waitStatus(t, tok, id, "consolidating", 30*time.Second)
 		t.Cleanup(func() {
 			e.control(t, "/_control/owner", map[string]any{"tenant": "contoso", "subscriptionId": missingSub, "grant": false})
 		})
