@@ -33,6 +33,7 @@ FUNCTIONS := \
 	AdvanceSubscriptionFunction:advance-subscription \
 	ApproveMovePlanFunction:approve-move-plan \
 	OutboxRelayFunction:outbox-relay \
+	CancelTransfersFunction:cancel-transfers \
 	PublishEventsFunction:publish-events \
 	RequestRelationshipFunction:request-relationship \
 	CheckRelationshipsFunction:check-relationships \

@@ -4,10 +4,9 @@ import (
 	"context"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-lambda-go/lambdacontext"
 
-	"github.com/partnercloud/azure/shared/logging"
 	"github.com/partnercloud/azure/shared/store"
+	"github.com/partnercloud/azure/shared/stream"
 )
 
 // Deliverer sends a provider's pending notices (notice.Relay).
@@ -35,42 +34,18 @@ type Handler struct {
 	Resumer Resumer
 }
 
-// Handle delivers for each record, in order. An item named by several
-// records of one batch is delivered once: the first delivery sends
-// everything pending.
+// Handle delivers for each record, in order (stream.Deliver).
 func (h *Handler) Handle(ctx context.Context, e events.DynamoDBEvent) (events.DynamoDBEventResponse, error) {
-	log := logging.From(ctx)
-	if lc, ok := lambdacontext.FromContext(ctx); ok {
-		log = log.With("request_id", lc.AwsRequestID)
+	return stream.Deliver(ctx, e, h.route), nil
+}
+
+// route is a provider item's delivery, or an invitation's resume.
+func (h *Handler) route(pk, sk string) (func(context.Context) error, []any, bool) {
+	if account, id, ok := store.ProviderKey(pk, sk); ok {
+		return func(ctx context.Context) error { return h.Relay.Deliver(ctx, account, id) }, []any{"provider_id", id}, true
 	}
-	var resp events.DynamoDBEventResponse
-	done := map[string]bool{}
-	for _, r := range e.Records {
-		if r.EventName == string(events.DynamoDBOperationTypeRemove) {
-			continue
-		}
-		pk, sk := r.Change.Keys["pk"].String(), r.Change.Keys["sk"].String()
-		if done[pk+"/"+sk] {
-			continue
-		}
-		var deliver func(context.Context) error
-		rlog := log.With("sequence", r.Change.SequenceNumber)
-		if account, id, ok := store.ProviderKey(pk, sk); ok {
-			rlog = rlog.With("provider_id", id)
-			deliver = func(ctx context.Context) error { return h.Relay.Deliver(ctx, account, id) }
-		} else if hash, ok := store.InvitationKey(pk, sk); ok {
-			deliver = func(ctx context.Context) error { return h.Resumer.Resume(ctx, hash) }
-		} else {
-			continue
-		}
-		if err := deliver(logging.With(ctx, rlog)); err != nil {
-			rlog.Warn("delivery failed; the record will be retried", "error", err.Error())
-			resp.BatchItemFailures = append(resp.BatchItemFailures, events.DynamoDBBatchItemFailure{ItemIdentifier: r.Change.SequenceNumber})
-			// Lambda retries from the lowest failed record: the later
-			// ones come again, so delivering them now would only repeat.
-			return resp, nil
-		}
-		done[pk+"/"+sk] = true
+	if hash, ok := store.InvitationKey(pk, sk); ok {
+		return func(ctx context.Context) error { return h.Resumer.Resume(ctx, hash) }, nil, true
 	}
-	return resp, nil
+	return nil, nil, false
 }

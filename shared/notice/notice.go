@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/partnercloud/azure/shared/apperr"
-	"github.com/partnercloud/azure/shared/billing"
 	"github.com/partnercloud/azure/shared/config"
 	"github.com/partnercloud/azure/shared/logging"
 	"github.com/partnercloud/azure/shared/mail"
@@ -40,9 +39,6 @@ type Relay struct {
 	// Tasks resumes the workflow's waits that an outbox entry asks to
 	// resume (provider.NoticeResumeBilling).
 	Tasks Tasks
-	// Transfers cancels the open transfer requests of a cancelled
-	// migration (provider.NoticeCancelTransfer).
-	Transfers Transfers
 	// Workflows start a new provider's workflow by its option
 	// (provider.NoticeStartWorkflow): the migration, or the new-customer
 	// provisioning.
@@ -86,7 +82,9 @@ func (r *Relay) deliver(ctx context.Context, p *provider.Provider, e provider.Ou
 	case provider.NoticeResumeBilling:
 		return r.resume(ctx, p, e)
 	case provider.NoticeCancelTransfer:
-		return r.cancelTransfer(ctx, p, e)
+		// The transfer canceller's (shared/transfercancel): the relay
+		// links no Azure SDK.
+		return nil
 	case provider.NoticeStartWorkflow:
 		return r.startWorkflow(ctx, p, e)
 	}
@@ -183,51 +181,12 @@ func (r *Relay) startWorkflow(ctx context.Context, p *provider.Provider, e provi
 	return nil
 }
 
-// Transfers reads and cancels partner transfer requests (billing.Client).
-type Transfers interface {
-	Get(ctx context.Context, customerID, name string) (billing.Transfer, error)
-	Cancel(ctx context.Context, customerID, name string) (billing.Transfer, error)
-}
-
-// cancelTransfer cancels the entry's subscription's open transfer request
-// at Azure billing, and records what Azure billing answers (a request the
-// customer accepted meanwhile cannot be cancelled: its status is recorded
-// as it is). A fault leaves the entry pending (the stream delivers again).
-func (r *Relay) cancelTransfer(ctx context.Context, p *provider.Provider, e provider.OutboxEntry) error {
-	log := logging.From(ctx).With("notice", e.ID, "subscription_id", e.Subscription)
-	s, ok := p.Subscription(e.Subscription)
-	if !ok || s.Transfer == nil || r.Transfers == nil {
-		return r.remove(ctx, p, e, "")
-	}
-	t, err := r.Transfers.Cancel(ctx, p.TenantID, s.Transfer.Name)
-	if apperr.Is(err, apperr.Rejected) {
-		t, err = r.Transfers.Get(ctx, p.TenantID, s.Transfer.Name)
-	}
-	switch {
-	case errors.Is(err, billing.ErrNotFound):
-		log.Info("transfer request not found at Azure billing; nothing to cancel")
-		return r.remove(ctx, p, e, "")
-	case err != nil:
-		log.Warn("transfer request not cancelled yet; stays pending", "error", err.Error())
-		return err
-	}
-	log.Info("transfer request cancelled", "status", string(t.Status))
-	_, err = r.Store.UpdateProvider(ctx, p.AccountID, p.ID, func(q *provider.Provider) error {
-		q.Dequeue(e.ID)
-		rec := *s.Transfer
-		rec.Status = string(t.Status)
-		q.RecordCancelledTransfer(e.Subscription, rec, r.Now())
-		return nil
-	})
-	return err
-}
-
 // RelayFromEnv is the Relay a function builds at start-up: the brand
 // (mail.BrandFromEnv), the representatives' address REPRESENTATIVES_EMAIL,
 // the clock real time in UTC.
-func RelayFromEnv(env *config.Env, store Store, mailer Sender, tasks Tasks, transfers Transfers, workflows map[provider.Option]Starter) *Relay {
+func RelayFromEnv(env *config.Env, store Store, mailer Sender, tasks Tasks, workflows map[provider.Option]Starter) *Relay {
 	return &Relay{
-		Store: store, Mailer: mailer, Tasks: tasks, Transfers: transfers, Workflows: workflows,
+		Store: store, Mailer: mailer, Tasks: tasks, Workflows: workflows,
 		Brand:           mail.BrandFromEnv(env),
 		Representatives: env.Required("REPRESENTATIVES_EMAIL"),
 		Now:             func() time.Time { return time.Now().UTC() },

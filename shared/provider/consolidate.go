@@ -683,10 +683,11 @@ func (p *Provider) consolidatingSentence() string {
 	return strings.Join(parts, " ")
 }
 
-// NoticeCancelTransfer is not an email: it asks the outbox relay to cancel
-// the open partner transfer request of OutboxEntry.Subscription at Azure
-// billing (the migration was cancelled), and to record what Azure billing
-// answers.
+// NoticeCancelTransfer is not an email: it asks the transfer canceller
+// (functions/cancel-transfers, woken by CancelSince) to cancel the open
+// partner transfer request of OutboxEntry.Subscription at Azure billing
+// (the migration was cancelled), and to record what Azure billing answers.
+// The outbox relay leaves it alone.
 const NoticeCancelTransfer NoticeKind = "cancel_transfer"
 
 // cancelBillingRoutes, in the cancel's write: every open transfer request

@@ -104,11 +104,24 @@ type OutboxEntry struct {
 // is pending.
 func (p *Provider) Enqueue(kind NoticeKind, now time.Time) *OutboxEntry {
 	p.Outbox = append(p.Outbox, OutboxEntry{ID: string(kind) + "@" + now.UTC().Format(time.RFC3339Nano), Kind: kind, At: now})
-	if p.OutboxSince == nil {
-		t := now
-		p.OutboxSince = &t
-	}
+	p.markOutbox()
 	return &p.Outbox[len(p.Outbox)-1]
+}
+
+// markOutbox sets the marks the stream's filters look for: OutboxSince,
+// when the oldest pending entry was written, and CancelSince, when the
+// oldest pending cancel_transfer entry was (each absent when none).
+func (p *Provider) markOutbox() {
+	p.OutboxSince, p.CancelSince = nil, nil
+	for _, e := range p.Outbox {
+		t := e.At
+		if p.OutboxSince == nil || t.Before(*p.OutboxSince) {
+			p.OutboxSince = &t
+		}
+		if e.Kind == NoticeCancelTransfer && (p.CancelSince == nil || t.Before(*p.CancelSince)) {
+			p.CancelSince = &t
+		}
+	}
 }
 
 // EnqueueTo is Enqueue of a notice for one audience: its id names the
@@ -140,11 +153,9 @@ func (p *Provider) Dequeue(id string) bool {
 		}
 		p.Outbox = append(p.Outbox[:i:i], p.Outbox[i+1:]...)
 		if len(p.Outbox) == 0 {
-			p.Outbox, p.OutboxSince = nil, nil
-		} else {
-			t := p.Outbox[0].At
-			p.OutboxSince = &t
+			p.Outbox = nil
 		}
+		p.markOutbox()
 		return true
 	}
 	return false

@@ -294,6 +294,10 @@ type Provider struct {
 	// pending: the table stream's filter wakes the relay on it).
 	Outbox      []OutboxEntry `json:"-" dynamodbav:"outbox,omitempty"`
 	OutboxSince *time.Time    `json:"-" dynamodbav:"outboxSince,omitempty"`
+	// CancelSince is when the oldest pending cancel_transfer entry was
+	// written (absent when none is): the stream's filter wakes the transfer
+	// canceller on it, which alone links the Azure SDK for it.
+	CancelSince *time.Time `json:"-" dynamodbav:"cancelSince,omitempty"`
 	// CurrentStep is the customer's step the migration waits on, since
 	// when, and whether the representatives were told it is stuck.
 	CurrentStep *StepWaitMark `json:"-" dynamodbav:"currentStep,omitempty"`
