@@ -82,8 +82,9 @@ func (r *Relay) deliver(ctx context.Context, p *provider.Provider, e provider.Ou
 	case provider.NoticeResumeBilling:
 		return r.resume(ctx, p, e)
 	case provider.NoticeCancelTransfer:
-		// The transfer canceller's (shared/transfercancel): the relay
-		// links no Azure SDK.
+		// The transfer canceller's (shared/transfercancel; its own mark
+		// wakes it): the relay links no Azure SDK. Seen here only beside
+		// the relay's own entries.
 		return nil
 	case provider.NoticeStartWorkflow:
 		return r.startWorkflow(ctx, p, e)

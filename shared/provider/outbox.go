@@ -99,27 +99,28 @@ type OutboxEntry struct {
 	EndsAt       *time.Time `dynamodbav:"endsAt,omitempty"`
 }
 
-// Enqueue adds a pending notice of kind, written at now, and returns it.
-// OutboxSince (which the stream's filter looks for) is set while any entry
-// is pending.
+// Enqueue adds a pending notice of kind, written at now, and returns it,
+// with the mark its consumer's stream filter looks for (markOutbox).
 func (p *Provider) Enqueue(kind NoticeKind, now time.Time) *OutboxEntry {
 	p.Outbox = append(p.Outbox, OutboxEntry{ID: string(kind) + "@" + now.UTC().Format(time.RFC3339Nano), Kind: kind, At: now})
 	p.markOutbox()
 	return &p.Outbox[len(p.Outbox)-1]
 }
 
-// markOutbox sets the marks the stream's filters look for: OutboxSince,
-// when the oldest pending entry was written, and CancelSince, when the
-// oldest pending cancel_transfer entry was (each absent when none).
+// markOutbox sets the marks the stream's filters look for, one per
+// consumer, so that each function wakes only for its own entries:
+// CancelSince, when the oldest pending cancel_transfer entry was written
+// (the transfer canceller's), and OutboxSince, when the oldest of the
+// others was (the relay's); each absent when it has none.
 func (p *Provider) markOutbox() {
 	p.OutboxSince, p.CancelSince = nil, nil
 	for _, e := range p.Outbox {
-		t := e.At
-		if p.OutboxSince == nil || t.Before(*p.OutboxSince) {
-			p.OutboxSince = &t
+		mark := &p.OutboxSince
+		if e.Kind == NoticeCancelTransfer {
+			mark = &p.CancelSince
 		}
-		if e.Kind == NoticeCancelTransfer && (p.CancelSince == nil || t.Before(*p.CancelSince)) {
-			p.CancelSince = &t
+		if t := e.At; *mark == nil || t.Before(**mark) {
+			*mark = &t
 		}
 	}
 }

@@ -38,6 +38,28 @@ func TestOutboxEnqueueDequeue(t *testing.T) {
 	}
 }
 
+// TestOutboxMarks: each consumer's stream filter mark covers only its own
+// entries, so a provider whose only pending entries are transfer cancels
+// does not wake the relay, and the other way round.
+func TestOutboxMarks(t *testing.T) {
+	t0 := time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC)
+	p := &Provider{Status: StatusCancelled}
+	cancel := p.Enqueue(NoticeCancelTransfer, t0).ID
+	if p.OutboxSince != nil || p.CancelSince == nil || !p.CancelSince.Equal(t0) {
+		t.Fatalf("a cancel alone: outboxSince %v, cancelSince %v", p.OutboxSince, p.CancelSince)
+	}
+	notice := p.Enqueue(NoticeCustomerStuck, t0.Add(time.Minute)).ID
+	if p.OutboxSince == nil || !p.OutboxSince.Equal(t0.Add(time.Minute)) || !p.CancelSince.Equal(t0) {
+		t.Fatalf("both: outboxSince %v, cancelSince %v", p.OutboxSince, p.CancelSince)
+	}
+	if !p.Dequeue(cancel) || p.CancelSince != nil || p.OutboxSince == nil {
+		t.Fatalf("the notice alone: outboxSince %v, cancelSince %v", p.OutboxSince, p.CancelSince)
+	}
+	if !p.Dequeue(notice) || p.OutboxSince != nil || p.CancelSince != nil || p.Outbox != nil {
+		t.Fatalf("empty: %+v %v %v", p.Outbox, p.OutboxSince, p.CancelSince)
+	}
+}
+
 func TestClaimNoticeEnqueuesOnce(t *testing.T) {
 	t0 := time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC)
 	p := &Provider{Status: StatusAwaitingOwnerAccess, OwnershipWait: &OwnershipWait{StartedAt: t0, Deadline: t0.Add(30 * 24 * time.Hour)}}

@@ -290,8 +290,8 @@ type Provider struct {
 	// customer's billing administrator; azureAdminEmail when not given).
 	BillingAdminEmail string `json:"billingAdminEmail,omitempty" dynamodbav:"billingAdminEmail,omitempty"`
 	// Outbox holds the notices this provider's changes must still send, and
-	// OutboxSince is when the oldest was written (absent when none is
-	// pending: the table stream's filter wakes the relay on it).
+	// OutboxSince is when the oldest of the relay's was written (absent when
+	// none is pending: the table stream's filter wakes the relay on it).
 	Outbox      []OutboxEntry `json:"-" dynamodbav:"outbox,omitempty"`
 	OutboxSince *time.Time    `json:"-" dynamodbav:"outboxSince,omitempty"`
 	// CancelSince is when the oldest pending cancel_transfer entry was
